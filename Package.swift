@@ -1,0 +1,78 @@
+// swift-tools-version:6.1
+// Stipple — an event-sourced treatment record for scalp-micropigmentation clinics.
+import PackageDescription
+
+let package = Package(
+    name: "Stipple",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .executable(name: "stipple", targets: ["StippleCLI"]),
+        .executable(name: "stipple-bench", targets: ["StippleBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // liblz4 from Debian (`liblz4-dev`): a module map and nothing else.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        // The domain-agnostic store: append, read, codecs, hash chain, verify.
+        // The only module that imports GRDB and CLZ4.
+        .target(
+            name: "EventLog",
+            dependencies: [
+                "CLZ4",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `stipple` command: parses, calls the libraries, maps errors to exit codes.
+        .executableTarget(
+            name: "StippleCLI",
+            dependencies: [
+                "EventLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Tools: not the product.
+        .executableTarget(
+            name: "StippleBench",
+            dependencies: [
+                "EventLog",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/stipple-bench"
+        ),
+        // Appends batches in a loop and reports each durable append; the crash test
+        // kills it with SIGKILL at random moments.
+        .executableTarget(
+            name: "stipple-crashwriter",
+            dependencies: ["EventLog"],
+            path: "Tools/stipple-crashwriter"
+        ),
+        .testTarget(
+            name: "EventLogTests",
+            dependencies: [
+                "EventLog", "CLZ4",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "stipple-crashwriter",
+            ]
+        ),
+        .testTarget(
+            name: "StippleCLITests",
+            dependencies: ["StippleCLI", "EventLog"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

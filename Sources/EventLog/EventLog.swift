@@ -1,0 +1,361 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Logging
+
+/// An append-only, hash-chained, LZ4-compressed event log in one SQLite file.
+///
+/// ```swift
+/// let log = try EventLog.create(at: "stipple.sqlite")
+/// let appended = try await log.append([
+///     NewEvent(stream: "client-42", type: "ClientRegistered", expectedVersion: .noStream,
+///              payload: Array(#"{"clinic":"toronto"}"#.utf8)),
+/// ])
+/// let events = try await log.read(stream: "client-42")
+/// let report = try await log.verify()
+/// ```
+///
+/// Guarantees:
+/// - Positions are gapless from 1; stream versions are gapless from 1 per stream.
+/// - An append of one or many events, to one or several streams, lands whole or not at
+///   all, and returns only once durable (`synchronous=FULL`).
+/// - Appends from many tasks are group-committed by one writer; readers never block
+///   it (WAL).
+/// - Events cannot be updated or deleted: triggers in the database abort such
+///   statements, and the chain hash lets ``verify(progress:)`` find any change made
+///   behind the triggers' back.
+public final class EventLog: Sendable {
+    /// Limits on what one event may carry.
+    public struct Limits: Sendable, Hashable {
+        /// Largest payload, uncompressed (default 1 MiB).
+        public var maxPayloadBytes = 1 << 20
+        /// Largest metadata, as canonical JSON (default 16 KiB).
+        public var maxMetadataBytes = 16 << 10
+        /// Longest stream or type name, in UTF-8 bytes (default 200).
+        public var maxNameBytes = 200
+        public init() {}
+    }
+
+    /// How a log is opened.
+    public struct Configuration: Sendable {
+        /// Open without the right to write (auditors, backups under verification).
+        public var readOnly = false
+        /// What one event may carry.
+        public var limits = Limits()
+        /// Stop the file from growing past this many pages (tests simulate a full disk).
+        public var maxPageCount: Int? = nil
+        /// The log trains its first dictionary once it holds this many events, and a
+        /// new one each time it has grown tenfold since the last training. 0 turns
+        /// automatic training off (`stipple compress train` still works).
+        public var autoTrainThreshold = 1_000
+        /// Size of trained dictionaries, in bytes (at most 64 KiB).
+        public var dictionarySize = 32 * 1024
+        /// How many recent payloads a training samples.
+        public var trainingSamples = 4_000
+        /// How long a writer waits for another process's write lock.
+        public var busyTimeout: TimeInterval = 10
+        /// The clock that stamps `recordedAt` (injected in tests).
+        public var clock: @Sendable () -> Date = { Date() }
+        public init() {}
+    }
+
+    /// The file's path.
+    public let path: String
+    /// How it was opened.
+    public let configuration: Configuration
+    let pool: DatabasePool
+    let catalog: Catalog
+    let writer: GroupCommitWriter?
+    let logger: Logger
+
+    /// Opens an existing log.
+    ///
+    /// - Throws: ``EventLogError/noLog(path:)`` when the file does not exist,
+    ///   ``EventLogError/notAStippleLog(path:reason:)`` when it is not a Stipple log (it
+    ///   is not modified), ``EventLogError/logFromNewerVersion(path:unknownMigrations:)``.
+    public convenience init(path: String, configuration: Configuration = Configuration(), logger: Logger = EventLog.silentLogger) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw EventLogError.noLog(path: path) }
+        try FileHeader.checkIsStippleLog(path: path)
+        try self.init(checkedPath: path, configuration: configuration, logger: logger)
+    }
+
+    /// Creates a new log at `path`; refuses when anything exists there.
+    ///
+    /// - Throws: ``EventLogError/notAStippleLog(path:reason:)`` when a file that is not
+    ///   a log is there, or a ``EventLogError/database(code:message:)`` when the folder
+    ///   cannot be written.
+    public static func create(at path: String, configuration: Configuration = Configuration(), logger: Logger = EventLog.silentLogger) throws -> EventLog {
+        if FileManager.default.fileExists(atPath: path) {
+            try FileHeader.checkIsStippleLog(path: path)
+            throw EventLogError.database(code: 0, message: "a Stipple log already exists at \(path)")
+        }
+        do {
+            // Created in rollback-journal mode so the header (application id) is in the
+            // main file before anything else can see it; the pool then switches to WAL.
+            let queue = try DatabaseQueue(path: path)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA application_id = \(LogSchema.applicationID)")
+            }
+            try LogSchema.migrator.migrate(queue)
+            try queue.close()
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw StoreErrors.translate(error, path: path)
+        }
+        logger.info("created event log", metadata: ["path": "\(path)"])
+        return try EventLog(checkedPath: path, configuration: configuration, logger: logger)
+    }
+
+    /// A logger that drops everything (the default when the caller gives none).
+    public static let silentLogger = Logger(label: "stipple.eventlog", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    private init(checkedPath path: String, configuration: Configuration, logger: Logger) throws {
+        self.path = path
+        self.configuration = configuration
+        self.logger = logger
+        var config = GRDB.Configuration()
+        config.readonly = configuration.readOnly
+        config.foreignKeysEnabled = false
+        config.busyMode = .timeout(configuration.busyTimeout)
+        config.label = "stipple"
+        let maxPages = configuration.maxPageCount
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            if let maxPages { try db.execute(sql: "PRAGMA max_page_count = \(maxPages)") }
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            let migrator = LogSchema.migrator
+            let (superseded, complete, applied) = try pool.read { db in
+                (try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db), try migrator.appliedIdentifiers(db))
+            }
+            if superseded {
+                let known = Set(migrator.migrations)
+                throw EventLogError.logFromNewerVersion(path: path, unknownMigrations: applied.filter { !known.contains($0) }.sorted())
+            }
+            if !complete && !configuration.readOnly {
+                try migrator.migrate(pool)
+            }
+        } catch let error as EventLogError {
+            throw error
+        } catch {
+            throw StoreErrors.translate(error, path: path)
+        }
+        catalog = Catalog()
+        if configuration.readOnly {
+            writer = nil
+        } else {
+            let appender = Appender(limits: configuration.limits, catalog: catalog, clock: configuration.clock)
+            let threshold = configuration.autoTrainThreshold
+            let trainer = DictionaryTraining(configuration: configuration, catalog: catalog, logger: logger)
+            writer = GroupCommitWriter(pool: pool, appender: appender, path: path) { db, appender in
+                guard threshold > 0 else { return }
+                trainer.trainIfDue(db, head: appender.head, threshold: threshold)
+            }
+        }
+    }
+
+    /// Closes the file (optional: the log closes when released).
+    public func close() throws {
+        try pool.close()
+    }
+
+    // MARK: - Append
+
+    /// Appends `events` atomically: all land, in order, or none does.
+    ///
+    /// Each event's `expectedVersion` is checked against its stream's version at the
+    /// moment it is appended (so a batch may append several events to one stream).
+    /// An event whose id is already stored with the same content is not written again:
+    /// its original position comes back with `wasAlreadyStored` set.
+    ///
+    /// - Returns: where each event landed, in order; only once the write is durable.
+    /// - Throws: ``EventLogError/versionConflict(stream:expected:actual:)``,
+    ///   ``EventLogError/eventIdReused(id:position:difference:)``,
+    ///   ``EventLogError/invalidEvent(id:field:reason:)``,
+    ///   ``EventLogError/tooLarge(id:field:size:limit:)``, ``EventLogError/diskFull(path:)``,
+    ///   ``EventLogError/readOnly(path:)``. Nothing is written when it throws.
+    @discardableResult
+    public func append(_ events: [NewEvent]) async throws -> [AppendedEvent] {
+        guard let writer else { throw EventLogError.readOnly(path: path) }
+        if events.isEmpty { return [] }
+        return try await writer.append(events)
+    }
+
+    /// Appends one event; see ``append(_:)-([NewEvent])``.
+    @discardableResult
+    public func append(_ event: NewEvent) async throws -> AppendedEvent {
+        try await append([event])[0]
+    }
+
+    // MARK: - Read
+
+    /// The position and hash of the newest event (position 0 and 32 zero bytes when empty).
+    public func head() async throws -> LogHead {
+        try await read { db in try LogHead.fetch(db) }
+    }
+
+    /// The current version of `stream` (0 when it has no event).
+    public func streamVersion(_ stream: String) async throws -> Int64 {
+        try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT version FROM streams WHERE name = ?", arguments: [stream]) ?? 0
+        }
+    }
+
+    /// Up to `limit` events of one stream, from version `from` (inclusive) in `direction`.
+    ///
+    /// Forward reads start at version 1 by default, backward reads at the newest.
+    public func read(stream: String, from version: Int64? = nil, direction: ReadDirection = .forward, limit: Int = 1_000) async throws -> [RecordedEvent] {
+        try await read { db in
+            guard let streamID = try Int64.fetchOne(db, sql: "SELECT id FROM streams WHERE name = ?", arguments: [stream]) else {
+                return []
+            }
+            let sql = direction == .forward
+                ? "SELECT \(EventRows.columns) FROM events WHERE stream_id = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3"
+                : "SELECT \(EventRows.columns) FROM events WHERE stream_id = ?1 AND stream_version <= ?2 ORDER BY stream_version DESC LIMIT ?3"
+            let start = version ?? (direction == .forward ? 1 : Int64.max)
+            return try EventRows.fetch(db, sql: sql, arguments: [streamID, start, Int64(max(0, limit))], catalog: self.catalog)
+        }
+    }
+
+    /// Up to `limit` events of the whole log from position `from` (inclusive), in order.
+    public func readAll(from position: Int64 = 1, limit: Int = 1_000) async throws -> [RecordedEvent] {
+        try await read { db in
+            try EventRows.fetch(
+                db, sql: "SELECT \(EventRows.columns) FROM events WHERE position >= ?1 ORDER BY position LIMIT ?3",
+                arguments: [position, nil, Int64(max(0, limit))], catalog: self.catalog)
+        }
+    }
+
+    /// Every event from position `from`, fetched in pages of `pageSize`, as an async sequence.
+    ///
+    /// The sequence ends at the head it finds when it reaches the end; it does not wait
+    /// for new events.
+    public func events(from position: Int64 = 1, pageSize: Int = 1_000) -> EventSequence {
+        EventSequence(log: self, start: position, pageSize: max(1, pageSize))
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw StoreErrors.translate(error, path: path)
+        }
+    }
+}
+
+/// The newest position of the log and its chain hash.
+public struct LogHead: Sendable, Hashable {
+    /// The newest position (0 when the log is empty).
+    public var position: Int64
+    /// Its chain hash (32 zero bytes when empty).
+    public var hash: [UInt8]
+    /// The hash in lower-case hexadecimal.
+    public var hashHex: String { hash.hexString }
+
+    static func fetch(_ db: Database) throws -> LogHead {
+        if let row = try Row.fetchOne(db, sql: "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1") {
+            return LogHead(position: row[0], hash: Array(row[1] as Data))
+        }
+        return LogHead(position: 0, hash: ChainHasher.genesis)
+    }
+}
+
+/// The whole log (or its tail) as an async sequence of events, read page by page.
+public struct EventSequence: AsyncSequence, Sendable {
+    public typealias Element = RecordedEvent
+    let log: EventLog
+    let start: Int64
+    let pageSize: Int
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(log: log, next: start, pageSize: pageSize)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let log: EventLog
+        var next: Int64
+        let pageSize: Int
+        var page: [RecordedEvent] = []
+        var index = 0
+        var finished = false
+
+        public mutating func next() async throws -> RecordedEvent? {
+            if index == page.count {
+                if finished { return nil }
+                page = try await log.readAll(from: next, limit: pageSize)
+                index = 0
+                if page.count < pageSize { finished = true }
+                guard let last = page.last else { return nil }
+                next = last.position + 1
+            }
+            defer { index += 1 }
+            return page[index]
+        }
+    }
+}
+
+/// Reading event rows with the C API (see SQLiteRaw.swift for why).
+enum EventRows {
+    static let columns = "position, event_id, stream_id, stream_version, type_id, schema_version, recorded_at, metadata, codec, raw_length, payload"
+
+    static func fetch(_ db: Database, sql: String, arguments: [Int64?], catalog: Catalog) throws -> [RecordedEvent] {
+        struct Raw {
+            var position: Int64, id: UUID, stream: Int64, version: Int64, type: Int64, schema: Int32
+            var recordedAt: Int64, metadata: [UInt8]?, payload: [UInt8]
+        }
+        let prepared = try db.cachedStatement(sql: sql)
+        defer { withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
+        let statement = prepared.sqliteStatement
+        for (index, argument) in arguments.enumerated() {
+            if let argument { statement.bind(Int32(index + 1), int64: argument) }
+        }
+        var rows: [Raw] = []
+        var decompressors: [Int32: LZ4Decompressor] = [:]
+        var scratch: [UInt8] = []
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else { throw db.rawError(code, sql: sql) }
+            let position = statement.int64(0)
+            let codecID = Int32(truncatingIfNeeded: statement.int64(8))
+            let decompressor: LZ4Decompressor
+            if let known = decompressors[codecID] {
+                decompressor = known
+            } else if let loaded = try catalog.decompressor(codecID, in: db) {
+                decompressors[codecID] = loaded
+                decompressor = loaded
+            } else {
+                throw EventLogError.corruptEvent(position: position, reason: "unknown codec \(codecID)")
+            }
+            guard let payload = decompressor.decode(statement.blob(10), rawLength: Int(statement.int64(9))) else {
+                throw EventLogError.corruptEvent(position: position, reason: "payload does not decode with codec \(codecID)")
+            }
+            guard let id = UUID(bytes: statement.blob(1)) else {
+                throw EventLogError.corruptEvent(position: position, reason: "event id is not 16 bytes")
+            }
+            var metadata: [UInt8]?
+            if !statement.isNull(7) {
+                guard let decoded = decompressor.decodeUnsized(statement.blob(7), scratch: &scratch) else {
+                    throw EventLogError.corruptEvent(position: position, reason: "metadata does not decode with codec \(codecID)")
+                }
+                metadata = decoded
+            }
+            rows.append(Raw(
+                position: position, id: id, stream: statement.int64(2), version: statement.int64(3),
+                type: statement.int64(4), schema: Int32(truncatingIfNeeded: statement.int64(5)),
+                recordedAt: statement.int64(6), metadata: metadata,
+                payload: payload))
+        }
+        let streams = try catalog.streamNames(rows.lazy.map(\.stream), in: db)
+        let types = try catalog.typeNames(rows.lazy.map(\.type), in: db)
+        return try rows.map { raw in
+            guard let stream = streams[raw.stream], let type = types[raw.type] else {
+                throw EventLogError.corruptEvent(position: raw.position, reason: "its stream or type is missing from the catalogue")
+            }
+            return RecordedEvent(
+                position: raw.position, id: raw.id, stream: stream, streamVersion: raw.version, type: type,
+                schemaVersion: raw.schema, recordedAtMicros: raw.recordedAt, metadataJSON: raw.metadata, payload: raw.payload)
+        }
+    }
+}

@@ -1,0 +1,297 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// Writes events inside the writer's transactions: checks expected versions, makes
+/// streams and types, compresses, chains and inserts.
+///
+/// Confined to the log's single writer (GRDB runs every write on one serial queue),
+/// so it keeps a compressor and scratch buffers without locks. State that mirrors the
+/// database (head, stream versions) is reloaded at the start of each transaction, so
+/// other processes appending to the same file are seen.
+final class Appender {
+    private let limits: EventLog.Limits
+    private let catalog: Catalog
+    private let clock: @Sendable () -> Date
+    private var hasher = ChainHasher()
+    private var encodedPayload: [UInt8] = []
+    private var encodedMetadata: [UInt8] = []
+    private var compressors: [Int32: LZ4Compressor] = [:]
+
+    // Per transaction.
+    private(set) var head: Int64 = 0
+    private(set) var headHash: [UInt8] = ChainHasher.genesis
+    private var codec: LZ4Decompressor?
+    private var streams: [String: StreamSlot] = [:]
+    private var types: [String: (id: Int64, nameBytes: [UInt8])] = [:]
+
+    private struct StreamSlot {
+        var id: Int64
+        var nameBytes: [UInt8]
+        var version: Int64
+        var storedVersion: Int64
+    }
+
+    init(limits: EventLog.Limits, catalog: Catalog, clock: @escaping @Sendable () -> Date) {
+        self.limits = limits
+        self.catalog = catalog
+        self.clock = clock
+    }
+
+    /// Loads the head and the current codec; call at the start of each write transaction.
+    func begin(_ db: Database) throws {
+        streams.removeAll(keepingCapacity: true)
+        types.removeAll(keepingCapacity: true)
+        if let row = try Row.fetchOne(db, sql: "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1") {
+            head = row[0]
+            headHash = Array(row[1] as Data)
+        } else {
+            head = 0
+            headHash = ChainHasher.genesis
+        }
+        let current = try Int32.fetchOne(db, sql: "SELECT max(id) FROM codecs") ?? Codec.plainLZ4ID
+        if codec?.codec.id != current {
+            codec = try catalog.decompressor(current, in: db)
+        }
+    }
+
+    /// Forgets what a rolled-back job did; the database has rolled back to `head`.
+    func rollBack(toHead position: Int64, hash: [UInt8]) {
+        head = position
+        headHash = hash
+        streams.removeAll(keepingCapacity: true)
+        types.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends one job's events; throws (and the caller rolls back) on the first refusal.
+    func append(_ events: [NewEvent], in db: Database) throws -> [AppendedEvent] {
+        var results: [AppendedEvent] = []
+        results.reserveCapacity(events.count)
+        let now = Int64((clock().timeIntervalSince1970 * 1_000_000).rounded())
+        let insertStatement = try db.cachedStatement(sql: Self.insertSQL)
+        defer { withExtendedLifetime(insertStatement) {} }
+        let insert = insertStatement.sqliteStatement
+        for event in events {
+            try validate(event)
+            var slot = try stream(named: event.stream, in: db)
+            guard event.expectedVersion.admits(slot.version) else {
+                if let original = try storedDuplicate(of: event, in: db) {
+                    results.append(original)
+                    continue
+                }
+                throw EventLogError.versionConflict(stream: event.stream, expected: event.expectedVersion, actual: slot.version)
+            }
+            let type = try type(named: event.type, in: db)
+            let metadata = event.metadata.storedBytes
+            let metadataLimit = min(limits.maxMetadataBytes, Codec.metadataCeiling)
+            if let metadata, metadata.count > metadataLimit {
+                throw EventLogError.tooLarge(id: event.id, field: "metadata", size: metadata.count, limit: metadataLimit)
+            }
+            let position = head + 1
+            let version = slot.version + 1
+            let codec = encode(payload: event.payload, metadata: metadata)
+            let row = PendingRow(
+                position: position, eventID: event.id.byteArray, streamID: slot.id, stream: slot.nameBytes,
+                version: version, typeID: type.id, type: type.nameBytes, schemaVersion: event.schemaVersion,
+                recordedAt: now, hasMetadata: metadata != nil, codec: codec.id,
+                dictionarySHA256: codec.digest, rawLength: Int32(event.payload.count))
+            let hash = codec.id == Codec.rawID
+                ? bind(row, payload: event.payload, metadata: metadata ?? [], to: insert)
+                : bind(row, payload: encodedPayload, metadata: encodedMetadata, to: insert)
+            let code = sqlite3_step(insert)
+            let error = code == SQLITE_DONE ? nil : db.rawError(code, sql: Self.insertSQL)
+            sqlite3_reset(insert)
+            if let error {
+                if error.resultCode == .SQLITE_CONSTRAINT, let original = try storedDuplicate(of: event, in: db) {
+                    results.append(original)
+                    continue
+                }
+                throw error
+            }
+            head = position
+            headHash = hash
+            slot.version = version
+            streams[event.stream] = slot
+            results.append(AppendedEvent(position: position, stream: event.stream, streamVersion: version, id: event.id, wasAlreadyStored: false))
+        }
+        try flushStreamVersions(in: db)
+        return results
+    }
+
+    /// The columns of a row about to be inserted, but its two encoded fields.
+    private struct PendingRow {
+        var position: Int64
+        var eventID: [UInt8]
+        var streamID: Int64
+        var stream: [UInt8]
+        var version: Int64
+        var typeID: Int64
+        var type: [UInt8]
+        var schemaVersion: Int32
+        var recordedAt: Int64
+        var hasMetadata: Bool
+        var codec: Int32
+        var dictionarySHA256: [UInt8]
+        var rawLength: Int32
+    }
+
+    /// Hashes the row onto the head and binds it to `statement`; returns its chain hash.
+    private func bind(_ row: PendingRow, payload: [UInt8], metadata: [UInt8], to statement: OpaquePointer) -> [UInt8] {
+        withBytes(headHash, row.eventID, row.stream, row.type, metadata, row.dictionarySHA256, payload) {
+            previous, id, stream, type, meta, dictionary, stored in
+            let hash = hasher.hash(
+                previous: previous, position: row.position, eventID: id, stream: stream,
+                streamVersion: row.version, type: type, schemaVersion: row.schemaVersion,
+                recordedAt: row.recordedAt, metadata: meta, codec: row.codec, dictionarySHA256: dictionary,
+                rawLength: row.rawLength, payload: stored)
+            statement.bind(1, int64: row.position)
+            statement.bind(2, blob: id)
+            statement.bind(3, int64: row.streamID)
+            statement.bind(4, int64: row.version)
+            statement.bind(5, int64: row.typeID)
+            statement.bind(6, int64: Int64(row.schemaVersion))
+            statement.bind(7, int64: row.recordedAt)
+            statement.bind(8, blob: row.hasMetadata ? meta : nil)
+            statement.bind(9, int64: Int64(row.codec))
+            statement.bind(10, int64: Int64(row.rawLength))
+            statement.bind(11, blob: stored)
+            hash.withUnsafeBytes { statement.bind(12, blob: $0) }
+            return hash
+        }
+    }
+
+    private static let insertSQL = """
+        INSERT INTO events (position, event_id, stream_id, stream_version, type_id, schema_version,
+                            recorded_at, metadata, codec, raw_length, payload, hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    private func validate(_ event: NewEvent) throws {
+        if event.stream.isEmpty || event.stream.utf8.count > limits.maxNameBytes {
+            throw EventLogError.invalidEvent(
+                id: event.id, field: "stream", reason: "must be 1 to \(limits.maxNameBytes) bytes long")
+        }
+        if event.type.isEmpty || event.type.utf8.count > limits.maxNameBytes {
+            throw EventLogError.invalidEvent(
+                id: event.id, field: "type", reason: "must be 1 to \(limits.maxNameBytes) bytes long")
+        }
+        if event.schemaVersion < 1 {
+            throw EventLogError.invalidEvent(
+                id: event.id, field: "schemaVersion", reason: "must be 1 or more, not \(event.schemaVersion)")
+        }
+        if case .exactly(let version) = event.expectedVersion, version < 0 {
+            throw EventLogError.invalidEvent(
+                id: event.id, field: "expectedVersion", reason: "must be 0 or more, not \(version)")
+        }
+        if event.payload.count > limits.maxPayloadBytes {
+            throw EventLogError.tooLarge(id: event.id, field: "payload", size: event.payload.count, limit: limits.maxPayloadBytes)
+        }
+    }
+
+    /// Encodes payload and metadata with the current codec into `encodedPayload` and
+    /// `encodedMetadata` (trimmed to size); returns the codec used. Both are stored raw
+    /// (codec 0, the caller uses the originals) when compression does not shrink the payload.
+    private func encode(payload: [UInt8], metadata: [UInt8]?) -> (id: Int32, digest: [UInt8]) {
+        guard let codec else { return (Codec.rawID, Self.emptyDigest) }
+        let compressor = compressors[codec.codec.id] ?? {
+            let made = LZ4Compressor(dictionary: codec.codec.dictionary)
+            compressors[codec.codec.id] = made
+            return made
+        }()
+        guard let size = payload.withUnsafeBytes({ compressor.compress($0, into: &encodedPayload, allowLarger: false) }) else {
+            return (Codec.rawID, Self.emptyDigest)
+        }
+        encodedPayload.removeSubrange(size...)
+        if let metadata, let metaSize = metadata.withUnsafeBytes({ compressor.compress($0, into: &encodedMetadata, allowLarger: true) }) {
+            encodedMetadata.removeSubrange(metaSize...)
+        } else {
+            encodedMetadata.removeAll(keepingCapacity: true)
+        }
+        return (codec.codec.id, codec.codec.dictionarySHA256)
+    }
+
+    private static let emptyDigest = Codec(id: Codec.rawID, kind: .raw, dictionary: []).dictionarySHA256
+
+    private func stream(named name: String, in db: Database) throws -> StreamSlot {
+        if let slot = streams[name] { return slot }
+        let slot: StreamSlot
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, version FROM streams WHERE name = ?"), arguments: [name]) {
+            slot = StreamSlot(id: row[0], nameBytes: Array(name.utf8), version: row[1], storedVersion: row[1])
+        } else {
+            try db.cachedStatement(sql: "INSERT INTO streams (name, version) VALUES (?, 0)").execute(arguments: [name])
+            slot = StreamSlot(id: db.lastInsertedRowID, nameBytes: Array(name.utf8), version: 0, storedVersion: 0)
+        }
+        streams[name] = slot
+        return slot
+    }
+
+    private func type(named name: String, in db: Database) throws -> (id: Int64, nameBytes: [UInt8]) {
+        if let known = types[name] { return known }
+        let id: Int64
+        if let found = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM event_types WHERE name = ?"), arguments: [name]) {
+            id = found
+        } else {
+            try db.cachedStatement(sql: "INSERT INTO event_types (name) VALUES (?)").execute(arguments: [name])
+            id = db.lastInsertedRowID
+        }
+        types[name] = (id, Array(name.utf8))
+        return (id, Array(name.utf8))
+    }
+
+    private func flushStreamVersions(in db: Database) throws {
+        let update = try db.cachedStatement(sql: "UPDATE streams SET version = ? WHERE id = ?")
+        for (name, slot) in streams where slot.version != slot.storedVersion {
+            try update.execute(arguments: [slot.version, slot.id])
+            streams[name]?.storedVersion = slot.version
+        }
+    }
+
+    /// The original append of `event`, when its id is stored with the same content.
+    ///
+    /// - Throws: ``EventLogError/eventIdReused(id:position:difference:)`` when the id is
+    ///   stored with other content.
+    private func storedDuplicate(of event: NewEvent, in db: Database) throws -> AppendedEvent? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT e.position, s.name, e.stream_version, t.name, e.schema_version, e.metadata,
+                   e.codec, e.raw_length, e.payload
+            FROM events e JOIN streams s ON s.id = e.stream_id JOIN event_types t ON t.id = e.type_id
+            WHERE e.event_id = ?
+            """, arguments: [Data(event.id.byteArray)])
+        else { return nil }
+        let position: Int64 = row[0]
+        let stream: String = row[1]
+        var differences: [String] = []
+        if stream != event.stream { differences.append("stream \"\(stream)\", not \"\(event.stream)\"") }
+        if row[3] as String != event.type { differences.append("type \"\(row[3] as String)\", not \"\(event.type)\"") }
+        if row[4] as Int32 != event.schemaVersion { differences.append("schema version \(row[4] as Int32), not \(event.schemaVersion)") }
+        let codecID: Int32 = row[6]
+        let decompressor = try catalog.decompressor(codecID, in: db)
+        var scratch: [UInt8] = []
+        let storedMetadata = (row[5] as Data?).flatMap { data in
+            data.withUnsafeBytes { decompressor?.decodeUnsized($0, scratch: &scratch) }
+        }
+        if storedMetadata != event.metadata.storedBytes { differences.append("other metadata") }
+        let stored: Data = row[8]
+        let payload = decompressor.flatMap { decompressor in
+            stored.withUnsafeBytes { decompressor.decode($0, rawLength: row[7]) }
+        }
+        if payload != event.payload { differences.append("other payload") }
+        guard differences.isEmpty else {
+            throw EventLogError.eventIdReused(id: event.id, position: position, difference: differences.joined(separator: ", "))
+        }
+        return AppendedEvent(position: position, stream: stream, streamVersion: row[2], id: event.id, wasAlreadyStored: true)
+    }
+}
+
+/// Runs `body` with the bytes of seven arrays (the row's fields) at once.
+@inline(__always)
+private func withBytes<T>(
+    _ a: [UInt8], _ b: [UInt8], _ c: [UInt8], _ d: [UInt8], _ e: [UInt8], _ f: [UInt8], _ g: [UInt8],
+    _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer,
+             UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> T
+) -> T {
+    a.withUnsafeBytes { a in b.withUnsafeBytes { b in c.withUnsafeBytes { c in d.withUnsafeBytes { d in
+        e.withUnsafeBytes { e in f.withUnsafeBytes { f in g.withUnsafeBytes { g in body(a, b, c, d, e, f, g) } } }
+    } } } }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Process-wide caches of what never changes once committed: codecs (with their
+/// decompressors), stream names and type names by integer key.
+///
+/// Safe to cache because the database forbids changing them (triggers), and because
+/// only committed rows are ever put here (readers see only committed data).
+final class Catalog: Sendable {
+    private let decompressors = Mutex<[Int32: LZ4Decompressor]>([:])
+    private let streamNames = Mutex<[Int64: String]>([:])
+    private let typeNames = Mutex<[Int64: String]>([:])
+
+    /// The decompressor of codec `id`, loaded from `db` on first use.
+    func decompressor(_ id: Int32, in db: Database) throws -> LZ4Decompressor? {
+        if let cached = decompressors.withLock({ $0[id] }) { return cached }
+        guard let row = try Row.fetchOne(db, sql: "SELECT kind, dictionary FROM codecs WHERE id = ?", arguments: [id]),
+              let kind = Codec.Kind(rawValue: row["kind"])
+        else { return nil }
+        let dictionary: Data = row["dictionary"] ?? Data()
+        let decompressor = LZ4Decompressor(codec: Codec(id: id, kind: kind, dictionary: Array(dictionary)))
+        decompressors.withLock { $0[id] = decompressor }
+        return decompressor
+    }
+
+    /// Every codec of the log, by id.
+    func allCodecs(in db: Database) throws -> [Int32: LZ4Decompressor] {
+        let ids = try Int32.fetchAll(db, sql: "SELECT id FROM codecs ORDER BY id")
+        var result: [Int32: LZ4Decompressor] = [:]
+        for id in ids { result[id] = try decompressor(id, in: db) }
+        return result
+    }
+
+    /// Resolves stream ids to names, loading the ones not cached yet.
+    func streamNames(_ ids: some Sequence<Int64>, in db: Database) throws -> [Int64: String] {
+        try names(ids, cache: streamNames, table: "streams", in: db)
+    }
+
+    /// Resolves type ids to names, loading the ones not cached yet.
+    func typeNames(_ ids: some Sequence<Int64>, in db: Database) throws -> [Int64: String] {
+        try names(ids, cache: typeNames, table: "event_types", in: db)
+    }
+
+    private func names(
+        _ ids: some Sequence<Int64>, cache: borrowing Mutex<[Int64: String]>, table: String, in db: Database
+    ) throws -> [Int64: String] {
+        var known = cache.withLock { $0 }
+        var missing = Set<Int64>()
+        for id in ids where known[id] == nil { missing.insert(id) }
+        guard !missing.isEmpty else { return known }
+        var loaded: [Int64: String] = [:]
+        let statement = try db.cachedStatement(sql: "SELECT name FROM \(table) WHERE id = ?")
+        for id in missing {
+            if let name = try String.fetchOne(statement, arguments: [id]) { loaded[id] = name }
+        }
+        cache.withLock { $0.merge(loaded) { old, _ in old } }
+        known.merge(loaded) { old, _ in old }
+        return known
+    }
+}

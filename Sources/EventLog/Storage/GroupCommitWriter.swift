@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// The log's one writer: gathers appends waiting at the same moment into one durable
+/// transaction (group commit), and gives each caller its own result or its own error.
+///
+/// While a transaction commits (its fsync is the slow part), new appends queue up;
+/// the next transaction takes all of them. Each job runs in its own savepoint, so a
+/// job refused for a conflict rolls back alone and the others still commit. A job
+/// returns only after the transaction holding it is durable.
+final class GroupCommitWriter: Sendable {
+    private struct Job {
+        let events: [NewEvent]
+        let continuation: CheckedContinuation<[AppendedEvent], any Error>
+    }
+
+    private struct Queue {
+        var jobs: [Job] = []
+        var draining = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let pool: DatabasePool
+    private let appender: WriterConfined<Appender>
+    private let path: String
+    private let afterCommit: @Sendable (Database, Appender) -> Void
+
+    init(pool: DatabasePool, appender: Appender, path: String, afterCommit: @escaping @Sendable (Database, Appender) -> Void) {
+        self.pool = pool
+        self.appender = WriterConfined(appender)
+        self.path = path
+        self.afterCommit = afterCommit
+    }
+
+    /// Appends one job atomically; returns once it is durable.
+    func append(_ events: [NewEvent]) async throws -> [AppendedEvent] {
+        try await withCheckedThrowingContinuation { continuation in
+            let startDraining = queue.withLock { queue in
+                queue.jobs.append(Job(events: events, continuation: continuation))
+                if queue.draining { return false }
+                queue.draining = true
+                return true
+            }
+            if startDraining {
+                pool.asyncWriteWithoutTransaction { db in self.drain(db) }
+            }
+        }
+    }
+
+    /// Runs `body` on the writer, with the appender, outside any transaction.
+    func withWriter<T: Sendable>(_ body: @escaping @Sendable (Database, Appender) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in try body(db, self.appender.value) }
+    }
+
+    private func drain(_ db: Database) {
+        while true {
+            let jobs = queue.withLock { queue in
+                let jobs = queue.jobs
+                queue.jobs.removeAll(keepingCapacity: true)
+                if jobs.isEmpty { queue.draining = false }
+                return jobs
+            }
+            if jobs.isEmpty { return }
+            let results = commit(jobs, in: db)
+            // Before answering: a process that exits right after its append (the CLI)
+            // must still get its automatic dictionary training done.
+            if results.contains(where: { if case .success = $0 { return true } else { return false } }) {
+                afterCommit(db, appender.value)
+            }
+            for (job, result) in zip(jobs, results) {
+                job.continuation.resume(with: result)
+            }
+        }
+    }
+
+    private func commit(_ jobs: [Job], in db: Database) -> [Result<[AppendedEvent], any Error>] {
+        let appender = appender.value
+        var results = [Result<[AppendedEvent], any Error>?](repeating: nil, count: jobs.count)
+        do {
+            try db.inTransaction(.immediate) {
+                try appender.begin(db)
+                if jobs.count == 1 {
+                    // One job: the transaction is its savepoint.
+                    results[0] = .success(try appender.append(jobs[0].events, in: db))
+                    return .commit
+                }
+                for (index, job) in jobs.enumerated() {
+                    let head = appender.head
+                    let hash = appender.headHash
+                    do {
+                        try db.inSavepoint {
+                            results[index] = .success(try appender.append(job.events, in: db))
+                            return .commit
+                        }
+                    } catch {
+                        appender.rollBack(toHead: head, hash: hash)
+                        results[index] = .failure(StoreErrors.translate(error, path: path))
+                        // A full disk or an I/O error dooms the whole transaction.
+                        if StoreErrors.isFatalToTransaction(error) { throw error }
+                    }
+                }
+                return .commit
+            }
+        } catch {
+            let translated = StoreErrors.translate(error, path: path)
+            return results.map { result in
+                if case .failure(let own)? = result, !StoreErrors.isFatalToTransaction(error) { return .failure(own) }
+                return .failure(translated)
+            }
+        }
+        return results.map { $0 ?? .failure(EventLogError.database(code: 1, message: "job was not run")) }
+    }
+}
+
+/// A value that only the log's writer queue touches.
+///
+/// `@unchecked Sendable`: GRDB runs every write closure of a `DatabasePool` on one
+/// serial queue, and `value` is only read inside such closures, so it is never used
+/// from two threads at once.
+final class WriterConfined<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Translation of SQLite's errors into ``EventLogError``.
+enum StoreErrors {
+    static func translate(_ error: any Error, path: String) -> any Error {
+        guard let error = error as? DatabaseError else { return error }
+        switch error.resultCode {
+        case .SQLITE_FULL: return EventLogError.diskFull(path: path)
+        case .SQLITE_READONLY:
+            return EventLogError.readOnly(path: path)
+        case .SQLITE_NOTADB: return EventLogError.notAStippleLog(path: path, reason: "it is not an SQLite database")
+        case .SQLITE_CORRUPT: return EventLogError.notAStippleLog(path: path, reason: "the database file is damaged")
+        default:
+            return EventLogError.database(code: error.extendedResultCode.rawValue, message: error.message ?? "\(error)")
+        }
+    }
+
+    static func isFatalToTransaction(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        switch error.resultCode {
+        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_NOMEM, .SQLITE_READONLY, .SQLITE_CORRUPT: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import EventLog
+import Foundation
+
+/// Turns the JSON lines of `stipple append` into events, with errors that name the line
+/// and the field.
+///
+/// A line is `{"stream","type","schemaVersion"?,"id"?,"expectedVersion"?: N|"any"|"none",
+/// "data":{…},"metadata"?:{…}}`. Blank lines are skipped. `data` is stored as canonical
+/// JSON (sorted keys), so the same data always gives the same bytes and hash.
+struct AppendInput {
+    /// The events, and the input line each came from.
+    var events: [NewEvent] = []
+    var lines: [Int] = []
+
+    static let fields: Set<String> = ["stream", "type", "schemaVersion", "id", "expectedVersion", "data", "metadata"]
+
+    /// Parses every line; throws on the first bad one.
+    static func parse(_ text: [UInt8]) throws(Failure) -> AppendInput {
+        var input = AppendInput()
+        var lineNumber = 0
+        for line in text.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let trimmed = line.drop(while: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D })
+            if trimmed.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            input.events.append(try event(from: Array(line), line: lineNumber))
+            input.lines.append(lineNumber)
+        }
+        if input.events.isEmpty {
+            throw Failure.badInput("no events in the input: give one JSON object per line")
+        }
+        return input
+    }
+
+    static func event(from bytes: [UInt8], line: Int) throws(Failure) -> NewEvent {
+        func fail(_ field: String?, _ reason: String) -> Failure {
+            Failure.badInput("line \(line): " + (field.map { "field \"\($0)\" " } ?? "") + reason)
+        }
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(bytes)
+        } catch {
+            throw fail(nil, error.description)
+        }
+        guard case .object(let object) = value else {
+            throw fail(nil, "must be a JSON object, not \(value.kindName)")
+        }
+        if let unknown = object.keys.filter({ !fields.contains($0) }).sorted().first {
+            throw fail(unknown, "is not known (expected: \(fields.sorted().joined(separator: ", ")))")
+        }
+        guard let streamValue = object["stream"] else { throw fail("stream", "is missing") }
+        guard case .string(let stream) = streamValue, !stream.isEmpty else {
+            throw fail("stream", "must be a non-empty string")
+        }
+        guard let typeValue = object["type"] else { throw fail("type", "is missing") }
+        guard case .string(let type) = typeValue, !type.isEmpty else {
+            throw fail("type", "must be a non-empty string")
+        }
+        var schemaVersion: Int32 = 1
+        if let value = object["schemaVersion"] {
+            guard case .int(let number) = value, number >= 1, number <= Int64(Int32.max) else {
+                throw fail("schemaVersion", "must be a whole number of 1 or more")
+            }
+            schemaVersion = Int32(number)
+        }
+        var id = UUID.v7()
+        if let value = object["id"] {
+            guard case .string(let text) = value, let parsed = UUID(uuidString: text) else {
+                throw fail("id", "must be a UUID such as \"0192f0c4-8a6e-7cc1-9d2a-3f5e8b1c2d4e\"")
+            }
+            id = parsed
+        }
+        var expected = ExpectedVersion.any
+        switch object["expectedVersion"] {
+        case nil, .string("any")?: expected = .any
+        case .string("none")?: expected = .noStream
+        case .int(let number)? where number >= 0: expected = .exactly(number)
+        case let other?:
+            throw fail("expectedVersion", "must be a version number (0 or more), \"any\" or \"none\", not \(other.canonicalString)")
+        }
+        guard let data = object["data"] else { throw fail("data", "is missing") }
+        guard case .object = data else { throw fail("data", "must be a JSON object, not \(data.kindName)") }
+        var metadata = EventMetadata()
+        if let value = object["metadata"] {
+            do {
+                metadata = try EventMetadata(json: value)
+            } catch {
+                throw fail("metadata", error.description)
+            }
+        }
+        return NewEvent(
+            id: id, stream: stream, type: type, schemaVersion: schemaVersion, expectedVersion: expected,
+            metadata: metadata, payload: data.canonicalBytes)
+    }
+
+    /// The input line of the event with `id`, for error messages.
+    func line(of id: UUID) -> Int? {
+        events.firstIndex { $0.id == id }.map { lines[$0] }
+    }
+
+    /// The first input line that appends to `stream` expecting `expected`.
+    func firstLine(of stream: String, expecting expected: ExpectedVersion) -> Int? {
+        (events.firstIndex { $0.stream == stream && $0.expectedVersion == expected }
+            ?? events.firstIndex { $0.stream == stream }).map { lines[$0] }
+    }
+}

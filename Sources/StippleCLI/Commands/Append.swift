@@ -1,0 +1,74 @@
+import ArgumentParser
+import EventLog
+import Foundation
+
+extension Stipple {
+    struct Append: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Append events given as JSON lines, all in one atomic batch.",
+            discussion: """
+                Each line: {"stream":"client-42","type":"ClientRegistered","data":{…}} with optional \
+                "schemaVersion" (default 1), "id" (a UUID; default: a new time-ordered one), \
+                "expectedVersion" (a number, "any" or "none"; default "any") and "metadata" \
+                ({"actor","clinic","correlationId","causationId", other keys}).
+
+                All lines land together or none does. Prints one JSON line per event: \
+                {"position","stream","version","id"}. Re-sending an event id with the same content \
+                returns the original position ("alreadyStored":true).
+
+                Exit codes: 2 bad input (the message names the line and the field), 3 version conflict.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: ArgumentHelp("A file of JSON lines, or - for standard input.", valueName: "file"))
+        var file: String = "-"
+
+        func run() async throws {
+            try await reportingFailures {
+                let text: [UInt8]
+                if file == "-" {
+                    text = Array(FileHandle.standardInput.readDataToEndOfFile())
+                } else {
+                    guard let data = FileManager.default.contents(atPath: file) else {
+                        throw Failure.badInput("cannot read \(file): no such file, or it is not readable")
+                    }
+                    text = Array(data)
+                }
+                let input = try AppendInput.parse(text)
+                let log = try options.open()
+                let appended: [AppendedEvent]
+                do {
+                    appended = try await log.append(input.events)
+                } catch let error as EventLogError {
+                    throw Self.locate(error, in: input)
+                }
+                for event in appended {
+                    var object: [String: JSONValue] = [
+                        "position": .int(event.position), "stream": .string(event.stream),
+                        "version": .int(event.streamVersion), "id": .string(event.id.uuidString.lowercased()),
+                    ]
+                    if event.wasAlreadyStored { object["alreadyStored"] = .bool(true) }
+                    Output.line(JSONValue.object(object).canonicalBytes)
+                }
+                Output.flush()
+            }
+        }
+
+        /// Puts the input line in front of an error about one event.
+        static func locate(_ error: EventLogError, in input: AppendInput) -> Failure {
+            let failure = Failure.from(error)
+            let line: Int?
+            switch error {
+            case .eventIdReused(let id, _, _), .invalidEvent(let id, _, _), .tooLarge(let id, _, _, _):
+                line = input.line(of: id)
+            case .versionConflict(let stream, let expected, _):
+                line = input.firstLine(of: stream, expecting: expected)
+            default:
+                line = nil
+            }
+            guard let line else { return failure }
+            return Failure(code: failure.code, message: "line \(line): \(failure.message) Nothing was appended.")
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import EventLog
+import Foundation
+
+extension Stipple {
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check that nothing in the log was altered, inserted, reordered or removed.",
+            discussion: """
+                Recomputes every chain hash, checks that positions and stream versions have no gap \
+                and that every payload decodes. Exit 0 with the count and head hash; exit 1 naming \
+                the first break (its position and kind: altered, missing, inserted, reordered) or \
+                the immutability triggers that are missing.
+
+                Keep the printed head hash somewhere else: comparing it later also proves that no \
+                event was removed from the end.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+
+        @Flag(help: "Print the result as one JSON object.")
+        var json = false
+
+        func run() async throws {
+            try await reportingFailures {
+                let log = try options.open(readOnly: true)
+                let showProgress = Output.stderrIsTerminal && !json
+                let started = Date()
+                let progress: (@Sendable (Int64, Int64) -> Void)?
+                if showProgress {
+                    progress = { done, total in Output.progress("\rverifying: \(done) of \(total) events") }
+                } else {
+                    progress = nil
+                }
+                let report = try await log.verify(progress: progress)
+                if showProgress { Output.progress("\r\u{1B}[K") }
+                let seconds = Date().timeIntervalSince(started)
+                if json {
+                    var object: [String: JSONValue] = [
+                        "intact": .bool(report.isIntact), "events": .int(report.eventCount),
+                        "headPosition": .int(report.head.position), "headHash": .string(report.head.hashHex),
+                        "missingTriggers": .array(report.missingTriggers.map { .string($0) }),
+                    ]
+                    if let problem = report.firstBreak {
+                        object["break"] = .object([
+                            "position": .int(problem.position), "kind": .string(problem.kind.rawValue),
+                            "detail": .string(problem.detail),
+                        ])
+                    }
+                    Output.line(JSONValue.object(object).canonicalBytes)
+                } else if report.isIntact {
+                    Output.line("ok: \(report.eventCount) events verified in \(String(format: "%.2f", seconds)) s; head position \(report.head.position), hash \(report.head.hashHex)")
+                }
+                Output.flush()
+                if !report.isIntact {
+                    if !json {
+                        if let problem = report.firstBreak {
+                            Output.error("the log is broken: \(problem.kind.rawValue) at position \(problem.position): \(problem.detail)")
+                        }
+                        if !report.missingTriggers.isEmpty {
+                            Output.error("the immutability triggers are missing: \(report.missingTriggers.joined(separator: ", "))")
+                        }
+                    }
+                    throw ExitCode(Failure.Code.failure.rawValue)
+                }
+            }
+        }
+    }
+}

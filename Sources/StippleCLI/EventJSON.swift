@@ -1,0 +1,49 @@
+import EventLog
+import Foundation
+
+/// The JSON line `stipple read` prints for an event.
+enum EventJSON {
+    static func line(_ event: RecordedEvent) -> [UInt8] {
+        var object: [String: JSONValue] = [
+            "position": .int(event.position),
+            "stream": .string(event.stream),
+            "version": .int(event.streamVersion),
+            "type": .string(event.type),
+            "schemaVersion": .int(Int64(event.schemaVersion)),
+            "id": .string(event.id.uuidString.lowercased()),
+            "recordedAt": .string(Timestamp.iso8601(micros: event.recordedAtMicros)),
+        ]
+        if let metadata = event.metadataJSON, let value = try? JSONValue.parse(metadata) {
+            object["metadata"] = value
+        } else {
+            object["metadata"] = .object([:])
+        }
+        if let data = try? JSONValue.parse(event.payload) {
+            object["data"] = data
+        } else {
+            // Not JSON (a binary payload written through the library): shown as base64.
+            object["dataBase64"] = .string(Data(event.payload).base64EncodedString())
+        }
+        return JSONValue.object(object).canonicalBytes
+    }
+}
+
+/// UTC timestamps with microseconds, e.g. `2026-11-25T14:13:40.123456Z`.
+enum Timestamp {
+    static func iso8601(micros: Int64) -> String {
+        var seconds = time_t(micros / 1_000_000)
+        var fraction = micros % 1_000_000
+        if fraction < 0 {
+            fraction += 1_000_000
+            seconds -= 1
+        }
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(fraction), 6))Z"
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import EventLog
+import Foundation
+
+/// What the CLI prints and which exit code it uses when a command fails.
+struct Failure: Error, CustomStringConvertible {
+    /// Exit codes: stable, documented in `stipple --help`.
+    enum Code: Int32 {
+        case failure = 1
+        case badInput = 2
+        case conflict = 3
+    }
+
+    var code: Code
+    var message: String
+    var description: String { message }
+
+    static func badInput(_ message: String) -> Failure { Failure(code: .badInput, message: message) }
+
+    /// Maps any error to its exit code and a sentence.
+    static func from(_ error: any Error) -> Failure {
+        switch error {
+        case let failure as Failure:
+            return failure
+        case let error as EventLogError:
+            switch error {
+            case .versionConflict: return Failure(code: .conflict, message: error.description)
+            case .noLog, .notAStippleLog, .logFromNewerVersion, .eventIdReused, .invalidEvent, .tooLarge:
+                return Failure(code: .badInput, message: error.description)
+            case .readOnly, .diskFull, .corruptEvent, .database:
+                return Failure(code: .failure, message: error.description)
+            }
+        default:
+            return Failure(code: .failure, message: String(describing: error))
+        }
+    }
+}
+
+/// Runs a command body, printing failures as `stipple: error: …` and exiting with their code.
+func reportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        let failure = Failure.from(error)
+        Output.error("error: \(failure.message)")
+        throw ExitCode(failure.code.rawValue)
+    }
+}
+
+/// Writing to standard output and error.
+enum Output {
+    nonisolated(unsafe) private static var stdoutBuffer: [UInt8] = []
+
+    /// Buffers a line for standard output (flushed at 64 KiB and by ``flush()``).
+    static func line(_ bytes: [UInt8]) {
+        stdoutBuffer.append(contentsOf: bytes)
+        stdoutBuffer.append(0x0A)
+        if stdoutBuffer.count >= 1 << 16 { flush() }
+    }
+
+    static func line(_ text: String) { line(Array(text.utf8)) }
+
+    static func flush() {
+        guard !stdoutBuffer.isEmpty else { return }
+        stdoutBuffer.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(1, bytes.baseAddress! + offset, bytes.count - offset)
+                if written <= 0 { break }
+                offset += written
+            }
+        }
+        stdoutBuffer.removeAll(keepingCapacity: true)
+    }
+
+    static func error(_ text: String) {
+        flush()
+        FileHandle.standardError.write(Data("stipple: \(text)\n".utf8))
+    }
+
+    static func progress(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import Logging
+
+/// The `stipple` command.
+@main
+struct Stipple: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stipple",
+        abstract: "Treatment records of scalp-micropigmentation clinics, kept as a tamper-evident event log.",
+        discussion: """
+            The log is one SQLite file (default ./stipple.sqlite; --db or STIPPLE_DB to choose another).
+
+            Exit codes: 0 success; 1 failure (verify found a break, disk full, I/O); \
+            2 bad input or not a Stipple log; 3 version conflict.
+            """,
+        version: StippleVersion.current,
+        subcommands: [
+            Init.self, Append.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
+        ]
+    )
+}
+
+enum StippleVersion {
+    static let current = "0.1.0"
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The log file (default: $STIPPLE_DB, or ./stipple.sqlite).", valueName: "path"))
+    var db: String?
+
+    @Flag(name: .long, help: "Log what the command does to standard error.")
+    var verbose = false
+
+    /// The log's path: --db, then STIPPLE_DB, then ./stipple.sqlite.
+    var path: String {
+        if let db, !db.isEmpty { return db }
+        if let env = ProcessInfo.processInfo.environment["STIPPLE_DB"], !env.isEmpty { return env }
+        return "./stipple.sqlite"
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "stipple") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = verbose ? .info : .warning
+        return logger
+    }
+
+    func open(readOnly: Bool = false) throws -> EventLog {
+        var configuration = EventLog.Configuration()
+        configuration.readOnly = readOnly
+        return try EventLog(path: path, configuration: configuration, logger: logger)
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+@testable import EventLog
+
+@Suite("Appending and reading")
+struct AppendAndReadTests {
+    @Test("positions are gapless from 1 and versions gapless per stream")
+    func positionsAndVersions() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        let first = try await log.append([event("client-1"), event("client-2"), event("client-1")])
+        #expect(first.map(\.position) == [1, 2, 3])
+        #expect(first.map(\.streamVersion) == [1, 1, 2])
+        let second = try await log.append(event("client-2"))
+        #expect(second.position == 4)
+        #expect(second.streamVersion == 2)
+        #expect(try await log.head().position == 4)
+        #expect(try await log.streamVersion("client-1") == 2)
+        #expect(try await log.streamVersion("nobody") == 0)
+    }
+
+    @Test("an event reads back exactly as appended")
+    func roundTrip() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        let id = UUID.v7()
+        let metadata = EventMetadata(actor: "tech-1", clinic: "brampton", correlationId: "c-1", causationId: "k-9", extra: ["flag": .bool(true)])
+        let appended = try await log.append(NewEvent(
+            id: id, stream: "client-9", type: "ConsentSigned", schemaVersion: 2, metadata: metadata, payload: sessionPayload(3)))
+        let read = try #require(try await log.read(stream: "client-9").first)
+        #expect(read.position == appended.position)
+        #expect(read.id == id)
+        #expect(read.stream == "client-9")
+        #expect(read.type == "ConsentSigned")
+        #expect(read.schemaVersion == 2)
+        #expect(read.payload == sessionPayload(3))
+        #expect(try read.metadata() == metadata)
+        #expect(read.recordedAtMicros == 1_764_000_000_123_456)
+    }
+
+    @Test("a stream reads forward and backward from a version, with a limit")
+    func streamReads() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        for _ in 0..<5 { try await log.append(event("client-1")) }
+        try await log.append(event("client-2"))
+        #expect(try await log.read(stream: "client-1").map(\.streamVersion) == [1, 2, 3, 4, 5])
+        #expect(try await log.read(stream: "client-1", from: 3, limit: 2).map(\.streamVersion) == [3, 4])
+        #expect(try await log.read(stream: "client-1", direction: .backward, limit: 2).map(\.streamVersion) == [5, 4])
+        #expect(try await log.read(stream: "client-1", from: 2, direction: .backward).map(\.streamVersion) == [2, 1])
+        #expect(try await log.read(stream: "nobody").isEmpty)
+    }
+
+    @Test("the whole log reads in pages and as an async sequence")
+    func readAll() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        try await log.append((0..<250).map { event("client-\($0 % 7)") })
+        #expect(try await log.readAll(from: 101, limit: 50).map(\.position) == Array(101...150))
+        let all = try await allEvents(log)
+        #expect(all.map(\.position) == Array(1...250))
+        var fromTail: [Int64] = []
+        for try await event in log.events(from: 240, pageSize: 3) { fromTail.append(event.position) }
+        #expect(fromTail == Array(240...250))
+    }
+
+    @Test("a batch to several streams lands whole, and a refused batch leaves nothing")
+    func atomicBatch() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        try await log.append([event("client-1", expected: .noStream), event("batch-L1", expected: .noStream)])
+        await #expect(throws: EventLogError.versionConflict(stream: "batch-L1", expected: .noStream, actual: 1)) {
+            try await log.append([event("client-1", expected: .exactly(1)), event("client-3"), event("batch-L1", expected: .noStream)])
+        }
+        #expect(try await log.head().position == 2)
+        #expect(try await log.streamVersion("client-1") == 1)
+        #expect(try await log.streamVersion("client-3") == 0)
+        #expect(try await log.verify().isIntact)
+    }
+
+    @Test("events appended by another process are seen (no stale cache)")
+    func twoProcessesShareTheFile() async throws {
+        let folder = try TemporaryFolder()
+        let first = try makeLog(folder)
+        try await first.append(event("client-1"))
+        let second = try EventLog(path: folder.file("log.sqlite"))
+        try await second.append(event("client-1", expected: .exactly(1)))
+        let third = try await first.append(event("client-1", expected: .exactly(2)))
+        #expect(third.position == 3)
+        #expect(try await first.verify().isIntact)
+    }
+}

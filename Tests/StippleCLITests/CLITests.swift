@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+
+/// End-to-end: the built `stipple` binary, run as a user would.
+struct CLI {
+    let folder: String
+    var database: String { folder + "/stipple.sqlite" }
+
+    init() throws {
+        folder = NSTemporaryDirectory() + "stipple-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    static var binary: URL {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        var directory = runner.deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("stipple")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/stipple")
+    }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], useDefaultDB: Bool = false) throws -> Run {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var env = ProcessInfo.processInfo.environment
+        env["STIPPLE_DB"] = useDefaultDB ? nil : database
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inp
+        try process.run()
+        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func json(_ line: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+}
+
+@Suite("stipple command")
+struct CLITests {
+    let events = """
+        {"stream":"client-1","type":"ClientRegistered","expectedVersion":"none","data":{"clinic":"toronto","referral":"friend"},"metadata":{"actor":"reception-1"}}
+        {"stream":"client-1","type":"ConsentSigned","expectedVersion":1,"data":{"formVersion":"v3"}}
+
+        {"stream":"batch-PB-1187","type":"BatchReceived","data":{"lot":"PB-1187","expiry":"2027-05-31"}}
+        """
+
+    @Test("init, append, read, verify, stats: the tour works")
+    func tour() throws {
+        let cli = try CLI()
+        #expect(try cli.run(["init"]).status == 0)
+        #expect(try cli.run(["init"]).stdout.contains("already a Stipple log"))
+        let appended = try cli.run(["append", "-"], input: events)
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(appended.lines.count == 3)
+        let first = try cli.json(appended.lines[0])
+        #expect(first["position"] as? Int == 1)
+        #expect(first["stream"] as? String == "client-1")
+        #expect(first["version"] as? Int == 1)
+        #expect((first["id"] as? String)?.count == 36)
+        let read = try cli.run(["read", "client-1"])
+        #expect(read.lines.count == 2)
+        let event = try cli.json(read.lines[1])
+        #expect(event["type"] as? String == "ConsentSigned")
+        #expect(event["schemaVersion"] as? Int == 1)
+        #expect((event["data"] as? [String: Any])?["formVersion"] as? String == "v3")
+        #expect((event["recordedAt"] as? String)?.hasSuffix("Z") == true)
+        let backward = try cli.run(["read", "client-1", "--backward", "--limit", "1"])
+        #expect(try cli.json(backward.lines[0])["version"] as? Int == 2)
+        let all = try cli.run(["read", "--all", "--from", "2"])
+        #expect(all.lines.compactMap { try? cli.json($0)["position"] as? Int } == [2, 3])
+        let verify = try cli.run(["verify"])
+        #expect(verify.status == 0)
+        #expect(verify.stdout.hasPrefix("ok: 3 events verified"))
+        let stats = try cli.run(["stats", "--json"])
+        #expect(try cli.json(stats.lines[0])["events"] as? Int == 3)
+        let backup = try cli.run(["backup", cli.folder + "/copy.sqlite"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(try cli.run(["verify", "--db", cli.folder + "/copy.sqlite"]).status == 0)
+        #expect(try cli.run(["compress", "train"]).stdout.contains("Trained codec 2"))
+    }
+
+    @Test("the default database is ./stipple.sqlite; --db overrides STIPPLE_DB")
+    func databaseChoice() throws {
+        let cli = try CLI()
+        #expect(try cli.run(["init"], useDefaultDB: true).status == 0)
+        #expect(FileManager.default.fileExists(atPath: cli.folder + "/stipple.sqlite"))
+        #expect(try cli.run(["init", "--db", cli.folder + "/other.sqlite"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: cli.folder + "/other.sqlite"))
+    }
+
+    @Test("bad input exits 2 naming the line, the field and the reason; nothing is appended", arguments: [
+        (#"{"stream":"a","type":"T","data":{}"#, "line 1: not valid JSON"),
+        (#"{"stream":"a","type":"T","expectedVersion":"sometimes","data":{}}"#, #"line 1: field "expectedVersion" must be a version number (0 or more), "any" or "none", not "sometimes""#),
+        (#"{"stream":"a","data":{}}"#, #"line 1: field "type" is missing"#),
+        ("{\"stream\":\"a\",\"type\":\"T\",\"data\":{}}\n{\"stream\":\"b\",\"type\":\"T\",\"data\":[1]}", #"line 2: field "data" must be a JSON object, not an array"#),
+        (#"{"stream":"a","type":"T","data":{},"colour":"red"}"#, #"line 1: field "colour" is not known"#),
+        (#"{"stream":"a","type":"T","id":"not-a-uuid","data":{}}"#, #"line 1: field "id" must be a UUID"#),
+        (#"{"stream":"a","type":"T","data":{},"metadata":{"actor":7}}"#, #"line 1: field "metadata" metadata key "actor" must be a string"#),
+        ("", "no events in the input"),
+    ])
+    func badInput(input: String, message: String) throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        try cli.run(["append"], input: #"{"stream":"a","type":"T","data":{}}"#)
+        let run = try cli.run(["append", "-"], input: input)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+        #expect(try cli.run(["read", "--all"]).lines.count == 1)
+    }
+
+    @Test("a payload over the limit exits 2 with its line and the limit")
+    func payloadTooLarge() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let big = String(repeating: "x", count: 1_100_000)
+        let run = try cli.run(["append"], input: "{\"stream\":\"a\",\"type\":\"T\",\"data\":{}}\n{\"stream\":\"a\",\"type\":\"T\",\"data\":{\"x\":\"\(big)\"}}")
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("line 2: "))
+        #expect(run.stderr.contains("over the limit of 1048576 bytes"))
+        #expect(try cli.run(["read", "--all"]).lines.isEmpty)
+    }
+
+    @Test("a version conflict exits 3 naming the line, the stream and both versions")
+    func conflict() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        try cli.run(["append"], input: events)
+        let run = try cli.run(["append"], input: #"{"stream":"batch-PB-1187","type":"BatchOpened","expectedVersion":0,"data":{}}"#)
+        #expect(run.status == 3)
+        #expect(run.stderr.contains(#"line 1: Version conflict on stream "batch-PB-1187": expected version 0, but the stream is at version 1"#))
+    }
+
+    @Test("a reused id with the same content returns the original; with other content exits 2")
+    func idempotence() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let line = #"{"stream":"a","type":"T","id":"0192f0c4-8a6e-7cc1-9d2a-3f5e8b1c2d4e","data":{"n":1}}"#
+        let first = try cli.run(["append"], input: line)
+        let again = try cli.run(["append"], input: line)
+        #expect(try cli.json(again.lines[0])["position"] as? Int == cli.json(first.lines[0])["position"] as? Int)
+        #expect(try cli.json(again.lines[0])["alreadyStored"] as? Bool == true)
+        let other = try cli.run(["append"], input: line.replacingOccurrences(of: #""n":1"#, with: #""n":2"#))
+        #expect(other.status == 2)
+        #expect(other.stderr.contains("already stored at position 1 with other content (other payload)"))
+    }
+
+    @Test("a file that is not a log is refused with exit 2 and left untouched")
+    func notALog() throws {
+        let cli = try CLI()
+        let path = cli.folder + "/notes.txt"
+        try "appointments\n".write(toFile: path, atomically: true, encoding: .utf8)
+        for arguments in [["init", "--db", path], ["append", "--db", path], ["verify", "--db", path]] {
+            let run = try cli.run(arguments, input: events)
+            #expect(run.status == 2)
+            #expect(run.stderr.contains("is not a Stipple log (it is not an SQLite database)"))
+        }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "appointments\n")
+        let missing = try cli.run(["read", "--all", "--db", cli.folder + "/none.sqlite"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("There is no Stipple log at"))
+    }
+
+    @Test("verify exits 1 naming the position and kind of a break")
+    func verifyBreak() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        try cli.run(["append"], input: events)
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [cli.database, "DROP TRIGGER events_are_immutable_update; UPDATE events SET recorded_at = recorded_at + 1 WHERE position = 2;"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        try #require(sqlite.terminationStatus == 0)
+        let run = try cli.run(["verify"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("altered at position 2"))
+        #expect(run.stderr.contains("events_are_immutable_update"))
+        let json = try cli.run(["verify", "--json"])
+        #expect(json.status == 1)
+        let object = try cli.json(json.lines[0])
+        #expect(object["intact"] as? Bool == false)
+        #expect((object["break"] as? [String: Any])?["kind"] as? String == "altered")
+    }
+
+    @Test("help text names the commands and the exit codes")
+    func help() throws {
+        let cli = try CLI()
+        let help = try cli.run(["--help"])
+        for command in ["init", "append", "read", "verify", "stats", "backup", "compress"] {
+            #expect(help.stdout.contains("  \(command)"), "\(command) missing from help")
+        }
+        #expect(help.stdout.contains("Exit codes: 0 success"))
+        #expect(help.stdout.contains("3 version conflict"))
+        let append = try cli.run(["append", "--help"])
+        #expect(append.stdout.contains("All lines land together or none does."))
+        #expect(try cli.run(["read"]).stderr.contains("Name a stream to read, or use --all for the whole log."))
+    }
+}
