@@ -51,7 +51,7 @@ public final class EventLog: Sendable {
         /// Size of trained dictionaries, in bytes (at most 64 KiB).
         public var dictionarySize = 32 * 1024
         /// How many recent payloads a training samples.
-        public var trainingSamples = 4_000
+        public var trainingSamples = 2_000
         /// How long a writer waits for another process's write lock.
         public var busyTimeout: TimeInterval = 10
         /// The clock that stamps `recordedAt` (injected in tests).

@@ -214,7 +214,9 @@ enum Baseline {
                                 event_id, metadata, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, -1, &insert, nil)
         defer { sqlite3_finalize(insert) }
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        // The blobs outlive each step, so they are bound without a copy (SQLITE_STATIC),
+        // as the log binds them.
+        let transient: sqlite3_destructor_type? = nil
         let clock = ContinuousClock()
         let start = clock.now
         var index = 0

@@ -25,7 +25,7 @@ extension StippleBench {
         var tasks = 64
 
         @Option(help: "Single durable appends per task in append-concurrent.")
-        var perTask = 50
+        var perTask = 200
 
         @Option(help: "Stream reads timed for stream-read.")
         var streamReads = 10_000

@@ -52,7 +52,8 @@ enum DictionaryTrainer {
     private static func grams(of sample: [UInt8]) -> Set<UInt64> {
         var result = Set<UInt64>(minimumCapacity: sample.count)
         sample.withUnsafeBytes { bytes in
-            for start in 0...(bytes.count - gram) {
+            // Every other position is enough to tell what is already covered, at half the cost.
+            for start in stride(from: 0, through: bytes.count - gram, by: 2) {
                 result.insert(bytes.loadUnaligned(fromByteOffset: start, as: UInt64.self))
             }
         }

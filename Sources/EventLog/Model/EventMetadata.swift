@@ -65,8 +65,25 @@ public struct EventMetadata: Sendable, Hashable {
     }
 
     /// Stored form: canonical JSON bytes, or `nil` when empty.
+    ///
+    /// The same bytes as `jsonValue.canonicalBytes`, written directly on the append
+    /// path (no intermediate dictionary) when there are no free keys.
     var storedBytes: [UInt8]? {
-        isEmpty ? nil : jsonValue.canonicalBytes
+        if isEmpty { return nil }
+        guard extra.isEmpty else { return jsonValue.canonicalBytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(96)
+        out.append(UInt8(ascii: "{"))
+        // Sorted: actor < causationId < clinic < correlationId.
+        for (key, value) in [("actor", actor), ("causationId", causationId), ("clinic", clinic), ("correlationId", correlationId)] {
+            guard let value else { continue }
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONValue.writeString(value, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// Metadata that cannot be used, with the key and the reason.

@@ -16,6 +16,7 @@ final class Appender {
     private var hasher = ChainHasher()
     private var encodedPayload: [UInt8] = []
     private var encodedMetadata: [UInt8] = []
+    private var failureMessage: String?
     private var compressors: [Int32: LZ4Compressor] = [:]
 
     // Per transaction.
@@ -95,13 +96,11 @@ final class Appender {
                 version: version, typeID: type.id, type: type.nameBytes, schemaVersion: event.schemaVersion,
                 recordedAt: now, hasMetadata: metadata != nil, codec: codec.id,
                 dictionarySHA256: codec.digest, rawLength: Int32(event.payload.count))
-            let hash = codec.id == Codec.rawID
-                ? bind(row, payload: event.payload, metadata: metadata ?? [], to: insert)
-                : bind(row, payload: encodedPayload, metadata: encodedMetadata, to: insert)
-            let code = sqlite3_step(insert)
-            let error = code == SQLITE_DONE ? nil : db.rawError(code, sql: Self.insertSQL)
-            sqlite3_reset(insert)
-            if let error {
+            let (hash, code) = codec.id == Codec.rawID
+                ? self.insert(row, payload: event.payload, metadata: metadata ?? [], with: insert)
+                : self.insert(row, payload: encodedPayload, metadata: encodedMetadata, with: insert)
+            if code != SQLITE_DONE {
+                let error = DatabaseError(resultCode: ResultCode(rawValue: code), message: failureMessage, sql: Self.insertSQL)
                 if error.resultCode == .SQLITE_CONSTRAINT, let original = try storedDuplicate(of: event, in: db) {
                     results.append(original)
                     continue
@@ -135,8 +134,12 @@ final class Appender {
         var rawLength: Int32
     }
 
-    /// Hashes the row onto the head and binds it to `statement`; returns its chain hash.
-    private func bind(_ row: PendingRow, payload: [UInt8], metadata: [UInt8], to statement: OpaquePointer) -> [UInt8] {
+    /// Hashes the row onto the head, binds it to `statement` and steps it; returns its
+    /// chain hash and SQLite's result code (the statement is reset, its error message kept).
+    ///
+    /// The blobs are bound without a copy (`SQLITE_STATIC`): they stay alive until the
+    /// statement has run, inside this call.
+    private func insert(_ row: PendingRow, payload: [UInt8], metadata: [UInt8], with statement: OpaquePointer) -> ([UInt8], Int32) {
         withBytes(headHash, row.eventID, row.stream, row.type, metadata, row.dictionarySHA256, payload) {
             previous, id, stream, type, meta, dictionary, stored in
             let hash = hasher.hash(
@@ -145,18 +148,28 @@ final class Appender {
                 recordedAt: row.recordedAt, metadata: meta, codec: row.codec, dictionarySHA256: dictionary,
                 rawLength: row.rawLength, payload: stored)
             statement.bind(1, int64: row.position)
-            statement.bind(2, blob: id)
+            statement.bind(2, staticBlob: id)
             statement.bind(3, int64: row.streamID)
             statement.bind(4, int64: row.version)
             statement.bind(5, int64: row.typeID)
             statement.bind(6, int64: Int64(row.schemaVersion))
             statement.bind(7, int64: row.recordedAt)
-            statement.bind(8, blob: row.hasMetadata ? meta : nil)
+            statement.bind(8, staticBlob: row.hasMetadata ? meta : nil)
             statement.bind(9, int64: Int64(row.codec))
             statement.bind(10, int64: Int64(row.rawLength))
-            statement.bind(11, blob: stored)
-            hash.withUnsafeBytes { statement.bind(12, blob: $0) }
-            return hash
+            statement.bind(11, staticBlob: stored)
+            let code = hash.withUnsafeBytes { hashBytes in
+                statement.bind(12, staticBlob: hashBytes)
+                let code = sqlite3_step(statement)
+                if code != SQLITE_DONE {
+                    failureMessage = sqlite3_errmsg(sqlite3_db_handle(statement)).map { String(cString: $0) }
+                }
+                // Clearing the bindings drops the pointers to buffers that are about to go.
+                sqlite3_reset(statement)
+                sqlite3_clear_bindings(statement)
+                return code
+            }
+            return (hash, code)
         }
     }
 
@@ -214,17 +227,35 @@ final class Appender {
 
     private func stream(named name: String, in db: Database) throws -> StreamSlot {
         if let slot = streams[name] { return slot }
-        let slot: StreamSlot
-        if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, version FROM streams WHERE name = ?"), arguments: [name]) {
-            slot = StreamSlot(id: row[0], nameBytes: Array(name.utf8), version: row[1], storedVersion: row[1])
-        } else {
-            try db.cachedStatement(sql: "INSERT INTO streams (name, version) VALUES (?, 0)").execute(arguments: [name])
-            slot = StreamSlot(id: db.lastInsertedRowID, nameBytes: Array(name.utf8), version: 0, storedVersion: 0)
+        // Raw statements: W1-like workloads meet a new stream every few events.
+        let select = try db.cachedStatement(sql: Self.selectStreamSQL)
+        let slot: StreamSlot = try withExtendedLifetime(select) {
+            let statement = select.sqliteStatement
+            defer { sqlite3_reset(statement) }
+            sqlite3_bind_text(statement, 1, name, -1, sqliteTransient)
+            let code = sqlite3_step(statement)
+            if code == SQLITE_ROW {
+                let version = statement.int64(1)
+                return StreamSlot(id: statement.int64(0), nameBytes: Array(name.utf8), version: version, storedVersion: version)
+            }
+            guard code == SQLITE_DONE else { throw db.rawError(code, sql: Self.selectStreamSQL) }
+            let insert = try db.cachedStatement(sql: Self.insertStreamSQL)
+            return try withExtendedLifetime(insert) {
+                let statement = insert.sqliteStatement
+                defer { sqlite3_reset(statement) }
+                sqlite3_bind_text(statement, 1, name, -1, sqliteTransient)
+                let code = sqlite3_step(statement)
+                guard code == SQLITE_DONE else { throw db.rawError(code, sql: Self.insertStreamSQL) }
+                return StreamSlot(id: db.lastInsertedRowID, nameBytes: Array(name.utf8), version: 0, storedVersion: 0)
+            }
         }
         streams[name] = slot
         return slot
     }
+
+    private static let selectStreamSQL = "SELECT id, version FROM streams WHERE name = ?"
+    private static let insertStreamSQL = "INSERT INTO streams (name, version) VALUES (?, 0)"
+    private static let updateStreamSQL = "UPDATE streams SET version = ? WHERE id = ?"
 
     private func type(named name: String, in db: Database) throws -> (id: Int64, nameBytes: [UInt8]) {
         if let known = types[name] { return known }
@@ -240,10 +271,17 @@ final class Appender {
     }
 
     private func flushStreamVersions(in db: Database) throws {
-        let update = try db.cachedStatement(sql: "UPDATE streams SET version = ? WHERE id = ?")
-        for (name, slot) in streams where slot.version != slot.storedVersion {
-            try update.execute(arguments: [slot.version, slot.id])
-            streams[name]?.storedVersion = slot.version
+        let update = try db.cachedStatement(sql: Self.updateStreamSQL)
+        try withExtendedLifetime(update) {
+            let statement = update.sqliteStatement
+            for (name, slot) in streams where slot.version != slot.storedVersion {
+                statement.bind(1, int64: slot.version)
+                statement.bind(2, int64: slot.id)
+                let code = sqlite3_step(statement)
+                sqlite3_reset(statement)
+                guard code == SQLITE_DONE else { throw db.rawError(code, sql: Self.updateStreamSQL) }
+                streams[name]?.storedVersion = slot.version
+            }
         }
     }
 

@@ -55,14 +55,30 @@ final class GroupCommitWriter: Sendable {
     }
 
     private func drain(_ db: Database) {
+        var answered = 0
         while true {
-            let jobs = queue.withLock { queue in
+            var jobs = queue.withLock { queue in
                 let jobs = queue.jobs
                 queue.jobs.removeAll(keepingCapacity: true)
                 if jobs.isEmpty { queue.draining = false }
                 return jobs
             }
             if jobs.isEmpty { return }
+            // The callers answered last time are likely coming back with their next
+            // append; when fewer than half are back, give them up to 200 µs to join this
+            // transaction rather than paying a commit for a handful. A lone writer
+            // (answered 1) never waits.
+            if jobs.count < answered / 2 {
+                let deadline = DispatchTime.now().uptimeNanoseconds + 200_000
+                while jobs.count < answered / 2, DispatchTime.now().uptimeNanoseconds < deadline {
+                    usleep(20)
+                    jobs += queue.withLock { queue in
+                        let more = queue.jobs
+                        queue.jobs.removeAll(keepingCapacity: true)
+                        return more
+                    }
+                }
+            }
             let results = commit(jobs, in: db)
             // Before answering: a process that exits right after its append (the CLI)
             // must still get its automatic dictionary training done.
@@ -72,6 +88,7 @@ final class GroupCommitWriter: Sendable {
             for (job, result) in zip(jobs, results) {
                 job.continuation.resume(with: result)
             }
+            answered = jobs.count
         }
     }
 
@@ -86,19 +103,25 @@ final class GroupCommitWriter: Sendable {
                     results[0] = .success(try appender.append(jobs[0].events, in: db))
                     return .commit
                 }
+                // Savepoints through cached statements: GRDB's `inSavepoint` parses its
+                // SQL on every call, which costs more than a small job's insert.
+                let savepoint = try db.cachedStatement(sql: "SAVEPOINT stipple_job")
+                let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT stipple_job")
+                let rollback = try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT stipple_job")
                 for (index, job) in jobs.enumerated() {
                     let head = appender.head
                     let hash = appender.headHash
+                    try savepoint.execute()
                     do {
-                        try db.inSavepoint {
-                            results[index] = .success(try appender.append(job.events, in: db))
-                            return .commit
-                        }
+                        results[index] = .success(try appender.append(job.events, in: db))
+                        try release.execute()
                     } catch {
-                        appender.rollBack(toHead: head, hash: hash)
-                        results[index] = .failure(StoreErrors.translate(error, path: path))
                         // A full disk or an I/O error dooms the whole transaction.
                         if StoreErrors.isFatalToTransaction(error) { throw error }
+                        try rollback.execute()
+                        try release.execute()
+                        appender.rollBack(toHead: head, hash: hash)
+                        results[index] = .failure(StoreErrors.translate(error, path: path))
                     }
                 }
                 return .commit

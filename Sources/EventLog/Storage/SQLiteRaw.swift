@@ -22,6 +22,16 @@ extension OpaquePointer {
         }
     }
 
+    /// Binds a blob (or NULL) without copying it (`SQLITE_STATIC`): the caller keeps
+    /// the bytes alive until the statement has been stepped and reset.
+    func bind(_ index: Int32, staticBlob blob: UnsafeRawBufferPointer?) {
+        if let blob {
+            sqlite3_bind_blob(self, index, blob.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(blob.count), nil)
+        } else {
+            sqlite3_bind_null(self, index)
+        }
+    }
+
     func bind(_ index: Int32, int64 value: Int64) {
         sqlite3_bind_int64(self, index, value)
     }
