@@ -219,11 +219,33 @@ public final class EventLog: Sendable {
     }
 
     /// Up to `limit` events of the whole log from position `from` (inclusive), in order.
+    ///
+    /// Large pages are read as two halves on two reader connections at once (positions
+    /// are immutable and gapless, so two snapshots agree on every position up to the
+    /// head read first).
     public func readAll(from position: Int64 = 1, limit: Int = 1_000) async throws -> [RecordedEvent] {
-        try await read { db in
+        let limit = Int64(max(0, limit))
+        let start = max(position, 1)
+        if limit < 4_096 {
+            return try await readRange(start, start + limit - 1)
+        }
+        let head = try await read { db in try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0 }
+        let last = min(head, start + limit - 1)
+        guard last >= start else { return [] }
+        let middle = start + (last - start + 1) / 2
+        async let firstHalf = readRange(start, middle - 1)
+        async let secondHalf = readRange(middle, last)
+        var events = try await firstHalf
+        events.append(contentsOf: try await secondHalf)
+        return events
+    }
+
+    private func readRange(_ first: Int64, _ last: Int64) async throws -> [RecordedEvent] {
+        guard last >= first else { return [] }
+        return try await read { db in
             try EventRows.fetch(
-                db, sql: "SELECT \(EventRows.columns) FROM events WHERE position >= ?1 ORDER BY position LIMIT ?3",
-                arguments: [position, nil, Int64(max(0, limit))], catalog: self.catalog)
+                db, sql: "SELECT \(EventRows.columns) FROM events WHERE position >= ?1 AND position <= ?2 ORDER BY position",
+                arguments: [first, last], catalog: self.catalog, expected: Int(last - first + 1))
         }
     }
 
@@ -285,8 +307,10 @@ public struct EventSequence: AsyncSequence, Sendable {
                 if finished { return nil }
                 page = try await log.readAll(from: next, limit: pageSize)
                 index = 0
-                if page.count < pageSize { finished = true }
-                guard let last = page.last else { return nil }
+                guard let last = page.last else {
+                    finished = true
+                    return nil
+                }
                 next = last.position + 1
             }
             defer { index += 1 }
@@ -299,19 +323,19 @@ public struct EventSequence: AsyncSequence, Sendable {
 enum EventRows {
     static let columns = "position, event_id, stream_id, stream_version, type_id, schema_version, recorded_at, metadata, codec, raw_length, payload"
 
-    static func fetch(_ db: Database, sql: String, arguments: [Int64?], catalog: Catalog) throws -> [RecordedEvent] {
-        struct Raw {
-            var position: Int64, id: UUID, stream: Int64, version: Int64, type: Int64, schema: Int32
-            var recordedAt: Int64, metadata: [UInt8]?, payload: [UInt8]
-        }
+    static func fetch(_ db: Database, sql: String, arguments: [Int64?], catalog: Catalog, expected: Int? = nil) throws -> [RecordedEvent] {
         let prepared = try db.cachedStatement(sql: sql)
         defer { withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
         let statement = prepared.sqliteStatement
         for (index, argument) in arguments.enumerated() {
             if let argument { statement.bind(Int32(index + 1), int64: argument) }
         }
-        var rows: [Raw] = []
-        var decompressors: [Int32: LZ4Decompressor] = [:]
+        var events: [RecordedEvent] = []
+        if let expected { events.reserveCapacity(min(expected, 100_000)) }
+        var streams = catalog.streamResolver()
+        var types = catalog.typeResolver()
+        defer { catalog.remember(streams: streams, types: types) }
+        var lastCodec: (id: Int32, decompressor: LZ4Decompressor)?
         var scratch: [UInt8] = []
         while true {
             let code = sqlite3_step(statement)
@@ -320,10 +344,10 @@ enum EventRows {
             let position = statement.int64(0)
             let codecID = Int32(truncatingIfNeeded: statement.int64(8))
             let decompressor: LZ4Decompressor
-            if let known = decompressors[codecID] {
-                decompressor = known
+            if let lastCodec, lastCodec.id == codecID {
+                decompressor = lastCodec.decompressor
             } else if let loaded = try catalog.decompressor(codecID, in: db) {
-                decompressors[codecID] = loaded
+                lastCodec = (codecID, loaded)
                 decompressor = loaded
             } else {
                 throw EventLogError.corruptEvent(position: position, reason: "unknown codec \(codecID)")
@@ -341,21 +365,16 @@ enum EventRows {
                 }
                 metadata = decoded
             }
-            rows.append(Raw(
-                position: position, id: id, stream: statement.int64(2), version: statement.int64(3),
-                type: statement.int64(4), schema: Int32(truncatingIfNeeded: statement.int64(5)),
-                recordedAt: statement.int64(6), metadata: metadata,
-                payload: payload))
-        }
-        let streams = try catalog.streamNames(rows.lazy.map(\.stream), in: db)
-        let types = try catalog.typeNames(rows.lazy.map(\.type), in: db)
-        return try rows.map { raw in
-            guard let stream = streams[raw.stream], let type = types[raw.type] else {
-                throw EventLogError.corruptEvent(position: raw.position, reason: "its stream or type is missing from the catalogue")
+            guard let stream = try streams.name(statement.int64(2), in: db),
+                  let type = try types.name(statement.int64(4), in: db)
+            else {
+                throw EventLogError.corruptEvent(position: position, reason: "its stream or type is missing from the catalogue")
             }
-            return RecordedEvent(
-                position: raw.position, id: raw.id, stream: stream, streamVersion: raw.version, type: type,
-                schemaVersion: raw.schema, recordedAtMicros: raw.recordedAt, metadataJSON: raw.metadata, payload: raw.payload)
+            events.append(RecordedEvent(
+                position: position, id: id, stream: stream, streamVersion: statement.int64(3), type: type,
+                schemaVersion: Int32(truncatingIfNeeded: statement.int64(5)), recordedAtMicros: statement.int64(6),
+                metadataJSON: metadata, payload: payload))
         }
+        return events
     }
 }

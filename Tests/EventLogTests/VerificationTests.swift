@@ -22,8 +22,15 @@ struct VerificationTests {
         return folder.file("log.sqlite")
     }
 
+    /// Verifies in one part and in four parts at once; both must find the same.
     func verify(_ path: String) async throws -> VerificationReport {
-        try await EventLog(path: path).verify()
+        let log = try EventLog(path: path)
+        let whole = try await log.verify()
+        let parts = try await log.verify(progress: nil, eventsPerPart: 5, maxParts: 4)
+        #expect(whole.firstBreak == parts.firstBreak)
+        #expect(whole.missingTriggers == parts.missingTriggers)
+        #expect(whole.eventCount == parts.eventCount)
+        return whole
     }
 
     static let dropTriggers = """

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Synchronization
 
 /// Where and how the chain first breaks.
 public struct ChainBreak: Sendable, Hashable, CustomStringConvertible {
@@ -53,19 +54,137 @@ extension EventLog {
     /// recomputing nothing, or rewriting the whole chain with correct hashes, cannot be
     /// told from a genuine log; compare the reported head hash with one kept elsewhere.
     public func verify(progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws -> VerificationReport {
+        try await verify(progress: progress, eventsPerPart: 50_000, maxParts: 2)
+    }
+
+    /// Verification in up to `maxParts` parts of at least `eventsPerPart` events, checked at once.
+    func verify(progress: (@Sendable (Int64, Int64) -> Void)?, eventsPerPart: Int64, maxParts: Int) async throws -> VerificationReport {
         let catalog = self.catalog
-        return try await read { db in
-            var verifier = Verifier(db: db, catalog: catalog, progress: progress)
-            return try verifier.run()
+        let plan = try await read { db in try VerificationPlan(db, catalog: catalog) }
+        // The chain can be checked in parts at once: each event's hash needs only the
+        // stored hash before it. Positions are immutable, so every snapshot taken after
+        // the plan's agrees on positions 1…head.
+        let parts = Int(max(1, min(Int64(maxParts), plan.head.position / max(eventsPerPart, 1))))
+        let size = (plan.head.position + Int64(parts) - 1) / Int64(parts)
+        let counter = ProgressCounter(total: plan.head.position, report: progress)
+        let results = try await withThrowingTaskGroup(of: (Int, ChunkResult).self) { group in
+            for part in 0..<parts {
+                let first = Int64(part) * size + 1
+                let last = min(plan.head.position, Int64(part + 1) * size)
+                group.addTask {
+                    let result = try await self.read { db in
+                        var verifier = Verifier(db: db, plan: plan, first: first, last: last, counter: counter)
+                        return try verifier.run()
+                    }
+                    return (part, result)
+                }
+            }
+            var results: [(Int, ChunkResult)] = []
+            for try await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
+        counter.finish()
+        return plan.merge(results)
     }
 }
 
-/// One run of verification over a snapshot.
+/// Reports progress of parts verified at once.
+private final class ProgressCounter: Sendable {
+    private let done = Mutex<Int64>(0)
+    let total: Int64
+    let report: (@Sendable (Int64, Int64) -> Void)?
+
+    init(total: Int64, report: (@Sendable (Int64, Int64) -> Void)?) {
+        self.total = total
+        self.report = report
+    }
+
+    func add(_ count: Int64) {
+        guard let report else { return }
+        let now = done.withLock { value in
+            value += count
+            return value
+        }
+        report(now, total)
+    }
+
+    func finish() {
+        report?(done.withLock { $0 }, total)
+    }
+}
+
+/// What every part of a verification shares: the head, catalogue and codecs of one snapshot.
+private struct VerificationPlan: Sendable {
+    let head: LogHead
+    let missingTriggers: [String]
+    let streams: [Int64: (name: [UInt8], claimed: Int64)]
+    let types: [Int64: [UInt8]]
+    let codecs: [Int32: LZ4Decompressor]
+
+    init(_ db: Database, catalog: Catalog) throws {
+        head = try LogHead.fetch(db)
+        let triggers = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+        missingTriggers = LogSchema.guardTriggers.filter { !triggers.contains($0) }
+        var streams: [Int64: (name: [UInt8], claimed: Int64)] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, name, version FROM streams") {
+            streams[row[0]] = (Array((row[1] as String).utf8), row[2])
+        }
+        self.streams = streams
+        var types: [Int64: [UInt8]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM event_types") {
+            types[row[0]] = Array((row[1] as String).utf8)
+        }
+        self.types = types
+        codecs = try catalog.allCodecs(in: db)
+    }
+
+    /// Joins the parts, in position order: a stream's first version in a part must
+    /// follow its last version in the parts before.
+    func merge(_ parts: [ChunkResult]) -> VerificationReport {
+        var versions: [Int64: Int64] = [:]
+        for part in parts {
+            var candidates: [ChainBreak] = part.firstBreak.map { [$0] } ?? []
+            for (streamID, first) in part.firstSeen {
+                let last = versions[streamID] ?? 0
+                guard first.version != last + 1 else { continue }
+                let name = streams[streamID].map { String(decoding: $0.name, as: UTF8.self) } ?? "?"
+                candidates.append(first.version <= last
+                    ? ChainBreak(position: first.position, kind: .reordered, detail: "stream \"\(name)\" goes back from version \(last) to \(first.version)")
+                    : ChainBreak(position: first.position, kind: .missing, detail: "stream \"\(name)\" jumps from version \(last) to \(first.version)"))
+            }
+            if let earliest = candidates.min(by: { $0.position < $1.position }) {
+                return VerificationReport(eventCount: earliest.position - 1, head: head, firstBreak: earliest, missingTriggers: missingTriggers)
+            }
+            versions.merge(part.lastVersion) { _, new in new }
+        }
+        // A stream that claims more events than the log holds lost its newest ones.
+        for (id, stream) in streams where stream.claimed != (versions[id] ?? 0) {
+            let name = String(decoding: stream.name, as: UTF8.self)
+            let problem = ChainBreak(
+                position: head.position + 1, kind: .missing,
+                detail: "stream \"\(name)\" is at version \(stream.claimed) but the log holds \(versions[id] ?? 0) of its events")
+            return VerificationReport(eventCount: head.position, head: head, firstBreak: problem, missingTriggers: missingTriggers)
+        }
+        return VerificationReport(eventCount: head.position, head: head, firstBreak: nil, missingTriggers: missingTriggers)
+    }
+}
+
+/// What one part found.
+private struct ChunkResult: Sendable {
+    var firstBreak: ChainBreak?
+    /// Each stream's first version in the part, and where.
+    var firstSeen: [Int64: (version: Int64, position: Int64)] = [:]
+    /// Each stream's last version in the part.
+    var lastVersion: [Int64: Int64] = [:]
+}
+
+/// Verifies positions `first…last` over one snapshot.
 private struct Verifier {
     let db: Database
-    let catalog: Catalog
-    let progress: (@Sendable (Int64, Int64) -> Void)?
+    let plan: VerificationPlan
+    let first: Int64
+    let last: Int64
+    let counter: ProgressCounter
     var hasher = ChainHasher()
 
     private static let sql = """
@@ -74,99 +193,95 @@ private struct Verifier {
         FROM events WHERE position >= ? ORDER BY position
         """
 
-    init(db: Database, catalog: Catalog, progress: (@Sendable (Int64, Int64) -> Void)?) {
+    init(db: Database, plan: VerificationPlan, first: Int64, last: Int64, counter: ProgressCounter) {
         self.db = db
-        self.catalog = catalog
-        self.progress = progress
+        self.plan = plan
+        self.first = first
+        self.last = last
+        self.counter = counter
     }
 
-    mutating func run() throws -> VerificationReport {
-        let head = try LogHead.fetch(db)
-        let triggers = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
-        let missingTriggers = LogSchema.guardTriggers.filter { !triggers.contains($0) }
-        var streams: [Int64: (name: [UInt8], claimed: Int64)] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, name, version FROM streams") {
-            streams[row[0]] = (Array((row[1] as String).utf8), row[2])
+    mutating func run() throws -> ChunkResult {
+        var result = ChunkResult()
+        let streams = plan.streams
+        let types = plan.types
+        let codecs = plan.codecs
+        var previous = ChainHasher.genesis
+        if first > 1 {
+            previous = try Data.fetchOne(db, sql: "SELECT hash FROM events WHERE position = ?", arguments: [first - 1])
+                .map(Array.init) ?? ChainHasher.genesis
         }
-        var types: [Int64: [UInt8]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM event_types") {
-            types[row[0]] = Array((row[1] as String).utf8)
-        }
-        let codecs = try catalog.allCodecs(in: db)
-
         // The Statement must outlive every use of its raw pointer.
         let prepared = try db.makeStatement(sql: Self.sql)
         defer { withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
         let statement = prepared.sqliteStatement
-        sqlite3_bind_int64(statement, 1, 1)
-        var expected: Int64 = 1
-        var previous = ChainHasher.genesis
-        var versions: [Int64: Int64] = [:]
+        sqlite3_bind_int64(statement, 1, first)
+        var expected = first
         var scratch: [UInt8] = []
         var metadataScratch: [UInt8] = []
-        var firstBreak: ChainBreak?
-        scan: while true {
+        var sinceReport: Int64 = 0
+        while expected <= last {
             let code = sqlite3_step(statement)
             if code == SQLITE_DONE { break }
             guard code == SQLITE_ROW else { throw db.rawError(code, sql: Self.sql) }
             let position = statement.int64(0)
             if position != expected {
-                firstBreak = ChainBreak(
+                result.firstBreak = ChainBreak(
                     position: expected, kind: .missing,
                     detail: "positions jump from \(expected - 1) to \(position): \(position - expected) event(s) removed")
-                break
+                return result
             }
             let streamID = statement.int64(2)
             let version = statement.int64(3)
             let codecID = Int32(truncatingIfNeeded: statement.int64(8))
             guard let stream = streams[streamID], let type = types[statement.int64(4)] else {
-                firstBreak = ChainBreak(position: position, kind: .altered, detail: "its stream or type is not in the catalogue")
-                break
+                result.firstBreak = ChainBreak(position: position, kind: .altered, detail: "its stream or type is not in the catalogue")
+                return result
             }
             guard let codec = codecs[codecID] else {
-                firstBreak = ChainBreak(position: position, kind: .altered, detail: "its codec \(codecID) does not exist")
-                break
+                result.firstBreak = ChainBreak(position: position, kind: .altered, detail: "its codec \(codecID) does not exist")
+                return result
             }
             let stored = statement.blob(11)
             let computed = hash(statement, previous: previous, position: position, stream: stream.name, type: type, codec: codec)
             guard computed.elementsEqual(stored) else {
-                firstBreak = try classify(at: position, previous: previous, streams: streams, types: types, codecs: codecs)
-                break
+                result.firstBreak = try classify(at: position, previous: previous, streams: streams, types: types, codecs: codecs)
+                return result
             }
-            let last = versions[streamID] ?? 0
-            if version != last + 1 {
-                let name = String(decoding: stream.name, as: UTF8.self)
-                firstBreak = version <= last
-                    ? ChainBreak(position: position, kind: .reordered, detail: "stream \"\(name)\" goes back from version \(last) to \(version)")
-                    : ChainBreak(position: position, kind: .missing, detail: "stream \"\(name)\" jumps from version \(last) to \(version)")
-                break
+            if let lastVersion = result.lastVersion[streamID] {
+                if version != lastVersion + 1 {
+                    let name = String(decoding: stream.name, as: UTF8.self)
+                    result.firstBreak = version <= lastVersion
+                        ? ChainBreak(position: position, kind: .reordered, detail: "stream \"\(name)\" goes back from version \(lastVersion) to \(version)")
+                        : ChainBreak(position: position, kind: .missing, detail: "stream \"\(name)\" jumps from version \(lastVersion) to \(version)")
+                    return result
+                }
+            } else {
+                result.firstSeen[streamID] = (version, position)
             }
             guard codec.check(statement.blob(10), rawLength: Int(statement.int64(9)), scratch: &scratch) else {
-                firstBreak = ChainBreak(position: position, kind: .altered, detail: "its payload does not decode with codec \(codecID)")
-                break
+                result.firstBreak = ChainBreak(position: position, kind: .altered, detail: "its payload does not decode with codec \(codecID)")
+                return result
             }
             if !statement.isNull(7), codec.decodeUnsizedCount(statement.blob(7), scratch: &metadataScratch) == nil {
-                firstBreak = ChainBreak(position: position, kind: .altered, detail: "its metadata does not decode with codec \(codecID)")
-                break
+                result.firstBreak = ChainBreak(position: position, kind: .altered, detail: "its metadata does not decode with codec \(codecID)")
+                return result
             }
-            versions[streamID] = version
-            previous = Array(stored)
+            result.lastVersion[streamID] = version
+            previous = computed
             expected += 1
-            if let progress, (expected - 1) & 0xFFFF == 0 { progress(expected - 1, head.position) }
-        }
-        let checked = expected - 1
-        if firstBreak == nil {
-            // A stream that claims more events than the log holds lost its newest ones.
-            for (id, stream) in streams where stream.claimed != (versions[id] ?? 0) {
-                let name = String(decoding: stream.name, as: UTF8.self)
-                firstBreak = ChainBreak(
-                    position: checked + 1, kind: .missing,
-                    detail: "stream \"\(name)\" is at version \(stream.claimed) but the log holds \(versions[id] ?? 0) of its events")
-                break
+            sinceReport += 1
+            if sinceReport == 0x10000 {
+                counter.add(sinceReport)
+                sinceReport = 0
             }
         }
-        progress?(checked, head.position)
-        return VerificationReport(eventCount: checked, head: head, firstBreak: firstBreak, missingTriggers: missingTriggers)
+        counter.add(sinceReport)
+        if expected <= last {
+            result.firstBreak = ChainBreak(
+                position: expected, kind: .missing, detail: "the events from position \(expected) to \(last) are gone")
+        }
+        return result
     }
 
     private mutating func hash(

@@ -32,6 +32,22 @@ final class Catalog: Sendable {
         return result
     }
 
+    /// A resolver of stream ids to names, starting from what is cached.
+    func streamResolver() -> NameResolver {
+        NameResolver(table: "streams", known: streamNames.withLock { $0 })
+    }
+
+    /// A resolver of type ids to names, starting from what is cached.
+    func typeResolver() -> NameResolver {
+        NameResolver(table: "event_types", known: typeNames.withLock { $0 })
+    }
+
+    /// Keeps what resolvers loaded, for the next reads.
+    func remember(streams: NameResolver, types: NameResolver) {
+        if !streams.loaded.isEmpty { streamNames.withLock { $0.merge(streams.loaded) { old, _ in old } } }
+        if !types.loaded.isEmpty { typeNames.withLock { $0.merge(types.loaded) { old, _ in old } } }
+    }
+
     /// Resolves stream ids to names, loading the ones not cached yet.
     func streamNames(_ ids: some Sequence<Int64>, in db: Database) throws -> [Int64: String] {
         try names(ids, cache: streamNames, table: "streams", in: db)
@@ -57,5 +73,27 @@ final class Catalog: Sendable {
         cache.withLock { $0.merge(loaded) { old, _ in old } }
         known.merge(loaded) { old, _ in old }
         return known
+    }
+}
+
+/// Resolves integer keys to names during one read, loading misses from the database.
+struct NameResolver {
+    let table: String
+    var known: [Int64: String]
+    var loaded: [Int64: String] = [:]
+
+    init(table: String, known: [Int64: String]) {
+        self.table = table
+        self.known = known
+    }
+
+    mutating func name(_ id: Int64, in db: Database) throws -> String? {
+        if let name = known[id] { return name }
+        guard let name = try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM \(table) WHERE id = ?"), arguments: [id]) else {
+            return nil
+        }
+        known[id] = name
+        loaded[id] = name
+        return name
     }
 }
