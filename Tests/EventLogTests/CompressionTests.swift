@@ -91,6 +91,38 @@ struct CompressionTests {
         #expect(DictionaryTrainer.train(samples: samples, size: 4_096) == dictionary)
     }
 
+    @Test("a large job, compressed on two cores, stores the same bytes as one event at a time")
+    func parallelEncoding() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder) { $0.autoTrainThreshold = 100 }
+        try await log.append((0..<100).map { NewEvent(stream: "client-\($0 % 9)", type: "SessionRecorded", payload: sessionPayload($0)) })
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let big = (0..<1_000).map { index in
+            NewEvent(
+                stream: "client-\(index % 13)", type: "SessionRecorded",
+                metadata: index % 3 == 0 ? EventMetadata() : EventMetadata(actor: "tech-\(index % 7)", extra: ["n": .int(Int64(index))]),
+                payload: index == 500 ? noise : sessionPayload(index))
+        }
+        #expect(big.count >= Appender.parallelEncodingThreshold)
+        try await log.append(big)
+        // The same events, one job each, into a second log trained on the same history.
+        let twin = try makeLog(folder, name: "twin.sqlite") { $0.autoTrainThreshold = 100 }
+        try await twin.append((0..<100).map { NewEvent(stream: "client-\($0 % 9)", type: "SessionRecorded", payload: sessionPayload($0)) })
+        for event in big.prefix(200) { try await twin.append(event) }
+        let stored = try await log.readAll(from: 101, limit: 1_000)
+        #expect(stored.map(\.payload) == big.map(\.payload))
+        #expect(try stored.map { try $0.metadata() } == big.map(\.metadata))
+        let single = try await twin.readAll(from: 101, limit: 200)
+        #expect(single.map(\.payload) == stored.prefix(200).map(\.payload))
+        let sizes = { (path: String) in
+            try rawQuery(path) { db in try Row.fetchAll(db, sql: "SELECT codec, length(payload), length(metadata) FROM events WHERE position BETWEEN 101 AND 300 ORDER BY position").map { "\($0[0] as Int)/\($0[1] as Int)/\(($0[2] as Int?) ?? -1)" } }
+        }
+        #expect(try sizes(folder.file("log.sqlite")) == sizes(folder.file("twin.sqlite")))
+        #expect(try await log.verify().isIntact)
+        #expect(try await log.stats().codecs[0].events == 1)
+    }
+
     @Test("incompressible payloads are stored raw under codec 0")
     func rawWhenNotSmaller() async throws {
         let folder = try TemporaryFolder()

@@ -16,6 +16,7 @@ final class Appender {
     private var hasher = ChainHasher()
     private var encodedPayload: [UInt8] = []
     private var encodedMetadata: [UInt8] = []
+    private var helperCompressors: [(Int32, LZ4Compressor)] = []
     private var failureMessage: String?
     private var compressors: [Int32: LZ4Compressor] = [:]
 
@@ -72,7 +73,9 @@ final class Appender {
         let insertStatement = try db.cachedStatement(sql: Self.insertSQL)
         defer { withExtendedLifetime(insertStatement) {} }
         let insert = insertStatement.sqliteStatement
-        for event in events {
+        // Large jobs are compressed on both cores first; the chain itself is sequential.
+        let preEncoded = events.count >= Self.parallelEncodingThreshold ? encodeAll(events) : nil
+        for (index, event) in events.enumerated() {
             try validate(event)
             var slot = try stream(named: event.stream, in: db)
             guard event.expectedVersion.admits(slot.version) else {
@@ -83,14 +86,21 @@ final class Appender {
                 throw EventLogError.versionConflict(stream: event.stream, expected: event.expectedVersion, actual: slot.version)
             }
             let type = try type(named: event.type, in: db)
-            let metadata = event.metadata.storedBytes
+            let metadata = preEncoded?[index].rawMetadata ?? event.metadata.storedBytes
             let metadataLimit = min(limits.maxMetadataBytes, Codec.metadataCeiling)
             if let metadata, metadata.count > metadataLimit {
                 throw EventLogError.tooLarge(id: event.id, field: "metadata", size: metadata.count, limit: metadataLimit)
             }
             let position = head + 1
             let version = slot.version + 1
-            let codec = encode(payload: event.payload, metadata: metadata)
+            let codec: (id: Int32, digest: [UInt8])
+            if let fields = preEncoded?[index] {
+                codec = (fields.codec, fields.codec == Codec.rawID ? Self.emptyDigest : self.codec?.codec.dictionarySHA256 ?? Self.emptyDigest)
+                encodedPayload = fields.payload
+                encodedMetadata = fields.metadata
+            } else {
+                codec = encode(payload: event.payload, metadata: metadata)
+            }
             let row = PendingRow(
                 position: position, eventID: event.id.byteArray, streamID: slot.id, stream: slot.nameBytes,
                 version: version, typeID: type.id, type: type.nameBytes, schemaVersion: event.schemaVersion,
@@ -225,6 +235,53 @@ final class Appender {
 
     private static let emptyDigest = Codec(id: Codec.rawID, kind: .raw, dictionary: []).dictionarySHA256
 
+    /// Jobs of at least this many events are compressed on two cores before the chain runs.
+    static let parallelEncodingThreshold = 256
+
+    /// One event's fields as they will be stored.
+    private struct EncodedFields {
+        var codec: Int32 = Codec.rawID
+        var rawMetadata: [UInt8]?
+        var payload: [UInt8] = []
+        var metadata: [UInt8] = []
+    }
+
+    /// Compresses every event of a large job, half on this thread and half on another,
+    /// each with a compressor of its own (a compressor is not thread-safe).
+    private func encodeAll(_ events: [NewEvent]) -> [EncodedFields] {
+        var results = [EncodedFields](repeating: EncodedFields(), count: events.count)
+        guard let codec else {
+            for index in events.indices { results[index].rawMetadata = events[index].metadata.storedBytes }
+            return results
+        }
+        if helperCompressors.first?.0 != codec.codec.id {
+            helperCompressors = (0..<2).map { _ in (codec.codec.id, LZ4Compressor(dictionary: codec.codec.dictionary)) }
+        }
+        let half = (events.count + 1) / 2
+        results.withUnsafeMutableBufferPointer { buffer in
+            let shared = ParallelEncoding(compressors: helperCompressors.map(\.1), output: buffer)
+            DispatchQueue.concurrentPerform(iterations: 2) { worker in
+                let compressor = shared.compressors[worker]
+                let buffer = shared.output
+                var scratch: [UInt8] = []
+                for index in (worker * half)..<min(events.count, (worker + 1) * half) {
+                    let event = events[index]
+                    var fields = EncodedFields(rawMetadata: event.metadata.storedBytes)
+                    if let size = event.payload.withUnsafeBytes({ compressor.compress($0, into: &scratch, allowLarger: false) }) {
+                        fields.codec = codec.codec.id
+                        fields.payload = Array(scratch[..<size])
+                        if let metadata = fields.rawMetadata,
+                           let metaSize = metadata.withUnsafeBytes({ compressor.compress($0, into: &scratch, allowLarger: true) }) {
+                            fields.metadata = Array(scratch[..<metaSize])
+                        }
+                    }
+                    buffer[index] = fields
+                }
+            }
+        }
+        return results
+    }
+
     private func stream(named name: String, in db: Database) throws -> StreamSlot {
         if let slot = streams[name] { return slot }
         // Raw statements: W1-like workloads meet a new stream every few events.
@@ -332,4 +389,14 @@ private func withBytes<T>(
     a.withUnsafeBytes { a in b.withUnsafeBytes { b in c.withUnsafeBytes { c in d.withUnsafeBytes { d in
         e.withUnsafeBytes { e in f.withUnsafeBytes { f in g.withUnsafeBytes { g in body(a, b, c, d, e, f, g) } } }
     } } } }
+}
+
+/// What the two encoding workers share.
+///
+/// `@unchecked Sendable`: worker `i` uses only `compressors[i]` and writes only its own
+/// half of `output`; `concurrentPerform` returns only when both are done, before the
+/// buffer's owner reads it.
+private struct ParallelEncoding<Element>: @unchecked Sendable {
+    let compressors: [LZ4Compressor]
+    let output: UnsafeMutableBufferPointer<Element>
 }
