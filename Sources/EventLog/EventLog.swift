@@ -149,8 +149,11 @@ public final class EventLog: Sendable {
             let threshold = configuration.autoTrainThreshold
             let trainer = DictionaryTraining(configuration: configuration, catalog: catalog, logger: logger)
             writer = GroupCommitWriter(pool: pool, appender: appender, path: path) { db, appender in
-                guard threshold > 0 else { return }
-                trainer.trainIfDue(db, head: appender.head, threshold: threshold)
+                guard threshold > 0, appender.head >= appender.trainingQuietUntil else { return }
+                if !trainer.trainIfDue(db, head: appender.head, threshold: threshold) {
+                    // Nothing to learn from yet (or a failure): try again once the log has doubled.
+                    appender.trainingQuietUntil = appender.head * 2
+                }
             }
         }
     }
@@ -226,11 +229,13 @@ public final class EventLog: Sendable {
     public func readAll(from position: Int64 = 1, limit: Int = 1_000) async throws -> [RecordedEvent] {
         let limit = Int64(max(0, limit))
         let start = max(position, 1)
+        let (end, overflow) = start.addingReportingOverflow(limit - 1)
+        let requestedLast = overflow ? Int64.max : end
         if limit < 4_096 {
-            return try await readRange(start, start + limit - 1)
+            return try await readRange(start, requestedLast)
         }
         let head = try await read { db in try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0 }
-        let last = min(head, start + limit - 1)
+        let last = min(head, requestedLast)
         guard last >= start else { return [] }
         let middle = start + (last - start + 1) / 2
         async let firstHalf = readRange(start, middle - 1)

@@ -25,6 +25,8 @@ public enum EventLogError: Error, Sendable, Equatable {
     case readOnly(path: String)
     /// The disk (or the configured page limit) is full; nothing was written.
     case diskFull(path: String)
+    /// The database file is damaged (SQLite reports corruption); nothing was written.
+    case damaged(path: String, reason: String)
     /// A stored event cannot be decoded (its codec is unknown or its bytes are damaged).
     case corruptEvent(position: Int64, reason: String)
     /// Another failure of the database, with SQLite's own words.
@@ -52,6 +54,8 @@ extension EventLogError: CustomStringConvertible, LocalizedError {
             return "The log at \(path) is read-only (opened read-only, or the file or its folder cannot be written); nothing was written."
         case .diskFull(let path):
             return "The disk holding \(path) is full (or the log reached its page limit); nothing was written. Free space and retry."
+        case .damaged(let path, let reason):
+            return "The log at \(path) is damaged (\(reason)). Restore it from a backup; `stipple verify` on the backup tells whether it is sound."
         case .corruptEvent(let position, let reason):
             return "The event at position \(position) cannot be decoded: \(reason). Run `stipple verify`."
         case .database(let code, let message):

@@ -97,9 +97,13 @@ struct AppendInput {
         events.firstIndex { $0.id == id }.map { lines[$0] }
     }
 
-    /// The first input line that appends to `stream` expecting `expected`.
-    func firstLine(of stream: String, expecting expected: ExpectedVersion) -> Int? {
-        (events.firstIndex { $0.stream == stream && $0.expectedVersion == expected }
-            ?? events.firstIndex { $0.stream == stream }).map { lines[$0] }
+    /// The input line refused with a version conflict on `stream`, which was at version
+    /// `start` before the batch (the refused batch left it there): its k-th line saw
+    /// version `start + k`, so the refused one is line `actual - start`.
+    func conflictLine(stream: String, start: Int64, actual: Int64) -> Int? {
+        let indices = events.indices.filter { events[$0].stream.utf8.elementsEqual(stream.utf8) }
+        let k = Int(actual - start)
+        guard k >= 0, k < indices.count else { return indices.first.map { lines[$0] } }
+        return lines[indices[k]]
     }
 }

@@ -27,7 +27,7 @@ struct Failure: Error, CustomStringConvertible {
             case .versionConflict: return Failure(code: .conflict, message: error.description)
             case .noLog, .notAStippleLog, .logFromNewerVersion, .eventIdReused, .invalidEvent, .tooLarge:
                 return Failure(code: .badInput, message: error.description)
-            case .readOnly, .diskFull, .corruptEvent, .database:
+            case .readOnly, .diskFull, .damaged, .corruptEvent, .database:
                 return Failure(code: .failure, message: error.description)
             }
         default:

@@ -20,6 +20,25 @@ struct Stipple: AsyncParsableCommand {
             Init.self, Append.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
         ]
     )
+
+    /// ArgumentParser's own entry point, but wrong usage exits 2 (bad input), as every
+    /// other bad input does, instead of its default 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(Failure.Code.badInput.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 enum StippleVersion {

@@ -59,6 +59,8 @@ struct AppendAndReadTests {
         #expect(try await log.readAll(from: 101, limit: 50).map(\.position) == Array(101...150))
         let all = try await allEvents(log)
         #expect(all.map(\.position) == Array(1...250))
+        #expect(try await log.readAll(from: Int64.max - 10, limit: 100).isEmpty)
+        #expect(try await log.readAll(from: Int64.max - 10, limit: 10_000).isEmpty)
         var fromTail: [Int64] = []
         for try await event in log.events(from: 240, pageSize: 3) { fromTail.append(event.position) }
         #expect(fromTail == Array(240...250))

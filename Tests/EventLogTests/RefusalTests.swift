@@ -97,6 +97,36 @@ struct RefusalTests {
         #expect(try await log.head().position == 0)
     }
 
+    @Test("names with a NUL character are refused (SQLite would cut them short)")
+    func nulInNames() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        try await log.append(event("a"))
+        let sneaky = event("a\u{0}b")
+        await #expect(throws: EventLogError.invalidEvent(id: sneaky.id, field: "stream", reason: "must not contain the NUL character")) {
+            try await log.append(sneaky)
+        }
+        let badType = event("a", "Session\u{0}Recorded")
+        await #expect(throws: EventLogError.invalidEvent(id: badType.id, field: "type", reason: "must not contain the NUL character")) {
+            try await log.append(badType)
+        }
+        #expect(try await log.head().position == 1)
+        #expect(try await log.verify().isIntact)
+    }
+
+    @Test("names are told apart by their bytes, as the database does, not by Unicode equivalence")
+    func namesAreBytes() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        let composed = "client-caf\u{E9}"
+        let decomposed = "client-cafe\u{301}"
+        #expect(composed == decomposed)  // Swift says equal…
+        let appended = try await log.append([event(composed, expected: .noStream), event(decomposed, expected: .noStream)])
+        #expect(appended.map(\.streamVersion) == [1, 1])  // …the log keeps two streams.
+        #expect(try await log.read(stream: decomposed).count == 1)
+        #expect(try await log.verify().isIntact)
+    }
+
     @Test("the database itself refuses to update or delete events")
     func triggersGuardTheEvents() async throws {
         let folder = try TemporaryFolder()

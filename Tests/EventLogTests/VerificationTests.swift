@@ -97,6 +97,36 @@ struct VerificationTests {
         #expect(report.firstBreak?.kind == .altered)
     }
 
+    @Test("values too wide for the hash, and empty metadata, are found as altered (no crash)", arguments: [
+        "UPDATE events SET raw_length = raw_length + 4294967296 WHERE position = 7",
+        "UPDATE events SET schema_version = schema_version + 4294967296, codec = codec + 4294967296 WHERE position = 7",
+        "UPDATE events SET metadata = x'' WHERE position = 7",
+        "UPDATE events SET raw_length = 2000000000 WHERE position = 7",
+    ])
+    func outOfRange(sql: String) async throws {
+        let folder = try TemporaryFolder()
+        let path = try await tamperableLog(folder)
+        try rawSQL(path, Self.dropTriggers + sql)
+        let report = try await verify(path)
+        #expect(report.firstBreak?.position == 7)
+        #expect(report.firstBreak?.kind == .altered)
+        _ = try await EventLog(path: path).stats()
+    }
+
+    @Test("a dictionary changed while a process has the log open is still found")
+    func dictionaryChangedUnderAnOpenLog() async throws {
+        let folder = try TemporaryFolder()
+        let path = try await tamperableLog(folder)
+        let log = try EventLog(path: path)
+        #expect(try await log.verify().isIntact)
+        try rawSQL(path, """
+            DROP TRIGGER codecs_are_immutable_update;
+            UPDATE codecs SET dictionary = zeroblob(length(dictionary)) WHERE id = 2;
+            """)
+        let report = try await log.verify()
+        #expect(report.firstBreak?.kind == .altered)
+    }
+
     @Test("a deleted row is found as missing at its position")
     func rowDeleted() async throws {
         let folder = try TemporaryFolder()

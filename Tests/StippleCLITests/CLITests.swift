@@ -150,6 +150,13 @@ struct CLITests {
         let run = try cli.run(["append"], input: #"{"stream":"batch-PB-1187","type":"BatchOpened","expectedVersion":0,"data":{}}"#)
         #expect(run.status == 3)
         #expect(run.stderr.contains(#"line 1: Version conflict on stream "batch-PB-1187": expected version 0, but the stream is at version 1"#))
+        // Two lines expecting the same version: the second is the one refused.
+        let twice = try cli.run(["append"], input: """
+            {"stream":"client-1","type":"Note","expectedVersion":2,"data":{}}
+            {"stream":"client-1","type":"Note","expectedVersion":2,"data":{}}
+            """)
+        #expect(twice.status == 3)
+        #expect(twice.stderr.contains("line 2: Version conflict"), "\(twice.stderr)")
     }
 
     @Test("a reused id with the same content returns the original; with other content exits 2")
@@ -215,6 +222,8 @@ struct CLITests {
         #expect(help.stdout.contains("3 version conflict"))
         let append = try cli.run(["append", "--help"])
         #expect(append.stdout.contains("All lines land together or none does."))
-        #expect(try cli.run(["read"]).stderr.contains("Name a stream to read, or use --all for the whole log."))
+        let usage = try cli.run(["read"])
+        #expect(usage.status == 2)
+        #expect(usage.stderr.contains("Name a stream to read, or use --all for the whole log."))
     }
 }

@@ -135,7 +135,7 @@ private struct VerificationPlan: Sendable {
             types[row[0]] = Array((row[1] as String).utf8)
         }
         self.types = types
-        codecs = try catalog.allCodecs(in: db)
+        codecs = try catalog.freshCodecs(in: db)
     }
 
     /// Joins the parts, in position order: a stream's first version in a part must
@@ -233,7 +233,17 @@ private struct Verifier {
             }
             let streamID = statement.int64(2)
             let version = statement.int64(3)
-            let codecID = Int32(truncatingIfNeeded: statement.int64(8))
+            // The hash takes these as 32-bit values: anything wider was written by hand.
+            guard let codecID = Int32(exactly: statement.int64(8)), Int32(exactly: statement.int64(5)) != nil,
+                  let rawLength = Int32(exactly: statement.int64(9)), rawLength >= 0, rawLength <= Codec.payloadCeiling
+            else {
+                result.firstBreak = ChainBreak(position: position, kind: .altered, detail: "its schema version, codec or length is out of range")
+                return result
+            }
+            if !statement.isNull(7), statement.blob(7).count == 0 {
+                result.firstBreak = ChainBreak(position: position, kind: .altered, detail: "its metadata is an empty blob (the log stores NULL)")
+                return result
+            }
             guard let stream = streams[streamID], let type = types[statement.int64(4)] else {
                 result.firstBreak = ChainBreak(position: position, kind: .altered, detail: "its stream or type is not in the catalogue")
                 return result
@@ -259,7 +269,7 @@ private struct Verifier {
             } else {
                 result.firstSeen[streamID] = (version, position)
             }
-            guard codec.check(statement.blob(10), rawLength: Int(statement.int64(9)), scratch: &scratch) else {
+            guard codec.check(statement.blob(10), rawLength: Int(rawLength), scratch: &scratch) else {
                 result.firstBreak = ChainBreak(position: position, kind: .altered, detail: "its payload does not decode with codec \(codecID)")
                 return result
             }

@@ -27,6 +27,10 @@ public struct Codec: Sendable, Hashable {
 
     /// The id of the raw codec.
     public static let rawID: Int32 = 0
+    /// No payload is larger than this (the hard ceiling of
+    /// ``EventLog/Limits/maxPayloadBytes``); a stored length above it is damage.
+    public static let payloadCeiling = 64 << 20
+
     /// Metadata never decodes to more than this (the hard ceiling of
     /// ``EventLog/Limits/maxMetadataBytes``); its decoded length is not stored.
     public static let metadataCeiling = 64 * 1024

@@ -25,7 +25,11 @@ struct DictionaryTraining: Sendable {
     /// Trains when due: the first time the log holds `threshold` events, then each time
     /// it has grown tenfold since the last training. Never throws: a failed training
     /// leaves the current codec in use and is logged.
-    func trainIfDue(_ db: Database, head: Int64, threshold: Int) {
+    ///
+    /// - Returns: `false` when a training was due but made no dictionary (or failed), so
+    ///   the caller can wait before trying again instead of retrying on every commit.
+    @discardableResult
+    func trainIfDue(_ db: Database, head: Int64, threshold: Int) -> Bool {
         do {
             let last = try Row.fetchOne(db, sql: "SELECT id, trained_at_position FROM codecs ORDER BY id DESC LIMIT 1")
             let lastID: Int32 = last?[0] ?? Codec.plainLZ4ID
@@ -33,15 +37,18 @@ struct DictionaryTraining: Sendable {
             let due = lastID <= Codec.plainLZ4ID
                 ? head >= Int64(threshold)
                 : head >= max(Int64(threshold), trainedAt * 10)
-            guard due else { return }
+            guard due else { return true }
             if let report = try train(db) {
                 logger.info("trained a compression dictionary", metadata: [
                     "codec": "\(report.codecID)", "samples": "\(report.samples)",
                     "ratioBefore": "\(report.ratioBefore)", "ratioAfter": "\(report.ratioAfter)",
                 ])
+                return true
             }
+            return false
         } catch {
             logger.warning("automatic dictionary training failed; the current codec stays in use", metadata: ["error": "\(error)"])
+            return false
         }
     }
 
@@ -60,7 +67,7 @@ struct DictionaryTraining: Sendable {
             for row in rows.reversed() {
                 let position: Int64 = row[0]
                 let stored: Data = row[3]
-                guard let decompressor = try catalog.decompressor(row[1], in: db),
+                guard let codecID = Int32(exactly: row[1] as Int64), let decompressor = try catalog.decompressor(codecID, in: db),
                       let payload = stored.withUnsafeBytes({ decompressor.decode($0, rawLength: row[2]) })
                 else { throw EventLogError.corruptEvent(position: position, reason: "payload does not decode") }
                 samples.append(payload)

@@ -81,7 +81,7 @@ final class LZ4Decompressor: @unchecked Sendable {
     /// Decodes `stored` into exactly `rawLength` bytes appended to nothing: returns the
     /// payload, or `nil` when the bytes do not decode to exactly `rawLength` bytes.
     func decode(_ stored: UnsafeRawBufferPointer, rawLength: Int) -> [UInt8]? {
-        guard rawLength >= 0 else { return nil }
+        guard rawLength >= 0, rawLength <= Codec.payloadCeiling, stored.count <= Codec.payloadCeiling else { return nil }
         if codec.kind == .raw {
             return stored.count == rawLength ? Array(stored) : nil
         }
@@ -113,6 +113,8 @@ final class LZ4Decompressor: @unchecked Sendable {
     /// Like ``decodeUnsized(_:scratch:)``, leaving the bytes in `scratch`; returns their count.
     func decodeUnsizedCount(_ stored: UnsafeRawBufferPointer, scratch: inout [UInt8]) -> Int? {
         let capacity = Codec.metadataCeiling
+        // The log never stores empty metadata (it stores NULL), nor more than the ceiling.
+        guard stored.count > 0, stored.count <= capacity else { return nil }
         if codec.kind == .raw {
             guard stored.count <= capacity else { return nil }
             if scratch.count < stored.count { scratch = [UInt8](repeating: 0, count: capacity) }
@@ -136,6 +138,7 @@ final class LZ4Decompressor: @unchecked Sendable {
 
     /// Checks that `stored` to exactly `rawLength` bytes, into a scratch buffer.
     func check(_ stored: UnsafeRawBufferPointer, rawLength: Int, scratch: inout [UInt8]) -> Bool {
+        guard rawLength >= 0, rawLength <= Codec.payloadCeiling, stored.count <= Codec.payloadCeiling else { return false }
         if codec.kind == .raw { return stored.count == rawLength }
         guard rawLength > 0, stored.count > 0 else { return false }
         if scratch.count < rawLength { scratch = [UInt8](repeating: 0, count: rawLength) }

@@ -17,6 +17,8 @@ final class Appender {
     private var encodedPayload: [UInt8] = []
     private var encodedMetadata: [UInt8] = []
     private var helperCompressors: [(Int32, LZ4Compressor)] = []
+    /// Automatic training is not attempted again before the head reaches this.
+    var trainingQuietUntil: Int64 = 0
     private var failureMessage: String?
     private var compressors: [Int32: LZ4Compressor] = [:]
 
@@ -24,8 +26,8 @@ final class Appender {
     private(set) var head: Int64 = 0
     private(set) var headHash: [UInt8] = ChainHasher.genesis
     private var codec: LZ4Decompressor?
-    private var streams: [String: StreamSlot] = [:]
-    private var types: [String: (id: Int64, nameBytes: [UInt8])] = [:]
+    private var streams: [NameKey: StreamSlot] = [:]
+    private var types: [NameKey: (id: Int64, nameBytes: [UInt8])] = [:]
 
     private struct StreamSlot {
         var id: Int64
@@ -120,7 +122,7 @@ final class Appender {
             head = position
             headHash = hash
             slot.version = version
-            streams[event.stream] = slot
+            streams[NameKey(event.stream)] = slot
             results.append(AppendedEvent(position: position, stream: event.stream, streamVersion: version, id: event.id, wasAlreadyStored: false))
         }
         try flushStreamVersions(in: db)
@@ -190,13 +192,14 @@ final class Appender {
         """
 
     private func validate(_ event: NewEvent) throws {
-        if event.stream.isEmpty || event.stream.utf8.count > limits.maxNameBytes {
-            throw EventLogError.invalidEvent(
-                id: event.id, field: "stream", reason: "must be 1 to \(limits.maxNameBytes) bytes long")
-        }
-        if event.type.isEmpty || event.type.utf8.count > limits.maxNameBytes {
-            throw EventLogError.invalidEvent(
-                id: event.id, field: "type", reason: "must be 1 to \(limits.maxNameBytes) bytes long")
+        for (field, name) in [("stream", event.stream), ("type", event.type)] {
+            if name.isEmpty || name.utf8.count > limits.maxNameBytes {
+                throw EventLogError.invalidEvent(
+                    id: event.id, field: field, reason: "must be 1 to \(limits.maxNameBytes) bytes long")
+            }
+            if name.utf8.contains(0) {
+                throw EventLogError.invalidEvent(id: event.id, field: field, reason: "must not contain the NUL character")
+            }
         }
         if event.schemaVersion < 1 {
             throw EventLogError.invalidEvent(
@@ -206,8 +209,9 @@ final class Appender {
             throw EventLogError.invalidEvent(
                 id: event.id, field: "expectedVersion", reason: "must be 0 or more, not \(version)")
         }
-        if event.payload.count > limits.maxPayloadBytes {
-            throw EventLogError.tooLarge(id: event.id, field: "payload", size: event.payload.count, limit: limits.maxPayloadBytes)
+        let payloadLimit = min(limits.maxPayloadBytes, Codec.payloadCeiling)
+        if event.payload.count > payloadLimit {
+            throw EventLogError.tooLarge(id: event.id, field: "payload", size: event.payload.count, limit: payloadLimit)
         }
     }
 
@@ -283,13 +287,13 @@ final class Appender {
     }
 
     private func stream(named name: String, in db: Database) throws -> StreamSlot {
-        if let slot = streams[name] { return slot }
+        if let slot = streams[NameKey(name)] { return slot }
         // Raw statements: W1-like workloads meet a new stream every few events.
         let select = try db.cachedStatement(sql: Self.selectStreamSQL)
         let slot: StreamSlot = try withExtendedLifetime(select) {
             let statement = select.sqliteStatement
             defer { sqlite3_reset(statement) }
-            sqlite3_bind_text(statement, 1, name, -1, sqliteTransient)
+            statement.bind(1, text: name)
             let code = sqlite3_step(statement)
             if code == SQLITE_ROW {
                 let version = statement.int64(1)
@@ -300,13 +304,13 @@ final class Appender {
             return try withExtendedLifetime(insert) {
                 let statement = insert.sqliteStatement
                 defer { sqlite3_reset(statement) }
-                sqlite3_bind_text(statement, 1, name, -1, sqliteTransient)
+                statement.bind(1, text: name)
                 let code = sqlite3_step(statement)
                 guard code == SQLITE_DONE else { throw db.rawError(code, sql: Self.insertStreamSQL) }
                 return StreamSlot(id: db.lastInsertedRowID, nameBytes: Array(name.utf8), version: 0, storedVersion: 0)
             }
         }
-        streams[name] = slot
+        streams[NameKey(name)] = slot
         return slot
     }
 
@@ -315,7 +319,7 @@ final class Appender {
     private static let updateStreamSQL = "UPDATE streams SET version = ? WHERE id = ?"
 
     private func type(named name: String, in db: Database) throws -> (id: Int64, nameBytes: [UInt8]) {
-        if let known = types[name] { return known }
+        if let known = types[NameKey(name)] { return known }
         let id: Int64
         if let found = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM event_types WHERE name = ?"), arguments: [name]) {
             id = found
@@ -323,7 +327,7 @@ final class Appender {
             try db.cachedStatement(sql: "INSERT INTO event_types (name) VALUES (?)").execute(arguments: [name])
             id = db.lastInsertedRowID
         }
-        types[name] = (id, Array(name.utf8))
+        types[NameKey(name)] = (id, Array(name.utf8))
         return (id, Array(name.utf8))
     }
 
@@ -357,10 +361,11 @@ final class Appender {
         let position: Int64 = row[0]
         let stream: String = row[1]
         var differences: [String] = []
-        if stream != event.stream { differences.append("stream \"\(stream)\", not \"\(event.stream)\"") }
-        if row[3] as String != event.type { differences.append("type \"\(row[3] as String)\", not \"\(event.type)\"") }
-        if row[4] as Int32 != event.schemaVersion { differences.append("schema version \(row[4] as Int32), not \(event.schemaVersion)") }
-        let codecID: Int32 = row[6]
+        if !stream.sameBytes(as: event.stream) { differences.append("stream \"\(stream)\", not \"\(event.stream)\"") }
+        if !(row[3] as String).sameBytes(as: event.type) { differences.append("type \"\(row[3] as String)\", not \"\(event.type)\"") }
+        let schemaVersion: Int64 = row[4]
+        if schemaVersion != Int64(event.schemaVersion) { differences.append("schema version \(schemaVersion), not \(event.schemaVersion)") }
+        let codecID = Int32(truncatingIfNeeded: row[6] as Int64)
         let decompressor = try catalog.decompressor(codecID, in: db)
         var scratch: [UInt8] = []
         let storedMetadata = (row[5] as Data?).flatMap { data in

@@ -24,11 +24,15 @@ final class Catalog: Sendable {
         return decompressor
     }
 
-    /// Every codec of the log, by id.
-    func allCodecs(in db: Database) throws -> [Int32: LZ4Decompressor] {
-        let ids = try Int32.fetchAll(db, sql: "SELECT id FROM codecs ORDER BY id")
+    /// Every codec of the log, by id, read afresh from `db` (not from the cache:
+    /// verification must see a dictionary changed behind this process's back).
+    func freshCodecs(in db: Database) throws -> [Int32: LZ4Decompressor] {
         var result: [Int32: LZ4Decompressor] = [:]
-        for id in ids { result[id] = try decompressor(id, in: db) }
+        for row in try Row.fetchAll(db, sql: "SELECT id, kind, dictionary FROM codecs ORDER BY id") {
+            guard let id = Int32(exactly: row[0] as Int64), let kind = Codec.Kind(rawValue: row["kind"]) else { continue }
+            let dictionary: Data = row["dictionary"] ?? Data()
+            result[id] = LZ4Decompressor(codec: Codec(id: id, kind: kind, dictionary: Array(dictionary)))
+        }
         return result
     }
 

@@ -156,7 +156,7 @@ enum StoreErrors {
         case .SQLITE_READONLY:
             return EventLogError.readOnly(path: path)
         case .SQLITE_NOTADB: return EventLogError.notAStippleLog(path: path, reason: "it is not an SQLite database")
-        case .SQLITE_CORRUPT: return EventLogError.notAStippleLog(path: path, reason: "the database file is damaged")
+        case .SQLITE_CORRUPT: return EventLogError.damaged(path: path, reason: error.message ?? "database disk image is malformed")
         default:
             return EventLogError.database(code: error.extendedResultCode.rawValue, message: error.message ?? "\(error)")
         }

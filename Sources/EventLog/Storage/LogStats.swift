@@ -43,11 +43,11 @@ extension EventLog {
             let free = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
             var byCodec: [Int32: (Int64, Int64, Int64)] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT codec, count(*), total(raw_length), total(length(payload)) FROM events GROUP BY codec") {
-                byCodec[row[0]] = (row[1], Int64(row[2] as Double), Int64(row[3] as Double))
+                byCodec[Int32(truncatingIfNeeded: row[0] as Int64)] = (row[1], Int64(row[2] as Double), Int64(row[3] as Double))
             }
             var codecs: [LogStats.CodecFigures] = []
             for row in try Row.fetchAll(db, sql: "SELECT id, kind, length(dictionary) FROM codecs ORDER BY id") {
-                let id: Int32 = row[0]
+                let id = Int32(truncatingIfNeeded: row[0] as Int64)
                 let (count, raw, stored) = byCodec[id] ?? (0, 0, 0)
                 codecs.append(LogStats.CodecFigures(
                     id: id, kind: row[1], dictionaryBytes: row[2], events: count, rawBytes: raw, storedBytes: stored,

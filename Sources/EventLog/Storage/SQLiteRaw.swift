@@ -32,6 +32,16 @@ extension OpaquePointer {
         }
     }
 
+    /// Binds text with its exact UTF-8 length (a copy is made).
+    func bind(_ index: Int32, text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            _ = sqlite3_bind_text(
+                self, index, UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self),
+                Int32(bytes.count), sqliteTransient)
+        }
+    }
+
     func bind(_ index: Int32, int64 value: Int64) {
         sqlite3_bind_int64(self, index, value)
     }

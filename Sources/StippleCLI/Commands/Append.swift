@@ -41,7 +41,9 @@ extension Stipple {
                 do {
                     appended = try await log.append(input.events)
                 } catch let error as EventLogError {
-                    throw Self.locate(error, in: input)
+                    var start: Int64?
+                    if case .versionConflict(let stream, _, _) = error { start = try? await log.streamVersion(stream) }
+                    throw Self.locate(error, in: input, streamStart: start)
                 }
                 for event in appended {
                     var object: [String: JSONValue] = [
@@ -56,14 +58,14 @@ extension Stipple {
         }
 
         /// Puts the input line in front of an error about one event.
-        static func locate(_ error: EventLogError, in input: AppendInput) -> Failure {
+        static func locate(_ error: EventLogError, in input: AppendInput, streamStart: Int64?) -> Failure {
             let failure = Failure.from(error)
             let line: Int?
             switch error {
             case .eventIdReused(let id, _, _), .invalidEvent(let id, _, _), .tooLarge(let id, _, _, _):
                 line = input.line(of: id)
-            case .versionConflict(let stream, let expected, _):
-                line = input.firstLine(of: stream, expecting: expected)
+            case .versionConflict(let stream, _, let actual):
+                line = input.conflictLine(stream: stream, start: streamStart ?? actual, actual: actual)
             default:
                 line = nil
             }
