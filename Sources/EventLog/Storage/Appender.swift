@@ -16,7 +16,7 @@ final class Appender {
     private var hasher = ChainHasher()
     private var encodedPayload: [UInt8] = []
     private var encodedMetadata: [UInt8] = []
-    private var helperCompressors: [(Int32, LZ4Compressor)] = []
+    private var helperCompressor: (Int32, LZ4Compressor)?
     /// Automatic training is not attempted again before the head reaches this.
     var trainingQuietUntil: Int64 = 0
     private var failureMessage: String?
@@ -75,9 +75,12 @@ final class Appender {
         let insertStatement = try db.cachedStatement(sql: Self.insertSQL)
         defer { withExtendedLifetime(insertStatement) {} }
         let insert = insertStatement.sqliteStatement
-        // Large jobs are compressed on both cores first; the chain itself is sequential.
-        let preEncoded = events.count >= Self.parallelEncodingThreshold ? encodeAll(events) : nil
+        // Large jobs are compressed on another core, a chunk ahead of the chain, which is
+        // sequential (each hash needs the one before).
+        let pipeline = events.count >= Self.parallelEncodingThreshold ? encodingPipeline(for: events) : nil
+        defer { pipeline?.finish() }
         for (index, event) in events.enumerated() {
+            let preEncoded = pipeline?.fields(at: index)
             try validate(event)
             var slot = try stream(named: event.stream, in: db)
             guard event.expectedVersion.admits(slot.version) else {
@@ -88,7 +91,7 @@ final class Appender {
                 throw EventLogError.versionConflict(stream: event.stream, expected: event.expectedVersion, actual: slot.version)
             }
             let type = try type(named: event.type, in: db)
-            let metadata = preEncoded?[index].rawMetadata ?? event.metadata.storedBytes
+            let metadata = preEncoded != nil ? preEncoded!.rawMetadata : event.metadata.storedBytes
             let metadataLimit = min(limits.maxMetadataBytes, Codec.metadataCeiling)
             if let metadata, metadata.count > metadataLimit {
                 throw EventLogError.tooLarge(id: event.id, field: "metadata", size: metadata.count, limit: metadataLimit)
@@ -96,7 +99,7 @@ final class Appender {
             let position = head + 1
             let version = slot.version + 1
             let codec: (id: Int32, digest: [UInt8])
-            if let fields = preEncoded?[index] {
+            if let fields = preEncoded {
                 codec = (fields.codec, fields.codec == Codec.rawID ? Self.emptyDigest : self.codec?.codec.dictionarySHA256 ?? Self.emptyDigest)
                 encodedPayload = fields.payload
                 encodedMetadata = fields.metadata
@@ -239,51 +242,21 @@ final class Appender {
 
     private static let emptyDigest = Codec(id: Codec.rawID, kind: .raw, dictionary: []).dictionarySHA256
 
-    /// Jobs of at least this many events are compressed on two cores before the chain runs.
+    /// Jobs of at least this many events are compressed on another core, ahead of the chain.
     static let parallelEncodingThreshold = 256
 
-    /// One event's fields as they will be stored.
-    private struct EncodedFields {
-        var codec: Int32 = Codec.rawID
-        var rawMetadata: [UInt8]?
-        var payload: [UInt8] = []
-        var metadata: [UInt8] = []
-    }
 
-    /// Compresses every event of a large job, half on this thread and half on another,
-    /// each with a compressor of its own (a compressor is not thread-safe).
-    private func encodeAll(_ events: [NewEvent]) -> [EncodedFields] {
-        var results = [EncodedFields](repeating: EncodedFields(), count: events.count)
-        guard let codec else {
-            for index in events.indices { results[index].rawMetadata = events[index].metadata.storedBytes }
-            return results
-        }
-        if helperCompressors.first?.0 != codec.codec.id {
-            helperCompressors = (0..<2).map { _ in (codec.codec.id, LZ4Compressor(dictionary: codec.codec.dictionary)) }
-        }
-        let half = (events.count + 1) / 2
-        results.withUnsafeMutableBufferPointer { buffer in
-            let shared = ParallelEncoding(compressors: helperCompressors.map(\.1), output: buffer)
-            DispatchQueue.concurrentPerform(iterations: 2) { worker in
-                let compressor = shared.compressors[worker]
-                let buffer = shared.output
-                var scratch: [UInt8] = []
-                for index in (worker * half)..<min(events.count, (worker + 1) * half) {
-                    let event = events[index]
-                    var fields = EncodedFields(rawMetadata: event.metadata.storedBytes)
-                    if let size = event.payload.withUnsafeBytes({ compressor.compress($0, into: &scratch, allowLarger: false) }) {
-                        fields.codec = codec.codec.id
-                        fields.payload = Array(scratch[..<size])
-                        if let metadata = fields.rawMetadata,
-                           let metaSize = metadata.withUnsafeBytes({ compressor.compress($0, into: &scratch, allowLarger: true) }) {
-                            fields.metadata = Array(scratch[..<metaSize])
-                        }
-                    }
-                    buffer[index] = fields
-                }
+    /// Starts compressing a large job on another thread, chunk by chunk, with a
+    /// compressor of its own (a compressor is not thread-safe).
+    private func encodingPipeline(for events: [NewEvent]) -> EncodingPipeline {
+        var compressor: LZ4Compressor?
+        if let codec {
+            if helperCompressor?.0 != codec.codec.id {
+                helperCompressor = (codec.codec.id, LZ4Compressor(dictionary: codec.codec.dictionary))
             }
+            compressor = helperCompressor?.1
         }
-        return results
+        return EncodingPipeline(events: events, codec: codec?.codec.id, compressor: compressor)
     }
 
     private func stream(named name: String, in db: Database) throws -> StreamSlot {
@@ -396,12 +369,78 @@ private func withBytes<T>(
     } } } }
 }
 
-/// What the two encoding workers share.
+/// Compresses a job's events on a helper thread, in chunks, ahead of the writer.
 ///
-/// `@unchecked Sendable`: worker `i` uses only `compressors[i]` and writes only its own
-/// half of `output`; `concurrentPerform` returns only when both are done, before the
-/// buffer's owner reads it.
-private struct ParallelEncoding<Element>: @unchecked Sendable {
-    let compressors: [LZ4Compressor]
-    let output: UnsafeMutableBufferPointer<Element>
+/// `@unchecked Sendable`: the helper writes chunk `i` of `buffer` and then signals
+/// `ready[i]`; the writer reads chunk `i` only after waiting on `ready[i]`, so no slot
+/// is ever touched by both at once. The compressor is used by the helper alone while the
+/// pipeline runs, and `finish()` waits for the helper before the buffer is freed.
+final class EncodingPipeline: @unchecked Sendable {
+    static let chunkSize = 512
+
+    private let buffer: UnsafeMutableBufferPointer<EncodedFields>
+    private let ready: [DispatchSemaphore]
+    private let done = DispatchSemaphore(value: 0)
+    private let compressor: LZ4Compressor?
+    private var readyChunks = 0
+    private var finished = false
+
+    init(events: [NewEvent], codec: Int32?, compressor: LZ4Compressor?) {
+        self.compressor = compressor
+        buffer = .allocate(capacity: events.count)
+        buffer.initialize(repeating: EncodedFields())
+        let chunks = (events.count + Self.chunkSize - 1) / Self.chunkSize
+        ready = (0..<chunks).map { _ in DispatchSemaphore(value: 0) }
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            var scratch: [UInt8] = []
+            for chunk in 0..<chunks {
+                for index in (chunk * Self.chunkSize)..<min(events.count, (chunk + 1) * Self.chunkSize) {
+                    buffer[index] = Self.encode(events[index], codec: codec, compressor: self.compressor, scratch: &scratch)
+                }
+                ready[chunk].signal()
+            }
+            done.signal()
+        }
+    }
+
+    private static func encode(_ event: NewEvent, codec: Int32?, compressor: LZ4Compressor?, scratch: inout [UInt8]) -> EncodedFields {
+        var fields = EncodedFields(rawMetadata: event.metadata.storedBytes)
+        guard let codec, let compressor,
+              let size = event.payload.withUnsafeBytes({ compressor.compress($0, into: &scratch, allowLarger: false) })
+        else { return fields }
+        fields.codec = codec
+        fields.payload = Array(scratch[..<size])
+        if let metadata = fields.rawMetadata,
+           let metaSize = metadata.withUnsafeBytes({ compressor.compress($0, into: &scratch, allowLarger: true) }) {
+            fields.metadata = Array(scratch[..<metaSize])
+        }
+        return fields
+    }
+
+    /// The encoded fields of event `index`, waiting for its chunk when needed.
+    func fields(at index: Int) -> EncodedFields {
+        let chunk = index / Self.chunkSize
+        while readyChunks <= chunk {
+            ready[readyChunks].wait()
+            readyChunks += 1
+        }
+        return buffer[index]
+    }
+
+    /// Waits for the helper and frees the buffer. Idempotent.
+    func finish() {
+        guard !finished else { return }
+        finished = true
+        done.wait()
+        buffer.deinitialize()
+        buffer.deallocate()
+    }
+}
+
+/// One event's fields as they will be stored.
+struct EncodedFields {
+    var codec: Int32 = Codec.rawID
+    var rawMetadata: [UInt8]?
+    var payload: [UInt8] = []
+    var metadata: [UInt8] = []
 }
