@@ -91,7 +91,7 @@ struct CompressionTests {
         #expect(DictionaryTrainer.train(samples: samples, size: 4_096) == dictionary)
     }
 
-    @Test("a large job, compressed on two cores, stores the same bytes as one event at a time")
+    @Test("a large job, compressed on a helper thread, stores the same bytes as one event at a time")
     func parallelEncoding() async throws {
         let folder = try TemporaryFolder()
         let log = try makeLog(folder) { $0.autoTrainThreshold = 100 }
