@@ -51,6 +51,9 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
 
 /// Writing to standard output and error.
 enum Output {
+    /// `nonisolated(unsafe)`: only a command's own `run()` writes lines, one call after
+    /// another on one task; progress callbacks (which may run on other threads) write to
+    /// standard error directly and never touch this buffer.
     nonisolated(unsafe) private static var stdoutBuffer: [UInt8] = []
 
     /// Buffers a line for standard output (flushed at 64 KiB and by ``flush()``).

@@ -78,28 +78,45 @@ final class LZ4Decompressor: @unchecked Sendable {
 
     deinit { dictionary.deallocate() }
 
-    /// Decodes `stored` into exactly `rawLength` bytes appended to nothing: returns the
-    /// payload, or `nil` when the bytes do not decode to exactly `rawLength` bytes.
-    func decode(_ stored: UnsafeRawBufferPointer, rawLength: Int) -> [UInt8]? {
-        guard rawLength >= 0, rawLength <= Codec.payloadCeiling, stored.count <= Codec.payloadCeiling else { return nil }
-        if codec.kind == .raw {
-            return stored.count == rawLength ? Array(stored) : nil
+    /// The LZ4 block decoder (with this codec's dictionary when it has one): decodes
+    /// `stored` into `destination`; returns the bytes written, or a negative number
+    /// when the input is malformed or does not fit. Never used for the raw codec.
+    private func decompress(_ stored: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int {
+        guard let source = stored.baseAddress, let target = destination.baseAddress, stored.count > 0 else { return -1 }
+        let input = source.assumingMemoryBound(to: CChar.self)
+        let output = target.assumingMemoryBound(to: CChar.self)
+        if codec.kind == .lz4Dictionary {
+            return Int(LZ4_decompress_safe_usingDict(
+                input, output, Int32(stored.count), Int32(destination.count),
+                dictionary.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(codec.dictionary.count)))
         }
-        guard rawLength > 0, stored.count > 0 else { return nil }
+        return Int(LZ4_decompress_safe(input, output, Int32(stored.count), Int32(destination.count)))
+    }
+
+    /// Whether a stored length is possible at all (guards every allocation and `Int32`).
+    private static func plausible(_ stored: UnsafeRawBufferPointer, rawLength: Int) -> Bool {
+        rawLength >= 0 && rawLength <= Codec.payloadCeiling && stored.count <= Codec.payloadCeiling
+    }
+
+    /// Decodes `stored` into exactly `rawLength` bytes; `nil` when they do not decode to
+    /// exactly that many.
+    func decode(_ stored: UnsafeRawBufferPointer, rawLength: Int) -> [UInt8]? {
+        guard Self.plausible(stored, rawLength: rawLength) else { return nil }
+        if codec.kind == .raw { return stored.count == rawLength ? Array(stored) : nil }
+        guard rawLength > 0 else { return nil }
         let result = [UInt8](unsafeUninitializedCapacity: rawLength) { buffer, count in
-            let source = stored.baseAddress!.assumingMemoryBound(to: CChar.self)
-            let destination = UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            let written: Int32
-            if codec.kind == .lz4Dictionary {
-                written = LZ4_decompress_safe_usingDict(
-                    source, destination, Int32(stored.count), Int32(rawLength),
-                    dictionary.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(codec.dictionary.count))
-            } else {
-                written = LZ4_decompress_safe(source, destination, Int32(stored.count), Int32(rawLength))
-            }
-            count = written == Int32(rawLength) ? rawLength : 0
+            count = decompress(stored, into: UnsafeMutableRawBufferPointer(buffer)) == rawLength ? rawLength : 0
         }
         return result.count == rawLength ? result : nil
+    }
+
+    /// Checks that `stored` decodes to exactly `rawLength` bytes, into a scratch buffer.
+    func check(_ stored: UnsafeRawBufferPointer, rawLength: Int, scratch: inout [UInt8]) -> Bool {
+        guard Self.plausible(stored, rawLength: rawLength) else { return false }
+        if codec.kind == .raw { return stored.count == rawLength }
+        guard rawLength > 0 else { return false }
+        if scratch.count < rawLength { scratch = [UInt8](repeating: 0, count: rawLength) }
+        return scratch.withUnsafeMutableBytes { decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: $0[..<rawLength])) } == rawLength
     }
 
     /// Decodes `stored` when its decoded length is not stored (metadata), through
@@ -115,43 +132,12 @@ final class LZ4Decompressor: @unchecked Sendable {
         let capacity = Codec.metadataCeiling
         // The log never stores empty metadata (it stores NULL), nor more than the ceiling.
         guard stored.count > 0, stored.count <= capacity else { return nil }
+        if scratch.count < capacity { scratch = [UInt8](repeating: 0, count: capacity) }
         if codec.kind == .raw {
-            guard stored.count <= capacity else { return nil }
-            if scratch.count < stored.count { scratch = [UInt8](repeating: 0, count: capacity) }
             scratch.withUnsafeMutableBytes { $0.copyMemory(from: stored) }
             return stored.count
         }
-        guard stored.count > 0 else { return nil }
-        if scratch.count < capacity { scratch = [UInt8](repeating: 0, count: capacity) }
-        let written: Int32 = scratch.withUnsafeMutableBytes { out in
-            let source = stored.baseAddress!.assumingMemoryBound(to: CChar.self)
-            let destination = out.baseAddress!.assumingMemoryBound(to: CChar.self)
-            if codec.kind == .lz4Dictionary {
-                return LZ4_decompress_safe_usingDict(
-                    source, destination, Int32(stored.count), Int32(capacity),
-                    dictionary.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(codec.dictionary.count))
-            }
-            return LZ4_decompress_safe(source, destination, Int32(stored.count), Int32(capacity))
-        }
-        return written > 0 ? Int(written) : nil
-    }
-
-    /// Checks that `stored` to exactly `rawLength` bytes, into a scratch buffer.
-    func check(_ stored: UnsafeRawBufferPointer, rawLength: Int, scratch: inout [UInt8]) -> Bool {
-        guard rawLength >= 0, rawLength <= Codec.payloadCeiling, stored.count <= Codec.payloadCeiling else { return false }
-        if codec.kind == .raw { return stored.count == rawLength }
-        guard rawLength > 0, stored.count > 0 else { return false }
-        if scratch.count < rawLength { scratch = [UInt8](repeating: 0, count: rawLength) }
-        let written: Int32 = scratch.withUnsafeMutableBytes { out in
-            let source = stored.baseAddress!.assumingMemoryBound(to: CChar.self)
-            let destination = out.baseAddress!.assumingMemoryBound(to: CChar.self)
-            if codec.kind == .lz4Dictionary {
-                return LZ4_decompress_safe_usingDict(
-                    source, destination, Int32(stored.count), Int32(rawLength),
-                    dictionary.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(codec.dictionary.count))
-            }
-            return LZ4_decompress_safe(source, destination, Int32(stored.count), Int32(rawLength))
-        }
-        return written == Int32(rawLength)
+        let written = scratch.withUnsafeMutableBytes { decompress(stored, into: $0) }
+        return written > 0 ? written : nil
     }
 }
