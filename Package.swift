@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "Treatment", targets: ["Treatment"]),
         .executable(name: "stipple", targets: ["StippleCLI"]),
         .executable(name: "stipple-bench", targets: ["StippleBench"]),
     ],
@@ -15,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // liblz4 from Debian (`liblz4-dev`): a module map and nothing else.
@@ -34,6 +36,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The SMP domain: event schemas (generated from Schemas/), catalogue, rules. Pure:
+        // no SQLite, no clock, no I/O.
+        .target(
+            name: "Treatment",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/README.md"]
         ),
         // The `stipple` command: parses, calls the libraries, maps errors to exit codes.
         .executableTarget(
@@ -68,6 +77,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 "stipple-crashwriter",
             ]
+        ),
+        .testTarget(
+            name: "TreatmentTests",
+            dependencies: ["Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(
             name: "StippleCLITests",

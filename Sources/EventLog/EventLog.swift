@@ -330,7 +330,7 @@ enum EventRows {
 
     static func fetch(_ db: Database, sql: String, arguments: [Int64?], catalog: Catalog, expected: Int? = nil) throws -> [RecordedEvent] {
         let prepared = try db.cachedStatement(sql: sql)
-        defer { withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
+        defer { _ = withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
         let statement = prepared.sqliteStatement
         for (index, argument) in arguments.enumerated() {
             if let argument { statement.bind(Int32(index + 1), int64: argument) }

@@ -213,7 +213,7 @@ private struct Verifier {
         }
         // The Statement must outlive every use of its raw pointer.
         let prepared = try db.makeStatement(sql: Self.sql)
-        defer { withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
+        defer { _ = withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
         let statement = prepared.sqliteStatement
         sqlite3_bind_int64(statement, 1, first)
         var expected = first
@@ -328,7 +328,7 @@ private struct Verifier {
         types: [Int64: [UInt8]], codecs: [Int32: LZ4Decompressor]
     ) throws -> ChainBreak {
         let prepared = try db.makeStatement(sql: Self.sql)
-        defer { withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
+        defer { _ = withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
         let statement = prepared.sqliteStatement
         sqlite3_bind_int64(statement, 1, position)
         var rows: [RowCopy] = []
