@@ -148,7 +148,7 @@ public final class EventLog: Sendable {
             let appender = Appender(limits: configuration.limits, catalog: catalog, clock: configuration.clock)
             let threshold = configuration.autoTrainThreshold
             let trainer = DictionaryTraining(configuration: configuration, catalog: catalog, logger: logger)
-            writer = GroupCommitWriter(pool: pool, appender: appender, path: path) { db, appender in
+            writer = GroupCommitWriter(pool: pool, appender: appender, catalog: catalog, path: path) { db, appender in
                 guard threshold > 0, appender.head >= appender.trainingQuietUntil else { return }
                 if !trainer.trainIfDue(db, head: appender.head, threshold: threshold) {
                     // Nothing to learn from yet (or a failure): try again once the log has doubled.
@@ -182,7 +182,25 @@ public final class EventLog: Sendable {
     public func append(_ events: [NewEvent]) async throws -> [AppendedEvent] {
         guard let writer else { throw EventLogError.readOnly(path: path) }
         if events.isEmpty { return [] }
-        return try await writer.append(events)
+        return try await writer.append(.events(events))
+    }
+
+    /// Decides events from the current state of the streams and appends them, in one
+    /// write transaction: nothing can be appended to those streams in between, so rules
+    /// that span several streams hold.
+    ///
+    /// `decide` runs on the log's writer, inside the transaction; it reads through the
+    /// ``TransactionReader`` it is given (which sees everything committed before, and
+    /// every append decided before it in the same group) and returns the events to
+    /// append, or throws to refuse (nothing is written then). Keep it short and free of
+    /// I/O: every other append waits for it.
+    ///
+    /// - Returns: where each event landed, once durable.
+    /// - Throws: whatever `decide` throws, or any error of ``append(_:)-([NewEvent])``.
+    @discardableResult
+    public func transact(_ decide: @escaping @Sendable (TransactionReader) throws -> [NewEvent]) async throws -> [AppendedEvent] {
+        guard let writer else { throw EventLogError.readOnly(path: path) }
+        return try await writer.append(.decide(decide))
     }
 
     /// Appends one event; see ``append(_:)-([NewEvent])``.
@@ -328,7 +346,11 @@ public struct EventSequence: AsyncSequence, Sendable {
 enum EventRows {
     static let columns = "position, event_id, stream_id, stream_version, type_id, schema_version, recorded_at, metadata, codec, raw_length, payload"
 
-    static func fetch(_ db: Database, sql: String, arguments: [Int64?], catalog: Catalog, expected: Int? = nil) throws -> [RecordedEvent] {
+    /// Reads event rows. `shareNames`: keep the stream and type names it loads in the
+    /// process-wide cache (only for reads of committed data).
+    static func fetch(
+        _ db: Database, sql: String, arguments: [Int64?], catalog: Catalog, expected: Int? = nil, shareNames: Bool = true
+    ) throws -> [RecordedEvent] {
         let prepared = try db.cachedStatement(sql: sql)
         defer { _ = withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
         let statement = prepared.sqliteStatement
@@ -339,7 +361,7 @@ enum EventRows {
         if let expected { events.reserveCapacity(min(expected, 100_000)) }
         var streams = catalog.streamResolver()
         var types = catalog.typeResolver()
-        defer { catalog.remember(streams: streams, types: types) }
+        defer { if shareNames { catalog.remember(streams: streams, types: types) } }
         var lastCodec: (id: Int32, decompressor: LZ4Decompressor)?
         var scratch: [UInt8] = []
         while true {

@@ -12,8 +12,15 @@ import Synchronization
 /// returns only after the transaction holding it is durable.
 final class GroupCommitWriter: Sendable {
     private struct Job {
-        let events: [NewEvent]
+        let work: Work
         let continuation: CheckedContinuation<[AppendedEvent], any Error>
+    }
+
+    /// What a job appends: events known beforehand, or events decided inside the
+    /// transaction from what the streams hold at that moment.
+    enum Work: Sendable {
+        case events([NewEvent])
+        case decide(@Sendable (TransactionReader) throws -> [NewEvent])
     }
 
     private struct Queue {
@@ -25,20 +32,22 @@ final class GroupCommitWriter: Sendable {
     private let pool: DatabasePool
     private let appender: WriterConfined<Appender>
     private let path: String
+    private let catalog: Catalog
     private let afterCommit: @Sendable (Database, Appender) -> Void
 
-    init(pool: DatabasePool, appender: Appender, path: String, afterCommit: @escaping @Sendable (Database, Appender) -> Void) {
+    init(pool: DatabasePool, appender: Appender, catalog: Catalog, path: String, afterCommit: @escaping @Sendable (Database, Appender) -> Void) {
         self.pool = pool
+        self.catalog = catalog
         self.appender = WriterConfined(appender)
         self.path = path
         self.afterCommit = afterCommit
     }
 
     /// Appends one job atomically; returns once it is durable.
-    func append(_ events: [NewEvent]) async throws -> [AppendedEvent] {
+    func append(_ work: Work) async throws -> [AppendedEvent] {
         try await withCheckedThrowingContinuation { continuation in
             let startDraining = queue.withLock { queue in
-                queue.jobs.append(Job(events: events, continuation: continuation))
+                queue.jobs.append(Job(work: work, continuation: continuation))
                 if queue.draining { return false }
                 queue.draining = true
                 return true
@@ -92,6 +101,19 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
+    private func run(_ work: Work, appender: Appender, in db: Database) throws -> [AppendedEvent] {
+        switch work {
+        case .events(let events):
+            return try appender.append(events, in: db)
+        case .decide(let decide):
+            let reader = TransactionReader(db: db, catalog: catalog)
+            defer { reader.close() }
+            let events = try decide(reader)
+            reader.close()
+            return try appender.append(events, in: db)
+        }
+    }
+
     private func commit(_ jobs: [Job], in db: Database) -> [Result<[AppendedEvent], any Error>] {
         let appender = appender.value
         var results = [Result<[AppendedEvent], any Error>?](repeating: nil, count: jobs.count)
@@ -100,7 +122,7 @@ final class GroupCommitWriter: Sendable {
                 try appender.begin(db)
                 if jobs.count == 1 {
                     // One job: the transaction is its savepoint.
-                    results[0] = .success(try appender.append(jobs[0].events, in: db))
+                    results[0] = .success(try run(jobs[0].work, appender: appender, in: db))
                     return .commit
                 }
                 // Savepoints through cached statements: GRDB's `inSavepoint` parses its
@@ -113,7 +135,7 @@ final class GroupCommitWriter: Sendable {
                     let hash = appender.headHash
                     try savepoint.execute()
                     do {
-                        results[index] = .success(try appender.append(job.events, in: db))
+                        results[index] = .success(try run(job.work, appender: appender, in: db))
                         try release.execute()
                     } catch {
                         // A full disk or an I/O error dooms the whole transaction.
