@@ -1,0 +1,212 @@
+import Foundation
+import SwiftProtobuf
+
+/// What a session's rules see: the client, the technician, the supervisor and every
+/// lot the session names, each folded from its own stream inside the write transaction.
+public struct SessionContext: Sendable {
+    public var client: ClientState
+    public var technician: TechnicianState
+    public var supervisor: TechnicianState?
+    /// By lot number; a lot missing here was never received.
+    public var lots: [String: BatchState]
+
+    public init(client: ClientState, technician: TechnicianState, supervisor: TechnicianState?, lots: [String: BatchState]) {
+        self.client = client
+        self.technician = technician
+        self.supervisor = supervisor
+        self.lots = lots
+    }
+}
+
+/// A session the rules accepted, with the audit flags to put in its metadata.
+public struct SessionDecision: Sendable, Hashable {
+    public var session: Stipple_V1_SessionRecordedV2
+    /// e.g. `spacing-under-7-days`: allowed, but the audit report lists it.
+    public var flags: [String]
+}
+
+/// The rules of a session of the course (DOMAIN.md: "A client's course", "Technicians and
+/// certification", "Pigment and cartridge lots").
+public enum SessionRules {
+    /// Sessions last 2–6 hours.
+    public static let sessionHours = 2.0...6.0
+    /// Needle depth, in millimetres.
+    public static let depthMillimetres = 0.3...2.0
+    /// Needle diameter, in millimetres.
+    public static let diameterMillimetres = 0.15...0.30
+    /// Number of a session in a course.
+    public static let sessionNumbers: ClosedRange<Int32> = 1...7
+    /// Days between two sessions beyond which the session is flagged (allowed).
+    public static let usualSpacingDays = 7...60
+
+    /// Every value of the session that is out of range or missing.
+    public static func validate(_ session: Stipple_V1_SessionRecordedV2) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        func check(_ condition: Bool, _ field: String, _ message: String) {
+            if !condition { violations.append(RuleViolation(.valueInRange, field: field, message)) }
+        }
+        check(sessionNumbers.contains(session.sessionNumber), "sessionNumber",
+              "must be \(sessionNumbers.lowerBound) to \(sessionNumbers.upperBound), not \(session.sessionNumber)")
+        check(!session.clinicID.isEmpty, "clinicId", "is missing")
+        check(!session.technicianID.isEmpty, "technicianId", "is missing")
+        check(session.hasStartedAt, "startedAt", "is missing")
+        check(session.hasEndedAt, "endedAt", "is missing")
+        if session.hasStartedAt && session.hasEndedAt {
+            let hours = Double(session.endedAt.seconds - session.startedAt.seconds) / 3_600
+            check(sessionHours.contains(hours), "endedAt",
+                  "a session lasts \(Int(sessionHours.lowerBound)) to \(Int(sessionHours.upperBound)) hours, this one \(String(format: "%.1f", hours))")
+        }
+        check(!session.areas.isEmpty && !session.areas.contains(.unspecified), "areas", "must name at least one scalp area")
+        check(depthMillimetres.contains(session.depthMm), "depthMm",
+              "must be \(depthMillimetres.lowerBound) to \(depthMillimetres.upperBound) mm, not \(session.depthMm)")
+        check(!session.pigments.isEmpty, "pigments", "must list the pigment lots used")
+        for (index, pigment) in session.pigments.enumerated() {
+            check(!pigment.lot.isEmpty, "pigments[\(index)].lot", "is missing")
+            check((1...100).contains(pigment.dilutionPercent), "pigments[\(index)].dilutionPercent",
+                  "must be 1 to 100, not \(pigment.dilutionPercent)")
+        }
+        check(!session.cartridges.isEmpty, "cartridges", "must list the needle cartridge lots used")
+        for (index, cartridge) in session.cartridges.enumerated() {
+            check(!cartridge.lot.isEmpty, "cartridges[\(index)].lot", "is missing")
+            check(cartridge.configuration != .unspecified, "cartridges[\(index)].configuration", "must be 1RL or 3RL")
+            check(diameterMillimetres.contains(cartridge.diameterMm), "cartridges[\(index)].diameterMm",
+                  "must be \(diameterMillimetres.lowerBound) to \(diameterMillimetres.upperBound) mm, not \(cartridge.diameterMm)")
+        }
+        return violations
+    }
+
+    /// Decides a session against its context: every reason to refuse, or the session
+    /// with its audit flags.
+    public static func decide(_ session: Stipple_V1_SessionRecordedV2, context: SessionContext) -> Result<SessionDecision, Refusal> {
+        var violations = validate(session)
+        let day = Day(session.startedAt)
+        let client = context.client
+        if !client.registered {
+            violations.append(RuleViolation(.clientRegistered, "the client is not registered"))
+        }
+        if !client.consentSigned {
+            violations.append(RuleViolation(.consentSigned, "no signed consent is on file: a session cannot be recorded without one"))
+        }
+        violations += certificationViolations(session, day: day, context: context)
+        violations += lotViolations(lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), day: day, context: context)
+        let expected = client.lastSessionNumber + 1
+        if session.sessionNumber != expected, sessionNumbers.contains(session.sessionNumber) {
+            violations.append(RuleViolation(
+                .sessionNumbersConsecutive, field: "sessionNumber",
+                "the next session of this course is number \(expected), not \(session.sessionNumber)"))
+        }
+        if client.procedures.contains(where: { $0.day == day }) {
+            violations.append(RuleViolation(.oneSessionPerDay, field: "startedAt", "the client already had a procedure on \(day)"))
+        }
+        guard violations.isEmpty else { return .failure(Refusal(violations)) }
+        var flags: [String] = []
+        if let last = client.procedures.filter({ $0.number > 0 }).map(\.day).max() {
+            let spacing = day.daysSinceEpoch - last.daysSinceEpoch
+            if spacing < usualSpacingDays.lowerBound { flags.append("spacing-under-7-days") }
+            if spacing > usualSpacingDays.upperBound { flags.append("spacing-over-60-days") }
+        }
+        return .success(SessionDecision(session: session, flags: flags))
+    }
+
+    /// The technician certified on the day, or a trainee with a certified supervisor;
+    /// bloodborne-pathogens training within 12 months.
+    static func certificationViolations(_ session: Stipple_V1_SessionRecordedV2, day: Day, context: SessionContext) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        let technician = session.technicianID
+        switch context.technician.level(on: day) {
+        case nil:
+            violations.append(RuleViolation(
+                .technicianCertified, field: "technicianId", "technician \(technician) holds no certification in force on \(day)"))
+        case .trainee?:
+            if session.supervisorID.isEmpty {
+                violations.append(RuleViolation(
+                    .traineeSupervised, field: "supervisorId", "technician \(technician) is a trainee on \(day): name the certified supervisor present"))
+            } else if let level = context.supervisor?.level(on: day), level != .trainee, level != .unspecified {
+                break
+            } else {
+                violations.append(RuleViolation(
+                    .traineeSupervised, field: "supervisorId", "supervisor \(session.supervisorID) is not certified on \(day)"))
+            }
+        default:
+            break
+        }
+        if !context.technician.bloodbornePathogensTrainingCurrent(on: day) {
+            violations.append(RuleViolation(
+                .bloodbornePathogensTraining, field: "technicianId",
+                "technician \(technician) has no bloodborne-pathogens training within the 12 months before \(day)"))
+        }
+        return violations
+    }
+
+    /// Every lot received, not expired on the day, not recalled by then.
+    static func lotViolations(lots: [String], day: Day, context: SessionContext) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        for lot in Set(lots).sorted() where !lot.isEmpty {
+            guard let batch = context.lots[lot], batch.received != nil else {
+                violations.append(RuleViolation(.lotReceived, "lot \(lot) was never received"))
+                continue
+            }
+            if let expiry = batch.expiry, expiry < day {
+                violations.append(RuleViolation(.lotNotExpired, "lot \(lot) expired on \(expiry), before \(day)"))
+            }
+            if let recalled = batch.recalledOn, recalled <= day {
+                let notice = batch.recalled.map { " (\($0.authority) \($0.noticeReference))" } ?? ""
+                violations.append(RuleViolation(.lotNotRecalled, "lot \(lot) was recalled on \(recalled)\(notice)"))
+            }
+        }
+        return violations
+    }
+}
+
+/// Rules of lots, certifications and amendments.
+public enum RecordRules {
+    /// A lot can be recalled once, and only once received.
+    public static func decideRecall(_ recall: Stipple_V1_BatchRecalled, lot: String, batch: BatchState) -> Result<Stipple_V1_BatchRecalled, Refusal> {
+        var violations: [RuleViolation] = []
+        if batch.received == nil { violations.append(RuleViolation(.lotReceived, "lot \(lot) was never received")) }
+        if let earlier = batch.recalled {
+            violations.append(RuleViolation(
+                .recallOnce, "lot \(lot) was already recalled on \(Day(earlier.recalledAt)) (\(earlier.authority) \(earlier.noticeReference))"))
+        }
+        if recall.authority.isEmpty { violations.append(RuleViolation(.valueInRange, field: "authority", "is missing")) }
+        if recall.noticeReference.isEmpty { violations.append(RuleViolation(.valueInRange, field: "noticeReference", "is missing")) }
+        return violations.isEmpty ? .success(recall) : .failure(Refusal(violations))
+    }
+
+    /// A certification is renewed only if it exists and was not revoked.
+    public static func decideRenewal(_ renewal: Stipple_V1_CertificationRenewed, technician: TechnicianState) -> Result<Stipple_V1_CertificationRenewed, Refusal> {
+        var violations: [RuleViolation] = []
+        let id = renewal.certificationID
+        if let certification = technician.certifications[id] {
+            if let revoked = certification.revokedOn {
+                violations.append(RuleViolation(
+                    .noRenewalAfterRevocation, field: "certificationId", "certification \(id) was revoked on \(revoked) and cannot be renewed"))
+            }
+            if let expires = Day(renewal.expiresOn), expires <= certification.expiresOn {
+                violations.append(RuleViolation(
+                    .valueInRange, field: "expiresOn", "must be after the current expiry, \(certification.expiresOn)"))
+            }
+        } else {
+            violations.append(RuleViolation(.technicianCertified, field: "certificationId", "the technician holds no certification \(id)"))
+        }
+        if Day(renewal.expiresOn) == nil {
+            violations.append(RuleViolation(.valueInRange, field: "expiresOn", "must be a day, YYYY-MM-DD"))
+        }
+        return violations.isEmpty ? .success(renewal) : .failure(Refusal(violations))
+    }
+
+    /// An amendment points at an event of the same client.
+    public static func decideAmendment(_ amendment: Stipple_V1_RecordAmended, client: ClientState) -> Result<Stipple_V1_RecordAmended, Refusal> {
+        var violations: [RuleViolation] = []
+        if let target = UUID(uuidString: amendment.correctsEventID) {
+            if !client.eventIDs.contains(target) {
+                violations.append(RuleViolation(
+                    .amendmentTargetsClientEvent, field: "correctsEventId", "event \(amendment.correctsEventID) is not an event of this client"))
+            }
+        } else {
+            violations.append(RuleViolation(.valueInRange, field: "correctsEventId", "must be an event id (a UUID)"))
+        }
+        if amendment.reason.isEmpty { violations.append(RuleViolation(.valueInRange, field: "reason", "say why the record is amended")) }
+        return violations.isEmpty ? .success(amendment) : .failure(Refusal(violations))
+    }
+}

@@ -1,0 +1,317 @@
+import Foundation
+import SwiftProtobuf
+import Testing
+@testable import Treatment
+
+/// A valid session and its context, to break one rule at a time.
+struct Fixture {
+    var session = Stipple_V1_SessionRecordedV2()
+    var client = ClientState()
+    var technician = TechnicianState()
+    var supervisor: TechnicianState?
+    var lots: [String: BatchState] = [:]
+
+    static func timestamp(_ text: String) -> Google_Protobuf_Timestamp {
+        var parsed = Google_Protobuf_Timestamp()
+        let day = Day(String(text.prefix(10)))!
+        let hour = Int64(text.dropFirst(11).prefix(2))!
+        parsed.seconds = Int64(day.daysSinceEpoch) * 86_400 + hour * 3_600
+        return parsed
+    }
+
+    init() {
+        session.sessionNumber = 2
+        session.clinicID = "toronto"
+        session.technicianID = "17"
+        session.startedAt = Self.timestamp("2026-03-14T10")
+        session.endedAt = Self.timestamp("2026-03-14T13")
+        session.areas = [.hairline, .crown]
+        var pigment = Stipple_V1_PigmentUse()
+        pigment.lot = "PB-1187"
+        pigment.dilutionPercent = 30
+        session.pigments = [pigment]
+        var cartridge = Stipple_V1_CartridgeUse()
+        cartridge.lot = "NC-0412"
+        cartridge.configuration = .needleConfiguration3Rl
+        cartridge.diameterMm = 0.25
+        session.cartridges = [cartridge]
+        session.depthMm = 0.9
+
+        client.registered = true
+        client.consentSigned = true
+        client.procedures = [ClientState.Procedure(number: 1, day: Day("2026-03-02")!)]
+
+        technician.registered = true
+        technician.certifications["C-1"] = TechnicianState.Certification(
+            level: .certified, issuedOn: Day("2025-01-10")!, expiresOn: Day("2027-01-10")!)
+        technician.bloodbornePathogensTraining = [Day("2025-09-01")!]
+
+        for (lot, kind) in [("PB-1187", Stipple_V1_BatchKind.pigment), ("NC-0412", .cartridge)] {
+            var received = Stipple_V1_BatchReceived()
+            received.lot = lot
+            received.kind = kind
+            received.expiry = "2027-05-31"
+            var batch = BatchState()
+            batch.received = received
+            lots[lot] = batch
+        }
+    }
+
+    var context: SessionContext {
+        SessionContext(client: client, technician: technician, supervisor: supervisor, lots: lots)
+    }
+
+    func decide() -> Result<SessionDecision, Refusal> { SessionRules.decide(session, context: context) }
+
+    func refusal() throws -> Refusal {
+        guard case .failure(let refusal) = decide() else {
+            Issue.record("the session was accepted")
+            throw Refusal([])
+        }
+        return refusal
+    }
+}
+
+@Suite("Session rules")
+struct SessionRulesTests {
+    @Test("a valid session is accepted without flags")
+    func valid() throws {
+        let decision = try Fixture().decide().get()
+        #expect(decision.flags.isEmpty)
+    }
+
+    @Test("no session without a registered client and a signed consent")
+    func clientAndConsent() throws {
+        var fixture = Fixture()
+        fixture.client.registered = false
+        fixture.client.consentSigned = false
+        let refusal = try fixture.refusal()
+        #expect(refusal.rules == [.clientRegistered, .consentSigned])
+        #expect(refusal.violations[1].message == "no signed consent is on file: a session cannot be recorded without one")
+    }
+
+    @Test("the technician must hold a certification in force on the session day")
+    func certification() throws {
+        var fixture = Fixture()
+        fixture.technician.certifications["C-1"]?.expiresOn = Day("2026-03-13")!
+        #expect(try fixture.refusal().violations == [RuleViolation(
+            .technicianCertified, field: "technicianId", "technician 17 holds no certification in force on 2026-03-14")])
+        fixture = Fixture()
+        fixture.technician.certifications["C-1"]?.suspendedOn = Day("2026-03-01")!
+        #expect(try fixture.refusal().rules == [.technicianCertified])
+        fixture = Fixture()
+        fixture.technician.certifications["C-1"]?.revokedOn = Day("2026-03-14")!
+        #expect(try fixture.refusal().rules == [.technicianCertified])
+    }
+
+    @Test("a trainee needs a certified supervisor present")
+    func traineeSupervision() throws {
+        var fixture = Fixture()
+        fixture.technician.certifications["C-1"]?.level = .trainee
+        #expect(try fixture.refusal().violations == [RuleViolation(
+            .traineeSupervised, field: "supervisorId", "technician 17 is a trainee on 2026-03-14: name the certified supervisor present")])
+        fixture.session.supervisorID = "3"
+        fixture.supervisor = TechnicianState()
+        #expect(try fixture.refusal().violations == [RuleViolation(
+            .traineeSupervised, field: "supervisorId", "supervisor 3 is not certified on 2026-03-14")])
+        fixture.supervisor?.certifications["C-9"] = TechnicianState.Certification(
+            level: .senior, issuedOn: Day("2024-01-01")!, expiresOn: Day("2028-01-01")!)
+        #expect(throws: Never.self) { try fixture.decide().get() }
+    }
+
+    @Test("bloodborne-pathogens training must be within 12 months")
+    func bloodbornePathogens() throws {
+        var fixture = Fixture()
+        fixture.technician.bloodbornePathogensTraining = [Day("2025-03-14")!]
+        #expect(try fixture.refusal().violations == [RuleViolation(
+            .bloodbornePathogensTraining, field: "technicianId",
+            "technician 17 has no bloodborne-pathogens training within the 12 months before 2026-03-14")])
+        fixture.technician.bloodbornePathogensTraining = [Day("2025-03-15")!]
+        #expect(throws: Never.self) { try fixture.decide().get() }
+    }
+
+    @Test("every lot must be received, not expired and not recalled")
+    func lots() throws {
+        var fixture = Fixture()
+        fixture.lots["NC-0412"] = nil
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotReceived, "lot NC-0412 was never received")])
+        fixture = Fixture()
+        fixture.lots["PB-1187"]?.received?.expiry = "2026-03-13"
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotExpired, "lot PB-1187 expired on 2026-03-13, before 2026-03-14")])
+        fixture = Fixture()
+        var recall = Stipple_V1_BatchRecalled()
+        recall.authority = "Health Canada"
+        recall.noticeReference = "RA-2026-0042"
+        recall.recalledAt = Fixture.timestamp("2026-03-10T09")
+        fixture.lots["PB-1187"]?.recalled = recall
+        #expect(try fixture.refusal().violations == [RuleViolation(
+            .lotNotRecalled, "lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-2026-0042)")])
+    }
+
+    @Test("session numbers are consecutive and a client has one procedure a day")
+    func numbersAndDays() throws {
+        var fixture = Fixture()
+        fixture.session.sessionNumber = 3
+        #expect(try fixture.refusal().violations == [RuleViolation(
+            .sessionNumbersConsecutive, field: "sessionNumber", "the next session of this course is number 2, not 3")])
+        fixture = Fixture()
+        fixture.client.procedures.append(ClientState.Procedure(number: 0, day: Day("2026-03-14")!))
+        fixture.client.procedures[0].number = 1
+        #expect(try fixture.refusal().rules == [.oneSessionPerDay])
+    }
+
+    enum OutOfRange: CaseIterable, Sendable {
+        case depth, diameter, duration, areas, dilution, configuration
+
+        func apply(to s: inout Stipple_V1_SessionRecordedV2) -> (field: String, message: String) {
+            switch self {
+            case .depth: s.depthMm = 2.5; return ("depthMm", "must be 0.3 to 2.0 mm, not 2.5")
+            case .diameter: s.cartridges[0].diameterMm = 0.35; return ("cartridges[0].diameterMm", "must be 0.15 to 0.3 mm, not 0.35")
+            case .duration: s.endedAt = Fixture.timestamp("2026-03-14T11"); return ("endedAt", "a session lasts 2 to 6 hours, this one 1.0")
+            case .areas: s.areas = []; return ("areas", "must name at least one scalp area")
+            case .dilution: s.pigments[0].dilutionPercent = 0; return ("pigments[0].dilutionPercent", "must be 1 to 100, not 0")
+            case .configuration: s.cartridges[0].configuration = .unspecified; return ("cartridges[0].configuration", "must be 1RL or 3RL")
+            }
+        }
+    }
+
+    @Test("values out of range are refused, naming each field", arguments: OutOfRange.allCases)
+    func ranges(change: OutOfRange) throws {
+        var fixture = Fixture()
+        let (field, message) = change.apply(to: &fixture.session)
+        #expect(try fixture.refusal().violations == [RuleViolation(.valueInRange, field: field, message)])
+    }
+
+    @Test("a refusal lists every reason, not only the first")
+    func everyReason() throws {
+        var fixture = Fixture()
+        fixture.client.consentSigned = false
+        fixture.session.depthMm = 0.1
+        fixture.lots["PB-1187"] = nil
+        fixture.technician.bloodbornePathogensTraining = []
+        let refusal = try fixture.refusal()
+        #expect(Set(refusal.rules) == [.valueInRange, .consentSigned, .lotReceived, .bloodbornePathogensTraining])
+        #expect(refusal.description.hasPrefix("refused for 4 reasons:"))
+    }
+
+    @Test("spacing under 7 or over 60 days is allowed but flagged")
+    func spacing() throws {
+        var fixture = Fixture()
+        fixture.client.procedures = [ClientState.Procedure(number: 1, day: Day("2026-03-10")!)]
+        #expect(try fixture.decide().get().flags == ["spacing-under-7-days"])
+        fixture.client.procedures = [ClientState.Procedure(number: 1, day: Day("2025-12-01")!)]
+        #expect(try fixture.decide().get().flags == ["spacing-over-60-days"])
+    }
+}
+
+@Suite("Lot, certification and amendment rules")
+struct RecordRulesTests {
+    @Test("a recalled lot cannot be recalled again")
+    func recallOnce() throws {
+        var batch = Fixture().lots["PB-1187"]!
+        var recall = Stipple_V1_BatchRecalled()
+        recall.authority = "Health Canada"
+        recall.noticeReference = "RA-1"
+        recall.recalledAt = Fixture.timestamp("2026-03-10T09")
+        #expect(throws: Never.self) { try RecordRules.decideRecall(recall, lot: "PB-1187", batch: batch).get() }
+        batch.recalled = recall
+        guard case .failure(let refusal) = RecordRules.decideRecall(recall, lot: "PB-1187", batch: batch) else {
+            Issue.record("recalled twice")
+            return
+        }
+        #expect(refusal.violations == [RuleViolation(.recallOnce, "lot PB-1187 was already recalled on 2026-03-10 (Health Canada RA-1)")])
+    }
+
+    @Test("a certification cannot be renewed after revocation")
+    func renewal() throws {
+        var technician = Fixture().technician
+        var renewal = Stipple_V1_CertificationRenewed()
+        renewal.certificationID = "C-1"
+        renewal.renewedOn = "2026-12-01"
+        renewal.expiresOn = "2028-01-10"
+        #expect(throws: Never.self) { try RecordRules.decideRenewal(renewal, technician: technician).get() }
+        technician.certifications["C-1"]?.revokedOn = Day("2026-06-01")!
+        guard case .failure(let refusal) = RecordRules.decideRenewal(renewal, technician: technician) else {
+            Issue.record("renewed after revocation")
+            return
+        }
+        #expect(refusal.violations == [RuleViolation(
+            .noRenewalAfterRevocation, field: "certificationId", "certification C-1 was revoked on 2026-06-01 and cannot be renewed")])
+    }
+
+    @Test("an amendment must point at an event of the same client")
+    func amendment() throws {
+        var client = ClientState()
+        let own = UUID()
+        client.eventIDs = [own]
+        var amendment = Stipple_V1_RecordAmended()
+        amendment.correctsEventID = own.uuidString
+        amendment.reason = "depth was 0.8 mm, not 0.9"
+        #expect(throws: Never.self) { try RecordRules.decideAmendment(amendment, client: client).get() }
+        amendment.correctsEventID = UUID().uuidString
+        guard case .failure(let refusal) = RecordRules.decideAmendment(amendment, client: client) else {
+            Issue.record("amended another client's event")
+            return
+        }
+        #expect(refusal.rules == [.amendmentTargetsClientEvent])
+    }
+}
+
+@Suite("Days, states and upcasting")
+struct StateTests {
+    @Test("days parse, print and count like a calendar")
+    func days() {
+        #expect(Day("2024-02-29")?.description == "2024-02-29")
+        #expect(Day("2025-02-29") == nil)
+        #expect(Day("2026-13-01") == nil)
+        #expect(Day("1970-01-01")?.daysSinceEpoch == 0)
+        #expect(Day("2025-03-31")!.adding(months: 11).description == "2026-02-28")
+        #expect(Day(Fixture.timestamp("2026-03-14T23")).description == "2026-03-14")
+    }
+
+    @Test("certification events fold into what is in force on a day")
+    func technicianFold() {
+        var technician = TechnicianState()
+        var granted = Stipple_V1_CertificationGranted()
+        granted.certificationID = "C-1"
+        granted.level = .trainee
+        granted.issuedOn = "2025-01-01"
+        granted.expiresOn = "2025-12-31"
+        technician.apply(type: "CertificationGranted", message: granted, id: UUID())
+        #expect(technician.level(on: Day("2025-06-01")!) == .trainee)
+        var suspended = Stipple_V1_CertificationSuspended()
+        suspended.certificationID = "C-1"
+        suspended.suspendedOn = "2025-07-01"
+        technician.apply(type: "CertificationSuspended", message: suspended, id: UUID())
+        #expect(technician.level(on: Day("2025-07-02")!) == nil)
+        var renewed = Stipple_V1_CertificationRenewed()
+        renewed.certificationID = "C-1"
+        renewed.expiresOn = "2026-12-31"
+        technician.apply(type: "CertificationRenewed", message: renewed, id: UUID())
+        #expect(technician.level(on: Day("2026-06-01")!) == .trainee)
+    }
+
+    @Test("SessionRecorded version 1 upcasts to version 2")
+    func upcast() throws {
+        var old = Stipple_V1_SessionRecorded()
+        old.sessionNumber = 1
+        old.technicianID = "17"
+        old.pigmentShade = "SMP Dark Grey"
+        old.needle = "3RL-0.25mm"
+        old.depthMm = 0.8
+        let new = try #require(try Upcasting.upcast(old, type: "SessionRecorded", version: 1) as? Stipple_V1_SessionRecordedV2)
+        #expect(new.sessionNumber == 1)
+        #expect(new.pigments.map(\.shade) == ["SMP Dark Grey"])
+        #expect(new.cartridges.first?.configuration == .needleConfiguration3Rl)
+        #expect(new.cartridges.first?.diameterMm == 0.25)
+        #expect(new.depthMm == 0.8)
+        let current = try Upcasting.upcast(new, type: "SessionRecorded", version: 2)
+        #expect(current as? Stipple_V1_SessionRecordedV2 == new)
+    }
+
+    @Test("a stored version with no way to the newest is named")
+    func unreadable() {
+        let stored: [(type: String, version: Int32)] = [("SessionRecorded", 1), ("SessionRecorded", 3), ("Painted", 1), ("BatchOpened", 1)]
+        #expect(Upcasting.unreadable(stored).map { "\($0.type)@\($0.version)" } == ["SessionRecorded@3", "Painted@1"])
+    }
+}
