@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Treatment", targets: ["Treatment"]),
+        .library(name: "Recording", targets: ["Recording"]),
         .executable(name: "stipple", targets: ["StippleCLI"]),
         .executable(name: "stipple-bench", targets: ["StippleBench"]),
     ],
@@ -43,6 +44,12 @@ let package = Package(
             name: "Treatment",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Generated/README.md"]
+        ),
+        // Records domain commands: reads the streams a command touches inside the write
+        // transaction, decides with Treatment's rules, appends with EventLog.
+        .target(
+            name: "Recording",
+            dependencies: ["EventLog", "Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // The `stipple` command: parses, calls the libraries, maps errors to exit codes.
         .executableTarget(
@@ -81,6 +88,10 @@ let package = Package(
         .testTarget(
             name: "TreatmentTests",
             dependencies: ["Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
+            name: "RecordingTests",
+            dependencies: ["Recording", "EventLog", "Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(
             name: "StippleCLITests",

@@ -1,0 +1,115 @@
+import EventLog
+import Foundation
+import SwiftProtobuf
+import Treatment
+
+/// Records the commands of clinicians into the log, checking the domain's rules against
+/// the current state of every stream a command touches, inside the write transaction
+/// (so a lot recalled a millisecond earlier, or a certification revoked, is seen).
+public struct Recorder: Sendable {
+    public let log: EventLog
+
+    public init(log: EventLog) { self.log = log }
+
+    /// Stream names of the domain.
+    public enum Streams {
+        public static func client(_ id: String) -> String { "client-" + id }
+        public static func technician(_ id: String) -> String { "technician-" + id }
+        public static func batch(_ lot: String) -> String { "batch-" + lot }
+        public static func clinic(_ id: String) -> String { "clinic-" + id }
+    }
+
+    /// Decodes a stored event into its message, upcast to the newest schema of its type.
+    ///
+    /// - Throws: ``CatalogueError`` when the type or version is unknown or the payload
+    ///   is not its message.
+    public static func decode(_ event: RecordedEvent) throws(CatalogueError) -> any SwiftProtobuf.Message {
+        let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
+        let message = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
+        return try Upcasting.upcast(message, type: event.type, version: event.schemaVersion)
+    }
+
+    /// The event to append for `message` of `type` (its newest schema) on `stream`.
+    public static func newEvent(
+        _ message: any SwiftProtobuf.Message, type: String, stream: String, expected: ExpectedVersion,
+        metadata: EventMetadata, id: UUID = UUID.v7()
+    ) throws -> NewEvent {
+        let schema = try EventCatalogue.resolve(type: type, version: nil)
+        let payload: [UInt8] = try message.serializedBytes()
+        return NewEvent(
+            id: id, stream: stream, type: type, schemaVersion: schema.version, expectedVersion: expected,
+            metadata: metadata, payload: payload)
+    }
+
+    /// Records a session of a client's course.
+    ///
+    /// Reads the client's, the technician's (and supervisor's) and every named lot's
+    /// stream in the write transaction, decides with ``SessionRules``, and appends
+    /// `SessionRecorded` (version 2) with the audit flags (`flags` in its metadata).
+    ///
+    /// - Throws: ``Refusal`` listing every rule broken (nothing is written), or a log error.
+    @discardableResult
+    public func recordSession(
+        client clientID: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata
+    ) async throws -> AppendedEvent {
+        let appended = try await log.transact { reader in
+            let clientStream = Streams.client(clientID)
+            var client = ClientState()
+            try Self.fold(clientStream, reader) { client.apply(type: $0, message: $1, id: $2) }
+            var technician = TechnicianState()
+            try Self.fold(Streams.technician(session.technicianID), reader) { technician.apply(type: $0, message: $1, id: $2) }
+            var supervisor: TechnicianState?
+            if !session.supervisorID.isEmpty {
+                var state = TechnicianState()
+                try Self.fold(Streams.technician(session.supervisorID), reader) { state.apply(type: $0, message: $1, id: $2) }
+                supervisor = state
+            }
+            var lots: [String: BatchState] = [:]
+            for lot in Set(session.pigments.map(\.lot) + session.cartridges.map(\.lot)) where !lot.isEmpty {
+                var batch = BatchState()
+                try Self.fold(Streams.batch(lot), reader) { batch.apply(type: $0, message: $1, id: $2) }
+                if batch.received != nil || batch.recalled != nil { lots[lot] = batch }
+            }
+            let context = SessionContext(client: client, technician: technician, supervisor: supervisor, lots: lots)
+            let decision = try SessionRules.decide(session, context: context).get()
+            var metadata = metadata
+            if !decision.flags.isEmpty { metadata.extra["flags"] = .array(decision.flags.map { .string($0) }) }
+            return [try Self.newEvent(
+                decision.session, type: "SessionRecorded", stream: clientStream,
+                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
+        }
+        return appended[0]
+    }
+
+    /// Records a recall of a lot; a lot is recalled once.
+    @discardableResult
+    public func recallBatch(lot: String, _ recall: Stipple_V1_BatchRecalled, metadata: EventMetadata) async throws -> AppendedEvent {
+        try await log.transact { reader in
+            let stream = Streams.batch(lot)
+            var batch = BatchState()
+            try Self.fold(stream, reader) { batch.apply(type: $0, message: $1, id: $2) }
+            let accepted = try RecordRules.decideRecall(recall, lot: lot, batch: batch).get()
+            return [try Self.newEvent(
+                accepted, type: "BatchRecalled", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
+        }[0]
+    }
+
+    /// Records an event that no rule across streams guards (registrations, receipts,
+    /// grants, …): checked against its schema only.
+    @discardableResult
+    public func record(
+        _ message: any SwiftProtobuf.Message, type: String, stream: String, expected: ExpectedVersion = .any,
+        metadata: EventMetadata
+    ) async throws -> AppendedEvent {
+        try await log.append(try Self.newEvent(message, type: type, stream: stream, expected: expected, metadata: metadata))
+    }
+
+    /// Folds every event of `stream` through `apply` (type, newest message, event id).
+    static func fold(
+        _ stream: String, _ reader: TransactionReader, _ apply: (String, any SwiftProtobuf.Message, UUID) -> Void
+    ) throws {
+        for event in try reader.read(stream: stream) {
+            apply(event.type, try decode(event), event.id)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import EventLog
+import Foundation
+import SwiftProtobuf
+import Testing
+import Treatment
+@testable import Recording
+
+/// A chain with one clinic, one certified technician, one client with consent, one
+/// pigment lot and one cartridge lot, on a real log in a temporary folder.
+struct Chain {
+    let folder: String
+    let log: EventLog
+    let recorder: Recorder
+    let staff = EventMetadata(actor: "admin-1", clinic: "toronto")
+
+    static func at(_ text: String) -> Google_Protobuf_Timestamp {
+        let day = Day(String(text.prefix(10)))!
+        var timestamp = Google_Protobuf_Timestamp()
+        timestamp.seconds = Int64(day.daysSinceEpoch) * 86_400 + Int64(text.dropFirst(11).prefix(2))! * 3_600
+        return timestamp
+    }
+
+    init() async throws {
+        folder = NSTemporaryDirectory() + "stipple-recording-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        log = try EventLog.create(at: folder + "/log.sqlite")
+        recorder = Recorder(log: log)
+        var registered = Stipple_V1_ClientRegistered()
+        registered.clientID = "42"
+        registered.clinicID = "toronto"
+        registered.personal.name = "Client Forty-Two"
+        try await recorder.record(registered, type: "ClientRegistered", stream: "client-42", expected: .noStream, metadata: staff)
+        var consent = Stipple_V1_ConsentSigned()
+        consent.formVersion = "smp-consent-v4"
+        consent.coversProcedure = true
+        try await recorder.record(consent, type: "ConsentSigned", stream: "client-42", metadata: staff)
+        var granted = Stipple_V1_CertificationGranted()
+        granted.certificationID = "C-1"
+        granted.level = .certified
+        granted.issuedOn = "2025-01-10"
+        granted.expiresOn = "2027-01-10"
+        try await recorder.record(granted, type: "CertificationGranted", stream: "technician-17", metadata: staff)
+        var training = Stipple_V1_BloodbornePathogensTrainingRecorded()
+        training.completedOn = "2025-09-01"
+        try await recorder.record(training, type: "BloodbornePathogensTrainingRecorded", stream: "technician-17", metadata: staff)
+        for (lot, kind) in [("PB-1187", Stipple_V1_BatchKind.pigment), ("NC-0412", .cartridge)] {
+            var received = Stipple_V1_BatchReceived()
+            received.lot = lot
+            received.kind = kind
+            received.expiry = "2027-05-31"
+            received.clinicID = "toronto"
+            try await recorder.record(received, type: "BatchReceived", stream: "batch-" + lot, expected: .noStream, metadata: staff)
+        }
+    }
+
+    func session(_ number: Int32, on day: String) -> Stipple_V1_SessionRecordedV2 {
+        var session = Stipple_V1_SessionRecordedV2()
+        session.sessionNumber = number
+        session.clinicID = "toronto"
+        session.technicianID = "17"
+        session.startedAt = Self.at(day + "T10")
+        session.endedAt = Self.at(day + "T13")
+        session.areas = [.hairline]
+        var pigment = Stipple_V1_PigmentUse()
+        pigment.lot = "PB-1187"
+        pigment.dilutionPercent = 30
+        var cartridge = Stipple_V1_CartridgeUse()
+        cartridge.lot = "NC-0412"
+        cartridge.configuration = .needleConfiguration3Rl
+        cartridge.diameterMm = 0.25
+        session.pigments = [pigment]
+        session.cartridges = [cartridge]
+        session.depthMm = 0.9
+        return session
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: folder) }
+}
+
+@Suite("Recording commands against the log")
+struct RecorderTests {
+    @Test("a session is checked against client, technician and lots in the transaction, and stored as protobuf")
+    func sessionAccepted() async throws {
+        let chain = try await Chain()
+        defer { chain.remove() }
+        let first = try await chain.recorder.recordSession(client: "42", chain.session(1, on: "2026-03-02"), metadata: chain.staff)
+        #expect(first.streamVersion == 3)
+        let second = try await chain.recorder.recordSession(client: "42", chain.session(2, on: "2026-03-05"), metadata: chain.staff)
+        let stored = try #require(try await chain.log.read(stream: "client-42").last)
+        #expect(stored.position == second.position)
+        #expect(stored.type == "SessionRecorded")
+        #expect(stored.schemaVersion == 2)
+        let message = try #require(try Recorder.decode(stored) as? Stipple_V1_SessionRecordedV2)
+        #expect(message.sessionNumber == 2)
+        #expect(try stored.metadata().extra["flags"] == .array([.string("spacing-under-7-days")]))
+        #expect(try await chain.log.verify().isIntact)
+    }
+
+    @Test("a recall lands between two sessions: the second is refused and nothing is written")
+    func recalledLot() async throws {
+        let chain = try await Chain()
+        defer { chain.remove() }
+        try await chain.recorder.recordSession(client: "42", chain.session(1, on: "2026-03-02"), metadata: chain.staff)
+        var recall = Stipple_V1_BatchRecalled()
+        recall.authority = "Health Canada"
+        recall.noticeReference = "RA-2026-0042"
+        recall.reason = "microbial contamination"
+        recall.recalledAt = Chain.at("2026-03-10T09")
+        try await chain.recorder.recallBatch(lot: "PB-1187", recall, metadata: chain.staff)
+        await #expect(throws: Refusal([RuleViolation(.recallOnce, "lot PB-1187 was already recalled on 2026-03-10 (Health Canada RA-2026-0042)")])) {
+            try await chain.recorder.recallBatch(lot: "PB-1187", recall, metadata: chain.staff)
+        }
+        let head = try await chain.log.head()
+        var session = chain.session(3, on: "2026-03-20")
+        session.depthMm = 2.4
+        do {
+            try await chain.recorder.recordSession(client: "42", session, metadata: chain.staff)
+            Issue.record("the session was recorded")
+        } catch let refusal as Refusal {
+            #expect(refusal.rules == [.valueInRange, .lotNotRecalled, .sessionNumbersConsecutive])
+        }
+        #expect(try await chain.log.head() == head)
+    }
+
+    @Test("old SessionRecorded events are read through the upcaster")
+    func upcastOnRead() async throws {
+        let chain = try await Chain()
+        defer { chain.remove() }
+        var old = Stipple_V1_SessionRecorded()
+        old.sessionNumber = 1
+        old.technicianID = "17"
+        old.startedAt = Chain.at("2025-11-02T10")
+        old.needle = "1RL-0.20mm"
+        let payload: [UInt8] = try old.serializedBytes()
+        try await chain.log.append(NewEvent(stream: "client-42", type: "SessionRecorded", schemaVersion: 1, payload: payload))
+        // Session 2 follows the version-1 session 1.
+        try await chain.recorder.recordSession(client: "42", chain.session(2, on: "2026-03-02"), metadata: chain.staff)
+        let first = try #require(try await chain.log.read(stream: "client-42", from: 3, limit: 1).first)
+        let upcast = try #require(try Recorder.decode(first) as? Stipple_V1_SessionRecordedV2)
+        #expect(upcast.cartridges.first?.diameterMm == 0.2)
+    }
+}
