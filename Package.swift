@@ -55,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "StippleCLI",
             dependencies: [
-                "EventLog",
+                "EventLog", "Treatment", "Recording",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

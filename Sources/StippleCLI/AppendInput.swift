@@ -1,12 +1,16 @@
 import EventLog
 import Foundation
+import Treatment
 
 /// Turns the JSON lines of `stipple append` into events, with errors that name the line
 /// and the field.
 ///
 /// A line is `{"stream","type","schemaVersion"?,"id"?,"expectedVersion"?: N|"any"|"none",
-/// "data":{…},"metadata"?:{…}}`. Blank lines are skipped. `data` is stored as canonical
-/// JSON (sorted keys), so the same data always gives the same bytes and hash.
+/// "data":{…},"metadata"?:{…}}`. Blank lines are skipped. The type must be one of the
+/// event catalogue's, on a stream of its kind (`client-…`, `batch-…`, …); `data` is the
+/// type's message in protobuf's JSON mapping and is stored as its binary encoding
+/// (schema version: the newest unless given). Rules across streams are not checked here:
+/// this is the log's import path; clinicians' commands check them.
 struct AppendInput {
     /// The events, and the input line each came from.
     var events: [NewEvent] = []
@@ -55,12 +59,22 @@ struct AppendInput {
         guard case .string(let type) = typeValue, !type.isEmpty else {
             throw fail("type", "must be a non-empty string")
         }
-        var schemaVersion: Int32 = 1
+        var requestedVersion: Int32?
         if let value = object["schemaVersion"] {
             guard case .int(let number) = value, number >= 1, number <= Int64(Int32.max) else {
                 throw fail("schemaVersion", "must be a whole number of 1 or more")
             }
-            schemaVersion = Int32(number)
+            requestedVersion = Int32(number)
+        }
+        let schema: EventSchema
+        do {
+            schema = try EventCatalogue.resolve(type: type, version: requestedVersion)
+        } catch {
+            if case .unknownVersion = error { throw fail("schemaVersion", error.description) }
+            throw fail("type", error.description)
+        }
+        guard StreamCategory(stream: stream) == schema.category else {
+            throw fail("stream", "a \(type) event goes to a \(schema.category.prefix)… stream, not \"\(stream)\"")
         }
         var id = UUID.v7()
         if let value = object["id"] {
@@ -79,6 +93,12 @@ struct AppendInput {
         }
         guard let data = object["data"] else { throw fail("data", "is missing") }
         guard case .object = data else { throw fail("data", "must be a JSON object, not \(data.kindName)") }
+        let payload: [UInt8]
+        do {
+            payload = try PayloadCodec.binary(fromJSON: data.canonicalBytes, schema: schema)
+        } catch {
+            throw fail("data", error.description)
+        }
         var metadata = EventMetadata()
         if let value = object["metadata"] {
             do {
@@ -88,8 +108,8 @@ struct AppendInput {
             }
         }
         return NewEvent(
-            id: id, stream: stream, type: type, schemaVersion: schemaVersion, expectedVersion: expected,
-            metadata: metadata, payload: data.canonicalBytes)
+            id: id, stream: stream, type: type, schemaVersion: schema.version, expectedVersion: expected,
+            metadata: metadata, payload: payload)
     }
 
     /// The input line of the event with `id`, for error messages.

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Treatment
 
 /// The JSON line `stipple read` prints for an event.
 enum EventJSON {
@@ -18,7 +19,12 @@ enum EventJSON {
         } else {
             object["metadata"] = .object([:])
         }
-        if let data = try? JSONValue.parse(event.payload) {
+        if let schema = EventCatalogue.schema(type: event.type, version: event.schemaVersion),
+           let json = try? PayloadCodec.json(fromBinary: event.payload, schema: schema),
+           let data = try? JSONValue.parse(json) {
+            // A known type: its message, in protobuf's JSON mapping, as stored (not upcast).
+            object["data"] = data
+        } else if let data = try? JSONValue.parse(event.payload) {
             object["data"] = data
         } else {
             // Not JSON (a binary payload written through the library): shown as base64.

@@ -60,7 +60,7 @@ struct CLI {
 @Suite("stipple command")
 struct CLITests {
     let events = """
-        {"stream":"client-1","type":"ClientRegistered","expectedVersion":"none","data":{"clinic":"toronto","referral":"friend"},"metadata":{"actor":"reception-1"}}
+        {"stream":"client-1","type":"ClientRegistered","expectedVersion":"none","data":{"clinicId":"toronto","referral":"friend"},"metadata":{"actor":"reception-1"}}
         {"stream":"client-1","type":"ConsentSigned","expectedVersion":1,"data":{"formVersion":"v3"}}
 
         {"stream":"batch-PB-1187","type":"BatchReceived","data":{"lot":"PB-1187","expiry":"2027-05-31"}}
@@ -111,19 +111,23 @@ struct CLITests {
     }
 
     @Test("bad input exits 2 naming the line, the field and the reason; nothing is appended", arguments: [
-        (#"{"stream":"a","type":"T","data":{}"#, "line 1: not valid JSON"),
-        (#"{"stream":"a","type":"T","expectedVersion":"sometimes","data":{}}"#, #"line 1: field "expectedVersion" must be a version number (0 or more), "any" or "none", not "sometimes""#),
-        (#"{"stream":"a","data":{}}"#, #"line 1: field "type" is missing"#),
-        ("{\"stream\":\"a\",\"type\":\"T\",\"data\":{}}\n{\"stream\":\"b\",\"type\":\"T\",\"data\":[1]}", #"line 2: field "data" must be a JSON object, not an array"#),
-        (#"{"stream":"a","type":"T","data":{},"colour":"red"}"#, #"line 1: field "colour" is not known"#),
-        (#"{"stream":"a","type":"T","id":"not-a-uuid","data":{}}"#, #"line 1: field "id" must be a UUID"#),
-        (#"{"stream":"a","type":"T","data":{},"metadata":{"actor":7}}"#, #"line 1: field "metadata" metadata key "actor" must be a string"#),
+        (#"{"stream":"client-1","type":"ConsentSigned","data":{}"#, "line 1: not valid JSON"),
+        (#"{"stream":"client-1","type":"ConsentSigned","expectedVersion":"sometimes","data":{}}"#, #"line 1: field "expectedVersion" must be a version number (0 or more), "any" or "none", not "sometimes""#),
+        (#"{"stream":"client-1","data":{}}"#, #"line 1: field "type" is missing"#),
+        ("{\"stream\":\"client-1\",\"type\":\"ConsentSigned\",\"data\":{}}\n{\"stream\":\"client-2\",\"type\":\"ConsentSigned\",\"data\":[1]}", #"line 2: field "data" must be a JSON object, not an array"#),
+        (#"{"stream":"client-1","type":"ConsentSigned","data":{},"colour":"red"}"#, #"line 1: field "colour" is not known"#),
+        (#"{"stream":"client-1","type":"ConsentSigned","id":"not-a-uuid","data":{}}"#, #"line 1: field "id" must be a UUID"#),
+        (#"{"stream":"client-1","type":"ConsentSigned","data":{},"metadata":{"actor":7}}"#, #"line 1: field "metadata" metadata key "actor" must be a string"#),
+        (#"{"stream":"client-1","type":"SessionPainted","data":{}}"#, #"line 1: field "type" unknown event type "SessionPainted""#),
+        (#"{"stream":"client-1","type":"SessionRecorded","schemaVersion":9,"data":{}}"#, #"line 1: field "schemaVersion" SessionRecorded has no schema version 9 (versions 1 to 2)"#),
+        (#"{"stream":"batch-L1","type":"ConsentSigned","data":{}}"#, #"line 1: field "stream" a ConsentSigned event goes to a client-… stream, not "batch-L1""#),
+        (#"{"stream":"client-1","type":"ConsentSigned","data":{"formVersoin":"v3"}}"#, #"line 1: field "data" the data does not match ConsentSigned: unknown field "formVersoin""#),
         ("", "no events in the input"),
     ])
     func badInput(input: String, message: String) throws {
         let cli = try CLI()
         try cli.run(["init"])
-        try cli.run(["append"], input: #"{"stream":"a","type":"T","data":{}}"#)
+        try cli.run(["append"], input: #"{"stream":"client-1","type":"ConsentSigned","data":{}}"#)
         let run = try cli.run(["append", "-"], input: input)
         #expect(run.status == 2)
         #expect(run.stderr.contains(message), "\(run.stderr)")
@@ -135,7 +139,7 @@ struct CLITests {
         let cli = try CLI()
         try cli.run(["init"])
         let big = String(repeating: "x", count: 1_100_000)
-        let run = try cli.run(["append"], input: "{\"stream\":\"a\",\"type\":\"T\",\"data\":{}}\n{\"stream\":\"a\",\"type\":\"T\",\"data\":{\"x\":\"\(big)\"}}")
+        let run = try cli.run(["append"], input: "{\"stream\":\"client-1\",\"type\":\"ConsentSigned\",\"data\":{}}\n{\"stream\":\"client-1\",\"type\":\"ConsentSigned\",\"data\":{\"formVersion\":\"\(big)\"}}")
         #expect(run.status == 2)
         #expect(run.stderr.contains("line 2: "))
         #expect(run.stderr.contains("over the limit of 1048576 bytes"))
@@ -152,8 +156,8 @@ struct CLITests {
         #expect(run.stderr.contains(#"line 1: Version conflict on stream "batch-PB-1187": expected version 0, but the stream is at version 1"#))
         // Two lines expecting the same version: the second is the one refused.
         let twice = try cli.run(["append"], input: """
-            {"stream":"client-1","type":"Note","expectedVersion":2,"data":{}}
-            {"stream":"client-1","type":"Note","expectedVersion":2,"data":{}}
+            {"stream":"client-1","type":"ConsentSigned","expectedVersion":2,"data":{}}
+            {"stream":"client-1","type":"ConsentSigned","expectedVersion":2,"data":{}}
             """)
         #expect(twice.status == 3)
         #expect(twice.stderr.contains("line 2: Version conflict"), "\(twice.stderr)")
@@ -163,14 +167,37 @@ struct CLITests {
     func idempotence() throws {
         let cli = try CLI()
         try cli.run(["init"])
-        let line = #"{"stream":"a","type":"T","id":"0192f0c4-8a6e-7cc1-9d2a-3f5e8b1c2d4e","data":{"n":1}}"#
+        let line = #"{"stream":"client-1","type":"ConsentSigned","id":"0192f0c4-8a6e-7cc1-9d2a-3f5e8b1c2d4e","data":{"formVersion":"v1"}}"#
         let first = try cli.run(["append"], input: line)
         let again = try cli.run(["append"], input: line)
         #expect(try cli.json(again.lines[0])["position"] as? Int == cli.json(first.lines[0])["position"] as? Int)
         #expect(try cli.json(again.lines[0])["alreadyStored"] as? Bool == true)
-        let other = try cli.run(["append"], input: line.replacingOccurrences(of: #""n":1"#, with: #""n":2"#))
+        let other = try cli.run(["append"], input: line.replacingOccurrences(of: #""v1""#, with: #""v2""#))
         #expect(other.status == 2)
         #expect(other.stderr.contains("already stored at position 1 with other content (other payload)"))
+    }
+
+    @Test("the W1 workload appends as valid typed events and reads back as JSON")
+    func workload() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let generator = Process()
+        generator.executableURL = CLI.binary.deletingLastPathComponent().appendingPathComponent("stipple-bench")
+        generator.arguments = ["generate", "--clients", "5"]
+        let pipe = Pipe()
+        generator.standardOutput = pipe
+        try generator.run()
+        let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        generator.waitUntilExit()
+        let appended = try cli.run(["append"], input: lines)
+        #expect(appended.status == 0, "\(appended.stderr)")
+        #expect(appended.lines.count == 35)
+        let read = try cli.run(["read", "client-0000001"])
+        let session = try cli.json(read.lines[3])
+        #expect(session["type"] as? String == "SessionRecorded")
+        #expect(session["schemaVersion"] as? Int == 2)
+        let data = try #require(session["data"] as? [String: Any])
+        #expect((data["cartridges"] as? [[String: Any]])?.first?["configuration"] as? String != nil)
     }
 
     @Test("a file that is not a log is refused with exit 2 and left untouched")

@@ -6,9 +6,10 @@ import Foundation
 /// values (DOMAIN.md). Deterministic for a seed.
 struct W1 {
     static let clinics = ["mississauga", "toronto", "richmond-hill", "brampton"]
-    static let hairLoss = ["androgenetic", "alopecia-areata", "diffuse-thinning", "scar", "post-transplant", "alopecia-totalis"]
+    static let hairLoss = ["ANDROGENETIC", "ALOPECIA_AREATA", "DIFFUSE_THINNING", "SCAR", "POST_TRANSPLANT", "ALOPECIA_TOTALIS"]
     static let norwood = ["II", "III", "3V", "IV", "5A", "V", "VI", "VII"]
-    static let areas = ["hairline", "temples", "crown", "density-fill", "scar"]
+    /// Every event of W1 is valid JSON for its type's newest schema (protobuf's JSON mapping).
+    static let areas = ["HAIRLINE", "TEMPLES", "CROWN", "DENSITY_FILL", "SCAR"]
     static let pigments = [("Perma Blend", "SMP Black"), ("Perma Blend", "SMP Dark Grey"), ("Scalp Aesthetics", "Charcoal"), ("Micro Ink", "Scalp Shade 3")]
     static let cartridges = [("Kwadron", "1RL", 0.20), ("Kwadron", "3RL", 0.25), ("Cheyenne", "1RL", 0.25), ("Emalla", "3RL", 0.30)]
     static let machines = ["FK Irons Spektra Flux", "Cheyenne Sol Nova", "Bishop Wand"]
@@ -26,7 +27,7 @@ struct W1 {
         let stream = "client-" + pad(index, 7)
         let clinic = pick(Self.clinics)
         let registrar = "reception-" + pad(random.int(1...12), 2)
-        let technician = "tech-" + pad(random.int(1...24), 3)
+        let technician = pad(random.int(1...24), 3)
         let day0 = 19_700 + random.int(0...700)
         func date(_ day: Int) -> String { Self.isoDate(day) }
         func at(_ day: Int, _ hour: Int) -> String { Self.isoDate(day) + "T" + pad(hour, 2) + ":00:00Z" }
@@ -39,8 +40,9 @@ struct W1 {
                 payload: JSONValue.object(data).canonicalBytes))
         }
         let first = pick(Self.firstNames), last = pick(Self.lastNames)
+        let clientID = pad(index, 7)
         add("ClientRegistered", [
-            "clientId": .string(stream), "clinic": .string(clinic),
+            "clientId": .string(clientID), "clinicId": .string(clinic),
             "personal": .object([
                 "name": .string("\(first) \(last)"), "dateOfBirth": .string(date(day0 - 365 * random.int(24...62))),
                 "phone": .string("+1-416-555-" + pad(random.int(0...9999), 4)),
@@ -51,50 +53,53 @@ struct W1 {
         ], actor: registrar)
         let sessions = random.int(3...4)
         add("ConsultationRecorded", [
-            "clinic": .string(clinic), "consultedAt": .string(at(day0, 11)), "consultant": .string(technician),
-            "hairLossType": .string(pick(Self.hairLoss)), "norwoodStage": .string(pick(Self.norwood)),
+            "clinicId": .string(clinic), "consultedAt": .string(at(day0, 11)), "consultantId": .string(technician),
+            "hairLossType": .string("HAIR_LOSS_TYPE_" + pick(Self.hairLoss)), "norwoodStage": .string(pick(Self.norwood)),
             "fitzpatrickType": .int(Int64(random.int(1...6))),
-            "areas": .array([.string("hairline"), .string(pick(Self.areas))]),
+            "areas": .array([.string("SCALP_AREA_HAIRLINE"), .string("SCALP_AREA_" + pick(Self.areas))]),
             "hairlineDesign": .string(pick(["soft-natural", "defined-edge", "receded-mature"])),
-            "contraindications": .array([]), "estimatedSessions": .int(Int64(sessions)),
+            "estimatedSessions": .int(Int64(sessions)),
             "quotedPriceCents": .int(Int64(random.int(18...45)) * 10_000), "currency": .string("CAD"),
-            "photoRefs": .array([.string("photo-\(random.next() % 1_000_000)")]),
+            "personal": .object(["photoRefs": .array([.string("photo-\(random.next() % 1_000_000)")])]),
         ], actor: technician)
         add("ConsentSigned", [
             "formVersion": .string("smp-consent-v" + String(random.int(3...5))), "signedAt": .string(at(day0 + 2, 9)),
-            "scope": .object(["procedure": .bool(true), "photos": .bool(random.int(0...9) > 1), "marketing": .bool(false)]),
-            "witness": .string(registrar), "clinic": .string(clinic),
+            "coversProcedure": .bool(true), "coversPhotos": .bool(random.int(0...9) > 1),
+            "witnessId": .string(registrar), "clinicId": .string(clinic),
         ], actor: registrar)
         var day = day0 + random.int(5...14)
         for number in 1...3 {
-            add("SessionRecorded", procedure(number: number, clinic: clinic, technician: technician, day: day), actor: technician)
+            var session = procedure(clinic: clinic, technician: technician, day: day)
+            session["sessionNumber"] = .int(Int64(number))
+            add("SessionRecorded", session, actor: technician)
             day += random.int(10...21)
         }
-        var touchUp = procedure(number: 4, clinic: clinic, technician: technician, day: day + 365 * random.int(1...4))
-        touchUp["reason"] = .string(pick(["fading", "colour-change", "guarantee", "scar"]))
+        var touchUp = procedure(clinic: clinic, technician: technician, day: day + 365 * random.int(1...4))
+        touchUp["reason"] = .string("TOUCH_UP_REASON_" + pick(["FADING", "COLOUR_CHANGE", "GUARANTEE", "SCAR"]))
         add("TouchUpRecorded", touchUp, actor: technician)
         return events
     }
 
-    private mutating func procedure(number: Int, clinic: String, technician: String, day: Int) -> [String: JSONValue] {
+    private mutating func procedure(clinic: String, technician: String, day: Int) -> [String: JSONValue] {
         let pigment = pick(Self.pigments)
         let cartridge = pick(Self.cartridges)
-        let start = random.int(9...14)
+        let start = random.int(9...13)
         return [
-            "sessionNumber": .int(Int64(number)), "clinic": .string(clinic), "technician": .string(technician),
+            "clinicId": .string(clinic), "technicianId": .string(technician),
             "startedAt": .string(Self.isoDate(day) + "T" + pad(start, 2) + ":00:00Z"),
-            "endedAt": .string(Self.isoDate(day) + "T" + pad(start + random.int(2...5), 2) + ":30:00Z"),
-            "areas": .array([.string(pick(Self.areas))]),
-            "pigment": .object([
+            "endedAt": .string(Self.isoDate(day) + "T" + pad(start + random.int(2...4), 2) + ":30:00Z"),
+            "areas": .array([.string("SCALP_AREA_" + pick(Self.areas))]),
+            "pigments": .array([.object([
                 "brand": .string(pigment.0), "shade": .string(pigment.1),
                 "lot": .string("PB-\(random.int(23...26))-" + pad(random.int(1...400), 4)),
-                "expiry": .string(Self.isoDate(day + random.int(200...700))), "dilution": .int(Int64(random.int(1...6)) * 10),
-            ]),
-            "cartridge": .object([
-                "manufacturer": .string(cartridge.0), "configuration": .string(cartridge.1), "diameterMm": .double(cartridge.2),
-                "lot": .string("NC-" + pad(random.int(1...9999), 4)),
-            ]),
-            "depthMm": .double(Double(random.int(6...12)) / 10), "aftercareSheet": .string("v4"),
+                "expiry": .string(Self.isoDate(day + random.int(200...700))), "dilutionPercent": .int(Int64(random.int(1...6)) * 10),
+            ])]),
+            "cartridges": .array([.object([
+                "manufacturer": .string(cartridge.0), "configuration": .string("NEEDLE_CONFIGURATION_" + cartridge.1),
+                "diameterMm": .double(cartridge.2), "lot": .string("NC-" + pad(random.int(1...9999), 4)),
+                "expiry": .string(Self.isoDate(day + random.int(300...900))),
+            ])]),
+            "depthMm": .double(Double(random.int(6...12)) / 10), "aftercareSheetVersion": .string("v4"),
         ]
     }
 
