@@ -64,7 +64,8 @@ let package = Package(
         .executableTarget(
             name: "StippleBench",
             dependencies: [
-                "EventLog",
+                "EventLog", "Treatment",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

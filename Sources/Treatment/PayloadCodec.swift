@@ -29,6 +29,15 @@ public enum PayloadCodec {
         }
     }
 
+    /// Parses `json` (protobuf's JSON mapping) into `schema`'s message.
+    public static func message(fromJSON json: [UInt8], schema: EventSchema) throws(CatalogueError) -> any SwiftProtobuf.Message {
+        do {
+            return try decodeJSON(schema.message, json)
+        } catch {
+            throw .invalidJSON(type: schema.type, reason: describe(error))
+        }
+    }
+
     /// Decodes stored bytes into `schema`'s message.
     public static func message(fromBinary bytes: [UInt8], schema: EventSchema) throws(CatalogueError) -> any SwiftProtobuf.Message {
         do {

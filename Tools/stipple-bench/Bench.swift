@@ -1,6 +1,8 @@
 import EventLog
 import Foundation
 import GRDBSQLite
+import SwiftProtobuf
+import Treatment
 
 /// The benchmark proper.
 struct Bench {
@@ -140,9 +142,110 @@ struct Bench {
             "codecs": .int(Int64(stats.codecs.count)),
         ]).print()
 
-        Figure(name: "peak-rss", events: 0, seconds: 0, extra: ["megabytes": round3(Double(peakRSSKilobytes()) / 1024)]).print()
         try log.close()
         try small.close()
+        try await protobufFigures(bulkEvents)
+        Figure(name: "peak-rss", events: 0, seconds: 0, extra: ["megabytes": round3(Double(peakRSSKilobytes()) / 1024)]).print()
+    }
+
+    /// The treatment domain's figures: the same W1 facts as Protocol Buffers messages.
+    func protobufFigures(_ events: [NewEvent]) async throws {
+        // Parsed into messages before the clock: the figure counts encoding, not parsing.
+        var messages: [(event: NewEvent, message: any SwiftProtobuf.Message)] = []
+        messages.reserveCapacity(events.count)
+        for event in events {
+            let schema = try EventCatalogue.resolve(type: event.type, version: nil)
+            messages.append((event, try PayloadCodec.message(fromJSON: event.payload, schema: schema)))
+        }
+        let log = try EventLog.create(at: folder + "/protobuf.sqlite")
+        let seconds = try await measure {
+            var start = 0
+            while start < messages.count {
+                let end = min(start + 10_000, messages.count)
+                var batch: [NewEvent] = []
+                batch.reserveCapacity(end - start)
+                for (event, message) in messages[start..<end] {
+                    var encoded = event
+                    encoded.schemaVersion = EventCatalogue.newest(type: event.type)!.version
+                    encoded.payload = try message.serializedBytes()
+                    batch.append(encoded)
+                }
+                try await log.append(batch)
+                start = end
+            }
+        }
+        Figure(name: "append-bulk-encoded", events: messages.count, seconds: seconds).print()
+        messages = []
+
+        // Replay: read, decompress, decode every event into its message, fold trivially.
+        var decoded = 0
+        var sessions = 0
+        let replaySeconds = try await measure {
+            var position: Int64 = 1
+            while true {
+                let page = try await log.readAll(from: position, limit: 10_000)
+                guard let last = page.last else { break }
+                let counts = try decodeInParallel(page)
+                decoded += counts.decoded
+                sessions += counts.sessions
+                position = last.position + 1
+            }
+        }
+        Figure(name: "replay-decode", events: decoded, seconds: replaySeconds, extra: ["sessions": .int(Int64(sessions))]).print()
+
+        let stats = try await log.stats()
+        let payloads = stats.codecs.reduce((0.0, 0.0)) { ($0.0 + Double($1.storedBytes), $0.1 + Double($1.rawBytes)) }
+        Figure(name: "bytes-per-event-protobuf", events: Int(stats.events), seconds: 0, extra: [
+            "bytesPerEvent": round3(stats.bytesPerEvent), "payloadRatio": round3(payloads.0 / max(payloads.1, 1)),
+            "rawPayloadBytesPerEvent": round3(payloads.1 / Double(max(stats.events, 1))),
+        ]).print()
+        try log.close()
+    }
+
+    /// Decodes a page on both cores; counts the events and the sessions among them.
+    func decodeInParallel(_ page: [RecordedEvent]) throws -> (decoded: Int, sessions: Int) {
+        let results = DecodeResults()
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            let half = (page.count + 1) / 2
+            var decoded = 0, sessions = 0
+            var failure: (any Error)?
+            for event in page[(worker * half)..<min(page.count, (worker + 1) * half)] {
+                do {
+                    let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
+                    let message = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
+                    if let session = message as? Stipple_V1_SessionRecordedV2, session.sessionNumber > 0 { sessions += 1 }
+                    decoded += 1
+                } catch {
+                    failure = error
+                    break
+                }
+            }
+            results.add(decoded: decoded, sessions: sessions, failure: failure)
+        }
+        return try results.totals()
+    }
+}
+
+/// Totals of the decoding workers.
+final class DecodeResults: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var decoded = 0, sessions = 0
+    private var failure: (any Error)?
+
+    func add(decoded: Int, sessions: Int, failure: (any Error)?) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.decoded += decoded
+        self.sessions += sessions
+        if let failure { self.failure = failure }
+    }
+
+    func totals() throws -> (decoded: Int, sessions: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
+        return (decoded, sessions)
     }
 }
 
