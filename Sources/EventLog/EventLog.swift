@@ -216,6 +216,21 @@ public final class EventLog: Sendable {
         try await read { db in try LogHead.fetch(db) }
     }
 
+    /// Every (type, schema version) pair the log holds, sorted. Cheap: read from a small
+    /// table the writer keeps, not from the events.
+    public func storedTypeVersions() async throws -> [(type: String, version: Int32)] {
+        try await read { db in
+            // A log opened read-only before its "stored type versions" migration ran has
+            // no such table: scan the events instead.
+            let source = try db.tableExists("event_type_versions")
+                ? "event_type_versions" : "(SELECT DISTINCT type_id, schema_version FROM events)"
+            return try Row.fetchAll(db, sql: """
+                SELECT t.name, v.schema_version FROM \(source) v JOIN event_types t ON t.id = v.type_id
+                ORDER BY t.name, v.schema_version
+                """).map { (type: $0[0] as String, version: Int32(truncatingIfNeeded: $0[1] as Int64)) }
+        }
+    }
+
     /// The current version of `stream` (0 when it has no event).
     public func streamVersion(_ stream: String) async throws -> Int64 {
         try await read { db in

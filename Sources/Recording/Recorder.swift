@@ -19,6 +19,12 @@ public struct Recorder: Sendable {
         public static func clinic(_ id: String) -> String { "clinic-" + id }
     }
 
+    /// The (type, schema version) pairs the log holds that this build cannot bring to the
+    /// newest schema of their type (an unknown type, or a version with no upcaster).
+    public static func unreadableVersions(in log: EventLog) async throws -> [(type: String, version: Int32)] {
+        Upcasting.unreadable(try await log.storedTypeVersions())
+    }
+
     /// Decodes a stored event into its message, upcast to the newest schema of its type.
     ///
     /// - Throws: ``CatalogueError`` when the type or version is unknown or the payload

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Logging
+import Recording
 
 /// The `stipple` command.
 @main
@@ -67,9 +68,18 @@ struct GlobalOptions: ParsableArguments {
         return logger
     }
 
-    func open(readOnly: Bool = false) throws -> EventLog {
+    /// Opens the log, refusing one that holds events this build cannot read.
+    func open(readOnly: Bool = false) async throws -> EventLog {
         var configuration = EventLog.Configuration()
         configuration.readOnly = readOnly
-        return try EventLog(path: path, configuration: configuration, logger: logger)
+        let log = try EventLog(path: path, configuration: configuration, logger: logger)
+        let unreadable = try await Recorder.unreadableVersions(in: log)
+        if !unreadable.isEmpty {
+            let names = unreadable.map { "\($0.type) version \($0.version)" }.joined(separator: ", ")
+            throw Failure(
+                code: .failure,
+                message: "\(path) holds events this Stipple cannot read (\(names)): a newer Stipple wrote them, or they are not Stipple events. Upgrade Stipple; nothing was changed.")
+        }
+        return log
     }
 }

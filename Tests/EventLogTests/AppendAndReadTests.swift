@@ -80,6 +80,20 @@ struct AppendAndReadTests {
         #expect(try await log.verify().isIntact)
     }
 
+    @Test("the log lists every (type, schema version) it holds, and nothing of a refused append")
+    func storedTypeVersions() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        var second = event("client-1", "SessionRecorded")
+        second.schemaVersion = 2
+        try await log.append([event("client-1", "SessionRecorded"), second, event("batch-1", "BatchRecalled")])
+        var refused = event("client-1", "Painted", expected: .exactly(99))
+        refused.schemaVersion = 7
+        await #expect(throws: EventLogError.self) { try await log.append(refused) }
+        let pairs = try await log.storedTypeVersions().map { "\($0.type)@\($0.version)" }
+        #expect(pairs == ["BatchRecalled@1", "SessionRecorded@1", "SessionRecorded@2"])
+    }
+
     @Test("events appended by another process are seen (no stale cache)")
     func twoProcessesShareTheFile() async throws {
         let folder = try TemporaryFolder()

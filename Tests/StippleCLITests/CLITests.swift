@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 import Testing
 
@@ -198,6 +199,19 @@ struct CLITests {
         #expect(session["schemaVersion"] as? Int == 2)
         let data = try #require(session["data"] as? [String: Any])
         #expect((data["cartridges"] as? [[String: Any]])?.first?["configuration"] as? String != nil)
+    }
+
+    @Test("a log holding events this build cannot read refuses to open, naming them")
+    func unreadableVersions() async throws {
+        let cli = try CLI()
+        let log = try EventLog.create(at: cli.database)
+        var future = NewEvent(stream: "client-1", type: "SessionRecorded", payload: [1, 2, 3])
+        future.schemaVersion = 3
+        try await log.append([future, NewEvent(stream: "client-1", type: "Painted", payload: [])])
+        try log.close()
+        let run = try cli.run(["read", "--all"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("holds events this Stipple cannot read (Painted version 1, SessionRecorded version 3)"), "\(run.stderr)")
     }
 
     @Test("a file that is not a log is refused with exit 2 and left untouched")

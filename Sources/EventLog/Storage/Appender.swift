@@ -28,6 +28,13 @@ final class Appender {
     private var codec: LZ4Decompressor?
     private var streams: [NameKey: StreamSlot] = [:]
     private var types: [NameKey: (id: Int64, nameBytes: [UInt8])] = [:]
+    /// (type id, schema version) pairs known to be in `event_type_versions` this transaction.
+    private var typeVersions: Set<TypeVersion> = []
+
+    private struct TypeVersion: Hashable {
+        var type: Int64
+        var version: Int32
+    }
 
     private struct StreamSlot {
         var id: Int64
@@ -46,6 +53,7 @@ final class Appender {
     func begin(_ db: Database) throws {
         streams.removeAll(keepingCapacity: true)
         types.removeAll(keepingCapacity: true)
+        typeVersions.removeAll(keepingCapacity: true)
         if let row = try Row.fetchOne(db, sql: "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1") {
             head = row[0]
             headHash = Array(row[1] as Data)
@@ -65,6 +73,7 @@ final class Appender {
         headHash = hash
         streams.removeAll(keepingCapacity: true)
         types.removeAll(keepingCapacity: true)
+        typeVersions.removeAll(keepingCapacity: true)
     }
 
     /// Appends one job's events; throws (and the caller rolls back) on the first refusal.
@@ -91,6 +100,7 @@ final class Appender {
                 throw EventLogError.versionConflict(stream: event.stream, expected: event.expectedVersion, actual: slot.version)
             }
             let type = try type(named: event.type, in: db)
+            try noteTypeVersion(type.id, event.schemaVersion, in: db)
             let metadata = preEncoded != nil ? preEncoded!.rawMetadata : event.metadata.storedBytes
             let metadataLimit = min(limits.maxMetadataBytes, Codec.metadataCeiling)
             if let metadata, metadata.count > metadataLimit {
@@ -302,6 +312,14 @@ final class Appender {
         }
         types[NameKey(name)] = (id, Array(name.utf8))
         return (id, Array(name.utf8))
+    }
+
+    private func noteTypeVersion(_ type: Int64, _ version: Int32, in db: Database) throws {
+        let key = TypeVersion(type: type, version: version)
+        guard !typeVersions.contains(key) else { return }
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_type_versions (type_id, schema_version) VALUES (?, ?)")
+            .execute(arguments: [type, version])
+        typeVersions.insert(key)
     }
 
     private func flushStreamVersions(in db: Database) throws {

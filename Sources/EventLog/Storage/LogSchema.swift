@@ -91,6 +91,19 @@ enum LogSchema {
             }
             try db.execute(sql: "INSERT INTO stipple_info (key, value) VALUES ('format', 'stipple-log 1')")
         }
+        migrator.registerMigration("2026-11-25 stored type versions") { db in
+            // Every (type, schema version) the log holds, so that a reader can tell at
+            // start-up whether it can read them all without scanning the events.
+            try db.execute(sql: """
+                CREATE TABLE event_type_versions (
+                    type_id INTEGER NOT NULL,
+                    schema_version INTEGER NOT NULL,
+                    PRIMARY KEY (type_id, schema_version)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO event_type_versions (type_id, schema_version)
+                SELECT DISTINCT type_id, schema_version FROM events;
+                """)
+        }
         return migrator
     }
 }

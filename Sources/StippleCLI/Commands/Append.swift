@@ -36,7 +36,7 @@ extension Stipple {
                     text = Array(data)
                 }
                 let input = try AppendInput.parse(text)
-                let log = try options.open()
+                let log = try await options.open()
                 let appended: [AppendedEvent]
                 do {
                     appended = try await log.append(input.events)

@@ -17,7 +17,7 @@ extension Stipple {
             try await reportingFailures {
                 let path = options.path
                 if FileManager.default.fileExists(atPath: path) {
-                    let log = try options.open(readOnly: true)
+                    let log = try await options.open(readOnly: true)
                     let head = try await log.head()
                     Output.line("\(path) is already a Stipple log (\(head.position) events); nothing to do.")
                     Output.flush()

@@ -45,7 +45,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try options.open(readOnly: true)
+                let log = try await options.open(readOnly: true)
                 var remaining = limit ?? Int.max
                 let pageSize = 1_000
                 if all {

@@ -14,7 +14,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try options.open(readOnly: true)
+                let log = try await options.open(readOnly: true)
                 let stats = try await log.stats()
                 if json {
                     let encoder = JSONEncoder()

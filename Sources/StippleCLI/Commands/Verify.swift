@@ -23,7 +23,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try options.open(readOnly: true)
+                let log = try await options.open(readOnly: true)
                 let showProgress = Output.stderrIsTerminal && !json
                 let started = Date()
                 let progress: (@Sendable (Int64, Int64) -> Void)?

@@ -38,7 +38,10 @@ public enum Upcasting {
     }
 
     static let steps: [Key: @Sendable (any SwiftProtobuf.Message) -> any SwiftProtobuf.Message] = [
-        Key(type: "SessionRecorded", from: 1): { old in sessionV1toV2(old as! Stipple_V1_SessionRecorded) },
+        Key(type: "SessionRecorded", from: 1): { old in
+            // The catalogue decodes SessionRecorded 1 as this message; anything else passes through.
+            (old as? Stipple_V1_SessionRecorded).map(sessionV1toV2) ?? old
+        },
     ]
 
     /// `SessionRecorded` 1 → 2: the one pigment shade becomes a pigment (lot unknown), the
