@@ -58,33 +58,86 @@ public struct Recorder: Sendable {
     public func recordSession(
         client clientID: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata
     ) async throws -> AppendedEvent {
-        let appended = try await log.transact { reader in
+        try await log.transact { reader in
             let clientStream = Streams.client(clientID)
-            var client = ClientState()
-            try Self.fold(clientStream, reader) { client.apply(type: $0, message: $1, id: $2) }
-            var technician = TechnicianState()
-            try Self.fold(Streams.technician(session.technicianID), reader) { technician.apply(type: $0, message: $1, id: $2) }
-            var supervisor: TechnicianState?
-            if !session.supervisorID.isEmpty {
-                var state = TechnicianState()
-                try Self.fold(Streams.technician(session.supervisorID), reader) { state.apply(type: $0, message: $1, id: $2) }
-                supervisor = state
-            }
-            var lots: [String: BatchState] = [:]
-            for lot in Set(session.pigments.map(\.lot) + session.cartridges.map(\.lot)) where !lot.isEmpty {
-                var batch = BatchState()
-                try Self.fold(Streams.batch(lot), reader) { batch.apply(type: $0, message: $1, id: $2) }
-                if batch.received != nil || batch.recalled != nil { lots[lot] = batch }
-            }
-            let context = SessionContext(client: client, technician: technician, supervisor: supervisor, lots: lots)
+            let context = try Self.context(
+                client: clientStream, technician: session.technicianID, supervisor: session.supervisorID,
+                lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), reader)
             let decision = try SessionRules.decide(session, context: context).get()
             var metadata = metadata
             if !decision.flags.isEmpty { metadata.extra["flags"] = .array(decision.flags.map { .string($0) }) }
             return [try Self.newEvent(
                 decision.session, type: "SessionRecorded", stream: clientStream,
                 expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
+        }[0]
+    }
+
+    /// Records a touch-up: the session's rules (client, consent, certification, lots, one
+    /// procedure a day), without the course numbering.
+    @discardableResult
+    public func recordTouchUp(
+        client clientID: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata
+    ) async throws -> AppendedEvent {
+        try await log.transact { reader in
+            let clientStream = Streams.client(clientID)
+            let context = try Self.context(
+                client: clientStream, technician: touchUp.technicianID, supervisor: touchUp.supervisorID,
+                lots: touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot), reader)
+            let accepted = try SessionRules.decideTouchUp(touchUp, context: context).get()
+            return [try Self.newEvent(
+                accepted, type: "TouchUpRecorded", stream: clientStream,
+                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
+        }[0]
+    }
+
+    /// Records the renewal of a certification; refused after a revocation.
+    @discardableResult
+    public func renewCertification(
+        technician technicianID: String, _ renewal: Stipple_V1_CertificationRenewed, metadata: EventMetadata
+    ) async throws -> AppendedEvent {
+        try await log.transact { reader in
+            let stream = Streams.technician(technicianID)
+            var technician = TechnicianState()
+            try Self.fold(stream, reader) { technician.apply(type: $0, message: $1, id: $2) }
+            let accepted = try RecordRules.decideRenewal(renewal, technician: technician).get()
+            return [try Self.newEvent(
+                accepted, type: "CertificationRenewed", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
+        }[0]
+    }
+
+    /// Records an amendment; it must point at an event of the same client.
+    @discardableResult
+    public func amend(client clientID: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata) async throws -> AppendedEvent {
+        try await log.transact { reader in
+            let stream = Streams.client(clientID)
+            var client = ClientState()
+            try Self.fold(stream, reader) { client.apply(type: $0, message: $1, id: $2) }
+            let accepted = try RecordRules.decideAmendment(amendment, client: client).get()
+            return [try Self.newEvent(
+                accepted, type: "RecordAmended", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
+        }[0]
+    }
+
+    /// Folds the streams a procedure's rules read: the client, the technician, the
+    /// supervisor and every lot named.
+    static func context(client stream: String, technician: String, supervisor: String, lots: [String], _ reader: TransactionReader) throws -> SessionContext {
+        var client = ClientState()
+        try fold(stream, reader) { client.apply(type: $0, message: $1, id: $2) }
+        var technicianState = TechnicianState()
+        try fold(Streams.technician(technician), reader) { technicianState.apply(type: $0, message: $1, id: $2) }
+        var supervisorState: TechnicianState?
+        if !supervisor.isEmpty {
+            var state = TechnicianState()
+            try fold(Streams.technician(supervisor), reader) { state.apply(type: $0, message: $1, id: $2) }
+            supervisorState = state
         }
-        return appended[0]
+        var batches: [String: BatchState] = [:]
+        for lot in Set(lots) where !lot.isEmpty {
+            var batch = BatchState()
+            try fold(Streams.batch(lot), reader) { batch.apply(type: $0, message: $1, id: $2) }
+            if batch.received != nil || batch.recalled != nil { batches[lot] = batch }
+        }
+        return SessionContext(client: client, technician: technicianState, supervisor: supervisorState, lots: batches)
     }
 
     /// Records a recall of a lot; a lot is recalled once.

@@ -107,10 +107,11 @@ struct RecorderTests {
         recall.reason = "microbial contamination"
         recall.recalledAt = Chain.at("2026-03-10T09")
         try await chain.recorder.recallBatch(lot: "PB-1187", recall, metadata: chain.staff)
+        let head = try await chain.log.head()
         await #expect(throws: Refusal([RuleViolation(.recallOnce, "lot PB-1187 was already recalled on 2026-03-10 (Health Canada RA-2026-0042)")])) {
             try await chain.recorder.recallBatch(lot: "PB-1187", recall, metadata: chain.staff)
         }
-        let head = try await chain.log.head()
+        #expect(try await chain.log.head() == head)
         var session = chain.session(3, on: "2026-03-20")
         session.depthMm = 2.4
         do {
@@ -118,6 +119,48 @@ struct RecorderTests {
             Issue.record("the session was recorded")
         } catch let refusal as Refusal {
             #expect(refusal.rules == [.valueInRange, .lotNotRecalled, .sessionNumbersConsecutive])
+        }
+        #expect(try await chain.log.head() == head)
+    }
+
+    @Test("touch-ups, renewals and amendments are decided against their streams too")
+    func otherCommands() async throws {
+        let chain = try await Chain()
+        defer { chain.remove() }
+        let session = try await chain.recorder.recordSession(client: "42", chain.session(1, on: "2026-03-02"), metadata: chain.staff)
+        var touchUp = Stipple_V1_TouchUpRecorded()
+        let base = chain.session(1, on: "2026-08-20")
+        touchUp.clinicID = base.clinicID
+        touchUp.technicianID = base.technicianID
+        touchUp.startedAt = base.startedAt
+        touchUp.endedAt = base.endedAt
+        touchUp.areas = base.areas
+        touchUp.pigments = base.pigments
+        touchUp.cartridges = base.cartridges
+        touchUp.depthMm = 0.8
+        touchUp.reason = .fading
+        try await chain.recorder.recordTouchUp(client: "42", touchUp, metadata: chain.staff)
+        var amendment = Stipple_V1_RecordAmended()
+        amendment.correctsEventID = session.id.uuidString
+        amendment.fields = ["depthMm"]
+        amendment.reason = "depth was 0.8 mm"
+        try await chain.recorder.amend(client: "42", amendment, metadata: chain.staff)
+        amendment.correctsEventID = UUID().uuidString
+        await #expect(throws: Refusal.self) { try await chain.recorder.amend(client: "42", amendment, metadata: chain.staff) }
+        var revoked = Stipple_V1_CertificationRevoked()
+        revoked.certificationID = "C-1"
+        revoked.revokedOn = "2026-10-01"
+        try await chain.recorder.record(revoked, type: "CertificationRevoked", stream: "technician-17", metadata: chain.staff)
+        var renewal = Stipple_V1_CertificationRenewed()
+        renewal.certificationID = "C-1"
+        renewal.renewedOn = "2026-12-01"
+        renewal.expiresOn = "2028-01-10"
+        let head = try await chain.log.head()
+        do {
+            try await chain.recorder.renewCertification(technician: "17", renewal, metadata: chain.staff)
+            Issue.record("renewed after revocation")
+        } catch let refusal as Refusal {
+            #expect(refusal.rules == [.noRenewalAfterRevocation])
         }
         #expect(try await chain.log.head() == head)
     }

@@ -93,11 +93,11 @@ struct SessionRulesTests {
     @Test("the technician must hold a certification in force on the session day")
     func certification() throws {
         var fixture = Fixture()
-        fixture.technician.certifications["C-1"]?.expiresOn = Day("2026-03-13")!
+        fixture.technician.certifications["C-1"]?.validity = [Day("2025-01-10")!...Day("2026-03-13")!]
         #expect(try fixture.refusal().violations == [RuleViolation(
             .technicianCertified, field: "technicianId", "technician 17 holds no certification in force on 2026-03-14")])
         fixture = Fixture()
-        fixture.technician.certifications["C-1"]?.suspendedOn = Day("2026-03-01")!
+        fixture.technician.certifications["C-1"]?.suspensions = [.init(from: Day("2026-03-01")!, until: nil)]
         #expect(try fixture.refusal().rules == [.technicianCertified])
         fixture = Fixture()
         fixture.technician.certifications["C-1"]?.revokedOn = Day("2026-03-14")!
@@ -117,6 +117,53 @@ struct SessionRulesTests {
         fixture.supervisor?.certifications["C-9"] = TechnicianState.Certification(
             level: .senior, issuedOn: Day("2024-01-01")!, expiresOn: Day("2028-01-01")!)
         #expect(throws: Never.self) { try fixture.decide().get() }
+    }
+
+    @Test("a certification without a real level (missing, or from a newer schema) does not certify")
+    func unrealLevel() throws {
+        for level in [Stipple_V1_CertificationLevel.unspecified, .UNRECOGNIZED(9)] {
+            var fixture = Fixture()
+            fixture.technician.certifications["C-1"]?.level = level
+            #expect(try fixture.refusal().rules == [.technicianCertified])
+        }
+    }
+
+    @Test("lots of the wrong kind, without a readable expiry, or thrown away are refused")
+    func lotFacts() throws {
+        var fixture = Fixture()
+        fixture.lots["NC-0412"]?.received?.kind = .pigment
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotReceived, "lot NC-0412 was not received as a needle-cartridge lot")])
+        fixture = Fixture()
+        fixture.lots["PB-1187"]?.received?.expiry = "2027-05"
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotExpired, #"lot PB-1187 has no readable expiry on file ("2027-05")"#)])
+        fixture = Fixture()
+        fixture.lots["PB-1187"]?.discardedOn = Day("2026-03-01")!
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotRecalled, "lot PB-1187 was discarded on 2026-03-01")])
+    }
+
+    @Test("a touch-up follows the session's rules without the numbering, and says why")
+    func touchUp() throws {
+        let fixture = Fixture()
+        var touchUp = Stipple_V1_TouchUpRecorded()
+        touchUp.clinicID = "toronto"
+        touchUp.technicianID = "17"
+        touchUp.startedAt = Fixture.timestamp("2026-08-20T10")
+        touchUp.endedAt = Fixture.timestamp("2026-08-20T11")
+        touchUp.areas = [.crown]
+        touchUp.pigments = fixture.session.pigments
+        touchUp.cartridges = fixture.session.cartridges
+        touchUp.depthMm = 0.8
+        touchUp.reason = .fading
+        #expect(throws: Never.self) { try SessionRules.decideTouchUp(touchUp, context: fixture.context).get() }
+        touchUp.reason = .unspecified
+        var context = fixture.context
+        context.client.consentSigned = false
+        guard case .failure(let refusal) = SessionRules.decideTouchUp(touchUp, context: context) else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(refusal.rules == [.valueInRange, .consentSigned])
+        #expect(refusal.violations[1].message == "no signed consent is on file: a touch-up cannot be recorded without one")
     }
 
     @Test("bloodborne-pathogens training must be within 12 months")
@@ -156,8 +203,11 @@ struct SessionRulesTests {
             .sessionNumbersConsecutive, field: "sessionNumber", "the next session of this course is number 2, not 3")])
         fixture = Fixture()
         fixture.client.procedures.append(ClientState.Procedure(number: 0, day: Day("2026-03-14")!))
-        fixture.client.procedures[0].number = 1
         #expect(try fixture.refusal().rules == [.oneSessionPerDay])
+        fixture = Fixture()
+        fixture.client.procedures = [ClientState.Procedure(number: 1, day: Day("2026-03-20")!)]
+        #expect(try fixture.refusal().violations == [RuleViolation(
+            .sessionsInOrder, field: "startedAt", "the client's last procedure was on 2026-03-20; a session cannot be dated before it")])
     }
 
     enum OutOfRange: CaseIterable, Sendable {
@@ -289,6 +339,39 @@ struct StateTests {
         renewed.expiresOn = "2026-12-31"
         technician.apply(type: "CertificationRenewed", message: renewed, id: UUID())
         #expect(technician.level(on: Day("2026-06-01")!) == .trainee)
+        // The renewal (no renewal day given: in force again from the old expiry) does not
+        // rewrite the past: the suspension still covers the days before it.
+        #expect(technician.level(on: Day("2025-07-02")!) == nil)
+        #expect(technician.level(on: Day("2025-12-30")!) == nil)
+    }
+
+    @Test("a renewal lifts a suspension from its day on, and not before")
+    func renewalLiftsSuspension() {
+        var certification = TechnicianState.Certification(level: .certified, issuedOn: Day("2025-01-01")!, expiresOn: Day("2026-01-01")!)
+        certification.suspensions = [.init(from: Day("2025-05-01")!, until: nil)]
+        var technician = TechnicianState()
+        technician.certifications["C-1"] = certification
+        var renewed = Stipple_V1_CertificationRenewed()
+        renewed.certificationID = "C-1"
+        renewed.renewedOn = "2025-07-01"
+        renewed.expiresOn = "2027-01-01"
+        technician.apply(type: "CertificationRenewed", message: renewed, id: UUID())
+        #expect(technician.level(on: Day("2025-06-01")!) == nil)
+        #expect(technician.level(on: Day("2025-07-01")!) == .certified)
+        #expect(technician.level(on: Day("2026-06-01")!) == .certified)
+    }
+
+    @Test("only a consent that covers the procedure counts")
+    func consentScope() {
+        var client = ClientState()
+        var photosOnly = Stipple_V1_ConsentSigned()
+        photosOnly.coversPhotos = true
+        client.apply(type: "ConsentSigned", message: photosOnly, id: UUID())
+        #expect(!client.consentSigned)
+        var procedure = photosOnly
+        procedure.coversProcedure = true
+        client.apply(type: "ConsentSigned", message: procedure, id: UUID())
+        #expect(client.consentSigned)
     }
 
     @Test("SessionRecorded version 1 upcasts to version 2")
@@ -307,6 +390,8 @@ struct StateTests {
         #expect(new.depthMm == 0.8)
         let current = try Upcasting.upcast(new, type: "SessionRecorded", version: 2)
         #expect(current as? Stipple_V1_SessionRecordedV2 == new)
+        // A message that is not the one version 1 names is refused, not passed through.
+        #expect(throws: CatalogueError.self) { try Upcasting.upcast(new, type: "SessionRecorded", version: 1) }
     }
 
     @Test("a stored version with no way to the newest is named")

@@ -8,7 +8,7 @@ extension Stipple {
             abstract: "Append events given as JSON lines, all in one atomic batch.",
             discussion: """
                 Each line: {"stream":"client-42","type":"ClientRegistered","data":{…}} with optional \
-                "schemaVersion" (default 1), "id" (a UUID; default: a new time-ordered one), \
+                "schemaVersion" (default: the newest of the type), "id" (a UUID; default: a new time-ordered one), \
                 "expectedVersion" (a number, "any" or "none"; default "any") and "metadata" \
                 ({"actor","clinic","correlationId","causationId", other keys}).
 

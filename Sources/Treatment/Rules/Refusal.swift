@@ -11,6 +11,7 @@ public enum Rule: String, Sendable, Hashable, CaseIterable {
     case lotNotRecalled = "lot-not-recalled"
     case sessionNumbersConsecutive = "session-numbers-consecutive"
     case oneSessionPerDay = "one-session-per-day"
+    case sessionsInOrder = "sessions-in-order"
     case amendmentTargetsClientEvent = "amendment-targets-client-event"
     case recallOnce = "recall-once"
     case noRenewalAfterRevocation = "no-renewal-after-revocation"

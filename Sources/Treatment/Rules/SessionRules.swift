@@ -39,36 +39,57 @@ public enum SessionRules {
     /// Days between two sessions beyond which the session is flagged (allowed).
     public static let usualSpacingDays = 7...60
 
+    /// Touch-ups last 1–6 hours (shorter than a session; DOMAIN.md gives only the session's 2–6).
+    public static let touchUpHours = 1.0...6.0
+
     /// Every value of the session that is out of range or missing.
     public static func validate(_ session: Stipple_V1_SessionRecordedV2) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        if !sessionNumbers.contains(session.sessionNumber) {
+            violations.append(RuleViolation(
+                .valueInRange, field: "sessionNumber",
+                "must be \(sessionNumbers.lowerBound) to \(sessionNumbers.upperBound), not \(session.sessionNumber)"))
+        }
+        return violations + validate(ProcedureView(session), hours: sessionHours, noun: "a session")
+    }
+
+    /// Every value of the touch-up that is out of range or missing.
+    public static func validate(_ touchUp: Stipple_V1_TouchUpRecorded) -> [RuleViolation] {
+        var violations = validate(ProcedureView(touchUp), hours: touchUpHours, noun: "a touch-up")
+        if touchUp.reason == .unspecified {
+            violations.append(RuleViolation(.valueInRange, field: "reason", "say why: fading, colour change, scar or guarantee"))
+        }
+        return violations
+    }
+
+    static func validate(_ procedure: ProcedureView, hours range: ClosedRange<Double>, noun: String) -> [RuleViolation] {
         var violations: [RuleViolation] = []
         func check(_ condition: Bool, _ field: String, _ message: String) {
             if !condition { violations.append(RuleViolation(.valueInRange, field: field, message)) }
         }
-        check(sessionNumbers.contains(session.sessionNumber), "sessionNumber",
-              "must be \(sessionNumbers.lowerBound) to \(sessionNumbers.upperBound), not \(session.sessionNumber)")
-        check(!session.clinicID.isEmpty, "clinicId", "is missing")
-        check(!session.technicianID.isEmpty, "technicianId", "is missing")
-        check(session.hasStartedAt, "startedAt", "is missing")
-        check(session.hasEndedAt, "endedAt", "is missing")
-        if session.hasStartedAt && session.hasEndedAt {
-            let hours = Double(session.endedAt.seconds - session.startedAt.seconds) / 3_600
-            check(sessionHours.contains(hours), "endedAt",
-                  "a session lasts \(Int(sessionHours.lowerBound)) to \(Int(sessionHours.upperBound)) hours, this one \(String(format: "%.1f", hours))")
+        check(!procedure.clinicID.isEmpty, "clinicId", "is missing")
+        check(!procedure.technicianID.isEmpty, "technicianId", "is missing")
+        check(procedure.startedAt != nil, "startedAt", "is missing")
+        check(procedure.endedAt != nil, "endedAt", "is missing")
+        if let started = procedure.startedAt, let ended = procedure.endedAt {
+            let hours = Double(ended.seconds - started.seconds) / 3_600
+            check(range.contains(hours), "endedAt",
+                  "\(noun) lasts \(Int(range.lowerBound)) to \(Int(range.upperBound)) hours, this one \(String(format: "%.1f", hours))")
         }
-        check(!session.areas.isEmpty && !session.areas.contains(.unspecified), "areas", "must name at least one scalp area")
-        check(depthMillimetres.contains(session.depthMm), "depthMm",
-              "must be \(depthMillimetres.lowerBound) to \(depthMillimetres.upperBound) mm, not \(session.depthMm)")
-        check(!session.pigments.isEmpty, "pigments", "must list the pigment lots used")
-        for (index, pigment) in session.pigments.enumerated() {
+        check(!procedure.areas.isEmpty && !procedure.areas.contains(.unspecified), "areas", "must name at least one scalp area")
+        check(depthMillimetres.contains(procedure.depthMm), "depthMm",
+              "must be \(depthMillimetres.lowerBound) to \(depthMillimetres.upperBound) mm, not \(procedure.depthMm)")
+        check(!procedure.pigments.isEmpty, "pigments", "must list the pigment lots used")
+        for (index, pigment) in procedure.pigments.enumerated() {
             check(!pigment.lot.isEmpty, "pigments[\(index)].lot", "is missing")
             check((1...100).contains(pigment.dilutionPercent), "pigments[\(index)].dilutionPercent",
                   "must be 1 to 100, not \(pigment.dilutionPercent)")
         }
-        check(!session.cartridges.isEmpty, "cartridges", "must list the needle cartridge lots used")
-        for (index, cartridge) in session.cartridges.enumerated() {
+        check(!procedure.cartridges.isEmpty, "cartridges", "must list the needle cartridge lots used")
+        for (index, cartridge) in procedure.cartridges.enumerated() {
             check(!cartridge.lot.isEmpty, "cartridges[\(index)].lot", "is missing")
-            check(cartridge.configuration != .unspecified, "cartridges[\(index)].configuration", "must be 1RL or 3RL")
+            check(cartridge.configuration == .needleConfiguration1Rl || cartridge.configuration == .needleConfiguration3Rl,
+                  "cartridges[\(index)].configuration", "must be 1RL or 3RL")
             check(diameterMillimetres.contains(cartridge.diameterMm), "cartridges[\(index)].diameterMm",
                   "must be \(diameterMillimetres.lowerBound) to \(diameterMillimetres.upperBound) mm, not \(cartridge.diameterMm)")
         }
@@ -79,28 +100,17 @@ public enum SessionRules {
     /// with its audit flags.
     public static func decide(_ session: Stipple_V1_SessionRecordedV2, context: SessionContext) -> Result<SessionDecision, Refusal> {
         var violations = validate(session)
-        let day = Day(session.startedAt)
-        let client = context.client
-        if !client.registered {
-            violations.append(RuleViolation(.clientRegistered, "the client is not registered"))
-        }
-        if !client.consentSigned {
-            violations.append(RuleViolation(.consentSigned, "no signed consent is on file: a session cannot be recorded without one"))
-        }
-        violations += certificationViolations(session, day: day, context: context)
-        violations += lotViolations(lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), day: day, context: context)
-        let expected = client.lastSessionNumber + 1
+        violations += contextViolations(ProcedureView(session), context: context, noun: "a session")
+        let expected = context.client.lastSessionNumber + 1
         if session.sessionNumber != expected, sessionNumbers.contains(session.sessionNumber) {
             violations.append(RuleViolation(
                 .sessionNumbersConsecutive, field: "sessionNumber",
                 "the next session of this course is number \(expected), not \(session.sessionNumber)"))
         }
-        if client.procedures.contains(where: { $0.day == day }) {
-            violations.append(RuleViolation(.oneSessionPerDay, field: "startedAt", "the client already had a procedure on \(day)"))
-        }
         guard violations.isEmpty else { return .failure(Refusal(violations)) }
         var flags: [String] = []
-        if let last = client.procedures.filter({ $0.number > 0 }).map(\.day).max() {
+        let day = Day(session.startedAt)
+        if let last = context.client.procedures.filter({ $0.number > 0 }).map(\.day).max() {
             let spacing = day.daysSinceEpoch - last.daysSinceEpoch
             if spacing < usualSpacingDays.lowerBound { flags.append("spacing-under-7-days") }
             if spacing > usualSpacingDays.upperBound { flags.append("spacing-over-60-days") }
@@ -108,9 +118,39 @@ public enum SessionRules {
         return .success(SessionDecision(session: session, flags: flags))
     }
 
+    /// Decides a touch-up: the session's rules but the course numbering.
+    public static func decideTouchUp(_ touchUp: Stipple_V1_TouchUpRecorded, context: SessionContext) -> Result<Stipple_V1_TouchUpRecorded, Refusal> {
+        let violations = validate(touchUp) + contextViolations(ProcedureView(touchUp), context: context, noun: "a touch-up")
+        return violations.isEmpty ? .success(touchUp) : .failure(Refusal(violations))
+    }
+
+    /// The rules that need other streams, shared by sessions and touch-ups.
+    static func contextViolations(_ procedure: ProcedureView, context: SessionContext, noun: String) -> [RuleViolation] {
+        var violations: [RuleViolation] = []
+        let client = context.client
+        if !client.registered {
+            violations.append(RuleViolation(.clientRegistered, "the client is not registered"))
+        }
+        if !client.consentSigned {
+            violations.append(RuleViolation(.consentSigned, "no signed consent is on file: \(noun) cannot be recorded without one"))
+        }
+        guard let started = procedure.startedAt else { return violations }
+        let day = Day(started)
+        violations += certificationViolations(procedure, day: day, context: context)
+        violations += lotViolations(lots: procedure.pigments.map(\.lot), kind: .pigment, day: day, context: context)
+        violations += lotViolations(lots: procedure.cartridges.map(\.lot), kind: .cartridge, day: day, context: context)
+        if client.procedures.contains(where: { $0.day == day }) {
+            violations.append(RuleViolation(.oneSessionPerDay, field: "startedAt", "the client already had a procedure on \(day)"))
+        } else if let latest = client.procedures.map(\.day).max(), day < latest {
+            violations.append(RuleViolation(
+                .sessionsInOrder, field: "startedAt", "the client's last procedure was on \(latest); \(noun) cannot be dated before it"))
+        }
+        return violations
+    }
+
     /// The technician certified on the day, or a trainee with a certified supervisor;
     /// bloodborne-pathogens training within 12 months.
-    static func certificationViolations(_ session: Stipple_V1_SessionRecordedV2, day: Day, context: SessionContext) -> [RuleViolation] {
+    static func certificationViolations(_ session: ProcedureView, day: Day, context: SessionContext) -> [RuleViolation] {
         var violations: [RuleViolation] = []
         let technician = session.technicianID
         switch context.technician.level(on: day) {
@@ -121,7 +161,7 @@ public enum SessionRules {
             if session.supervisorID.isEmpty {
                 violations.append(RuleViolation(
                     .traineeSupervised, field: "supervisorId", "technician \(technician) is a trainee on \(day): name the certified supervisor present"))
-            } else if let level = context.supervisor?.level(on: day), level != .trainee, level != .unspecified {
+            } else if let level = context.supervisor?.level(on: day), level != .trainee {
                 break
             } else {
                 violations.append(RuleViolation(
@@ -138,20 +178,30 @@ public enum SessionRules {
         return violations
     }
 
-    /// Every lot received, not expired on the day, not recalled by then.
-    static func lotViolations(lots: [String], day: Day, context: SessionContext) -> [RuleViolation] {
+    /// Every lot received as the right kind, with a readable expiry not before the day,
+    /// not recalled by then, not thrown away.
+    static func lotViolations(lots: [String], kind: Stipple_V1_BatchKind, day: Day, context: SessionContext) -> [RuleViolation] {
         var violations: [RuleViolation] = []
+        let kindName = kind == .pigment ? "pigment" : "needle-cartridge"
         for lot in Set(lots).sorted() where !lot.isEmpty {
-            guard let batch = context.lots[lot], batch.received != nil else {
+            guard let batch = context.lots[lot], let received = batch.received else {
                 violations.append(RuleViolation(.lotReceived, "lot \(lot) was never received"))
                 continue
             }
-            if let expiry = batch.expiry, expiry < day {
-                violations.append(RuleViolation(.lotNotExpired, "lot \(lot) expired on \(expiry), before \(day)"))
+            if received.kind != kind {
+                violations.append(RuleViolation(.lotReceived, "lot \(lot) was not received as a \(kindName) lot"))
+            }
+            if let expiry = batch.expiry {
+                if expiry < day { violations.append(RuleViolation(.lotNotExpired, "lot \(lot) expired on \(expiry), before \(day)")) }
+            } else {
+                violations.append(RuleViolation(.lotNotExpired, "lot \(lot) has no readable expiry on file (\"\(received.expiry)\")"))
             }
             if let recalled = batch.recalledOn, recalled <= day {
                 let notice = batch.recalled.map { " (\($0.authority) \($0.noticeReference))" } ?? ""
                 violations.append(RuleViolation(.lotNotRecalled, "lot \(lot) was recalled on \(recalled)\(notice)"))
+            }
+            if let discarded = batch.discardedOn, discarded <= day {
+                violations.append(RuleViolation(.lotNotRecalled, "lot \(lot) was discarded on \(discarded)"))
             }
         }
         return violations
@@ -182,9 +232,9 @@ public enum RecordRules {
                 violations.append(RuleViolation(
                     .noRenewalAfterRevocation, field: "certificationId", "certification \(id) was revoked on \(revoked) and cannot be renewed"))
             }
-            if let expires = Day(renewal.expiresOn), expires <= certification.expiresOn {
+            if let expires = Day(renewal.expiresOn), let current = certification.expiresOn, expires <= current {
                 violations.append(RuleViolation(
-                    .valueInRange, field: "expiresOn", "must be after the current expiry, \(certification.expiresOn)"))
+                    .valueInRange, field: "expiresOn", "must be after the current expiry, \(current)"))
             }
         } else {
             violations.append(RuleViolation(.technicianCertified, field: "certificationId", "the technician holds no certification \(id)"))
@@ -208,5 +258,42 @@ public enum RecordRules {
         }
         if amendment.reason.isEmpty { violations.append(RuleViolation(.valueInRange, field: "reason", "say why the record is amended")) }
         return violations.isEmpty ? .success(amendment) : .failure(Refusal(violations))
+    }
+}
+
+/// The fields that sessions and touch-ups share, for the rules they share.
+struct ProcedureView {
+    var clinicID: String
+    var technicianID: String
+    var supervisorID: String
+    var startedAt: Google_Protobuf_Timestamp?
+    var endedAt: Google_Protobuf_Timestamp?
+    var areas: [Stipple_V1_ScalpArea]
+    var pigments: [Stipple_V1_PigmentUse]
+    var cartridges: [Stipple_V1_CartridgeUse]
+    var depthMm: Double
+
+    init(_ session: Stipple_V1_SessionRecordedV2) {
+        clinicID = session.clinicID
+        technicianID = session.technicianID
+        supervisorID = session.supervisorID
+        startedAt = session.hasStartedAt ? session.startedAt : nil
+        endedAt = session.hasEndedAt ? session.endedAt : nil
+        areas = session.areas
+        pigments = session.pigments
+        cartridges = session.cartridges
+        depthMm = session.depthMm
+    }
+
+    init(_ touchUp: Stipple_V1_TouchUpRecorded) {
+        clinicID = touchUp.clinicID
+        technicianID = touchUp.technicianID
+        supervisorID = touchUp.supervisorID
+        startedAt = touchUp.hasStartedAt ? touchUp.startedAt : nil
+        endedAt = touchUp.hasEndedAt ? touchUp.endedAt : nil
+        areas = touchUp.areas
+        pigments = touchUp.pigments
+        cartridges = touchUp.cartridges
+        depthMm = touchUp.depthMm
     }
 }

@@ -27,7 +27,9 @@ public struct ClientState: Sendable, Hashable {
         eventIDs.insert(id)
         switch message {
         case is Stipple_V1_ClientRegistered: registered = true
-        case is Stipple_V1_ConsentSigned: consentSigned = true
+        case let consent as Stipple_V1_ConsentSigned:
+            // Only a consent that covers the procedure allows sessions.
+            if consent.coversProcedure { consentSigned = true }
         case let session as Stipple_V1_SessionRecordedV2:
             procedures.append(Procedure(number: session.sessionNumber, day: Day(session.startedAt)))
         case let touchUp as Stipple_V1_TouchUpRecorded:
@@ -41,20 +43,42 @@ public struct ClientState: Sendable, Hashable {
 
 /// What the rules need to know of a technician's stream.
 public struct TechnicianState: Sendable, Hashable {
-    /// One certification and what happened to it.
+    /// One certification and what happened to it, kept as periods so that a renewal or a
+    /// lifted suspension never changes what held on an earlier day (audits ask about the past).
     public struct Certification: Sendable, Hashable {
+        /// A suspension from a day until the renewal that lifted it (that day excluded), or open.
+        public struct Suspension: Sendable, Hashable {
+            public var from: Day
+            public var until: Day?
+        }
+
         public var level: Stipple_V1_CertificationLevel
-        public var issuedOn: Day
-        public var expiresOn: Day
-        public var suspendedOn: Day?
+        /// Periods in force: from the grant (or a renewal) to its expiry, both included.
+        public var validity: [ClosedRange<Day>]
+        public var suspensions: [Suspension] = []
         public var revokedOn: Day?
 
-        /// Whether it is in force on `day`.
+        public init(level: Stipple_V1_CertificationLevel, issuedOn: Day, expiresOn: Day) {
+            self.level = level
+            validity = issuedOn <= expiresOn ? [issuedOn...expiresOn] : []
+        }
+
+        /// The last day in force as granted or renewed (suspensions and revocation aside).
+        public var expiresOn: Day? { validity.map(\.upperBound).max() }
+
+        /// Whether it is in force on `day`, at a real level.
         public func holds(on day: Day) -> Bool {
-            guard issuedOn <= day, day <= expiresOn else { return false }
+            guard Certification.isRealLevel(level), validity.contains(where: { $0.contains(day) }) else { return false }
             if let revokedOn, revokedOn <= day { return false }
-            if let suspendedOn, suspendedOn <= day { return false }
-            return true
+            return !suspensions.contains { $0.from <= day && ($0.until.map { day < $0 } ?? true) }
+        }
+
+        /// Trainee to trainer; not the proto default nor a level this build does not know.
+        static func isRealLevel(_ level: Stipple_V1_CertificationLevel) -> Bool {
+            switch level {
+            case .trainee, .certified, .senior, .trainer: return true
+            default: return false
+            }
         }
     }
 
@@ -65,7 +89,7 @@ public struct TechnicianState: Sendable, Hashable {
 
     public init() {}
 
-    /// The highest certification level in force on `day`, if any.
+    /// The highest certification level in force on `day`, if any (always a real level).
     public func level(on day: Day) -> Stipple_V1_CertificationLevel? {
         certifications.values.filter { $0.holds(on: day) }.map(\.level).max { $0.rawValue < $1.rawValue }
     }
@@ -82,14 +106,22 @@ public struct TechnicianState: Sendable, Hashable {
             guard let issued = Day(granted.issuedOn), let expires = Day(granted.expiresOn) else { return }
             certifications[granted.certificationID] = Certification(level: granted.level, issuedOn: issued, expiresOn: expires)
         case let renewed as Stipple_V1_CertificationRenewed:
-            guard let expires = Day(renewed.expiresOn) else { return }
-            certifications[renewed.certificationID]?.expiresOn = expires
-            // A renewal lifts a suspension.
-            certifications[renewed.certificationID]?.suspendedOn = nil
+            guard var certification = certifications[renewed.certificationID], let expires = Day(renewed.expiresOn) else { return }
+            // In force again from the renewal day (or, without one, from the old expiry);
+            // the renewal lifts a suspension from that day on, not before.
+            let from = Day(renewed.renewedOn) ?? certification.expiresOn ?? expires
+            if from <= expires { certification.validity.append(from...expires) }
+            for index in certification.suspensions.indices where certification.suspensions[index].until == nil {
+                certification.suspensions[index].until = max(from, certification.suspensions[index].from)
+            }
+            certifications[renewed.certificationID] = certification
         case let suspended as Stipple_V1_CertificationSuspended:
-            certifications[suspended.certificationID]?.suspendedOn = Day(suspended.suspendedOn)
+            // Without a readable day, suspended from the start: the safe reading.
+            let from = Day(suspended.suspendedOn) ?? certifications[suspended.certificationID]?.validity.first?.lowerBound
+            if let from { certifications[suspended.certificationID]?.suspensions.append(.init(from: from, until: nil)) }
         case let revoked as Stipple_V1_CertificationRevoked:
-            certifications[revoked.certificationID]?.revokedOn = Day(revoked.revokedOn)
+            let fallback = certifications[revoked.certificationID]?.validity.first?.lowerBound
+            certifications[revoked.certificationID]?.revokedOn = Day(revoked.revokedOn) ?? fallback
         case let training as Stipple_V1_BloodbornePathogensTrainingRecorded:
             if let day = Day(training.completedOn) { bloodbornePathogensTraining.append(day) }
         default: break
@@ -101,7 +133,8 @@ public struct TechnicianState: Sendable, Hashable {
 public struct BatchState: Sendable, Hashable {
     public var received: Stipple_V1_BatchReceived?
     public var recalled: Stipple_V1_BatchRecalled?
-    public var discarded = false
+    /// The day the lot was thrown away, if it was.
+    public var discardedOn: Day?
 
     public init() {}
 
@@ -115,7 +148,7 @@ public struct BatchState: Sendable, Hashable {
         switch message {
         case let received as Stipple_V1_BatchReceived: self.received = received
         case let recalled as Stipple_V1_BatchRecalled: self.recalled = recalled
-        case is Stipple_V1_BatchDiscarded: discarded = true
+        case let discarded as Stipple_V1_BatchDiscarded: discardedOn = Day(discarded.discardedAt)
         default: break
         }
     }

@@ -15,7 +15,10 @@ public enum Upcasting {
             guard let step = steps[Key(type: type, from: at)] else {
                 throw .unknownVersion(type: type, version: version, newest: newest.version)
             }
-            current = step(current)
+            guard let next = step(current) else {
+                throw .invalidPayload(type: type, version: at, reason: "the message is not the one its schema version names")
+            }
+            current = next
             at += 1
         }
         return current
@@ -37,11 +40,10 @@ public enum Upcasting {
         var from: Int32
     }
 
-    static let steps: [Key: @Sendable (any SwiftProtobuf.Message) -> any SwiftProtobuf.Message] = [
-        Key(type: "SessionRecorded", from: 1): { old in
-            // The catalogue decodes SessionRecorded 1 as this message; anything else passes through.
-            (old as? Stipple_V1_SessionRecorded).map(sessionV1toV2) ?? old
-        },
+    /// One step per (type, version): `nil` when given a message other than the one the
+    /// version names.
+    static let steps: [Key: @Sendable (any SwiftProtobuf.Message) -> (any SwiftProtobuf.Message)?] = [
+        Key(type: "SessionRecorded", from: 1): { old in (old as? Stipple_V1_SessionRecorded).map(sessionV1toV2) },
     ]
 
     /// `SessionRecorded` 1 → 2: the one pigment shade becomes a pigment (lot unknown), the
