@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "StippleBench",
             dependencies: [
-                "EventLog", "Treatment",
+                "EventLog", "Treatment", "Recording",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

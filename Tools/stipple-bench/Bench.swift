@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import GRDBSQLite
+import Recording
 import SwiftProtobuf
 import Treatment
 
@@ -75,6 +76,7 @@ struct Bench {
         Figure(name: "append-single", events: singleEvents.count, seconds: singleSeconds, extra: [
             "ratioToBaseline": round3(singleRate / (Double(min(rows.count, singles)) / baselineSingle)),
         ]).print()
+        try await commandFigure(count: singles, singleRate: singleRate)
         let concurrentSeconds = try await measure {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for own in concurrentEvents {
@@ -146,6 +148,67 @@ struct Bench {
         try small.close()
         try await protobufFigures(bulkEvents)
         Figure(name: "peak-rss", events: 0, seconds: 0, extra: ["megabytes": round3(Double(peakRSSKilobytes()) / 1024)]).print()
+    }
+
+    /// `command-session`: a session decided against its client, technician and two lots
+    /// inside the write transaction, then appended durably, one command at a time.
+    func commandFigure(count: Int, singleRate: Double) async throws {
+        let log = try EventLog.create(at: folder + "/commands.sqlite")
+        let recorder = Recorder(log: log)
+        let staff = EventMetadata(actor: "admin-1", clinic: "toronto")
+        var granted = Stipple_V1_CertificationGranted()
+        granted.certificationID = "C-1"
+        granted.level = .certified
+        granted.issuedOn = "2025-01-01"
+        granted.expiresOn = "2028-01-01"
+        try await recorder.record(granted, type: "CertificationGranted", stream: "technician-17", metadata: staff)
+        var training = Stipple_V1_BloodbornePathogensTrainingRecorded()
+        training.completedOn = "2026-01-05"
+        try await recorder.record(training, type: "BloodbornePathogensTrainingRecorded", stream: "technician-17", metadata: staff)
+        for (lot, kind) in [("PB-1187", Stipple_V1_BatchKind.pigment), ("NC-0412", .cartridge)] {
+            var received = Stipple_V1_BatchReceived()
+            received.lot = lot
+            received.kind = kind
+            received.expiry = "2027-12-31"
+            try await recorder.record(received, type: "BatchReceived", stream: "batch-" + lot, metadata: staff)
+        }
+        var setup: [NewEvent] = []
+        for client in 0..<count {
+            var registered = Stipple_V1_ClientRegistered()
+            registered.clientID = String(client)
+            registered.clinicID = "toronto"
+            var consent = Stipple_V1_ConsentSigned()
+            consent.coversProcedure = true
+            setup.append(try Recorder.newEvent(registered, type: "ClientRegistered", stream: "client-\(client)", expected: .any, metadata: staff))
+            setup.append(try Recorder.newEvent(consent, type: "ConsentSigned", stream: "client-\(client)", expected: .any, metadata: staff))
+        }
+        try await log.append(setup)
+        var session = Stipple_V1_SessionRecordedV2()
+        session.sessionNumber = 1
+        session.clinicID = "toronto"
+        session.technicianID = "17"
+        session.startedAt.seconds = 1_773_482_400  // 2026-03-14T10:00Z
+        session.endedAt.seconds = 1_773_493_200
+        session.areas = [.hairline, .crown]
+        var pigment = Stipple_V1_PigmentUse()
+        pigment.lot = "PB-1187"
+        pigment.dilutionPercent = 30
+        var cartridge = Stipple_V1_CartridgeUse()
+        cartridge.lot = "NC-0412"
+        cartridge.configuration = .needleConfiguration3Rl
+        cartridge.diameterMm = 0.25
+        session.pigments = [pigment]
+        session.cartridges = [cartridge]
+        session.depthMm = 0.9
+        let seconds = try await measure {
+            for client in 0..<count {
+                try await recorder.recordSession(client: String(client), session, metadata: staff)
+            }
+        }
+        Figure(name: "command-session", events: count, seconds: seconds, extra: [
+            "ratioToAppendSingle": round3(Double(count) / seconds / singleRate),
+        ]).print()
+        try log.close()
     }
 
     /// The treatment domain's figures: the same W1 facts as Protocol Buffers messages.

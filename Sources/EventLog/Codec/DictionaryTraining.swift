@@ -31,7 +31,7 @@ struct DictionaryTraining: Sendable {
     @discardableResult
     func trainIfDue(_ db: Database, head: Int64, threshold: Int) -> Bool {
         do {
-            let last = try Row.fetchOne(db, sql: "SELECT id, trained_at_position FROM codecs ORDER BY id DESC LIMIT 1")
+            let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, trained_at_position FROM codecs ORDER BY id DESC LIMIT 1"))
             let lastID: Int32 = last?[0] ?? Codec.plainLZ4ID
             let trainedAt: Int64 = last?[1] ?? 0
             let due = lastID <= Codec.plainLZ4ID

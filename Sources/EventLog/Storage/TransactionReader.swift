@@ -28,13 +28,15 @@ public final class TransactionReader {
     /// The current version of `stream` (0 when it has no event).
     public func version(of stream: String) throws -> Int64 {
         let db = try database()
-        return try Int64.fetchOne(db, sql: "SELECT version FROM streams WHERE name = ?", arguments: [stream]) ?? 0
+        return try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE name = ?"), arguments: [stream]) ?? 0
     }
 
     /// The events of `stream` from version `from` on, oldest first (at most `limit`).
     public func read(stream: String, from version: Int64 = 1, limit: Int = Int.max) throws -> [RecordedEvent] {
         let db = try database()
-        guard let streamID = try Int64.fetchOne(db, sql: "SELECT id FROM streams WHERE name = ?", arguments: [stream]) else {
+        // Cached statements: a decision reads several streams, and parsing SQL each time
+        // cost more than the reads (measured on command-session).
+        guard let streamID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM streams WHERE name = ?"), arguments: [stream]) else {
             return []
         }
         return try EventRows.fetch(
