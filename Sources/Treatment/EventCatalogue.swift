@@ -2,7 +2,7 @@ import SwiftProtobuf
 
 /// Which kind of stream an event type belongs to (the stream name's prefix).
 public enum StreamCategory: String, Sendable, CaseIterable {
-    case client, technician, batch, clinic
+    case client, technician, batch, clinic, incident
 
     /// The prefix of the category's stream names, e.g. `client-`.
     public var prefix: String { rawValue + "-" }
@@ -55,7 +55,7 @@ public enum EventCatalogue {
         EventSchema("SessionRecorded", 2, Stipple_V1_SessionRecordedV2.self, .client),
         EventSchema("TouchUpRecorded", 1, Stipple_V1_TouchUpRecorded.self, .client),
         EventSchema("AdverseReactionReported", 1, Stipple_V1_AdverseReactionReported.self, .client),
-        EventSchema("ExposureIncidentRecorded", 1, Stipple_V1_ExposureIncidentRecorded.self, .client),
+
         EventSchema("RecordAmended", 1, Stipple_V1_RecordAmended.self, .client),
         EventSchema("ClientMarkedConfidential", 1, Stipple_V1_ClientMarkedConfidential.self, .client),
         EventSchema("ClientConfidentialityLifted", 1, Stipple_V1_ClientConfidentialityLifted.self, .client),
@@ -72,6 +72,8 @@ public enum EventCatalogue {
         EventSchema("CertificationSuspended", 1, Stipple_V1_CertificationSuspended.self, .technician),
         EventSchema("CertificationRevoked", 1, Stipple_V1_CertificationRevoked.self, .technician),
         EventSchema("BloodbornePathogensTrainingRecorded", 1, Stipple_V1_BloodbornePathogensTrainingRecorded.self, .technician),
+        // Incident stream (kept apart from clients: see incident.proto).
+        EventSchema("ExposureIncidentRecorded", 1, Stipple_V1_ExposureIncidentRecorded.self, .incident),
         // Clinic stream.
         EventSchema("ClinicOpened", 1, Stipple_V1_ClinicOpened.self, .clinic),
     ]

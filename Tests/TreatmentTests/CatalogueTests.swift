@@ -91,5 +91,6 @@ struct CatalogueTests {
         #expect(StreamCategory(stream: "batch-PB-24-1187") == .batch)
         #expect(StreamCategory(stream: "client-") == nil)
         #expect(StreamCategory(stream: "patient-1") == nil)
+        #expect(EventCatalogue.newest(type: "ExposureIncidentRecorded")?.category == .incident)
     }
 }
