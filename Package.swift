@@ -56,6 +56,7 @@ let package = Package(
             name: "StippleCLI",
             dependencies: [
                 "EventLog", "Treatment", "Recording",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

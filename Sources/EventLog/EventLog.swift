@@ -199,8 +199,18 @@ public final class EventLog: Sendable {
     /// - Throws: whatever `decide` throws, or any error of ``append(_:)-([NewEvent])``.
     @discardableResult
     public func transact(_ decide: @escaping @Sendable (TransactionReader) throws -> [NewEvent]) async throws -> [AppendedEvent] {
+        try await transact([decide])
+    }
+
+    /// Takes several decisions one after another in one transaction: each sees the events
+    /// the ones before it appended, and all land or none does (a batch of commands).
+    ///
+    /// - Returns: every appended event, in order.
+    @discardableResult
+    public func transact(_ decisions: [@Sendable (TransactionReader) throws -> [NewEvent]]) async throws -> [AppendedEvent] {
         guard let writer else { throw EventLogError.readOnly(path: path) }
-        return try await writer.append(.decide(decide))
+        if decisions.isEmpty { return [] }
+        return try await writer.append(.decide(decisions))
     }
 
     /// Appends one event; see ``append(_:)-([NewEvent])``.

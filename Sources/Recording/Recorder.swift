@@ -47,6 +47,14 @@ public struct Recorder: Sendable {
             metadata: metadata, payload: payload)
     }
 
+    /// A decision to take inside the write transaction (see ``EventLog/transact(_:)-([_])``).
+    public typealias Decision = @Sendable (TransactionReader) throws -> [NewEvent]
+
+    /// Types that only their own command may record (their rules read other streams).
+    public static let guardedTypes: Set<String> = [
+        "SessionRecorded", "TouchUpRecorded", "BatchRecalled", "CertificationRenewed", "RecordAmended",
+    ]
+
     /// Records a session of a client's course.
     ///
     /// Reads the client's, the technician's (and supervisor's) and every named lot's
@@ -55,67 +63,118 @@ public struct Recorder: Sendable {
     ///
     /// - Throws: ``Refusal`` listing every rule broken (nothing is written), or a log error.
     @discardableResult
-    public func recordSession(
-        client clientID: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata
-    ) async throws -> AppendedEvent {
-        try await log.transact { reader in
-            let clientStream = Streams.client(clientID)
-            let context = try Self.context(
-                client: clientStream, technician: session.technicianID, supervisor: session.supervisorID,
-                lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), reader)
-            let decision = try SessionRules.decide(session, context: context).get()
-            var metadata = metadata
-            if !decision.flags.isEmpty { metadata.extra["flags"] = .array(decision.flags.map { .string($0) }) }
-            return [try Self.newEvent(
-                decision.session, type: "SessionRecorded", stream: clientStream,
-                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
-        }[0]
+    public func recordSession(client: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata) async throws -> AppendedEvent {
+        try await log.transact(Self.session(client: client, session, metadata: metadata))[0]
     }
 
     /// Records a touch-up: the session's rules (client, consent, certification, lots, one
     /// procedure a day), without the course numbering.
     @discardableResult
-    public func recordTouchUp(
-        client clientID: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata
-    ) async throws -> AppendedEvent {
-        try await log.transact { reader in
-            let clientStream = Streams.client(clientID)
-            let context = try Self.context(
-                client: clientStream, technician: touchUp.technicianID, supervisor: touchUp.supervisorID,
-                lots: touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot), reader)
-            let accepted = try SessionRules.decideTouchUp(touchUp, context: context).get()
-            return [try Self.newEvent(
-                accepted, type: "TouchUpRecorded", stream: clientStream,
-                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
-        }[0]
+    public func recordTouchUp(client: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata) async throws -> AppendedEvent {
+        try await log.transact(Self.touchUp(client: client, touchUp, metadata: metadata))[0]
+    }
+
+    /// Records a recall of a lot; a lot is recalled once.
+    @discardableResult
+    public func recallBatch(lot: String, _ recall: Stipple_V1_BatchRecalled, metadata: EventMetadata) async throws -> AppendedEvent {
+        try await log.transact(Self.recall(lot: lot, recall, metadata: metadata))[0]
     }
 
     /// Records the renewal of a certification; refused after a revocation.
     @discardableResult
     public func renewCertification(
-        technician technicianID: String, _ renewal: Stipple_V1_CertificationRenewed, metadata: EventMetadata
+        technician: String, _ renewal: Stipple_V1_CertificationRenewed, metadata: EventMetadata
     ) async throws -> AppendedEvent {
-        try await log.transact { reader in
-            let stream = Streams.technician(technicianID)
-            var technician = TechnicianState()
-            try Self.fold(stream, reader) { technician.apply(type: $0, message: $1, id: $2) }
-            let accepted = try RecordRules.decideRenewal(renewal, technician: technician).get()
-            return [try Self.newEvent(
-                accepted, type: "CertificationRenewed", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
-        }[0]
+        try await log.transact(Self.renewal(technician: technician, renewal, metadata: metadata))[0]
     }
 
     /// Records an amendment; it must point at an event of the same client.
     @discardableResult
-    public func amend(client clientID: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata) async throws -> AppendedEvent {
-        try await log.transact { reader in
+    public func amend(client: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata) async throws -> AppendedEvent {
+        try await log.transact(Self.amendment(client: client, amendment, metadata: metadata))[0]
+    }
+
+    /// Records an event that no rule across streams guards (registrations, receipts,
+    /// grants, …): checked against its schema only.
+    @discardableResult
+    public func record(
+        _ message: any SwiftProtobuf.Message, type: String, stream: String, expected: ExpectedVersion = .any,
+        metadata: EventMetadata
+    ) async throws -> AppendedEvent {
+        try await log.append(try Self.newEvent(message, type: type, stream: stream, expected: expected, metadata: metadata))
+    }
+
+    // MARK: - Decisions
+
+    /// The session decision of ``recordSession(client:_:metadata:)``.
+    public static func session(client clientID: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata) -> Decision {
+        { reader in
+            let clientStream = Streams.client(clientID)
+            let context = try context(
+                client: clientStream, technician: session.technicianID, supervisor: session.supervisorID,
+                lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), reader)
+            let decision = try SessionRules.decide(session, context: context).get()
+            var metadata = metadata
+            if !decision.flags.isEmpty { metadata.extra["flags"] = .array(decision.flags.map { .string($0) }) }
+            return [try newEvent(
+                decision.session, type: "SessionRecorded", stream: clientStream,
+                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
+        }
+    }
+
+    /// The touch-up decision of ``recordTouchUp(client:_:metadata:)``.
+    public static func touchUp(client clientID: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata) -> Decision {
+        { reader in
+            let clientStream = Streams.client(clientID)
+            let context = try context(
+                client: clientStream, technician: touchUp.technicianID, supervisor: touchUp.supervisorID,
+                lots: touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot), reader)
+            let accepted = try SessionRules.decideTouchUp(touchUp, context: context).get()
+            return [try newEvent(
+                accepted, type: "TouchUpRecorded", stream: clientStream,
+                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
+        }
+    }
+
+    /// The recall decision of ``recallBatch(lot:_:metadata:)``.
+    public static func recall(lot: String, _ recall: Stipple_V1_BatchRecalled, metadata: EventMetadata) -> Decision {
+        { reader in
+            let stream = Streams.batch(lot)
+            var batch = BatchState()
+            try fold(stream, reader) { batch.apply(type: $0, message: $1, id: $2) }
+            let accepted = try RecordRules.decideRecall(recall, lot: lot, batch: batch).get()
+            return [try newEvent(
+                accepted, type: "BatchRecalled", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
+        }
+    }
+
+    /// The renewal decision of ``renewCertification(technician:_:metadata:)``.
+    public static func renewal(technician technicianID: String, _ renewal: Stipple_V1_CertificationRenewed, metadata: EventMetadata) -> Decision {
+        { reader in
+            let stream = Streams.technician(technicianID)
+            var technician = TechnicianState()
+            try fold(stream, reader) { technician.apply(type: $0, message: $1, id: $2) }
+            let accepted = try RecordRules.decideRenewal(renewal, technician: technician).get()
+            return [try newEvent(
+                accepted, type: "CertificationRenewed", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
+        }
+    }
+
+    /// The amendment decision of ``amend(client:_:metadata:)``.
+    public static func amendment(client clientID: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata) -> Decision {
+        { reader in
             let stream = Streams.client(clientID)
             var client = ClientState()
-            try Self.fold(stream, reader) { client.apply(type: $0, message: $1, id: $2) }
+            try fold(stream, reader) { client.apply(type: $0, message: $1, id: $2) }
             let accepted = try RecordRules.decideAmendment(amendment, client: client).get()
-            return [try Self.newEvent(
+            return [try newEvent(
                 accepted, type: "RecordAmended", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
-        }[0]
+        }
+    }
+
+    /// An event with no rule across streams, as a decision (for batches of commands).
+    public static func plain(_ event: NewEvent) -> Decision {
+        { _ in [event] }
     }
 
     /// Folds the streams a procedure's rules read: the client, the technician, the
@@ -138,29 +197,6 @@ public struct Recorder: Sendable {
             if batch.received != nil || batch.recalled != nil { batches[lot] = batch }
         }
         return SessionContext(client: client, technician: technicianState, supervisor: supervisorState, lots: batches)
-    }
-
-    /// Records a recall of a lot; a lot is recalled once.
-    @discardableResult
-    public func recallBatch(lot: String, _ recall: Stipple_V1_BatchRecalled, metadata: EventMetadata) async throws -> AppendedEvent {
-        try await log.transact { reader in
-            let stream = Streams.batch(lot)
-            var batch = BatchState()
-            try Self.fold(stream, reader) { batch.apply(type: $0, message: $1, id: $2) }
-            let accepted = try RecordRules.decideRecall(recall, lot: lot, batch: batch).get()
-            return [try Self.newEvent(
-                accepted, type: "BatchRecalled", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
-        }[0]
-    }
-
-    /// Records an event that no rule across streams guards (registrations, receipts,
-    /// grants, …): checked against its schema only.
-    @discardableResult
-    public func record(
-        _ message: any SwiftProtobuf.Message, type: String, stream: String, expected: ExpectedVersion = .any,
-        metadata: EventMetadata
-    ) async throws -> AppendedEvent {
-        try await log.append(try Self.newEvent(message, type: type, stream: stream, expected: expected, metadata: metadata))
     }
 
     /// Folds every event of `stream` through `apply` (type, newest message, event id).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Treatment
 
 /// What the CLI prints and which exit code it uses when a command fails.
 struct Failure: Error, CustomStringConvertible {
@@ -9,6 +10,8 @@ struct Failure: Error, CustomStringConvertible {
         case failure = 1
         case badInput = 2
         case conflict = 3
+        /// A command broke the domain's rules.
+        case refused = 4
     }
 
     var code: Code
@@ -22,6 +25,8 @@ struct Failure: Error, CustomStringConvertible {
         switch error {
         case let failure as Failure:
             return failure
+        case let refusal as Refusal:
+            return Failure(code: .refused, message: refusal.description)
         case let error as EventLogError:
             switch error {
             case .versionConflict: return Failure(code: .conflict, message: error.description)

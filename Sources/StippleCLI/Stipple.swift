@@ -14,11 +14,11 @@ struct Stipple: AsyncParsableCommand {
             The log is one SQLite file (default ./stipple.sqlite; --db or STIPPLE_DB to choose another).
 
             Exit codes: 0 success; 1 failure (verify found a break, disk full, I/O); \
-            2 bad input or not a Stipple log; 3 version conflict.
+            2 bad input or not a Stipple log; 3 version conflict; 4 refused by the domain's rules.
             """,
         version: StippleVersion.current,
         subcommands: [
-            Init.self, Append.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
+            Init.self, Append.self, Do.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
         ]
     )
 

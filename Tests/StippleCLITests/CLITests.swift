@@ -214,6 +214,44 @@ struct CLITests {
         #expect(run.stderr.contains("holds events this Stipple cannot read (Painted version 1, SessionRecorded version 3)"), "\(run.stderr)")
     }
 
+    static let chain = """
+        {"command":"record","stream":"client-42","type":"ClientRegistered","data":{"clientId":"42","clinicId":"toronto"}}
+        {"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v4","coversProcedure":true}}
+        {"command":"record","stream":"technician-17","type":"CertificationGranted","data":{"certificationId":"C-1","level":"CERTIFICATION_LEVEL_CERTIFIED","issuedOn":"2025-01-10","expiresOn":"2027-01-10"}}
+        {"command":"record","stream":"technician-17","type":"BloodbornePathogensTrainingRecorded","data":{"completedOn":"2025-09-01"}}
+        {"command":"record","stream":"batch-PB-1187","type":"BatchReceived","data":{"lot":"PB-1187","kind":"BATCH_KIND_PIGMENT","expiry":"2027-05-31"}}
+        {"command":"record","stream":"batch-NC-0412","type":"BatchReceived","data":{"lot":"NC-0412","kind":"BATCH_KIND_CARTRIDGE","expiry":"2027-05-31"}}
+        """
+
+    static func session(_ number: Int, day: String) -> String {
+        #"{"command":"session","client":"42","metadata":{"actor":"17"},"data":{"sessionNumber":\#(number),"clinicId":"toronto","technicianId":"17","startedAt":"\#(day)T10:00:00Z","endedAt":"\#(day)T13:00:00Z","areas":["SCALP_AREA_HAIRLINE"],"pigments":[{"lot":"PB-1187","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.9}}"#
+    }
+
+    @Test("do records commands through the rules, in one transaction; a refusal exits 4 and records nothing")
+    func doCommands() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let setup = try cli.run(["do", "-"], input: Self.chain + "\n" + Self.session(1, day: "2026-03-02"))
+        #expect(setup.status == 0, "\(setup.stderr)")
+        #expect(setup.lines.count == 7)
+        let recall = #"{"command":"recall","lot":"PB-1187","data":{"authority":"Health Canada","noticeReference":"RA-1","recalledAt":"2026-03-10T09:00:00Z"}}"#
+        let refused = try cli.run(["do"], input: recall + "\n" + Self.session(3, day: "2026-03-20"))
+        #expect(refused.status == 4)
+        #expect(refused.stderr.contains("line 2: refused for 2 reasons:"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("[lot-not-recalled] lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-1)"))
+        #expect(refused.stderr.contains("[session-numbers-consecutive] sessionNumber: the next session of this course is number 2, not 3"))
+        #expect(refused.stderr.contains("Nothing was recorded."))
+        // The recall on line 1 was not recorded either.
+        #expect(try cli.run(["read", "batch-PB-1187"]).lines.count == 1)
+        let guarded = try cli.run(["do"], input: #"{"command":"record","stream":"client-42","type":"SessionRecorded","data":{}}"#)
+        #expect(guarded.status == 2)
+        #expect(guarded.stderr.contains("SessionRecorded is recorded with its own command"))
+        let unknown = try cli.run(["do"], input: #"{"command":"paint","data":{}}"#)
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains(#"line 1: field "command" "paint" is not known"#))
+        #expect(try cli.run(["verify"]).status == 0)
+    }
+
     @Test("a file that is not a log is refused with exit 2 and left untouched")
     func notALog() throws {
         let cli = try CLI()
@@ -256,7 +294,7 @@ struct CLITests {
     func help() throws {
         let cli = try CLI()
         let help = try cli.run(["--help"])
-        for command in ["init", "append", "read", "verify", "stats", "backup", "compress"] {
+        for command in ["init", "append", "do", "read", "verify", "stats", "backup", "compress"] {
             #expect(help.stdout.contains("  \(command)"), "\(command) missing from help")
         }
         #expect(help.stdout.contains("Exit codes: 0 success"))

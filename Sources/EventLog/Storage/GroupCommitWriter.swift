@@ -20,7 +20,9 @@ final class GroupCommitWriter: Sendable {
     /// transaction from what the streams hold at that moment.
     enum Work: Sendable {
         case events([NewEvent])
-        case decide(@Sendable (TransactionReader) throws -> [NewEvent])
+        /// Decisions taken one after another in the same job: each sees what the ones
+        /// before it appended; all land or none does.
+        case decide([@Sendable (TransactionReader) throws -> [NewEvent]])
     }
 
     private struct Queue {
@@ -105,12 +107,16 @@ final class GroupCommitWriter: Sendable {
         switch work {
         case .events(let events):
             return try appender.append(events, in: db)
-        case .decide(let decide):
-            let reader = TransactionReader(db: db, catalog: catalog)
-            defer { reader.close() }
-            let events = try decide(reader)
-            reader.close()
-            return try appender.append(events, in: db)
+        case .decide(let decisions):
+            var appended: [AppendedEvent] = []
+            for decide in decisions {
+                let reader = TransactionReader(db: db, catalog: catalog)
+                defer { reader.close() }
+                let events = try decide(reader)
+                reader.close()
+                appended += try appender.append(events, in: db)
+            }
+            return appended
         }
     }
 
