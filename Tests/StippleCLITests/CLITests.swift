@@ -252,6 +252,20 @@ struct CLITests {
         #expect(try cli.run(["verify"]).status == 0)
     }
 
+    @Test("demo builds a chain through the commands, and adds clients when run again")
+    func demo() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let first = try cli.run(["demo", "--clients", "15", "--years", "2"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("with the chain's clinics, technicians and lots"))
+        let second = try cli.run(["demo", "--clients", "5", "--seed", "2"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(!second.stdout.contains("with the chain's"))
+        #expect(try cli.run(["verify"]).status == 0)
+        #expect(try cli.run(["demo", "--years", "0"]).status == 2)
+    }
+
     @Test("a file that is not a log is refused with exit 2 and left untouched")
     func notALog() throws {
         let cli = try CLI()
@@ -294,7 +308,7 @@ struct CLITests {
     func help() throws {
         let cli = try CLI()
         let help = try cli.run(["--help"])
-        for command in ["init", "append", "do", "read", "verify", "stats", "backup", "compress"] {
+        for command in ["init", "append", "do", "demo", "read", "verify", "stats", "backup", "compress"] {
             #expect(help.stdout.contains("  \(command)"), "\(command) missing from help")
         }
         #expect(help.stdout.contains("Exit codes: 0 success"))

@@ -1,0 +1,354 @@
+import EventLog
+import Foundation
+import SwiftProtobuf
+import Treatment
+
+/// A realistic clinic chain, built through the commands so that every rule applies:
+/// four clinics, twenty technicians (three trainees with supervisors, one whose
+/// certification lapses after a year), pigment and cartridge lots every quarter (one
+/// recalled part-way), and clients over several years with 3–4-session courses,
+/// bookings, cancellations, no-shows, touch-ups, amendments and a few confidential
+/// clients. Deterministic for a seed.
+public struct DemoChain {
+    public struct Options: Sendable {
+        public var clients = 200
+        public var seed: UInt64 = 1
+        public var years = 3
+        /// The first day of the chain's history.
+        public var start = Day("2023-01-02")!
+        public init() {}
+    }
+
+    public static let clinics = ["mississauga", "toronto", "richmond-hill", "brampton"]
+    static let technicianCount = 20
+    static let trainees: Set<Int> = [18, 19, 20]
+    static let lapsing = 5
+
+    let options: Options
+    var random: SplitMix
+    var technicians: [Int: TechnicianState] = [:]
+    var lots: [String: (kind: Stipple_V1_BatchKind, clinic: String, received: Day, expiry: Day, recalled: Day?)] = [:]
+    let staff: EventMetadata
+
+    public init(options: Options) {
+        self.options = options
+        random = SplitMix(seed: options.seed)
+        staff = EventMetadata(actor: "demo", extra: ["demo": .bool(true)])
+    }
+
+    /// The last day of clients' history.
+    var end: Day { options.start.adding(days: options.years * 365) }
+    /// The chain's set-up (certifications, training, lots) covers the longest history a
+    /// demo may have, so that a later run with more years adds clients to the same chain.
+    var horizon: Day { options.start.adding(days: Self.maximumYears * 365) }
+    public static let maximumYears = 20
+
+    /// Every transaction of the demo, in order: the chain's set-up (left out when
+    /// `includeSetUp` is false: the chain exists already), then clients in groups of 25.
+    /// Each element is one atomic batch of decisions.
+    public mutating func transactions(includeSetUp: Bool = true) throws -> [[Recorder.Decision]] {
+        let setUp = try setUp()
+        var batches: [[Recorder.Decision]] = includeSetUp ? [setUp] : []
+        var group: [Recorder.Decision] = []
+        for index in 0..<options.clients {
+            group += try client(index)
+            if (index + 1) % 25 == 0 {
+                batches.append(group)
+                group = []
+            }
+        }
+        if !group.isEmpty { batches.append(group) }
+        return batches
+    }
+
+    // MARK: - Set-up
+
+    mutating func setUp() throws -> [Recorder.Decision] {
+        var events: [NewEvent] = []
+        let start = options.start
+        for clinic in Self.clinics {
+            var opened = Stipple_V1_ClinicOpened()
+            opened.name = "Stipple " + clinic.capitalized
+            opened.openedOn = start.adding(days: -400).description
+            opened.timeZone = "America/Toronto"
+            events.append(try Recorder.newEvent(opened, type: "ClinicOpened", stream: Recorder.Streams.clinic(clinic), expected: .noStream, metadata: staff))
+        }
+        for tech in 1...Self.technicianCount {
+            let stream = Recorder.Streams.technician(technicianID(tech))
+            var messages: [(String, any SwiftProtobuf.Message)] = []
+            var registered = Stipple_V1_TechnicianRegistered()
+            registered.registeredAt = timestamp(start.adding(days: -60), hour: 9)
+            registered.personal.name = "Technician \(tech)"
+            messages.append(("TechnicianRegistered", registered))
+            var assigned = Stipple_V1_TechnicianAssignedToClinic()
+            assigned.clinicID = clinic(of: tech)
+            assigned.fromDay = start.adding(days: -60).description
+            messages.append(("TechnicianAssignedToClinic", assigned))
+            var granted = Stipple_V1_CertificationGranted()
+            granted.certificationID = "CERT-\(tech)"
+            granted.level = Self.trainees.contains(tech) ? .trainee : (tech <= 2 ? .trainer : (tech <= 6 ? .senior : .certified))
+            granted.issuer = "Stipple Academy"
+            granted.issuedOn = start.adding(days: -30).description
+            granted.expiresOn = (tech == Self.lapsing ? start.adding(days: 365) : horizon.adding(days: 60)).description
+            messages.append(("CertificationGranted", granted))
+            var day = start.adding(days: -20)
+            while day <= horizon {
+                var training = Stipple_V1_BloodbornePathogensTrainingRecorded()
+                training.completedOn = day.description
+                training.provider = "Red Cross"
+                messages.append(("BloodbornePathogensTrainingRecorded", training))
+                day = day.adding(months: 11)
+            }
+            var state = TechnicianState()
+            for (type, message) in messages {
+                state.apply(type: type, message: message, id: UUID())
+                events.append(try Recorder.newEvent(message, type: type, stream: stream, expected: .any, metadata: staff))
+            }
+            technicians[tech] = state
+        }
+        // A pigment and a cartridge lot per clinic and quarter, each good for two years.
+        var decisions: [Recorder.Decision] = [Recorder.plainEvents(events)]
+        var quarter = 0
+        var received = start.adding(days: -10)
+        while received <= horizon {
+            for clinic in Self.clinics {
+                for kind in [Stipple_V1_BatchKind.pigment, .cartridge] {
+                    let lot = (kind == .pigment ? "PB-" : "NC-") + "\(clinic.prefix(3).uppercased())-\(quarter)"
+                    var batch = Stipple_V1_BatchReceived()
+                    batch.lot = lot
+                    batch.kind = kind
+                    batch.manufacturer = kind == .pigment ? "Perma Blend" : "Kwadron"
+                    batch.product = kind == .pigment ? "SMP Pigment" : "Cartridge"
+                    batch.shade = kind == .pigment ? "SMP Dark Grey" : ""
+                    batch.configuration = kind == .pigment ? .unspecified : .needleConfiguration3Rl
+                    batch.diameterMm = kind == .pigment ? 0 : 0.25
+                    batch.expiry = received.adding(days: 730).description
+                    batch.quantity = 24
+                    batch.clinicID = clinic
+                    batch.receivedAt = timestamp(received, hour: 8)
+                    lots[lot] = (kind, clinic, received, received.adding(days: 730), nil)
+                    let event = try Recorder.newEvent(batch, type: "BatchReceived", stream: Recorder.Streams.batch(lot), expected: .noStream, metadata: staff)
+                    decisions.append(Recorder.plain(event))
+                }
+            }
+            quarter += 1
+            received = received.adding(months: 3)
+        }
+        // One pigment lot is recalled 45 days into its second quarter.
+        let recalledLot = "PB-TOR-1"
+        if let lot = lots[recalledLot] {
+            let day = lot.received.adding(days: 45)
+            var recall = Stipple_V1_BatchRecalled()
+            recall.authority = "Health Canada"
+            recall.noticeReference = "RA-\(day.description.prefix(4))-0042"
+            recall.reason = "microbial contamination found in the lot"
+            recall.recalledAt = timestamp(day, hour: 9)
+            lots[recalledLot]?.recalled = day
+            decisions.append(Recorder.recall(lot: recalledLot, recall, metadata: staff))
+        }
+        return decisions
+    }
+
+    // MARK: - Clients
+
+    mutating func client(_ index: Int) throws -> [Recorder.Decision] {
+        let clientID = "D\(options.seed)-\(index + 1)"
+        let stream = Recorder.Streams.client(clientID)
+        let clinic = Self.clinics[random.int(0...3)]
+        let metadata = EventMetadata(actor: "reception", clinic: clinic, extra: ["demo": .bool(true)])
+        var decisions: [Recorder.Decision] = []
+        var plain: [NewEvent] = []
+        let first = options.start.adding(days: random.int(0...max(1, options.years * 365 - 120)))
+
+        var registered = Stipple_V1_ClientRegistered()
+        registered.clientID = clientID
+        registered.clinicID = clinic
+        registered.registeredAt = timestamp(first, hour: 10)
+        registered.referral = ["instagram", "google", "friend", "barber"][random.int(0...3)]
+        registered.personal.name = "Demo Client \(index + 1)"
+        registered.personal.phone = "+1-416-555-\(1000 + random.int(0...8999))"
+        plain.append(try Recorder.newEvent(registered, type: "ClientRegistered", stream: stream, expected: .noStream, metadata: metadata))
+
+        let sessions = random.int(3...4)
+        var consultation = Stipple_V1_ConsultationRecorded()
+        consultation.clinicID = clinic
+        consultation.consultantID = technicianID(technicians(of: clinic).first ?? 7)
+        consultation.consultedAt = timestamp(first, hour: 11)
+        consultation.hairLossType = .androgenetic
+        consultation.norwoodStage = ["III", "IV", "5A", "VI"][random.int(0...3)]
+        consultation.fitzpatrickType = Int32(random.int(1...6))
+        consultation.areas = [.hairline, .crown]
+        consultation.estimatedSessions = Int32(sessions)
+        consultation.quotedPriceCents = Int64(random.int(20...40)) * 10_000
+        consultation.currency = "CAD"
+        plain.append(try Recorder.newEvent(consultation, type: "ConsultationRecorded", stream: stream, expected: .any, metadata: metadata))
+
+        var consent = Stipple_V1_ConsentSigned()
+        consent.formVersion = "smp-consent-v4"
+        consent.signedAt = timestamp(first.adding(days: random.int(0...3)), hour: 9)
+        consent.coversProcedure = true
+        consent.coversPhotos = random.int(0...9) > 1
+        consent.clinicID = clinic
+        plain.append(try Recorder.newEvent(consent, type: "ConsentSigned", stream: stream, expected: .any, metadata: metadata))
+        if random.int(0...49) == 0 {
+            var confidential = Stipple_V1_ClientMarkedConfidential()
+            confidential.reason = "public figure"
+            plain.append(try Recorder.newEvent(confidential, type: "ClientMarkedConfidential", stream: stream, expected: .any, metadata: metadata))
+        }
+        decisions.append(Recorder.plainEvents(plain))
+
+        var day = first.adding(days: random.int(7...14))
+        var lastSession: Day?
+        for number in 1...sessions where day < end {
+            var booking = Stipple_V1_SessionBooked()
+            booking.bookingID = "\(clientID)-B\(number)"
+            booking.clinicID = clinic
+            booking.startsAt = timestamp(day, hour: 10)
+            booking.expectedMinutes = 180
+            booking.sessionNumber = Int32(number)
+            var bookings = [try Recorder.newEvent(booking, type: "SessionBooked", stream: stream, expected: .any, metadata: metadata)]
+            if random.int(0...9) == 0 {
+                // The client cancels; the clinic books again a week later.
+                var cancelled = Stipple_V1_SessionCancelled()
+                cancelled.bookingID = booking.bookingID
+                cancelled.cancelledBy = .client
+                cancelled.reason = "schedule"
+                bookings.append(try Recorder.newEvent(cancelled, type: "SessionCancelled", stream: stream, expected: .any, metadata: metadata))
+                day = day.adding(days: 7)
+            }
+            decisions.append(Recorder.plainEvents(bookings))
+            guard let session = session(number: number, clinic: clinic, day: day) else { break }
+            decisions.append(Recorder.session(client: clientID, session, metadata: metadata))
+            lastSession = day
+            day = day.adding(days: random.int(10...21))
+        }
+        if let lastSession, random.int(0...19) == 0 {
+            var amendment = Stipple_V1_RecordAmended()
+            amendment.fields = ["aftercareSheetVersion"]
+            amendment.reason = "the client received aftercare sheet v5, not v4"
+            decisions.append(amendmentOfLastSession(client: clientID, amendment, metadata: metadata))
+            _ = lastSession
+        }
+        if let lastSession, random.int(0...9) < 4 {
+            let touchUpDay = lastSession.adding(days: 365 * random.int(1...2) + random.int(0...60))
+            if touchUpDay < end, var touchUp = touchUpProcedure(clinic: clinic, day: touchUpDay) {
+                touchUp.reason = [.fading, .colourChange, .guarantee][random.int(0...2)]
+                decisions.append(Recorder.touchUp(client: clientID, touchUp, metadata: metadata))
+            }
+        }
+        return decisions
+    }
+
+    /// An amendment of the client's newest session, found inside the transaction.
+    func amendmentOfLastSession(client: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata) -> Recorder.Decision {
+        { reader in
+            guard let target = try reader.read(stream: Recorder.Streams.client(client)).last(where: { $0.type == "SessionRecorded" }) else {
+                return []
+            }
+            var amendment = amendment
+            amendment.correctsEventID = target.id.uuidString
+            return try Recorder.amendment(client: client, amendment, metadata: metadata)(reader)
+        }
+    }
+
+    mutating func session(number: Int, clinic: String, day: Day) -> Stipple_V1_SessionRecordedV2? {
+        guard let procedure = procedure(clinic: clinic, day: day) else { return nil }
+        var session = Stipple_V1_SessionRecordedV2()
+        session.sessionNumber = Int32(number)
+        session.clinicID = clinic
+        session.technicianID = procedure.technician
+        session.supervisorID = procedure.supervisor
+        session.startedAt = timestamp(day, hour: 10)
+        session.endedAt = timestamp(day, hour: 10 + random.int(2...5))
+        session.areas = [.hairline, [.crown, .temples, .densityFill][random.int(0...2)]]
+        session.pigments = [procedure.pigment]
+        session.cartridges = [procedure.cartridge]
+        session.machine = "FK Irons Spektra Flux"
+        session.depthMm = Double(random.int(6...12)) / 10
+        session.aftercareSheetVersion = "v4"
+        return session
+    }
+
+    mutating func touchUpProcedure(clinic: String, day: Day) -> Stipple_V1_TouchUpRecorded? {
+        guard let procedure = procedure(clinic: clinic, day: day) else { return nil }
+        var touchUp = Stipple_V1_TouchUpRecorded()
+        touchUp.clinicID = clinic
+        touchUp.technicianID = procedure.technician
+        touchUp.supervisorID = procedure.supervisor
+        touchUp.startedAt = timestamp(day, hour: 14)
+        touchUp.endedAt = timestamp(day, hour: 16)
+        touchUp.areas = [.hairline]
+        touchUp.pigments = [procedure.pigment]
+        touchUp.cartridges = [procedure.cartridge]
+        touchUp.depthMm = 0.8
+        touchUp.aftercareSheetVersion = "v4"
+        return touchUp
+    }
+
+    /// A technician of the clinic certified that day (a trainee with a certified
+    /// supervisor), and lots of the clinic usable that day.
+    mutating func procedure(clinic: String, day: Day) -> (technician: String, supervisor: String, pigment: Stipple_V1_PigmentUse, cartridge: Stipple_V1_CartridgeUse)? {
+        let staff = technicians(of: clinic)
+        let certified = staff.filter { (technicians[$0]?.level(on: day)).map { $0 != .trainee } ?? false }
+        let trainees = staff.filter { technicians[$0]?.level(on: day) == .trainee }
+        let able = certified + (certified.isEmpty ? [] : trainees)
+        guard !able.isEmpty else { return nil }
+        let technician = able[random.int(0...(able.count - 1))]
+        guard technicians[technician]?.bloodbornePathogensTrainingCurrent(on: day) == true else { return nil }
+        let supervisor = trainees.contains(technician) ? certified[random.int(0...(certified.count - 1))] : nil
+        func usable(_ kind: Stipple_V1_BatchKind) -> String? {
+            lots.filter { $0.value.kind == kind && $0.value.clinic == clinic && $0.value.received <= day && day <= $0.value.expiry
+                && ($0.value.recalled.map { day < $0 } ?? true) }
+                .max { $0.value.received < $1.value.received }?.key
+        }
+        guard let pigmentLot = usable(.pigment), let cartridgeLot = usable(.cartridge) else { return nil }
+        var pigment = Stipple_V1_PigmentUse()
+        pigment.lot = pigmentLot
+        pigment.brand = "Perma Blend"
+        pigment.shade = "SMP Dark Grey"
+        pigment.expiry = lots[pigmentLot]!.expiry.description
+        pigment.dilutionPercent = Int32(random.int(2...5) * 10)
+        var cartridge = Stipple_V1_CartridgeUse()
+        cartridge.lot = cartridgeLot
+        cartridge.manufacturer = "Kwadron"
+        cartridge.configuration = .needleConfiguration3Rl
+        cartridge.diameterMm = 0.25
+        cartridge.expiry = lots[cartridgeLot]!.expiry.description
+        return (technicianID(technician), supervisor.map(technicianID) ?? "", pigment, cartridge)
+    }
+
+    func technicians(of clinic: String) -> [Int] {
+        (1...Self.technicianCount).filter { self.clinic(of: $0) == clinic }
+    }
+
+    func clinic(of technician: Int) -> String { Self.clinics[(technician - 1) % Self.clinics.count] }
+
+    func technicianID(_ technician: Int) -> String { String(format: "T%02d", technician) }
+
+    func timestamp(_ day: Day, hour: Int) -> Google_Protobuf_Timestamp {
+        var timestamp = Google_Protobuf_Timestamp()
+        timestamp.seconds = Int64(day.daysSinceEpoch) * 86_400 + Int64(hour) * 3_600
+        return timestamp
+    }
+}
+
+/// SplitMix64: small, fast, seedable.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+}
+
+extension Recorder {
+    /// Events with no rule across streams, as one decision.
+    public static func plainEvents(_ events: [NewEvent]) -> Decision {
+        { _ in events }
+    }
+}

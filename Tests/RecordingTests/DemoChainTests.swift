@@ -1,0 +1,63 @@
+import EventLog
+import Foundation
+import Testing
+import Treatment
+@testable import Recording
+
+@Suite("Demo chain")
+struct DemoChainTests {
+    func build(seed: UInt64, clients: Int) async throws -> (EventLog, String) {
+        let folder = NSTemporaryDirectory() + "stipple-demo-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let log = try EventLog.create(at: folder + "/log.sqlite")
+        var options = DemoChain.Options()
+        options.seed = seed
+        options.clients = clients
+        var chain = DemoChain(options: options)
+        for batch in try chain.transactions() { try await log.transact(batch) }
+        return (log, folder)
+    }
+
+    @Test("the demo chain builds through every rule, with every kind of fact, and verifies")
+    func builds() async throws {
+        let (log, folder) = try await build(seed: 7, clients: 120)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var counts: [String: Int] = [:]
+        for try await event in log.events(pageSize: 500) { counts[event.type, default: 0] += 1 }
+        #expect(counts["ClinicOpened"] == 4)
+        #expect(counts["CertificationGranted"] == 20)
+        #expect(counts["BatchRecalled"] == 1)
+        #expect(counts["ClientRegistered"] == 120)
+        #expect(counts["ConsentSigned"] == 120)
+        #expect((counts["SessionRecorded"] ?? 0) > 250)
+        #expect((counts["TouchUpRecorded"] ?? 0) > 10)
+        #expect((counts["SessionCancelled"] ?? 0) > 5)
+        #expect((counts["RecordAmended"] ?? 0) > 0)
+        #expect((counts["ClientMarkedConfidential"] ?? 0) >= 0)
+        #expect(try await log.verify().isIntact)
+    }
+
+    @Test("the same seed gives the same facts; another seed adds clients to the same chain")
+    func deterministic() async throws {
+        let (first, firstFolder) = try await build(seed: 3, clients: 30)
+        let (second, secondFolder) = try await build(seed: 3, clients: 30)
+        defer {
+            try? FileManager.default.removeItem(atPath: firstFolder)
+            try? FileManager.default.removeItem(atPath: secondFolder)
+        }
+        func facts(_ log: EventLog) async throws -> [String] {
+            var facts: [String] = []
+            for try await event in log.events(pageSize: 500) where event.type != "RecordAmended" {
+                facts.append("\(event.stream) \(event.type) \(event.payload)")
+            }
+            return facts
+        }
+        #expect(try await facts(first) == facts(second))
+        var options = DemoChain.Options()
+        options.seed = 4
+        options.clients = 10
+        var more = DemoChain(options: options)
+        for batch in try more.transactions(includeSetUp: false) { try await first.transact(batch) }
+        #expect(try await first.verify().isIntact)
+    }
+}
