@@ -101,7 +101,9 @@ public struct Recorder: Sendable {
         _ message: any SwiftProtobuf.Message, type: String, stream: String, expected: ExpectedVersion = .any,
         metadata: EventMetadata
     ) async throws -> AppendedEvent {
-        try await log.append(try Self.newEvent(message, type: type, stream: stream, expected: expected, metadata: metadata))
+        let violations = ValueRules.violations(message)
+        if !violations.isEmpty { throw Refusal(violations) }
+        return try await log.append(try Self.newEvent(message, type: type, stream: stream, expected: expected, metadata: metadata))
     }
 
     // MARK: - Decisions
@@ -175,6 +177,17 @@ public struct Recorder: Sendable {
     /// An event with no rule across streams, as a decision (for batches of commands).
     public static func plain(_ event: NewEvent) -> Decision {
         { _ in [event] }
+    }
+
+    /// An event with no rule across streams, its values checked (``ValueRules``) first.
+    ///
+    /// - Throws: ``Refusal`` for values out of range, ``CatalogueError`` when the payload
+    ///   is not its type's message.
+    public static func checked(_ event: NewEvent) throws -> Decision {
+        let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
+        let violations = ValueRules.violations(try PayloadCodec.message(fromBinary: event.payload, schema: schema))
+        if !violations.isEmpty { throw Refusal(violations) }
+        return plain(event)
     }
 
     /// Folds the streams a procedure's rules read: the client, the technician, the

@@ -98,7 +98,14 @@ enum CommandInput {
             if Recorder.guardedTypes.contains(event.type) {
                 throw fail("type", "\(event.type) is recorded with its own command (session, touch-up, recall, renew, amend), which checks its rules")
             }
-            return Recorder.plain(event)
+            do {
+                return try Recorder.checked(event)
+            } catch let refusal as Refusal {
+                let number = line
+                return { _ in throw LineRefusal(line: number, refusal: refusal) }
+            } catch {
+                throw fail("data", "\(error)")
+            }
         default:
             throw fail("command", "\"\(command)\" is not known (one of: \(commands.joined(separator: ", ")))")
         }

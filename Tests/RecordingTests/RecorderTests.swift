@@ -49,6 +49,10 @@ struct Chain {
             received.kind = kind
             received.expiry = "2027-05-31"
             received.clinicID = "toronto"
+            if kind == .cartridge {
+                received.configuration = .needleConfiguration3Rl
+                received.diameterMm = 0.25
+            }
             try await recorder.record(received, type: "BatchReceived", stream: "batch-" + lot, expected: .noStream, metadata: staff)
         }
     }

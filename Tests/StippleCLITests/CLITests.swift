@@ -220,7 +220,7 @@ struct CLITests {
         {"command":"record","stream":"technician-17","type":"CertificationGranted","data":{"certificationId":"C-1","level":"CERTIFICATION_LEVEL_CERTIFIED","issuedOn":"2025-01-10","expiresOn":"2027-01-10"}}
         {"command":"record","stream":"technician-17","type":"BloodbornePathogensTrainingRecorded","data":{"completedOn":"2025-09-01"}}
         {"command":"record","stream":"batch-PB-1187","type":"BatchReceived","data":{"lot":"PB-1187","kind":"BATCH_KIND_PIGMENT","expiry":"2027-05-31"}}
-        {"command":"record","stream":"batch-NC-0412","type":"BatchReceived","data":{"lot":"NC-0412","kind":"BATCH_KIND_CARTRIDGE","expiry":"2027-05-31"}}
+        {"command":"record","stream":"batch-NC-0412","type":"BatchReceived","data":{"lot":"NC-0412","kind":"BATCH_KIND_CARTRIDGE","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25,"expiry":"2027-05-31"}}
         """
 
     static func session(_ number: Int, day: String) -> String {
@@ -246,6 +246,10 @@ struct CLITests {
         let guarded = try cli.run(["do"], input: #"{"command":"record","stream":"client-42","type":"SessionRecorded","data":{}}"#)
         #expect(guarded.status == 2)
         #expect(guarded.stderr.contains("SessionRecorded is recorded with its own command"))
+        let badValues = try cli.run(["do"], input: #"{"command":"record","stream":"client-42","type":"ConsultationRecorded","data":{"fitzpatrickType":9,"norwoodStage":"XI","estimatedSessions":3}}"#)
+        #expect(badValues.status == 4)
+        #expect(badValues.stderr.contains("fitzpatrickType: must be a Fitzpatrick skin type 1 to 6, not 9"), "\(badValues.stderr)")
+        #expect(badValues.stderr.contains(#"norwoodStage: must be a Norwood stage"#))
         let unknown = try cli.run(["do"], input: #"{"command":"paint","data":{}}"#)
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains(#"line 1: field "command" "paint" is not known"#))

@@ -254,6 +254,45 @@ struct SessionRulesTests {
     }
 }
 
+@Suite("Value rules of the other events")
+struct ValueRulesTests {
+    @Test("consultations: Fitzpatrick 1–6, a Norwood or Ludwig stage, 1–7 sessions")
+    func consultation() {
+        var consultation = Stipple_V1_ConsultationRecorded()
+        consultation.fitzpatrickType = 3
+        consultation.norwoodStage = "5A"
+        consultation.estimatedSessions = 3
+        #expect(ValueRules.violations(consultation).isEmpty)
+        consultation.fitzpatrickType = 0
+        consultation.ludwigStage = "IV"
+        consultation.estimatedSessions = 9
+        #expect(ValueRules.violations(consultation).map(\.field) == ["fitzpatrickType", "ludwigStage", "estimatedSessions"])
+    }
+
+    @Test("lots, certifications and training need readable days and real values")
+    func dates() {
+        var batch = Stipple_V1_BatchReceived()
+        batch.lot = "NC-1"
+        batch.kind = .cartridge
+        batch.expiry = "2027-05"
+        batch.configuration = .needleConfiguration1Rl
+        batch.diameterMm = 0.4
+        #expect(ValueRules.violations(batch) == [
+            RuleViolation(.valueInRange, field: "expiry", #"must be a day, YYYY-MM-DD, not "2027-05""#),
+            RuleViolation(.valueInRange, field: "diameterMm", "must be 0.15 to 0.3 mm, not 0.4"),
+        ])
+        var granted = Stipple_V1_CertificationGranted()
+        granted.certificationID = "C-1"
+        granted.level = .certified
+        granted.issuedOn = "2026-01-01"
+        granted.expiresOn = "2025-01-01"
+        #expect(ValueRules.violations(granted) == [RuleViolation(.valueInRange, field: "expiresOn", "must be after issuedOn")])
+        var revoked = Stipple_V1_CertificationRevoked()
+        revoked.certificationID = "C-1"
+        #expect(ValueRules.violations(revoked) == [RuleViolation(.valueInRange, field: "revokedOn", "is missing (a day, YYYY-MM-DD)")])
+    }
+}
+
 @Suite("Lot, certification and amendment rules")
 struct RecordRulesTests {
     @Test("a recalled lot cannot be recalled again")

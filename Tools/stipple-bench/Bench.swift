@@ -170,6 +170,10 @@ struct Bench {
             received.lot = lot
             received.kind = kind
             received.expiry = "2027-12-31"
+            if kind == .cartridge {
+                received.configuration = .needleConfiguration3Rl
+                received.diameterMm = 0.25
+            }
             try await recorder.record(received, type: "BatchReceived", stream: "batch-" + lot, metadata: staff)
         }
         var setup: [NewEvent] = []
