@@ -27,6 +27,10 @@ struct Failure: Error, CustomStringConvertible {
             return failure
         case let refusal as Refusal:
             return Failure(code: .refused, message: refusal.description)
+        case let error as ValidationError:
+            return .badInput(error.message)
+        case let error as CatalogueError:
+            return .badInput(error.description)
         case let error as EventLogError:
             switch error {
             case .versionConflict: return Failure(code: .conflict, message: error.description)

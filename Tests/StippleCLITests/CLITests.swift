@@ -256,6 +256,40 @@ struct CLITests {
         #expect(try cli.run(["verify"]).status == 0)
     }
 
+    @Test("the named clinical commands record through the rules, with flags a clinician can type")
+    func namedCommands() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        for arguments in [
+            ["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "certified", "--issued", "2025-01-10", "--expires", "2027-01-10"],
+            ["tech", "bbp", "--technician", "17", "--completed", "2025-09-01"],
+            ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
+            ["batch", "receive", "--lot", "NC-0412", "--kind", "cartridge", "--manufacturer", "Kwadron", "--configuration", "3RL", "--diameter", "0.25", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
+            ["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"],
+            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30", "--actor", "reception-1"],
+        ] {
+            let run = try cli.run(arguments)
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+        }
+        func session(_ number: String, _ day: String) -> [String] {
+            ["client", "session", "--client", "42", "--number", number, "--clinic", "toronto", "--technician", "17",
+             "--start", "\(day)T10:00", "--end", "\(day)T13:00", "--area", "hairline", "--area", "crown",
+             "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.9"]
+        }
+        let first = try cli.run(session("1", "2026-03-02"))
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try cli.run(["batch", "recall", "--lot", "PB-1187", "--authority", "Health Canada", "--notice", "RA-7", "--reason", "contamination", "--at", "2026-03-10T09:00"]).status == 0)
+        let refused = try cli.run(session("2", "2026-03-16"))
+        #expect(refused.status == 4)
+        #expect(refused.stderr.contains("[lot-not-recalled] lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-7)"), "\(refused.stderr)")
+        let badTime = try cli.run(session("2", "2026-03-16").map { $0 == "2026-03-16T10:00" ? "16 March" : $0 })
+        #expect(badTime.status == 2)
+        #expect(badTime.stderr.contains("--start must be a time such as 2026-03-14T10:00 (UTC)"))
+        let help = try cli.run(["client", "session", "--help"])
+        #expect(help.stdout.contains("--cartridge"))
+        #expect(help.stdout.contains("Refused (exit 4, every reason listed)"))
+    }
+
     @Test("demo builds a chain through the commands, and adds clients when run again")
     func demo() throws {
         let cli = try CLI()
@@ -312,7 +346,7 @@ struct CLITests {
     func help() throws {
         let cli = try CLI()
         let help = try cli.run(["--help"])
-        for command in ["init", "append", "do", "demo", "read", "verify", "stats", "backup", "compress"] {
+        for command in ["init", "client", "batch", "tech", "append", "do", "demo", "read", "verify", "stats", "backup", "compress"] {
             #expect(help.stdout.contains("  \(command)"), "\(command) missing from help")
         }
         #expect(help.stdout.contains("Exit codes: 0 success"))
