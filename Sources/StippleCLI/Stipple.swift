@@ -18,7 +18,7 @@ struct Stipple: AsyncParsableCommand {
             """,
         version: StippleVersion.current,
         subcommands: [
-            Init.self, Client.self, Batch.self, Tech.self, Do.self, Demo.self, Append.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
+            Init.self, Client.self, Batch.self, Tech.self, Clinic.self, Do.self, Demo.self, Append.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
         ]
     )
 

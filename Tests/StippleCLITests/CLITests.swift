@@ -290,6 +290,34 @@ struct CLITests {
         #expect(help.stdout.contains("Refused (exit 4, every reason listed)"))
     }
 
+    @Test("more named commands: clinic, technician life, bookings, touch-ups, amendments")
+    func moreNamedCommands() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        try cli.run(["do"], input: Self.chain + "\n" + Self.session(1, day: "2026-03-02"))
+        let steps: [([String], Int32)] = [
+            (["clinic", "open", "--clinic", "toronto", "--name", "Stipple Toronto", "--opened", "2021-05-01"], 0),
+            (["clinic", "open", "--clinic", "toronto", "--name", "again", "--opened", "2021-05-01"], 3),
+            (["tech", "register", "--technician", "18", "--name", "New Tech", "--at", "2026-01-02T09:00"], 0),
+            (["client", "book", "--client", "42", "--booking", "B2", "--clinic", "toronto", "--technician", "17", "--start", "2026-03-16T10:00", "--number", "2"], 0),
+            (["client", "cancel", "--client", "42", "--booking", "B2", "--by", "client", "--reason", "flu"], 0),
+            (["client", "cancel", "--client", "42", "--booking", "B2", "--by", "nobody"], 2),
+            (["client", "touch-up", "--client", "42", "--clinic", "toronto", "--technician", "17", "--start", "2026-08-20T10:00",
+              "--end", "2026-08-20T11:30", "--area", "crown", "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25",
+              "--depth", "0.8", "--reason", "fading"], 0),
+            (["client", "amend", "--client", "42", "--event", UUID().uuidString, "--field", "depthMm", "--reason", "typo"], 4),
+            (["tech", "revoke", "--technician", "17", "--certification", "C-1", "--on", "2026-10-01", "--reason", "misconduct"], 0),
+            (["tech", "renew", "--technician", "17", "--certification", "C-1", "--renewed", "2026-12-01", "--expires", "2028-01-10"], 4),
+        ]
+        for (arguments, status) in steps {
+            let run = try cli.run(arguments)
+            #expect(run.status == status, "\(arguments): \(run.stderr)")
+        }
+        let history = try cli.run(["read", "client-42"]).lines.compactMap { try? cli.json($0)["type"] as? String }
+        #expect(history == ["ClientRegistered", "ConsentSigned", "SessionRecorded", "SessionBooked", "SessionCancelled", "TouchUpRecorded"])
+        #expect(try cli.run(["verify"]).status == 0)
+    }
+
     @Test("demo builds a chain through the commands, and adds clients when run again")
     func demo() throws {
         let cli = try CLI()
@@ -346,7 +374,7 @@ struct CLITests {
     func help() throws {
         let cli = try CLI()
         let help = try cli.run(["--help"])
-        for command in ["init", "client", "batch", "tech", "append", "do", "demo", "read", "verify", "stats", "backup", "compress"] {
+        for command in ["init", "client", "batch", "tech", "clinic", "append", "do", "demo", "read", "verify", "stats", "backup", "compress"] {
             #expect(help.stdout.contains("  \(command)"), "\(command) missing from help")
         }
         #expect(help.stdout.contains("Exit codes: 0 success"))

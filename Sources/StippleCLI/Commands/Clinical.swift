@@ -90,7 +90,7 @@ extension Stipple {
     struct Client: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record a client's facts: registration, consent, sessions.",
-            subcommands: [Register.self, Consent.self, Session.self])
+            subcommands: [Register.self, Consent.self, Book.self, Cancel.self, Session.self, TouchUp.self, Amend.self])
 
         struct Register: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Register a client at a clinic.")
@@ -263,7 +263,7 @@ extension Stipple {
     struct Tech: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record technicians' certifications and training.",
-            subcommands: [Certify.self, Renew.self, BBP.self])
+            subcommands: [Register.self, Certify.self, Renew.self, Suspend.self, Revoke.self, BBP.self])
 
         struct Certify: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a certification granted.")
