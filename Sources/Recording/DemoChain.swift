@@ -222,12 +222,11 @@ public struct DemoChain {
             lastSession = day
             day = day.adding(days: random.int(10...21))
         }
-        if let lastSession, random.int(0...19) == 0 {
+        if lastSession != nil, random.int(0...19) == 0 {
             var amendment = Stipple_V1_RecordAmended()
             amendment.fields = ["aftercareSheetVersion"]
             amendment.reason = "the client received aftercare sheet v5, not v4"
             decisions.append(amendmentOfLastSession(client: clientID, amendment, metadata: metadata))
-            _ = lastSession
         }
         if let lastSession, random.int(0...9) < 4 {
             let touchUpDay = lastSession.adding(days: 365 * random.int(1...2) + random.int(0...60))

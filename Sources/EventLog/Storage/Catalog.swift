@@ -51,33 +51,6 @@ final class Catalog: Sendable {
         if !streams.loaded.isEmpty { streamNames.withLock { $0.merge(streams.loaded) { old, _ in old } } }
         if !types.loaded.isEmpty { typeNames.withLock { $0.merge(types.loaded) { old, _ in old } } }
     }
-
-    /// Resolves stream ids to names, loading the ones not cached yet.
-    func streamNames(_ ids: some Sequence<Int64>, in db: Database) throws -> [Int64: String] {
-        try names(ids, cache: streamNames, table: "streams", in: db)
-    }
-
-    /// Resolves type ids to names, loading the ones not cached yet.
-    func typeNames(_ ids: some Sequence<Int64>, in db: Database) throws -> [Int64: String] {
-        try names(ids, cache: typeNames, table: "event_types", in: db)
-    }
-
-    private func names(
-        _ ids: some Sequence<Int64>, cache: borrowing Mutex<[Int64: String]>, table: String, in db: Database
-    ) throws -> [Int64: String] {
-        var known = cache.withLock { $0 }
-        var missing = Set<Int64>()
-        for id in ids where known[id] == nil { missing.insert(id) }
-        guard !missing.isEmpty else { return known }
-        var loaded: [Int64: String] = [:]
-        let statement = try db.cachedStatement(sql: "SELECT name FROM \(table) WHERE id = ?")
-        for id in missing {
-            if let name = try String.fetchOne(statement, arguments: [id]) { loaded[id] = name }
-        }
-        cache.withLock { $0.merge(loaded) { old, _ in old } }
-        known.merge(loaded) { old, _ in old }
-        return known
-    }
 }
 
 /// Resolves integer keys to names during one read, loading misses from the database.
