@@ -200,24 +200,36 @@ public struct DemoChain {
         var day = first.adding(days: random.int(7...14))
         var lastSession: Day?
         for number in 1...sessions where day < end {
-            var booking = Stipple_V1_SessionBooked()
-            booking.bookingID = "\(clientID)-B\(number)"
-            booking.clinicID = clinic
-            booking.startsAt = timestamp(day, hour: 10)
-            booking.expectedMinutes = 180
-            booking.sessionNumber = Int32(number)
-            var bookings = [try Recorder.newEvent(booking, type: "SessionBooked", stream: stream, expected: .any, metadata: metadata)]
-            if random.int(0...9) == 0 {
-                // The client cancels; the clinic books again a week later.
-                var cancelled = Stipple_V1_SessionCancelled()
-                cancelled.bookingID = booking.bookingID
-                cancelled.cancelledBy = .client
-                cancelled.reason = "schedule"
-                bookings.append(try Recorder.newEvent(cancelled, type: "SessionCancelled", stream: stream, expected: .any, metadata: metadata))
+            // A booking for the day; one in ten is cancelled by the client and one in thirty
+            // is a no-show, and the clinic books again a week later.
+            var bookings: [NewEvent] = []
+            var attempt = 1
+            while attempt < 3, random.int(0...9) == 0 || random.int(0...29) == 0 {
+                let missed = booking(client: clientID, number: number, attempt: attempt, clinic: clinic, day: day)
+                bookings.append(try Recorder.newEvent(missed, type: "SessionBooked", stream: stream, expected: .any, metadata: metadata))
+                if random.int(0...2) == 0 {
+                    var noShow = Stipple_V1_SessionNoShow()
+                    noShow.bookingID = missed.bookingID
+                    bookings.append(try Recorder.newEvent(noShow, type: "SessionNoShow", stream: stream, expected: .any, metadata: metadata))
+                } else {
+                    var cancelled = Stipple_V1_SessionCancelled()
+                    cancelled.bookingID = missed.bookingID
+                    cancelled.cancelledBy = .client
+                    cancelled.reason = "schedule"
+                    bookings.append(try Recorder.newEvent(cancelled, type: "SessionCancelled", stream: stream, expected: .any, metadata: metadata))
+                }
                 day = day.adding(days: 7)
+                attempt += 1
             }
+            guard day < end, var session = session(number: number, clinic: clinic, day: day) else {
+                if !bookings.isEmpty { decisions.append(Recorder.plainEvents(bookings)) }
+                break
+            }
+            var kept = booking(client: clientID, number: number, attempt: attempt, clinic: clinic, day: day)
+            kept.technicianID = session.technicianID
+            session.bookingID = kept.bookingID
+            bookings.append(try Recorder.newEvent(kept, type: "SessionBooked", stream: stream, expected: .any, metadata: metadata))
             decisions.append(Recorder.plainEvents(bookings))
-            guard let session = session(number: number, clinic: clinic, day: day) else { break }
             decisions.append(Recorder.session(client: clientID, session, metadata: metadata))
             lastSession = day
             day = day.adding(days: random.int(10...21))
@@ -229,13 +241,29 @@ public struct DemoChain {
             decisions.append(amendmentOfLastSession(client: clientID, amendment, metadata: metadata))
         }
         if let lastSession, random.int(0...9) < 4 {
-            let touchUpDay = lastSession.adding(days: 365 * random.int(1...2) + random.int(0...60))
+            // A third under the 12-month guarantee; the others years later.
+            let guarantee = random.int(0...2) == 0
+            let touchUpDay = guarantee
+                ? lastSession.adding(days: random.int(60...330))
+                : lastSession.adding(days: 365 * random.int(1...2) + random.int(0...60))
             if touchUpDay < end, var touchUp = touchUpProcedure(clinic: clinic, day: touchUpDay) {
-                touchUp.reason = [.fading, .colourChange, .guarantee][random.int(0...2)]
+                touchUp.reason = guarantee ? .guarantee : [.fading, .colourChange][random.int(0...1)]
+                touchUp.underGuarantee = guarantee
                 decisions.append(Recorder.touchUp(client: clientID, touchUp, metadata: metadata))
             }
         }
         return decisions
+    }
+
+    func booking(client: String, number: Int, attempt: Int, clinic: String, day: Day) -> Stipple_V1_SessionBooked {
+        var booking = Stipple_V1_SessionBooked()
+        booking.bookingID = "\(client)-B\(number)-\(attempt)"
+        booking.clinicID = clinic
+        booking.technicianID = technicianID(technicians(of: clinic).first ?? 7)
+        booking.startsAt = timestamp(day, hour: 10)
+        booking.expectedMinutes = 180
+        booking.sessionNumber = Int32(number)
+        return booking
     }
 
     /// An amendment of the client's newest session, found inside the transaction.

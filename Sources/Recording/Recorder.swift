@@ -95,15 +95,13 @@ public struct Recorder: Sendable {
     }
 
     /// Records an event that no rule across streams guards (registrations, receipts,
-    /// grants, …): checked against its schema only.
+    /// grants, …): its values and its subject checked (see ``checked(_:)``).
     @discardableResult
     public func record(
         _ message: any SwiftProtobuf.Message, type: String, stream: String, expected: ExpectedVersion = .any,
         metadata: EventMetadata
     ) async throws -> AppendedEvent {
-        let violations = ValueRules.violations(message)
-        if !violations.isEmpty { throw Refusal(violations) }
-        return try await log.append(try Self.newEvent(message, type: type, stream: stream, expected: expected, metadata: metadata))
+        try await log.transact(try Self.checked(try Self.newEvent(message, type: type, stream: stream, expected: expected, metadata: metadata)))[0]
     }
 
     // MARK: - Decisions
@@ -117,7 +115,8 @@ public struct Recorder: Sendable {
                 lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), reader)
             let decision = try SessionRules.decide(session, context: context).get()
             var metadata = metadata
-            if !decision.flags.isEmpty { metadata.extra["flags"] = .array(decision.flags.map { .string($0) }) }
+            // Audit flags are the rules' to set, never the caller's.
+            metadata.extra["flags"] = decision.flags.isEmpty ? nil : .array(decision.flags.map { .string($0) })
             return [try newEvent(
                 decision.session, type: "SessionRecorded", stream: clientStream,
                 expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
@@ -185,9 +184,61 @@ public struct Recorder: Sendable {
     ///   is not its type's message.
     public static func checked(_ event: NewEvent) throws -> Decision {
         let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
-        let violations = ValueRules.violations(try PayloadCodec.message(fromBinary: event.payload, schema: schema))
+        let message = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
+        let violations = ValueRules.violations(message)
         if !violations.isEmpty { throw Refusal(violations) }
-        return plain(event)
+        var event = event
+        // Events that start a stream start it: a second registration (or a second receipt of
+        // a lot, which would rewrite its expiry) is a version conflict.
+        if creationTypes.contains(event.type) { event.expectedVersion = .noStream }
+        return { [event] reader in
+            try checkSubject(of: event, message: message, reader)
+            return [event]
+        }
+    }
+
+    /// Types that start their stream.
+    static let creationTypes: Set<String> = ["ClientRegistered", "TechnicianRegistered", "BatchReceived", "ClinicOpened"]
+
+    /// Facts about a client or a technician need them registered; suspensions and
+    /// revocations need the certification, and a grant a new certification id.
+    static func checkSubject(of event: NewEvent, message: any SwiftProtobuf.Message, _ reader: TransactionReader) throws {
+        guard !creationTypes.contains(event.type) else { return }
+        switch StreamCategory(stream: event.stream) {
+        case .client?:
+            if try reader.version(of: event.stream) == 0 {
+                throw Refusal([RuleViolation(.clientRegistered, "\(event.stream) is not registered: register the client first")])
+            }
+        case .technician?:
+            var technician = TechnicianState()
+            try fold(event.stream, reader) { technician.apply(type: $0, message: $1, id: $2) }
+            if !technician.registered {
+                throw Refusal([RuleViolation(.technicianCertified, "\(event.stream) is not registered: register the technician first")])
+            }
+            var violations: [RuleViolation] = []
+            switch message {
+            case let granted as Stipple_V1_CertificationGranted where technician.certifications[granted.certificationID] != nil:
+                violations.append(RuleViolation(
+                    .valueInRange, field: "certificationId", "certification \(granted.certificationID) exists already: renew it instead"))
+            case let suspended as Stipple_V1_CertificationSuspended:
+                if technician.certifications[suspended.certificationID] == nil {
+                    violations.append(RuleViolation(.valueInRange, field: "certificationId", "the technician holds no certification \(suspended.certificationID)"))
+                }
+            case let revoked as Stipple_V1_CertificationRevoked:
+                if let certification = technician.certifications[revoked.certificationID] {
+                    if let earlier = certification.revokedOn {
+                        violations.append(RuleViolation(.valueInRange, field: "certificationId", "certification \(revoked.certificationID) was revoked on \(earlier) already"))
+                    }
+                } else {
+                    violations.append(RuleViolation(.valueInRange, field: "certificationId", "the technician holds no certification \(revoked.certificationID)"))
+                }
+            default:
+                break
+            }
+            if !violations.isEmpty { throw Refusal(violations) }
+        default:
+            break
+        }
     }
 
     /// Folds the streams a procedure's rules read: the client, the technician, the

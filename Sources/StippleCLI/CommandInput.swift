@@ -63,6 +63,7 @@ enum CommandInput {
         var metadata = EventMetadata()
         if let raw = object["metadata"] {
             do { metadata = try EventMetadata(json: raw) } catch { throw fail("metadata", error.description) }
+            if metadata.extra["flags"] != nil { throw fail("metadata", "key \"flags\" is set by the rules, not by the caller") }
         }
         func message<M: SwiftProtobuf.Message>(_ type: String, as: M.Type) throws(Failure) -> M {
             guard let data = object["data"], case .object = data else { throw fail("data", "must be a JSON object") }

@@ -33,7 +33,6 @@ struct DemoChainTests {
         #expect((counts["TouchUpRecorded"] ?? 0) > 10)
         #expect((counts["SessionCancelled"] ?? 0) > 5)
         #expect((counts["RecordAmended"] ?? 0) > 0)
-        #expect((counts["ClientMarkedConfidential"] ?? 0) >= 0)
         #expect(try await log.verify().isIntact)
     }
 
@@ -47,8 +46,14 @@ struct DemoChainTests {
         }
         func facts(_ log: EventLog) async throws -> [String] {
             var facts: [String] = []
-            for try await event in log.events(pageSize: 500) where event.type != "RecordAmended" {
-                facts.append("\(event.stream) \(event.type) \(event.payload)")
+            for try await event in log.events(pageSize: 500) {
+                // An amendment points at an event id, and ids are random: compare the rest.
+                if event.type == "RecordAmended", var amendment = try? Stipple_V1_RecordAmended(serializedBytes: event.payload) {
+                    amendment.correctsEventID = ""
+                    facts.append("\(event.stream) \(event.type) \(try amendment.serializedBytes() as [UInt8])")
+                } else {
+                    facts.append("\(event.stream) \(event.type) \(event.payload)")
+                }
             }
             return facts
         }

@@ -34,6 +34,9 @@ struct Chain {
         consent.formVersion = "smp-consent-v4"
         consent.coversProcedure = true
         try await recorder.record(consent, type: "ConsentSigned", stream: "client-42", metadata: staff)
+        var technician = Stipple_V1_TechnicianRegistered()
+        technician.personal.name = "Technician 17"
+        try await recorder.record(technician, type: "TechnicianRegistered", stream: "technician-17", metadata: staff)
         var granted = Stipple_V1_CertificationGranted()
         granted.certificationID = "C-1"
         granted.level = .certified

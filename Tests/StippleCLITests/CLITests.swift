@@ -217,6 +217,7 @@ struct CLITests {
     static let chain = """
         {"command":"record","stream":"client-42","type":"ClientRegistered","data":{"clientId":"42","clinicId":"toronto"}}
         {"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v4","coversProcedure":true}}
+        {"command":"record","stream":"technician-17","type":"TechnicianRegistered","data":{"personal":{"name":"T. Seventeen"}}}
         {"command":"record","stream":"technician-17","type":"CertificationGranted","data":{"certificationId":"C-1","level":"CERTIFICATION_LEVEL_CERTIFIED","issuedOn":"2025-01-10","expiresOn":"2027-01-10"}}
         {"command":"record","stream":"technician-17","type":"BloodbornePathogensTrainingRecorded","data":{"completedOn":"2025-09-01"}}
         {"command":"record","stream":"batch-PB-1187","type":"BatchReceived","data":{"lot":"PB-1187","kind":"BATCH_KIND_PIGMENT","expiry":"2027-05-31"}}
@@ -233,7 +234,7 @@ struct CLITests {
         try cli.run(["init"])
         let setup = try cli.run(["do", "-"], input: Self.chain + "\n" + Self.session(1, day: "2026-03-02"))
         #expect(setup.status == 0, "\(setup.stderr)")
-        #expect(setup.lines.count == 7)
+        #expect(setup.lines.count == 8)
         let recall = #"{"command":"recall","lot":"PB-1187","data":{"authority":"Health Canada","noticeReference":"RA-1","recalledAt":"2026-03-10T09:00:00Z"}}"#
         let refused = try cli.run(["do"], input: recall + "\n" + Self.session(3, day: "2026-03-20"))
         #expect(refused.status == 4)
@@ -261,6 +262,7 @@ struct CLITests {
         let cli = try CLI()
         try cli.run(["init"])
         for arguments in [
+            ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00"],
             ["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "certified", "--issued", "2025-01-10", "--expires", "2027-01-10"],
             ["tech", "bbp", "--technician", "17", "--completed", "2025-09-01"],
             ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
@@ -285,6 +287,13 @@ struct CLITests {
         let badTime = try cli.run(session("2", "2026-03-16").map { $0 == "2026-03-16T10:00" ? "16 March" : $0 })
         #expect(badTime.status == 2)
         #expect(badTime.stderr.contains("--start must be a time such as 2026-03-14T10:00 (UTC)"))
+        for bad in ["2026-03-16T10:00:99", "2026-03-16T10:00:-30", "2026-03-16TZ10:00", "2026-03-16T24:00"] {
+            let run = try cli.run(session("2", "2026-03-16").map { $0 == "2026-03-16T10:00" ? bad : $0 })
+            #expect(run.status == 2, "\(bad)")
+        }
+        let emptyLot = try cli.run(session("2", "2026-03-16") + ["--pigment", ":30"])
+        #expect(emptyLot.status == 2)
+        #expect(emptyLot.stderr.contains("--pigment must be LOT or LOT:DILUTION"))
         let help = try cli.run(["client", "session", "--help"])
         #expect(help.stdout.contains("--cartridge"))
         #expect(help.stdout.contains("Refused (exit 4, every reason listed)"))
@@ -294,11 +303,15 @@ struct CLITests {
     func moreNamedCommands() throws {
         let cli = try CLI()
         try cli.run(["init"])
-        try cli.run(["do"], input: Self.chain + "\n" + Self.session(1, day: "2026-03-02"))
+        #expect(try cli.run(["do"], input: Self.chain + "\n" + Self.session(1, day: "2026-03-02")).status == 0)
         let steps: [([String], Int32)] = [
             (["clinic", "open", "--clinic", "toronto", "--name", "Stipple Toronto", "--opened", "2021-05-01"], 0),
             (["clinic", "open", "--clinic", "toronto", "--name", "again", "--opened", "2021-05-01"], 3),
             (["tech", "register", "--technician", "18", "--name", "New Tech", "--at", "2026-01-02T09:00"], 0),
+            (["tech", "register", "--technician", "18", "--name", "Twice", "--at", "2026-01-03T09:00"], 3),
+            (["tech", "revoke", "--technician", "18", "--certification", "C-9", "--on", "2026-03-01", "--reason", "typo"], 4),
+            (["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "trainer", "--issued", "2026-01-01", "--expires", "2030-01-01"], 4),
+            (["client", "consent", "--client", "43", "--form", "v4", "--at", "2026-03-01T10:00"], 4),
             (["client", "book", "--client", "42", "--booking", "B2", "--clinic", "toronto", "--technician", "17", "--start", "2026-03-16T10:00", "--number", "2"], 0),
             (["client", "cancel", "--client", "42", "--booking", "B2", "--by", "client", "--reason", "flu"], 0),
             (["client", "cancel", "--client", "42", "--booking", "B2", "--by", "nobody"], 2),

@@ -156,6 +156,7 @@ struct Bench {
         let log = try EventLog.create(at: folder + "/commands.sqlite")
         let recorder = Recorder(log: log)
         let staff = EventMetadata(actor: "admin-1", clinic: "toronto")
+        try await recorder.record(Stipple_V1_TechnicianRegistered(), type: "TechnicianRegistered", stream: "technician-17", metadata: staff)
         var granted = Stipple_V1_CertificationGranted()
         granted.certificationID = "C-1"
         granted.level = .certified

@@ -31,16 +31,20 @@ func record(_ decisions: [Recorder.Decision], options: GlobalOptions) async thro
 
 /// Parsing of the values people type.
 enum Typed {
-    /// `2026-03-14T10:00`, `2026-03-14T10:00:00Z` or `2026-03-14 10:00`, in UTC.
+    /// `2026-03-14T10:00`, `2026-03-14T10:00:00`, either with a final `Z`, or with a space
+    /// for the `T`; always UTC.
     static func instant(_ text: String, _ flag: String) throws -> Google_Protobuf_Timestamp {
-        let normalized = text.replacingOccurrences(of: " ", with: "T").replacingOccurrences(of: "Z", with: "")
-        let parts = normalized.split(separator: "T")
-        let time = parts.count == 2 ? parts[1].split(separator: ":").map { Int($0) } : []
-        guard parts.count == 2, let day = Day(String(parts[0])), (2...3).contains(time.count), time.allSatisfy({ $0 != nil }),
-              let hour = time[0], let minute = time[1], (0...23).contains(hour), (0...59).contains(minute)
+        var normalized = text.replacingOccurrences(of: " ", with: "T")
+        if normalized.hasSuffix("Z") { normalized.removeLast() }
+        let parts = normalized.split(separator: "T", omittingEmptySubsequences: false)
+        let time = parts.count == 2 ? parts[1].split(separator: ":", omittingEmptySubsequences: false).map { Int($0) } : []
+        guard parts.count == 2, let day = Day(String(parts[0])), (2...3).contains(time.count),
+              time.allSatisfy({ $0 != nil }), parts[1].allSatisfy({ $0.isNumber || $0 == ":" }),
+              let hour = time[0], let minute = time[1], (0...23).contains(hour), (0...59).contains(minute),
+              time.count == 2 || (0...59).contains(time[2] ?? -1)
         else { throw ValidationError("\(flag) must be a time such as 2026-03-14T10:00 (UTC), not \"\(text)\".") }
         var timestamp = Google_Protobuf_Timestamp()
-        timestamp.seconds = Int64(day.daysSinceEpoch) * 86_400 + Int64(hour * 3_600 + minute * 60 + ((time.count == 3 ? time[2] : 0) ?? 0))
+        timestamp.seconds = Int64(day.daysSinceEpoch) * 86_400 + Int64(hour * 3_600 + minute * 60 + (time.count == 3 ? time[2]! : 0))
         return timestamp
     }
 
@@ -66,7 +70,7 @@ enum Typed {
         var pigment = Stipple_V1_PigmentUse()
         pigment.lot = String(parts[0])
         pigment.dilutionPercent = 100
-        if parts.count == 2, let dilution = Int32(parts[1]) { pigment.dilutionPercent = dilution } else if parts.count != 1 || pigment.lot.isEmpty {
+        if parts.count == 2, let dilution = Int32(parts[1]), !pigment.lot.isEmpty { pigment.dilutionPercent = dilution } else if parts.count != 1 || pigment.lot.isEmpty {
             throw ValidationError("--pigment must be LOT or LOT:DILUTION (percent), e.g. PB-1187:30, not \"\(text)\".")
         }
         return pigment

@@ -153,6 +153,9 @@ public enum SessionRules {
     static func certificationViolations(_ session: ProcedureView, day: Day, context: SessionContext) -> [RuleViolation] {
         var violations: [RuleViolation] = []
         let technician = session.technicianID
+        if !context.technician.registered {
+            violations.append(RuleViolation(.technicianCertified, field: "technicianId", "technician \(technician) is not registered"))
+        }
         switch context.technician.level(on: day) {
         case nil:
             violations.append(RuleViolation(
@@ -241,6 +244,9 @@ public enum RecordRules {
         }
         if Day(renewal.expiresOn) == nil {
             violations.append(RuleViolation(.valueInRange, field: "expiresOn", "must be a day, YYYY-MM-DD"))
+        }
+        if Day(renewal.renewedOn) == nil {
+            violations.append(RuleViolation(.valueInRange, field: "renewedOn", "must be a day, YYYY-MM-DD"))
         }
         return violations.isEmpty ? .success(renewal) : .failure(Refusal(violations))
     }
