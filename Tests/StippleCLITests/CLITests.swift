@@ -319,6 +319,21 @@ struct CLITests {
               "--end", "2026-08-20T11:30", "--area", "crown", "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25",
               "--depth", "0.8", "--reason", "fading"], 0),
             (["client", "amend", "--client", "42", "--event", UUID().uuidString, "--field", "depthMm", "--reason", "typo"], 4),
+            (["client", "consult", "--client", "42", "--clinic", "toronto", "--consultant", "17", "--at", "2026-02-20T11:00",
+              "--hair-loss", "androgenetic", "--norwood", "5A", "--fitzpatrick", "3", "--area", "hairline", "--sessions", "3"], 0),
+            (["client", "consult", "--client", "42", "--clinic", "toronto", "--consultant", "17", "--at", "2026-02-20T11:00",
+              "--hair-loss", "androgenetic", "--norwood", "5A", "--fitzpatrick", "9", "--sessions", "3"], 4),
+            (["client", "consult", "--client", "42", "--clinic", "toronto", "--consultant", "17", "--at", "2026-02-20T11:00",
+              "--hair-loss", "androgenetic", "--fitzpatrick", "3", "--sessions", "3"], 2),
+            (["client", "reschedule", "--client", "42", "--booking", "B2", "--start", "2026-03-18T10:00"], 0),
+            (["client", "no-show", "--client", "42", "--booking", "B2"], 0),
+            (["client", "reaction", "--client", "42", "--at", "2026-03-05T09:00", "--severity", "mild", "--lot", "PB-1187"], 0),
+            (["client", "reaction", "--client", "42", "--at", "2026-03-05T09:00", "--severity", "awful"], 2),
+            (["client", "confidential", "--client", "42", "--reason", "public figure"], 0),
+            (["batch", "open", "--lot", "PB-1187", "--clinic", "toronto", "--at", "2026-03-01T08:00"], 0),
+            (["batch", "open", "--lot", "NOPE-1", "--clinic", "toronto", "--at", "2026-03-01T08:00"], 4),
+            (["batch", "discard", "--lot", "NC-0412", "--at", "2026-09-01T08:00", "--reason", "damaged box"], 0),
+            (["tech", "assign", "--technician", "17", "--clinic", "toronto", "--from", "2025-01-01"], 0),
             (["tech", "revoke", "--technician", "17", "--certification", "C-1", "--on", "2026-10-01", "--reason", "misconduct"], 0),
             (["tech", "renew", "--technician", "17", "--certification", "C-1", "--renewed", "2026-12-01", "--expires", "2028-01-10"], 4),
         ]
@@ -327,7 +342,10 @@ struct CLITests {
             #expect(run.status == status, "\(arguments): \(run.stderr)")
         }
         let history = try cli.run(["read", "client-42"]).lines.compactMap { try? cli.json($0)["type"] as? String }
-        #expect(history == ["ClientRegistered", "ConsentSigned", "SessionRecorded", "SessionBooked", "SessionCancelled", "TouchUpRecorded"])
+        #expect(history == [
+            "ClientRegistered", "ConsentSigned", "SessionRecorded", "SessionBooked", "SessionCancelled", "TouchUpRecorded",
+            "ConsultationRecorded", "SessionRescheduled", "SessionNoShow", "AdverseReactionReported", "ClientMarkedConfidential",
+        ])
         #expect(try cli.run(["verify"]).status == 0)
     }
 

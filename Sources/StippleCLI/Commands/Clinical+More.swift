@@ -215,3 +215,216 @@ func recordPlain(
     let event = try Recorder.newEvent(message, type: type, stream: stream, expected: .any, metadata: clinical.metadata)
     try await record([try Recorder.checked(event)], options: options)
 }
+
+extension Stipple.Client {
+    struct Consult: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a consultation.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var clinical: ClinicalOptions
+        @Option(help: "The client's id.") var client: String
+        @Option(help: "The clinic.") var clinic: String
+        @Option(help: "The consulting technician's id.") var consultant: String
+        @Option(help: "When (UTC).") var at: String
+        @Option(help: "Hair-loss type: androgenetic, alopecia-areata, alopecia-totalis, alopecia-universalis, diffuse-thinning, scar, burn, birthmark, post-transplant.")
+        var hairLoss: String
+        @Option(help: "Norwood stage (men): I … VII, 3V, 5A …") var norwood: String?
+        @Option(help: "Ludwig stage (women): I, II, III.") var ludwig: String?
+        @Option(help: "Fitzpatrick skin type, 1–6.") var fitzpatrick: Int32
+        @Option(help: "A scalp area planned (repeat).") var area: [String] = []
+        @Option(help: "A contraindication (repeat).") var contraindication: [String] = []
+        @Option(help: "Estimated sessions, 1–7.") var sessions: Int32
+        @Option(help: "Quoted price in cents.") var priceCents: Int64 = 0
+        @Option(help: "Currency.") var currency: String = "CAD"
+        @Option(help: "Hairline design.") var hairline: String = ""
+        @Option(help: "Notes (personal data).") var notes: String?
+
+        func validate() throws {
+            if (norwood == nil) == (ludwig == nil) { throw ValidationError("Give either --norwood (men) or --ludwig (women).") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let types: [String: Stipple_V1_HairLossType] = [
+                    "androgenetic": .androgenetic, "alopecia-areata": .alopeciaAreata, "alopecia-totalis": .alopeciaTotalis,
+                    "alopecia-universalis": .alopeciaUniversalis, "diffuse-thinning": .diffuseThinning, "scar": .scar, "burn": .burn,
+                    "birthmark": .birthmark, "post-transplant": .postTransplant,
+                ]
+                guard let type = types[hairLoss] else { throw ValidationError("--hair-loss must be one of \(types.keys.sorted().joined(separator: ", ")).") }
+                var consultation = Stipple_V1_ConsultationRecorded()
+                consultation.clinicID = clinic
+                consultation.consultantID = consultant
+                consultation.consultedAt = try Typed.instant(at, "--at")
+                consultation.hairLossType = type
+                if let norwood { consultation.norwoodStage = norwood }
+                if let ludwig { consultation.ludwigStage = ludwig }
+                consultation.fitzpatrickType = fitzpatrick
+                consultation.areas = try area.map(Typed.area)
+                consultation.contraindications = contraindication
+                consultation.estimatedSessions = sessions
+                consultation.quotedPriceCents = priceCents
+                consultation.currency = currency
+                consultation.hairlineDesign = hairline
+                if let notes { consultation.personal.notes = notes }
+                try await recordPlain(consultation, type: "ConsultationRecorded", stream: Recorder.Streams.client(client), clinical, options)
+            }
+        }
+    }
+
+    struct Reschedule: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move a booking to another time.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var clinical: ClinicalOptions
+        @Option(help: "The client's id.") var client: String
+        @Option(help: "The booking's id.") var booking: String
+        @Option(help: "New start (UTC).") var start: String
+        @Option(help: "Why.") var reason: String = ""
+
+        func run() async throws {
+            try await reportingFailures {
+                var moved = Stipple_V1_SessionRescheduled()
+                moved.bookingID = booking
+                moved.startsAt = try Typed.instant(start, "--start")
+                moved.reason = reason
+                try await recordPlain(moved, type: "SessionRescheduled", stream: Recorder.Streams.client(client), clinical, options)
+            }
+        }
+    }
+
+    struct NoShow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "no-show", abstract: "Record that the client did not come to a booking.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var clinical: ClinicalOptions
+        @Option(help: "The client's id.") var client: String
+        @Option(help: "The booking's id.") var booking: String
+
+        func run() async throws {
+            try await reportingFailures {
+                var noShow = Stipple_V1_SessionNoShow()
+                noShow.bookingID = booking
+                try await recordPlain(noShow, type: "SessionNoShow", stream: Recorder.Streams.client(client), clinical, options)
+            }
+        }
+    }
+
+    struct Reaction: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record an adverse reaction the client reported.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var clinical: ClinicalOptions
+        @Option(help: "The client's id.") var client: String
+        @Option(help: "When reported (UTC).") var at: String
+        @Option(help: "mild, moderate or severe.") var severity: String
+        @Option(help: "A lot suspected (repeat).") var lot: [String] = []
+        @Option(help: "The procedure's event id, if known.") var procedure: String = ""
+        @Option(help: "What was done.") var actions: String = ""
+        @Option(help: "What the client describes (personal data).") var description: String = ""
+
+        func run() async throws {
+            try await reportingFailures {
+                guard ["mild", "moderate", "severe"].contains(severity) else { throw ValidationError("--severity must be mild, moderate or severe.") }
+                var reaction = Stipple_V1_AdverseReactionReported()
+                reaction.reportedAt = try Typed.instant(at, "--at")
+                reaction.severity = severity
+                reaction.lots = lot
+                reaction.procedureEventID = procedure
+                reaction.actionsTaken = actions
+                reaction.personal.description_p = description
+                try await recordPlain(reaction, type: "AdverseReactionReported", stream: Recorder.Streams.client(client), clinical, options)
+            }
+        }
+    }
+
+    struct Confidential: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mark a client's record confidential, or lift the mark with --lift.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var clinical: ClinicalOptions
+        @Option(help: "The client's id.") var client: String
+        @Option(help: "Why.") var reason: String
+        @Flag(help: "Lift the mark instead.") var lift = false
+
+        func run() async throws {
+            try await reportingFailures {
+                let stream = Recorder.Streams.client(client)
+                if lift {
+                    var lifted = Stipple_V1_ClientConfidentialityLifted()
+                    lifted.reason = reason
+                    try await recordPlain(lifted, type: "ClientConfidentialityLifted", stream: stream, clinical, options)
+                } else {
+                    var marked = Stipple_V1_ClientMarkedConfidential()
+                    marked.reason = reason
+                    try await recordPlain(marked, type: "ClientMarkedConfidential", stream: stream, clinical, options)
+                }
+            }
+        }
+    }
+}
+
+extension Stipple.Batch {
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a bottle or box of a lot opened.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var clinical: ClinicalOptions
+        @Option(help: "Lot number.") var lot: String
+        @Option(help: "The clinic.") var clinic: String
+        @Option(help: "When (UTC).") var at: String
+
+        func run() async throws {
+            try await reportingFailures {
+                var opened = Stipple_V1_BatchOpened()
+                opened.openedAt = try Typed.instant(at, "--at")
+                opened.clinicID = clinic
+                try await recordLot(opened, type: "BatchOpened", lot: lot, clinical, options)
+            }
+        }
+    }
+
+    struct Discard: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a lot thrown away (no procedure may use it after).")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var clinical: ClinicalOptions
+        @Option(help: "Lot number.") var lot: String
+        @Option(help: "When (UTC).") var at: String
+        @Option(help: "Why.") var reason: String
+
+        func run() async throws {
+            try await reportingFailures {
+                var discarded = Stipple_V1_BatchDiscarded()
+                discarded.discardedAt = try Typed.instant(at, "--at")
+                discarded.reason = reason
+                try await recordLot(discarded, type: "BatchDiscarded", lot: lot, clinical, options)
+            }
+        }
+    }
+}
+
+extension Stipple.Tech {
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Assign a technician to a clinic from a day on.")
+        @OptionGroup var options: GlobalOptions
+        @OptionGroup var clinical: ClinicalOptions
+        @Option(help: "The technician's id.") var technician: String
+        @Option(help: "The clinic.") var clinic: String
+        @Option(help: "From which day.") var from: String
+
+        func run() async throws {
+            try await reportingFailures {
+                var assigned = Stipple_V1_TechnicianAssignedToClinic()
+                assigned.clinicID = clinic
+                assigned.fromDay = try Typed.day(from, "--from")
+                try await recordPlain(assigned, type: "TechnicianAssignedToClinic", stream: Recorder.Streams.technician(technician), clinical, options)
+            }
+        }
+    }
+}
+
+/// Records an event of a lot that must have been received.
+func recordLot(_ message: any SwiftProtobuf.Message, type: String, lot: String, _ clinical: ClinicalOptions, _ options: GlobalOptions) async throws {
+    let stream = Recorder.Streams.batch(lot)
+    let event = try Recorder.newEvent(message, type: type, stream: stream, expected: .any, metadata: clinical.metadata)
+    let checked = try Recorder.checked(event)
+    try await record([{ reader in
+        if try reader.version(of: stream) == 0 {
+            throw Refusal([RuleViolation(.lotReceived, "lot \(lot) was never received")])
+        }
+        return try checked(reader)
+    }], options: options)
+}

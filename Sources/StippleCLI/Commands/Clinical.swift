@@ -93,8 +93,11 @@ enum Typed {
 extension Stipple {
     struct Client: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Record a client's facts: registration, consent, sessions.",
-            subcommands: [Register.self, Consent.self, Book.self, Cancel.self, Session.self, TouchUp.self, Amend.self])
+            abstract: "Record a client's facts: registration, consultation, consent, bookings, sessions, touch-ups, reactions.",
+            subcommands: [
+                Register.self, Consult.self, Consent.self, Book.self, Reschedule.self, Cancel.self, NoShow.self,
+                Session.self, TouchUp.self, Reaction.self, Amend.self, Confidential.self,
+            ])
 
         struct Register: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Register a client at a clinic.")
@@ -196,8 +199,8 @@ extension Stipple {
 
     struct Batch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Record pigment and needle-cartridge lots: received, recalled.",
-            subcommands: [Receive.self, Recall.self])
+            abstract: "Record pigment and needle-cartridge lots: received, opened, recalled, discarded.",
+            subcommands: [Receive.self, Open.self, Recall.self, Discard.self])
 
         struct Receive: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a lot received at a clinic.")
@@ -267,7 +270,7 @@ extension Stipple {
     struct Tech: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record technicians' certifications and training.",
-            subcommands: [Register.self, Certify.self, Renew.self, Suspend.self, Revoke.self, BBP.self])
+            subcommands: [Register.self, Assign.self, Certify.self, Renew.self, Suspend.self, Revoke.self, BBP.self])
 
         struct Certify: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a certification granted.")
