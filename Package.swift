@@ -97,7 +97,8 @@ let package = Package(
         ),
         .testTarget(
             name: "StippleCLITests",
-            dependencies: ["StippleCLI", "EventLog"]
+            dependencies: ["StippleCLI", "EventLog"],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -349,6 +349,25 @@ struct CLITests {
         #expect(try cli.run(["verify"]).status == 0)
     }
 
+    @Test("events written as SessionRecorded version 1 (a fixture) read as stored and count for the rules")
+    func versionOneFixture() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/sessions-v1.jsonl").path
+        let appended = try cli.run(["append", fixture])
+        #expect(appended.status == 0, "\(appended.stderr)")
+        let stored = try cli.json(try cli.run(["read", "client-7"]).lines[2])
+        #expect(stored["schemaVersion"] as? Int == 1)
+        #expect((stored["data"] as? [String: Any])?["needle"] as? String == "3RL-0.25mm")
+        // Session 2 follows the version-1 session 1 (the rules read it upcast to version 2).
+        try cli.run(["do"], input: Self.chain)
+        let next = try cli.run(["do"], input: Self.session(2, day: "2025-10-22").replacingOccurrences(of: #""client":"42""#, with: #""client":"7""#))
+        #expect(next.status == 0, "\(next.stderr)")
+        let again = try cli.run(["do"], input: Self.session(2, day: "2025-11-05").replacingOccurrences(of: #""client":"42""#, with: #""client":"7""#))
+        #expect(again.status == 4)
+        #expect(again.stderr.contains("the next session of this course is number 3, not 2"))
+    }
+
     @Test("demo builds a chain through the commands, and adds clients when run again")
     func demo() throws {
         let cli = try CLI()

@@ -119,6 +119,14 @@ struct SessionRulesTests {
         #expect(throws: Never.self) { try fixture.decide().get() }
     }
 
+    @Test("a technician who was never registered cannot record a session")
+    func unregisteredTechnician() throws {
+        var fixture = Fixture()
+        fixture.technician = TechnicianState()
+        #expect(try fixture.refusal().violations.first == RuleViolation(
+            .technicianCertified, field: "technicianId", "technician 17 is not registered"))
+    }
+
     @Test("a certification without a real level (missing, or from a newer schema) does not certify")
     func unrealLevel() throws {
         for level in [Stipple_V1_CertificationLevel.unspecified, .UNRECOGNIZED(9)] {
