@@ -367,6 +367,54 @@ public struct EventSequence: AsyncSequence, Sendable {
     }
 }
 
+/// The whole log (or its tail) as an async sequence of pages, each page read while the
+/// caller still works on the one before (one page ahead), for replays and projections.
+public struct EventPages: AsyncSequence, Sendable {
+    public typealias Element = [RecordedEvent]
+    let log: EventLog
+    let start: Int64
+    let pageSize: Int
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(log: log, next: start, pageSize: pageSize)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let log: EventLog
+        var next: Int64
+        let pageSize: Int
+        var ahead: Task<[RecordedEvent], any Error>?
+        var finished = false
+
+        public mutating func next() async throws -> [RecordedEvent]? {
+            if finished { return nil }
+            let page: [RecordedEvent]
+            if let ahead {
+                page = try await ahead.value
+            } else {
+                page = try await log.readAll(from: next, limit: pageSize)
+            }
+            guard let last = page.last else {
+                finished = true
+                ahead = nil
+                return nil
+            }
+            next = last.position + 1
+            let (log, from, size) = (self.log, next, pageSize)
+            ahead = Task { try await log.readAll(from: from, limit: size) }
+            return page
+        }
+    }
+}
+
+extension EventLog {
+    /// Every event from position `from` in pages of `pageSize`, the next page read while
+    /// the caller works on the current one. Ends at the head it finds.
+    public func pages(from position: Int64 = 1, pageSize: Int = 10_000) -> EventPages {
+        EventPages(log: self, start: position, pageSize: max(1, pageSize))
+    }
+}
+
 /// Reading event rows with the C API (see SQLiteRaw.swift for why).
 enum EventRows {
     static let columns = "position, event_id, stream_id, stream_version, type_id, schema_version, recorded_at, metadata, codec, raw_length, payload"

@@ -61,6 +61,9 @@ struct AppendAndReadTests {
         #expect(all.map(\.position) == Array(1...250))
         #expect(try await log.readAll(from: Int64.max - 10, limit: 100).isEmpty)
         #expect(try await log.readAll(from: Int64.max - 10, limit: 10_000).isEmpty)
+        var pages: [[Int64]] = []
+        for try await page in log.pages(from: 21, pageSize: 100) { pages.append(page.map(\.position)) }
+        #expect(pages == [Array(21...120), Array(121...220), Array(221...250)])
         var fromTail: [Int64] = []
         for try await event in log.events(from: 240, pageSize: 3) { fromTail.append(event.position) }
         #expect(fromTail == Array(240...250))

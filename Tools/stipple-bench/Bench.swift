@@ -249,14 +249,11 @@ struct Bench {
         var decoded = 0
         var sessions = 0
         let replaySeconds = try await measure {
-            var position: Int64 = 1
-            while true {
-                let page = try await log.readAll(from: position, limit: 10_000)
-                guard let last = page.last else { break }
+            // Pages are read one ahead while the page before is decoded.
+            for try await page in log.pages(pageSize: 10_000) {
                 let counts = try decodeInParallel(page)
                 decoded += counts.decoded
                 sessions += counts.sessions
-                position = last.position + 1
             }
         }
         Figure(name: "replay-decode", events: decoded, seconds: replaySeconds, extra: ["sessions": .int(Int64(sessions))]).print()
