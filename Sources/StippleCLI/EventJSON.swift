@@ -2,8 +2,25 @@ import EventLog
 import Foundation
 import Treatment
 
-/// The JSON line `stipple read` prints for an event.
+/// The JSON lines the CLI prints for events.
 enum EventJSON {
+    /// Where an appended event landed: `{"position","stream","version","id"}`, plus
+    /// `"alreadyStored":true` when the append returned an earlier one.
+    static func appendedLine(_ event: AppendedEvent) -> [UInt8] {
+        var object: [String: JSONValue] = [
+            "position": .int(event.position), "stream": .string(event.stream),
+            "version": .int(event.streamVersion), "id": .string(event.id.uuidString.lowercased()),
+        ]
+        if event.wasAlreadyStored { object["alreadyStored"] = .bool(true) }
+        return JSONValue.object(object).canonicalBytes
+    }
+
+    /// Prints every appended event, one line each.
+    static func printAppended(_ events: [AppendedEvent]) {
+        for event in events { Output.line(appendedLine(event)) }
+        Output.flush()
+    }
+
     static func line(_ event: RecordedEvent) -> [UInt8] {
         var object: [String: JSONValue] = [
             "position": .int(event.position),

@@ -69,6 +69,17 @@ struct AppendAndReadTests {
         #expect(fromTail == Array(240...250))
     }
 
+    @Test("a large page, read as two halves on two connections, comes back whole and in order")
+    func largePages() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        try await log.append((0..<9_001).map { NewEvent(stream: "client-\($0 % 97)", type: "SessionRecorded", payload: sessionPayload($0)) })
+        let page = try await log.readAll(from: 2, limit: 5_000)
+        #expect(page.map(\.position) == Array(2...5_001))
+        #expect(page.enumerated().allSatisfy { $0.element.payload == sessionPayload($0.offset + 1) })
+        #expect(try await log.readAll(from: 8_000, limit: 5_000).map(\.position) == Array(8_000...9_001))
+    }
+
     @Test("a batch to several streams lands whole, and a refused batch leaves nothing")
     func atomicBatch() async throws {
         let folder = try TemporaryFolder()

@@ -12,16 +12,6 @@ import GRDBSQLite
 let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 extension OpaquePointer {
-    /// Binds a blob (or NULL for `nil`) to parameter `index` (1-based).
-    func bind(_ index: Int32, blob: UnsafeRawBufferPointer?) {
-        if let blob {
-            // A zero-length blob must still be a blob, not NULL.
-            sqlite3_bind_blob(self, index, blob.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(blob.count), sqliteTransient)
-        } else {
-            sqlite3_bind_null(self, index)
-        }
-    }
-
     /// Binds a blob (or NULL) without copying it (`SQLITE_STATIC`): the caller keeps
     /// the bytes alive until the statement has been stepped and reset.
     func bind(_ index: Int32, staticBlob blob: UnsafeRawBufferPointer?) {

@@ -45,15 +45,7 @@ extension Stipple {
                     if case .versionConflict(let stream, _, _) = error { start = try? await log.streamVersion(stream) }
                     throw Self.locate(error, in: input, streamStart: start)
                 }
-                for event in appended {
-                    var object: [String: JSONValue] = [
-                        "position": .int(event.position), "stream": .string(event.stream),
-                        "version": .int(event.streamVersion), "id": .string(event.id.uuidString.lowercased()),
-                    ]
-                    if event.wasAlreadyStored { object["alreadyStored"] = .bool(true) }
-                    Output.line(JSONValue.object(object).canonicalBytes)
-                }
-                Output.flush()
+                EventJSON.printAppended(appended)
             }
         }
 

@@ -19,14 +19,7 @@ struct ClinicalOptions: ParsableArguments {
 /// Records decisions and prints the events, as `stipple do` does.
 func record(_ decisions: [Recorder.Decision], options: GlobalOptions) async throws {
     let log = try await options.open()
-    let appended = try await log.transact(decisions)
-    for event in appended {
-        Output.line(JSONValue.object([
-            "position": .int(event.position), "stream": .string(event.stream),
-            "version": .int(event.streamVersion), "id": .string(event.id.uuidString.lowercased()),
-        ]).canonicalBytes)
-    }
-    Output.flush()
+    EventJSON.printAppended(try await log.transact(decisions))
 }
 
 /// Parsing of the values people type.

@@ -54,13 +54,7 @@ extension Stipple {
                         code: .refused,
                         message: "line \(refused.line): \(refused.refusal.description)\nNothing was recorded.")
                 }
-                for event in appended {
-                    Output.line(JSONValue.object([
-                        "position": .int(event.position), "stream": .string(event.stream),
-                        "version": .int(event.streamVersion), "id": .string(event.id.uuidString.lowercased()),
-                    ]).canonicalBytes)
-                }
-                Output.flush()
+                EventJSON.printAppended(appended)
             }
         }
     }
