@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "Treatment", targets: ["Treatment"]),
         .library(name: "Recording", targets: ["Recording"]),
+        .library(name: "Reports", targets: ["Reports"]),
         .executable(name: "stipple", targets: ["StippleCLI"]),
         .executable(name: "stipple-bench", targets: ["StippleBench"]),
     ],
@@ -27,7 +28,7 @@ let package = Package(
             providers: [.apt(["liblz4-dev"])]
         ),
         // The domain-agnostic store: append, read, codecs, hash chain, verify.
-        // The only module that imports GRDB and CLZ4.
+        // The only module that imports CLZ4; Reports uses GRDB for its own tables.
         .target(
             name: "EventLog",
             dependencies: [
@@ -51,11 +52,21 @@ let package = Package(
             name: "Recording",
             dependencies: ["EventLog", "Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // Read models: projections kept in the log's file, their runtime (checkpoints,
+        // catch-up, blue/green rebuilds) and the reports that read them.
+        .target(
+            name: "Reports",
+            dependencies: [
+                "EventLog", "Treatment", "Recording",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // The `stipple` command: parses, calls the libraries, maps errors to exit codes.
         .executableTarget(
             name: "StippleCLI",
             dependencies: [
-                "EventLog", "Treatment", "Recording",
+                "EventLog", "Treatment", "Recording", "Reports",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "StippleBench",
             dependencies: [
-                "EventLog", "Treatment", "Recording",
+                "EventLog", "Treatment", "Recording", "Reports",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -94,6 +105,14 @@ let package = Package(
         .testTarget(
             name: "RecordingTests",
             dependencies: ["Recording", "EventLog", "Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
+            name: "ReportsTests",
+            dependencies: [
+                "Reports", "Recording", "EventLog", "Treatment",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "StippleCLITests",

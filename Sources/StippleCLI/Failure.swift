@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Reports
 import Treatment
 
 /// What the CLI prints and which exit code it uses when a command fails.
@@ -39,6 +40,15 @@ struct Failure: Error, CustomStringConvertible {
             case .readOnly, .diskFull, .damaged, .corruptEvent, .database:
                 return Failure(code: .failure, message: error.description)
             }
+        case let error as ReportsError:
+            switch error {
+            case .unknownProjection, .notFound, .invalidArgument:
+                return .badInput(error.description)
+            case .undecodable, .notBuilt, .swapStarved:
+                return Failure(code: .failure, message: error.description)
+            }
+        case is CancellationError:
+            return Failure(code: .failure, message: "interrupted; run the command again to go on where it stopped")
         default:
             return Failure(code: .failure, message: String(describing: error))
         }

@@ -20,6 +20,7 @@ struct ClinicalOptions: ParsableArguments {
 func record(_ decisions: [Recorder.Decision], options: GlobalOptions) async throws {
     let log = try await options.open()
     EventJSON.printAppended(try await log.transact(decisions))
+    await catchUpAfterAppend(log)
 }
 
 /// Parsing of the values people type.

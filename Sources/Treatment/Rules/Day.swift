@@ -72,3 +72,24 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
     }
 }
+
+extension Day {
+    /// The ISO-8601 week the day falls in, e.g. `2026-W48` (weeks start on Monday; week 1
+    /// holds the year's first Thursday).
+    public var isoWeek: String {
+        // 1970-01-01 was a Thursday: Monday is 0.
+        let weekday = ((daysSinceEpoch + 3) % 7 + 7) % 7
+        let thursday = Day(daysSinceEpoch: daysSinceEpoch - weekday + 3)
+        let (year, _, _) = thursday.components
+        let week = (thursday.daysSinceEpoch - Self.days(year: year, month: 1, day: 1)) / 7 + 1
+        return "\(year)-W" + (week < 10 ? "0" : "") + String(week)
+    }
+
+    /// The Monday of the day's ISO week.
+    public var weekStart: Day {
+        Day(daysSinceEpoch: daysSinceEpoch - ((daysSinceEpoch + 3) % 7 + 7) % 7)
+    }
+
+    /// The first instant of the day, in seconds since 1970-01-01T00:00:00Z.
+    public var startSeconds: Int64 { Int64(daysSinceEpoch) * 86_400 }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import GRDB
+import SwiftProtobuf
+import Treatment
+
+/// The certification audit: every session and touch-up with its findings
+/// (``AuditFindings``), kept current as technicians' and lots' events arrive — a
+/// suspension dated back, or a recall, re-checks the procedures it reaches.
+public struct AuditProjection: Projection {
+    public init() {}
+    public var name: String { "audit" }
+    public var version: Int { 1 }
+    public var summary: String { "each procedure checked against certification, supervision, training, consent and lots" }
+    static let technicianTypes: Set<String> = [
+        "TechnicianRegistered", "CertificationGranted", "CertificationRenewed", "CertificationSuspended",
+        "CertificationRevoked", "BloodbornePathogensTrainingRecorded",
+    ]
+    static let lotTypes: Set<String> = ["BatchReceived", "BatchRecalled", "BatchDiscarded"]
+    public var reads: Set<String> {
+        Self.technicianTypes.union(Self.lotTypes).union(["ConsentSigned", "SessionRecorded", "TouchUpRecorded"])
+    }
+
+    public func createTables(_ tables: TableNames, in db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE \(tables["procedures"]) (
+                position INTEGER PRIMARY KEY,
+                client TEXT NOT NULL,
+                label TEXT NOT NULL,
+                clinic TEXT NOT NULL,
+                technician TEXT NOT NULL,
+                supervisor TEXT NOT NULL,
+                day INTEGER NOT NULL,
+                pigment_lots TEXT NOT NULL,
+                cartridge_lots TEXT NOT NULL,
+                consent INTEGER NOT NULL,
+                findings INTEGER NOT NULL
+            );
+            CREATE INDEX \(tables["procedures_by_day"]) ON \(tables["procedures"]) (day);
+            CREATE INDEX \(tables["procedures_by_technician"]) ON \(tables["procedures"]) (technician, day);
+            CREATE INDEX \(tables["procedures_by_supervisor"]) ON \(tables["procedures"]) (supervisor, day) WHERE supervisor <> '';
+            CREATE TABLE \(tables["technician_events"]) (
+                technician TEXT NOT NULL, position INTEGER NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL,
+                PRIMARY KEY (technician, position)
+            ) WITHOUT ROWID;
+            CREATE TABLE \(tables["lot_events"]) (
+                lot TEXT NOT NULL, position INTEGER NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL,
+                PRIMARY KEY (lot, position)
+            ) WITHOUT ROWID;
+            CREATE TABLE \(tables["consents"]) (client TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE \(tables["lot_first_use"]) (lot TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
+            """)
+    }
+
+    /// States folded from the projection's own tables, kept between chunks.
+    final class Cache {
+        var technicians: [String: TechnicianState?] = [:]
+        var lots: [String: BatchState?] = [:]
+        var consent: [String: Bool] = [:]
+        var lotsSeen: Set<String> = []
+    }
+
+    public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
+        let cache = memory.cache { Cache() }
+        let states = States(tables: tables, db: db, cache: cache)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO \(tables["procedures"])
+                (position, client, label, clinic, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for event in events {
+            if let procedure = Procedure(event.message) {
+                let client = event.subject
+                let audited = AuditedProcedure(
+                    technicianID: procedure.technicianID, supervisorID: procedure.supervisorID, day: procedure.day,
+                    pigmentLots: procedure.pigments.map(\.lot), cartridgeLots: procedure.cartridges.map(\.lot),
+                    consentOnFile: try states.consent(client))
+                let findings = try states.findings(audited)
+                try insert.execute(arguments: [
+                    event.position, client, procedure.label, procedure.clinicID, procedure.technicianID, procedure.supervisorID,
+                    procedure.day.daysSinceEpoch, audited.pigmentLots.joined(separator: ","), audited.cartridgeLots.joined(separator: ","),
+                    audited.consentOnFile, findings.rawValue,
+                ])
+                for lot in audited.pigmentLots + audited.cartridgeLots where !cache.lotsSeen.contains(lot) {
+                    try db.run("INSERT OR IGNORE INTO \(tables["lot_first_use"]) (lot, position) VALUES (?, ?)", [lot, event.position])
+                    cache.lotsSeen.insert(lot)
+                }
+            } else if let consent = event.message as? Stipple_V1_ConsentSigned {
+                guard consent.coversProcedure, try !states.consent(event.subject) else { continue }
+                try db.run("INSERT OR IGNORE INTO \(tables["consents"]) (client, position) VALUES (?, ?)", [event.subject, event.position])
+                cache.consent[event.subject] = true
+            } else if Self.technicianTypes.contains(event.type) {
+                let technician = event.subject
+                try db.run("INSERT INTO \(tables["technician_events"]) (technician, position, type, payload) VALUES (?, ?, ?, ?)",
+                           [technician, event.position, event.type, Data(event.payload)])
+                var state = try states.technician(technician) ?? TechnicianState()
+                state.apply(type: event.type, message: event.message, id: event.id)
+                cache.technicians.updateValue(state, forKey: technician)
+                try states.recheck(
+                    where: "(technician = ?1 OR supervisor = ?1) AND day >= ?2",
+                    [technician, Self.firstDayAffected(by: event.message)?.daysSinceEpoch ?? Int.min])
+            } else if Self.lotTypes.contains(event.type) {
+                let lot = event.subject
+                try db.run("INSERT INTO \(tables["lot_events"]) (lot, position, type, payload) VALUES (?, ?, ?, ?)",
+                           [lot, event.position, event.type, Data(event.payload)])
+                var state = try states.lot(lot) ?? BatchState()
+                state.apply(type: event.type, message: event.message, id: event.id)
+                cache.lots.updateValue(state, forKey: lot)
+                if let first = try Int64.fetchOne(db, sql: "SELECT position FROM \(tables["lot_first_use"]) WHERE lot = ?", arguments: [lot]) {
+                    try states.recheck(
+                        where: "position >= ?1 AND day >= ?2 AND (instr(',' || pigment_lots || ',', ?3) > 0 OR instr(',' || cartridge_lots || ',', ?3) > 0)",
+                        [first, Self.firstDayAffected(by: event.message)?.daysSinceEpoch ?? Int.min, "," + lot + ","])
+                }
+            }
+        }
+    }
+
+    /// The first day whose verdicts an event can change (`nil`: any day).
+    static func firstDayAffected(by message: any SwiftProtobuf.Message) -> Day? {
+        switch message {
+        case let granted as Stipple_V1_CertificationGranted: return Day(granted.issuedOn)
+        case let renewed as Stipple_V1_CertificationRenewed:
+            // A renewal without a day in force from the old expiry: recheck from any day.
+            return Day(renewed.renewedOn)
+        case let suspended as Stipple_V1_CertificationSuspended: return Day(suspended.suspendedOn)
+        case let revoked as Stipple_V1_CertificationRevoked: return Day(revoked.revokedOn)
+        case let training as Stipple_V1_BloodbornePathogensTrainingRecorded: return Day(training.completedOn)
+        case let recalled as Stipple_V1_BatchRecalled: return Day(recalled.recalledAt)
+        case let discarded as Stipple_V1_BatchDiscarded: return Day(discarded.discardedAt)
+        default: return nil
+        }
+    }
+
+    /// Technicians' and lots' states as the audit knows them, folded from its own tables.
+    struct States {
+        let tables: TableNames
+        let db: Database
+        let cache: Cache
+
+        func technician(_ id: String) throws -> TechnicianState? {
+            if let state = cache.technicians[id] { return state }
+            let state = try AuditProjection.foldTechnician(id, tables: tables, in: db)
+            cache.technicians.updateValue(state, forKey: id)
+            return state
+        }
+
+        func lot(_ lot: String) throws -> BatchState? {
+            if let state = cache.lots[lot] { return state }
+            let state = try AuditProjection.foldLot(lot, tables: tables, in: db)
+            cache.lots.updateValue(state, forKey: lot)
+            return state
+        }
+
+        func consent(_ client: String) throws -> Bool {
+            if let known = cache.consent[client] { return known }
+            let known = try Int64.fetchOne(db, sql: "SELECT position FROM \(tables["consents"]) WHERE client = ?", arguments: [client]) != nil
+            cache.consent[client] = known
+            return known
+        }
+
+        func findings(_ procedure: AuditedProcedure) throws -> AuditFindings {
+            let technician = try technician(procedure.technicianID)
+            let supervisor = procedure.supervisorID.isEmpty ? nil : try self.technician(procedure.supervisorID)
+            var lots: [String: BatchState?] = [:]
+            for lot in procedure.pigmentLots + procedure.cartridgeLots { lots[lot] = try self.lot(lot) }
+            return AuditRules.findings(procedure, technician: technician, supervisor: supervisor, lots: { lots[$0] ?? nil })
+        }
+
+        /// Re-checks the procedures matching `condition` and stores changed findings.
+        func recheck(where condition: String, _ arguments: StatementArguments) throws {
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT position, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings
+                FROM \(tables["procedures"]) WHERE \(condition)
+                """, arguments: arguments)
+            for row in rows {
+                let procedure = AuditProjection.procedure(from: row)
+                let findings = try self.findings(procedure)
+                if findings.rawValue != row["findings"] as Int64 {
+                    try db.run("UPDATE \(tables["procedures"]) SET findings = ? WHERE position = ?", [findings.rawValue, row["position"] as Int64])
+                }
+            }
+        }
+    }
+
+    static func procedure(from row: Row) -> AuditedProcedure {
+        func lots(_ text: String) -> [String] { text.isEmpty ? [] : text.split(separator: ",").map(String.init) }
+        return AuditedProcedure(
+            technicianID: row["technician"], supervisorID: row["supervisor"], day: Day(daysSinceEpoch: row["day"]),
+            pigmentLots: lots(row["pigment_lots"]), cartridgeLots: lots(row["cartridge_lots"]), consentOnFile: row["consent"])
+    }
+
+    static func foldTechnician(_ id: String, tables: TableNames, in db: Database) throws -> TechnicianState? {
+        try fold(sql: "SELECT type, payload FROM \(tables["technician_events"]) WHERE technician = ? ORDER BY position", id, into: TechnicianState(), in: db) {
+            $0.apply(type: $1, message: $2, id: UUID())
+        }
+    }
+
+    static func foldLot(_ lot: String, tables: TableNames, in db: Database) throws -> BatchState? {
+        try fold(sql: "SELECT type, payload FROM \(tables["lot_events"]) WHERE lot = ? ORDER BY position", lot, into: BatchState(), in: db) {
+            $0.apply(type: $1, message: $2, id: UUID())
+        }
+    }
+
+    /// Folds the stored payloads (newest schema) of one subject; `nil` when it has none.
+    static func fold<State>(
+        sql: String, _ key: String, into initial: State, in db: Database, _ apply: (inout State, String, any SwiftProtobuf.Message) -> Void
+    ) throws -> State? {
+        var state = initial
+        var any = false
+        for row in try Row.fetchAll(db, sql: sql, arguments: [key]) {
+            let type: String = row[0]
+            guard let schema = EventCatalogue.newest(type: type) else { continue }
+            let message = try PayloadCodec.message(fromBinary: Array(row[1] as Data), schema: schema)
+            apply(&state, type, message)
+            any = true
+        }
+        return any ? state : nil
+    }
+}

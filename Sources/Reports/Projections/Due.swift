@@ -1,0 +1,84 @@
+import GRDB
+import Treatment
+
+/// Where each client's course stands: planned and done sessions, last session and last
+/// procedure, the guarantee; read by `stipple report due`.
+public struct DueProjection: Projection {
+    public init() {}
+    public var name: String { "due" }
+    public var version: Int { 1 }
+    public var summary: String { "courses, touch-ups and guarantees per client, for what falls due" }
+    public var reads: Set<String> { ["ClientRegistered", "ConsultationRecorded", "SessionRecorded", "TouchUpRecorded"] }
+
+    public func createTables(_ tables: TableNames, in db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE \(tables["clients"]) (
+                client TEXT PRIMARY KEY,
+                clinic TEXT NOT NULL DEFAULT '',
+                name TEXT NOT NULL DEFAULT '',
+                phone TEXT NOT NULL DEFAULT '',
+                planned INTEGER NOT NULL DEFAULT 0,
+                sessions INTEGER NOT NULL DEFAULT 0,
+                touch_ups INTEGER NOT NULL DEFAULT 0,
+                last_session_day INTEGER,
+                last_procedure_day INTEGER,
+                guarantee_used INTEGER NOT NULL DEFAULT 0
+            ) WITHOUT ROWID;
+            """)
+    }
+
+    struct Client {
+        var clinic = "", name = "", phone = ""
+        var planned: Int64 = 0, sessions: Int64 = 0, touchUps: Int64 = 0
+        var lastSessionDay: Int?, lastProcedureDay: Int?
+        var guaranteeUsed = false
+    }
+
+    public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
+        let table = tables["clients"]
+        var clients: [String: Client] = [:]
+        func load(_ id: String) throws -> Client {
+            if let client = clients[id] { return client }
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(table) WHERE client = ?", arguments: [id]) else { return Client() }
+            return Client(
+                clinic: row["clinic"], name: row["name"], phone: row["phone"], planned: row["planned"], sessions: row["sessions"],
+                touchUps: row["touch_ups"], lastSessionDay: row["last_session_day"], lastProcedureDay: row["last_procedure_day"],
+                guaranteeUsed: row["guarantee_used"])
+        }
+        for event in events {
+            var client = try load(event.subject)
+            switch event.message {
+            case let registered as Stipple_V1_ClientRegistered:
+                client.clinic = registered.clinicID
+                client.name = registered.personal.name
+                client.phone = registered.personal.phone
+            case let consultation as Stipple_V1_ConsultationRecorded:
+                // The latest consultation's estimate is the plan.
+                if consultation.estimatedSessions > 0 { client.planned = Int64(consultation.estimatedSessions) }
+            default:
+                guard let procedure = Procedure(event.message) else { continue }
+                let day = procedure.day.daysSinceEpoch
+                if procedure.kind == .touchUp {
+                    client.touchUps += 1
+                    if procedure.underGuarantee { client.guaranteeUsed = true }
+                } else {
+                    client.sessions = max(client.sessions, Int64(procedure.sessionNumber))
+                    client.lastSessionDay = max(client.lastSessionDay ?? day, day)
+                }
+                client.lastProcedureDay = max(client.lastProcedureDay ?? day, day)
+            }
+            clients[event.subject] = client
+        }
+        let upsert = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO \(table)
+                (client, clinic, name, phone, planned, sessions, touch_ups, last_session_day, last_procedure_day, guarantee_used)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (id, client) in clients {
+            try upsert.execute(arguments: [
+                id, client.clinic, client.name, client.phone, client.planned, client.sessions, client.touchUps,
+                client.lastSessionDay, client.lastProcedureDay, client.guaranteeUsed,
+            ])
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import GRDB
+import Treatment
+
+/// Lot trace: each pigment and cartridge lot, where it went (client, procedure, day,
+/// clinic, scalp areas), and each client's contact and last procedure for recall notices.
+public struct LotProjection: Projection {
+    public init() {}
+    public var name: String { "lots" }
+    public var version: Int { 1 }
+    public var summary: String { "where each lot went, and whom to contact when it is recalled" }
+    public var reads: Set<String> {
+        ["ClientRegistered", "SessionRecorded", "TouchUpRecorded", "BatchReceived", "BatchRecalled", "BatchDiscarded"]
+    }
+
+    public func createTables(_ tables: TableNames, in db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE \(tables["lots"]) (
+                lot TEXT PRIMARY KEY,
+                kind TEXT NOT NULL DEFAULT '',
+                manufacturer TEXT NOT NULL DEFAULT '',
+                product TEXT NOT NULL DEFAULT '',
+                shade TEXT NOT NULL DEFAULT '',
+                expiry TEXT NOT NULL DEFAULT '',
+                clinic TEXT NOT NULL DEFAULT '',
+                received_on TEXT,
+                recalled_on TEXT,
+                authority TEXT,
+                notice TEXT,
+                reason TEXT,
+                discarded_on TEXT
+            ) WITHOUT ROWID;
+            CREATE TABLE \(tables["uses"]) (
+                lot TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                client TEXT NOT NULL,
+                label TEXT NOT NULL,
+                day INTEGER NOT NULL,
+                clinic TEXT NOT NULL,
+                areas TEXT NOT NULL,
+                PRIMARY KEY (lot, position)
+            ) WITHOUT ROWID;
+            CREATE TABLE \(tables["clients"]) (
+                client TEXT PRIMARY KEY,
+                clinic TEXT NOT NULL DEFAULT '',
+                name TEXT NOT NULL DEFAULT '',
+                phone TEXT NOT NULL DEFAULT '',
+                email TEXT NOT NULL DEFAULT '',
+                last_day INTEGER
+            ) WITHOUT ROWID;
+            """)
+    }
+
+    public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
+        let use = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO \(tables["uses"]) (lot, position, client, label, day, clinic, areas) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        var lastDay: [String: Int] = [:]
+        let lots = tables["lots"]
+        for event in events {
+            switch event.message {
+            case let registered as Stipple_V1_ClientRegistered:
+                try db.run("""
+                    INSERT INTO \(tables["clients"]) (client, clinic, name, phone, email) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (client) DO UPDATE SET clinic = excluded.clinic, name = excluded.name, phone = excluded.phone, email = excluded.email
+                    """, [event.subject, registered.clinicID, registered.personal.name, registered.personal.phone, registered.personal.email])
+            case let received as Stipple_V1_BatchReceived:
+                let kind = received.kind == .pigment ? "pigment" : received.kind == .cartridge ? "cartridge" : "unspecified"
+                let product = received.kind == .cartridge
+                    ? "\(Names.needle(received.configuration)) \(received.diameterMm) mm" : received.product
+                try db.run("""
+                    INSERT INTO \(lots) (lot, kind, manufacturer, product, shade, expiry, clinic, received_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (lot) DO UPDATE SET kind = excluded.kind, manufacturer = excluded.manufacturer, product = excluded.product,
+                        shade = excluded.shade, expiry = excluded.expiry, clinic = excluded.clinic, received_on = excluded.received_on
+                    """, [event.subject, kind, received.manufacturer, product, received.shade, received.expiry, received.clinicID,
+                          Day(received.receivedAt).description])
+            case let recalled as Stipple_V1_BatchRecalled:
+                try db.run("INSERT OR IGNORE INTO \(lots) (lot) VALUES (?)", [event.subject])
+                try db.run("UPDATE \(lots) SET recalled_on = ?, authority = ?, notice = ?, reason = ? WHERE lot = ?",
+                           [Day(recalled.recalledAt).description, recalled.authority, recalled.noticeReference, recalled.reason, event.subject])
+            case let discarded as Stipple_V1_BatchDiscarded:
+                try db.run("INSERT OR IGNORE INTO \(lots) (lot) VALUES (?)", [event.subject])
+                try db.run("UPDATE \(lots) SET discarded_on = ? WHERE lot = ?", [Day(discarded.discardedAt).description, event.subject])
+            default:
+                guard let procedure = Procedure(event.message) else { continue }
+                let day = procedure.day.daysSinceEpoch
+                let areas = procedure.areaNames
+                for lot in Set(procedure.pigments.map(\.lot) + procedure.cartridges.map(\.lot)) where !lot.isEmpty {
+                    try use.execute(arguments: [lot, event.position, event.subject, procedure.label, day, procedure.clinicID, areas])
+                }
+                lastDay[event.subject] = max(lastDay[event.subject] ?? day, day)
+            }
+        }
+        let last = try db.cachedStatement(sql: """
+            INSERT INTO \(tables["clients"]) (client, last_day) VALUES (?, ?)
+            ON CONFLICT (client) DO UPDATE SET last_day = max(coalesce(last_day, excluded.last_day), excluded.last_day)
+            """)
+        for (client, day) in lastDay { try last.execute(arguments: [client, day]) }
+    }
+}

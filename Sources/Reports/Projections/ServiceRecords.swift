@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+import Treatment
+
+/// The personal-service-settings record (DOMAIN.md, "Records law"): per procedure the
+/// client's name and contact, date, type, provider, and the lots used with their expiry.
+public struct ServiceRecordsProjection: Projection {
+    public init() {}
+    public var name: String { "records" }
+    public var version: Int { 1 }
+    public var summary: String { "the personal-service-settings record of each procedure" }
+    public var reads: Set<String> { ["ClientRegistered", "TechnicianRegistered", "SessionRecorded", "TouchUpRecorded"] }
+
+    public func createTables(_ tables: TableNames, in db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE \(tables["clients"]) (
+                client TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT NOT NULL, email TEXT NOT NULL, address TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE \(tables["technicians"]) (technician TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE \(tables["procedures"]) (
+                position INTEGER PRIMARY KEY,
+                client TEXT NOT NULL,
+                day INTEGER NOT NULL,
+                label TEXT NOT NULL,
+                clinic TEXT NOT NULL,
+                technician TEXT NOT NULL,
+                supervisor TEXT NOT NULL,
+                pigments TEXT NOT NULL,
+                cartridges TEXT NOT NULL
+            );
+            CREATE INDEX \(tables["procedures_by_day"]) ON \(tables["procedures"]) (day);
+            """)
+    }
+
+    public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO \(tables["procedures"]) (position, client, day, label, clinic, technician, supervisor, pigments, cartridges)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for event in events {
+            switch event.message {
+            case let registered as Stipple_V1_ClientRegistered:
+                let personal = registered.personal
+                try db.run("INSERT OR REPLACE INTO \(tables["clients"]) (client, name, phone, email, address) VALUES (?, ?, ?, ?, ?)",
+                           [event.subject, personal.name, personal.phone, personal.email, personal.address])
+            case let registered as Stipple_V1_TechnicianRegistered:
+                try db.run("INSERT OR REPLACE INTO \(tables["technicians"]) (technician, name) VALUES (?, ?)",
+                           [event.subject, registered.personal.name])
+            default:
+                guard let procedure = Procedure(event.message) else { continue }
+                // `lot (expiry)`, as the record is read by an inspector.
+                let pigments = procedure.pigments.map { "\($0.lot) (exp. \($0.expiry.isEmpty ? "?" : $0.expiry))" }.joined(separator: "; ")
+                let cartridges = procedure.cartridges.map { "\($0.lot) (exp. \($0.expiry.isEmpty ? "?" : $0.expiry))" }.joined(separator: "; ")
+                try insert.execute(arguments: [
+                    event.position, event.subject, procedure.day.daysSinceEpoch, procedure.label, procedure.clinicID,
+                    procedure.technicianID, procedure.supervisorID, pigments, cartridges,
+                ])
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import SwiftProtobuf
+import Treatment
+
+extension Database {
+    /// Runs a statement kept prepared for this connection (projections run the same few
+    /// statements for every event).
+    func run(_ sql: String, _ arguments: StatementArguments = StatementArguments()) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+}
+
+/// The client-stream event types (history reads them all).
+let clientEventTypes = Set(EventCatalogue.all.filter { $0.category == .client }.map(\.type))
+
+/// What sessions and touch-ups share, read once from either message.
+struct Procedure {
+    var kind: Kind
+    var clinicID: String
+    var technicianID: String
+    var supervisorID: String
+    var startedAt: Int64
+    var endedAt: Int64
+    var areas: [Stipple_V1_ScalpArea]
+    var pigments: [Stipple_V1_PigmentUse]
+    var cartridges: [Stipple_V1_CartridgeUse]
+    var bookingID: String
+    var underGuarantee: Bool
+
+    enum Kind: Equatable {
+        case session(Int32)
+        case touchUp
+    }
+
+    init?(_ message: any SwiftProtobuf.Message) {
+        switch message {
+        case let session as Stipple_V1_SessionRecordedV2:
+            kind = .session(session.sessionNumber)
+            clinicID = session.clinicID
+            technicianID = session.technicianID
+            supervisorID = session.supervisorID
+            startedAt = session.startedAt.seconds
+            endedAt = session.endedAt.seconds
+            areas = session.areas
+            pigments = session.pigments
+            cartridges = session.cartridges
+            bookingID = session.bookingID
+            underGuarantee = false
+        case let touchUp as Stipple_V1_TouchUpRecorded:
+            kind = .touchUp
+            clinicID = touchUp.clinicID
+            technicianID = touchUp.technicianID
+            supervisorID = touchUp.supervisorID
+            startedAt = touchUp.startedAt.seconds
+            endedAt = touchUp.endedAt.seconds
+            areas = touchUp.areas
+            pigments = touchUp.pigments
+            cartridges = touchUp.cartridges
+            bookingID = touchUp.bookingID
+            underGuarantee = touchUp.underGuarantee
+        default:
+            return nil
+        }
+    }
+
+    var day: Day { Day(daysSinceEpoch: Int(startedAt >= 0 ? startedAt / 86_400 : (startedAt - 86_399) / 86_400)) }
+    var minutes: Int64 { max(0, (endedAt - startedAt) / 60) }
+    /// `session 2` or `touch-up`.
+    var label: String {
+        switch kind {
+        case .session(let number): return "session \(number)"
+        case .touchUp: return "touch-up"
+        }
+    }
+    var sessionNumber: Int32 {
+        if case .session(let number) = kind { return number }
+        return 0
+    }
+    var areaNames: String { areas.map(Names.area).joined(separator: ", ") }
+}
+
+/// People-facing names of the schemas' enums.
+enum Names {
+    static func area(_ area: Stipple_V1_ScalpArea) -> String {
+        switch area {
+        case .hairline: return "hairline"
+        case .temples: return "temples"
+        case .crown: return "crown"
+        case .densityFill: return "density fill"
+        case .scar: return "scar"
+        case .fullScalp: return "full scalp"
+        default: return "unspecified"
+        }
+    }
+
+    static func needle(_ configuration: Stipple_V1_NeedleConfiguration) -> String {
+        switch configuration {
+        case .needleConfiguration1Rl: return "1RL"
+        case .needleConfiguration3Rl: return "3RL"
+        default: return "?"
+        }
+    }
+}
+
+extension Day {
+    /// The day of a timestamp given in seconds.
+    init(seconds: Int64) {
+        self.init(daysSinceEpoch: Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400))
+    }
+}

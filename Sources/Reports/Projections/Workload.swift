@@ -1,0 +1,93 @@
+import GRDB
+import Treatment
+
+/// Technician workload: procedures done per technician, clinic and ISO week (summed as
+/// they come), and every booking with its fate (booked, done, cancelled, no-show).
+public struct WorkloadProjection: Projection {
+    public init() {}
+    public var name: String { "workload" }
+    public var version: Int { 1 }
+    public var summary: String { "sessions, hours and bookings per technician, clinic and week" }
+    public var reads: Set<String> {
+        ["ClinicOpened", "SessionBooked", "SessionRescheduled", "SessionCancelled", "SessionNoShow", "SessionRecorded", "TouchUpRecorded"]
+    }
+
+    public func createTables(_ tables: TableNames, in db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE \(tables["weeks"]) (
+                technician TEXT NOT NULL,
+                clinic TEXT NOT NULL,
+                week TEXT NOT NULL,
+                week_start INTEGER NOT NULL,
+                sessions INTEGER NOT NULL,
+                touch_ups INTEGER NOT NULL,
+                minutes INTEGER NOT NULL,
+                PRIMARY KEY (technician, clinic, week)
+            ) WITHOUT ROWID;
+            CREATE INDEX \(tables["weeks_by_start"]) ON \(tables["weeks"]) (week_start);
+            CREATE TABLE \(tables["bookings"]) (
+                booking_id TEXT PRIMARY KEY,
+                client TEXT NOT NULL,
+                clinic TEXT NOT NULL,
+                technician TEXT NOT NULL,
+                starts_at INTEGER NOT NULL,
+                week TEXT NOT NULL,
+                week_start INTEGER NOT NULL,
+                minutes INTEGER NOT NULL,
+                status TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX \(tables["bookings_by_start"]) ON \(tables["bookings"]) (week_start);
+            CREATE TABLE \(tables["clinics"]) (id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
+            """)
+    }
+
+    private struct WeekKey: Hashable {
+        var technician: String, clinic: String, week: String, weekStart: Int
+    }
+
+    public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
+        // Done work is summed here and written once per (technician, clinic, week) per call.
+        var done: [WeekKey: (sessions: Int64, touchUps: Int64, minutes: Int64)] = [:]
+        let bookings = tables["bookings"]
+        for event in events {
+            switch event.message {
+            case let opened as Stipple_V1_ClinicOpened:
+                try db.run("INSERT OR REPLACE INTO \(tables["clinics"]) (id, name) VALUES (?, ?)", [event.subject, opened.name])
+            case let booked as Stipple_V1_SessionBooked:
+                let day = Day(booked.startsAt)
+                try db.run("""
+                    INSERT OR REPLACE INTO \(bookings) (booking_id, client, clinic, technician, starts_at, week, week_start, minutes, status)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'booked')
+                    """, [booked.bookingID, event.subject, booked.clinicID, booked.technicianID, booked.startsAt.seconds,
+                          day.isoWeek, day.weekStart.daysSinceEpoch, booked.expectedMinutes])
+            case let moved as Stipple_V1_SessionRescheduled:
+                let day = Day(moved.startsAt)
+                try db.run("UPDATE \(bookings) SET starts_at = ?, week = ?, week_start = ? WHERE booking_id = ?",
+                           [moved.startsAt.seconds, day.isoWeek, day.weekStart.daysSinceEpoch, moved.bookingID])
+            case let cancelled as Stipple_V1_SessionCancelled:
+                try db.run("UPDATE \(bookings) SET status = 'cancelled' WHERE booking_id = ?", [cancelled.bookingID])
+            case let noShow as Stipple_V1_SessionNoShow:
+                try db.run("UPDATE \(bookings) SET status = 'no-show' WHERE booking_id = ?", [noShow.bookingID])
+            default:
+                guard let procedure = Procedure(event.message) else { continue }
+                let day = procedure.day
+                let key = WeekKey(technician: procedure.technicianID, clinic: procedure.clinicID, week: day.isoWeek, weekStart: day.weekStart.daysSinceEpoch)
+                var sums = done[key] ?? (0, 0, 0)
+                if procedure.kind == .touchUp { sums.touchUps += 1 } else { sums.sessions += 1 }
+                sums.minutes += procedure.minutes
+                done[key] = sums
+                if !procedure.bookingID.isEmpty {
+                    try db.run("UPDATE \(bookings) SET status = 'done' WHERE booking_id = ?", [procedure.bookingID])
+                }
+            }
+        }
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO \(tables["weeks"]) (technician, clinic, week, week_start, sessions, touch_ups, minutes) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (technician, clinic, week) DO UPDATE SET
+                sessions = sessions + excluded.sessions, touch_ups = touch_ups + excluded.touch_ups, minutes = minutes + excluded.minutes
+            """)
+        for (key, sums) in done {
+            try upsert.execute(arguments: [key.technician, key.clinic, key.week, key.weekStart, sums.sessions, sums.touchUps, sums.minutes])
+        }
+    }
+}

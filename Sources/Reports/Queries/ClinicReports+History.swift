@@ -1,0 +1,85 @@
+import EventLog
+import Foundation
+import GRDB
+import SwiftProtobuf
+import Treatment
+
+extension ClinicReports {
+    /// A client's full timeline, oldest first: each event with its own date, what it says,
+    /// who recorded it; an amendment names the event it corrects and the corrected event
+    /// names its amendments.
+    ///
+    /// - Parameter asOf: only events recorded up to the end of that day (UTC).
+    /// - Throws: ``ReportsError/notFound(what:id:)`` for a client the log does not hold.
+    public func history(client: String, asOf: Day? = nil) async throws -> Report {
+        let (rows, notice) = try await read("history") { tables, db in
+            var sql = "SELECT position, event_id, type, recorded_at, actor, payload FROM \(tables["timeline"]) WHERE client = ?"
+            var arguments: StatementArguments = [client]
+            if let asOf {
+                sql += " AND recorded_at < ?"
+                arguments += [asOf.adding(days: 1).startSeconds * 1_000_000]
+            }
+            let exists = try Int64.fetchOne(db, sql: "SELECT 1 FROM \(tables["timeline"]) WHERE client = ? LIMIT 1", arguments: [client]) != nil
+            let rows = try Row.fetchAll(db, sql: sql + " ORDER BY position", arguments: arguments).map { row in
+                TimelineRow(
+                    position: row["position"], id: UUID(data: row["event_id"]), type: row["type"], recordedAt: row["recorded_at"],
+                    actor: row["actor"], payload: Array(row["payload"] as Data))
+            }
+            return (exists, rows)
+        }
+        guard rows.0 else { throw ReportsError.notFound(what: "client", id: client) }
+        var table = ReportTable(title: "History of client \(client)" + (asOf.map { " as of \($0)" } ?? ""),
+                                columns: ["position", "recorded", "date", "event", "details", "actor"])
+        var positionByID: [String: Int64] = [:]
+        var amendments: [Int64: [Int64]] = [:]
+        var decoded: [(TimelineRow, any SwiftProtobuf.Message)] = []
+        for row in rows.1 {
+            guard let schema = EventCatalogue.newest(type: row.type) else { continue }
+            let message = try PayloadCodec.message(fromBinary: row.payload, schema: schema)
+            positionByID[row.id.uuidString] = row.position
+            if let amended = message as? Stipple_V1_RecordAmended, let target = positionByID[amended.correctsEventID.uppercased()] {
+                amendments[target, default: []].append(row.position)
+            }
+            decoded.append((row, message))
+        }
+        for (row, message) in decoded {
+            let position = row.position
+            var (date, text) = Timeline.describe(message)
+            if let amended = message as? Stipple_V1_RecordAmended {
+                text += positionByID[amended.correctsEventID.uppercased()].map { "; corrects event \($0)" } ?? "; corrects event \(amended.correctsEventID)"
+            }
+            if let by = amendments[position] { text += "; amended by event " + by.map(String.init).joined(separator: ", ") }
+            let recorded = Date(timeIntervalSince1970: Double(row.recordedAt) / 1_000_000)
+            table.rows.append([.int(position), .text(Self.timestamp(recorded)), .text(date), .text(row.type), .text(text), .text(row.actor)])
+        }
+        table.notes.append("\(table.rows.count) event\(table.rows.count == 1 ? "" : "s")")
+        return Report(sections: [table], notice: notice)
+    }
+
+    /// `2026-11-25 14:03` (UTC).
+    static func timestamp(_ date: Date) -> String {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let day = Day(seconds: seconds)
+        let time = Int(seconds - day.startSeconds)
+        return day.description + String(format: " %02d:%02d", time / 3_600, time % 3_600 / 60)
+    }
+}
+
+struct TimelineRow: Sendable {
+    var position: Int64
+    var id: UUID
+    var type: String
+    var recordedAt: Int64
+    var actor: String
+    var payload: [UInt8]
+}
+
+extension UUID {
+    /// The UUID of 16 stored bytes.
+    init(data: Data) {
+        var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &bytes) { target in _ = data.prefix(16).copyBytes(to: target) }
+        self.init(uuid: bytes)
+    }
+}
+

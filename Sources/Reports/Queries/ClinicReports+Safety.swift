@@ -1,0 +1,160 @@
+import EventLog
+import Foundation
+import GRDB
+import SwiftProtobuf
+import Treatment
+
+extension ClinicReports {
+    /// Every session and touch-up between `from` and `to` (all when `nil`) checked as the
+    /// audit checks them: violations first, one row per rule broken, then the count of
+    /// clean procedures.
+    public func audit(from: Day? = nil, to: Day? = nil) async throws -> Report {
+        let low = from ?? Day(daysSinceEpoch: Int(Int32.min)), high = to ?? Day(daysSinceEpoch: Int(Int32.max))
+        try Self.checkRange(low, high)
+        let (result, notice) = try await read("audit") { tables, db -> ([[ReportValue]], Int64, Int64) in
+            var technicians: [String: TechnicianState] = [:]
+            for id in try String.fetchAll(db, sql: "SELECT DISTINCT technician FROM \(tables["technician_events"])") {
+                technicians[id] = try AuditProjection.foldTechnician(id, tables: tables, in: db)
+            }
+            var lots: [String: BatchState] = [:]
+            for lot in try String.fetchAll(db, sql: "SELECT DISTINCT lot FROM \(tables["lot_events"])") {
+                lots[lot] = try AuditProjection.foldLot(lot, tables: tables, in: db)
+            }
+            var rows: [[ReportValue]] = []
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT position, client, label, clinic, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings
+                FROM \(tables["procedures"]) WHERE findings <> 0 AND day BETWEEN ? AND ? ORDER BY day, position
+                """, arguments: [low.daysSinceEpoch, high.daysSinceEpoch])
+            var flagged: Int64 = 0
+            while let row = try cursor.next() {
+                flagged += 1
+                let procedure = AuditProjection.procedure(from: row)
+                let violations = AuditRules.describe(
+                    procedure, technician: technicians[procedure.technicianID],
+                    supervisor: procedure.supervisorID.isEmpty ? nil : technicians[procedure.supervisorID], lots: lots)
+                let common: [ReportValue] = [
+                    .text(procedure.day.description), .text(row["client"]), .text(row["label"]), .text(row["clinic"]),
+                    .text(procedure.technicianID), .text(procedure.supervisorID),
+                ]
+                for violation in violations {
+                    rows.append(common + [.text(violation.rule.rawValue), .text(violation.message), .int(row["position"])])
+                }
+            }
+            let clean = try Int64.fetchOne(
+                db, sql: "SELECT count(*) FROM \(tables["procedures"]) WHERE findings = 0 AND day BETWEEN ? AND ?",
+                arguments: [low.daysSinceEpoch, high.daysSinceEpoch]) ?? 0
+            return (rows, flagged, clean)
+        }
+        let range = from.map { "from \($0) " } ?? ""
+        let table = ReportTable(
+            title: "Certification audit " + range + (to.map { "to \($0)" } ?? ""),
+            columns: ["date", "client", "procedure", "clinic", "technician", "supervisor", "rule", "finding", "position"],
+            rows: result.0,
+            notes: ["\(result.1 + result.2) procedures checked: \(result.1) with findings (\(result.0.count) in all), \(result.2) clean"])
+        return Report(sections: [table], notice: notice)
+    }
+
+    /// Where lot `lot` went: every procedure that used it; for a recalled lot, the recall
+    /// impact list (each client to contact, their clinic and last procedure date).
+    ///
+    /// - Throws: ``ReportsError/notFound(what:id:)`` for a lot never received nor used.
+    public func lot(_ lot: String) async throws -> Report {
+        struct Lot: Sendable { var values: [String: String?] }
+        let (result, notice) = try await read("lots") { tables, db -> (Lot?, [[ReportValue]], [[ReportValue]]) in
+            let info = try Row.fetchOne(db, sql: "SELECT * FROM \(tables["lots"]) WHERE lot = ?", arguments: [lot]).map { row in
+                Lot(values: Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, row[$0] as String?) }))
+            }
+            let uses = try Row.fetchAll(db, sql: """
+                SELECT day, client, label, clinic, areas, position FROM \(tables["uses"]) WHERE lot = ? ORDER BY day, position
+                """, arguments: [lot]).map { row -> [ReportValue] in
+                [.text(Day(daysSinceEpoch: row[0]).description), .text(row[1]), .text(row[2]), .text(row[3]), .text(row[4]), .int(row[5])]
+            }
+            let contacts = try Row.fetchAll(db, sql: """
+                SELECT u.client, c.name, trim(c.phone || ' ' || c.email), c.clinic, c.last_day, min(u.day)
+                FROM \(tables["uses"]) u LEFT JOIN \(tables["clients"]) c ON c.client = u.client
+                WHERE u.lot = ? GROUP BY u.client ORDER BY c.clinic, u.client
+                """, arguments: [lot]).map { row -> [ReportValue] in
+                [.text(row[0]), .text(row[1] ?? ""), .text(row[2] ?? ""), .text(row[3] ?? ""),
+                 .text((row[4] as Int?).map { Day(daysSinceEpoch: $0).description } ?? ""), .text(Day(daysSinceEpoch: row[5]).description)]
+            }
+            return (info, uses, contacts)
+        }
+        guard result.0 != nil || !result.1.isEmpty else { throw ReportsError.notFound(what: "lot", id: lot) }
+        func field(_ name: String) -> String? { result.0?.values[name] ?? nil }
+        var title = "Lot \(lot)"
+        if let kind = field("kind"), !kind.isEmpty {
+            title += ": \(kind), \([field("manufacturer"), field("product"), field("shade")].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "))"
+            title += ", expires \(field("expiry") ?? "?"), received \(field("received_on") ?? "?") at \(field("clinic") ?? "?")"
+        } else {
+            title += " (never received)"
+        }
+        var notes = ["\(result.1.count) procedure\(result.1.count == 1 ? "" : "s") used it, on \(result.2.count) client\(result.2.count == 1 ? "" : "s")"]
+        if let discarded = field("discarded_on") { notes.append("discarded on \(discarded)") }
+        var sections = [ReportTable(title: title, columns: ["date", "client", "procedure", "clinic", "areas", "position"], rows: result.1, notes: notes)]
+        if let recalled = field("recalled_on") {
+            sections.append(ReportTable(
+                title: "RECALLED on \(recalled) by \(field("authority") ?? "?") (\(field("notice") ?? "?")): \(field("reason") ?? "") — clients to contact",
+                columns: ["client", "name", "contact", "clinic", "lastProcedure", "firstExposure"], rows: result.2,
+                notes: ["\(result.2.count) client\(result.2.count == 1 ? "" : "s") to contact"]))
+        }
+        return Report(sections: sections, notice: notice)
+    }
+
+    /// What falls due around `on`: touch-ups due by 30 days after it (last procedure +
+    /// `touchUpMonths`), guarantees ending within 30 days, and courses overdue (last session
+    /// more than 30 days before it and fewer sessions than planned).
+    public func due(on day: Day, touchUpMonths: Int = ClinicReports.defaultTouchUpMonths) async throws -> Report {
+        guard (1...240).contains(touchUpMonths) else {
+            throw ReportsError.invalidArgument("the touch-up interval must be 1 to 240 months, not \(touchUpMonths)")
+        }
+        struct Client: Sendable {
+            var id: String, clinic: String, name: String, phone: String
+            var planned: Int64, sessions: Int64, touchUps: Int64
+            var lastSession: Day?, lastProcedure: Day?, guaranteeUsed: Bool
+        }
+        let (clients, notice) = try await read("due") { tables, db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(tables["clients"]) WHERE last_procedure_day IS NOT NULL ORDER BY client").map { row in
+                Client(
+                    id: row["client"], clinic: row["clinic"], name: row["name"], phone: row["phone"], planned: row["planned"],
+                    sessions: row["sessions"], touchUps: row["touch_ups"],
+                    lastSession: (row["last_session_day"] as Int?).map(Day.init(daysSinceEpoch:)),
+                    lastProcedure: (row["last_procedure_day"] as Int?).map(Day.init(daysSinceEpoch:)), guaranteeUsed: row["guarantee_used"])
+            }
+        }
+        let horizon = day.adding(days: Self.lookAheadDays)
+        var touchUps: [(Day, [ReportValue])] = [], guarantees: [(Day, [ReportValue])] = [], overdue: [(Day, [ReportValue])] = []
+        for client in clients {
+            let courseDone = client.touchUps > 0 || (client.planned > 0 && client.sessions >= client.planned)
+            let who: [ReportValue] = [.text(client.id), .text(client.name), .text(client.phone), .text(client.clinic)]
+            if courseDone, let last = client.lastProcedure {
+                let dueOn = last.adding(months: touchUpMonths)
+                if dueOn <= horizon {
+                    touchUps.append((dueOn, who + [.text(last.description), .text(dueOn.description), .int(Int64(dueOn.daysSinceEpoch - day.daysSinceEpoch))]))
+                }
+            }
+            if courseDone, !client.guaranteeUsed, let last = client.lastSession {
+                let ends = last.adding(months: Self.guaranteeMonths)
+                if day <= ends && ends <= horizon {
+                    guarantees.append((ends, who + [.text(last.description), .text(ends.description), .int(Int64(ends.daysSinceEpoch - day.daysSinceEpoch))]))
+                }
+            }
+            if !courseDone, client.sessions > 0, let last = client.lastSession, last.adding(days: Self.courseOverdueDays) < day {
+                overdue.append((last, who + [.text("\(client.sessions) of \(client.planned)"), .text(last.description),
+                                             .int(Int64(day.daysSinceEpoch - last.daysSinceEpoch))]))
+            }
+        }
+        func sorted(_ rows: [(Day, [ReportValue])]) -> [[ReportValue]] { rows.sorted { $0.0 < $1.0 }.map(\.1) }
+        let sections = [
+            ReportTable(title: "Touch-ups due by \(horizon) (last procedure + \(touchUpMonths) months)",
+                        columns: ["client", "name", "phone", "clinic", "lastProcedure", "due", "daysFromNow"], rows: sorted(touchUps),
+                        notes: ["\(touchUps.count) touch-up\(touchUps.count == 1 ? "" : "s") due"]),
+            ReportTable(title: "Guarantees ending \(day) to \(horizon) (\(Self.guaranteeMonths) months after the course's last session, unused)",
+                        columns: ["client", "name", "phone", "clinic", "lastSession", "ends", "daysLeft"], rows: sorted(guarantees),
+                        notes: ["\(guarantees.count) guarantee\(guarantees.count == 1 ? "" : "s") ending"]),
+            ReportTable(title: "Courses overdue on \(day) (last session over \(Self.courseOverdueDays) days ago, fewer sessions than planned)",
+                        columns: ["client", "name", "phone", "clinic", "sessions", "lastSession", "daysSince"], rows: sorted(overdue),
+                        notes: ["\(overdue.count) course\(overdue.count == 1 ? "" : "s") overdue"]),
+        ]
+        return Report(sections: sections, notice: notice)
+    }
+}

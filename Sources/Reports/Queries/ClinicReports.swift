@@ -1,0 +1,69 @@
+import EventLog
+import Foundation
+import GRDB
+import Treatment
+
+/// The reports clinics read, each from its projection's live tables (never by scanning
+/// the log per request).
+///
+/// ```swift
+/// let reports = ClinicReports(log: log)
+/// try await reports.projector.catchUp()
+/// let history = try await reports.history(client: "C-1001")
+/// ```
+public struct ClinicReports: Sendable {
+    /// Every projection of this build, in the order `stipple reports status` lists them.
+    public static let projections: [any Projection] = [
+        HistoryProjection(), WorkloadProjection(), AuditProjection(), LotProjection(), DueProjection(),
+        ConversionProjection(), ServiceRecordsProjection(),
+    ]
+
+    /// The report names `stipple report` takes, with the projection each reads.
+    public static let reportNames = ["workload": "workload", "audit": "audit", "lot": "lots", "due": "due", "conversion": "conversion", "records": "records"]
+
+    /// Months from a client's last procedure to the next touch-up, unless a report is told
+    /// otherwise (clinics quote 3 to 15 years before fading shows; 36 months is the
+    /// chain's default reminder).
+    public static let defaultTouchUpMonths = 36
+    /// Days a course may rest after a session before it counts as overdue.
+    public static let courseOverdueDays = 30
+    /// The guarantee: 12 months from the course's last session, one touch-up.
+    public static let guaranteeMonths = 12
+    /// How far ahead `due` looks for touch-ups and guarantees ending.
+    public static let lookAheadDays = 30
+
+    public let projector: Projector
+    public var log: EventLog { projector.log }
+
+    public init(log: EventLog, options: Projector.Options = Projector.Options()) {
+        projector = Projector(log: log, projections: Self.projections, options: options)
+    }
+
+    public init(projector: Projector) { self.projector = projector }
+
+    /// A report's sections and the notice to show beside them.
+    public struct Report: Sendable, Hashable {
+        public var sections: [ReportTable]
+        /// Set when the tables are not current (a rebuild is pending); print it.
+        public var notice: String?
+
+        public init(sections: [ReportTable], notice: String?) {
+            self.sections = sections
+            self.notice = notice
+        }
+    }
+
+    /// Checks a date range given by a person.
+    ///
+    /// - Throws: ``ReportsError/invalidArgument(_:)`` when `to` is before `from`.
+    static func checkRange(_ from: Day, _ to: Day) throws(ReportsError) {
+        if to < from { throw .invalidArgument("the range is reversed: --to \(to) is before --from \(from)") }
+    }
+
+    /// Reads from a projection's live tables.
+    func read<T: Sendable>(_ projection: String, _ body: @escaping @Sendable (TableNames, Database) throws -> T) async throws -> (T, String?) {
+        let source = try await projector.source(projection)
+        let value = try await log.readTables { db in try body(source.tables, db) }
+        return (value, source.notice)
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import SwiftProtobuf
+import Treatment
+
+/// One line of a client's timeline, in words: the event's own date and what it says.
+enum Timeline {
+    static func describe(_ message: any SwiftProtobuf.Message) -> (date: String, text: String) {
+        func day(_ timestamp: Google_Protobuf_Timestamp) -> String { Day(timestamp).description }
+        func time(_ timestamp: Google_Protobuf_Timestamp) -> String {
+            let seconds = Int(timestamp.seconds % 86_400 + 86_400) % 86_400
+            return String(format: "%02d:%02d", seconds / 3_600, seconds % 3_600 / 60)
+        }
+        switch message {
+        case let registered as Stipple_V1_ClientRegistered:
+            var text = "registered at \(registered.clinicID)"
+            if !registered.referral.isEmpty { text += " (referral: \(registered.referral))" }
+            return (day(registered.registeredAt), text)
+        case let consultation as Stipple_V1_ConsultationRecorded:
+            var parts = ["consultation at \(consultation.clinicID) by \(consultation.consultantID)"]
+            parts.append(hairLoss(consultation.hairLossType))
+            switch consultation.stage {
+            case .norwoodStage(let stage)?: parts.append("Norwood \(stage)")
+            case .ludwigStage(let stage)?: parts.append("Ludwig \(stage)")
+            case nil: break
+            }
+            if consultation.fitzpatrickType > 0 { parts.append("Fitzpatrick \(consultation.fitzpatrickType)") }
+            if !consultation.areas.isEmpty { parts.append("areas " + consultation.areas.map(Names.area).joined(separator: ", ")) }
+            if consultation.estimatedSessions > 0 { parts.append("\(consultation.estimatedSessions) sessions estimated") }
+            if !consultation.contraindications.isEmpty { parts.append("contraindications: " + consultation.contraindications.joined(separator: ", ")) }
+            return (day(consultation.consultedAt), parts.joined(separator: "; "))
+        case let consent as Stipple_V1_ConsentSigned:
+            var scope: [String] = []
+            if consent.coversProcedure { scope.append("procedure") }
+            if consent.coversPhotos { scope.append("photos") }
+            if consent.coversMarketing { scope.append("marketing") }
+            return (day(consent.signedAt), "consent \(consent.formVersion) signed, covering \(scope.isEmpty ? "nothing" : scope.joined(separator: ", "))")
+        case let booked as Stipple_V1_SessionBooked:
+            let what = booked.touchUp ? "touch-up" : "session \(booked.sessionNumber)"
+            return (day(booked.startsAt), "\(what) booked (\(booked.bookingID)) at \(booked.clinicID) with \(booked.technicianID), \(time(booked.startsAt)), \(booked.expectedMinutes) min")
+        case let moved as Stipple_V1_SessionRescheduled:
+            return (day(moved.startsAt), "booking \(moved.bookingID) moved to \(day(moved.startsAt)) \(time(moved.startsAt))" + (moved.reason.isEmpty ? "" : " (\(moved.reason))"))
+        case let cancelled as Stipple_V1_SessionCancelled:
+            let by = cancelled.cancelledBy == .client ? "by the client" : cancelled.cancelledBy == .clinic ? "by the clinic" : ""
+            return ("", "booking \(cancelled.bookingID) cancelled \(by)" + (cancelled.reason.isEmpty ? "" : " (\(cancelled.reason))"))
+        case let noShow as Stipple_V1_SessionNoShow:
+            return ("", "no-show for booking \(noShow.bookingID)")
+        case let reaction as Stipple_V1_AdverseReactionReported:
+            var text = "adverse reaction reported (\(reaction.severity))"
+            if !reaction.lots.isEmpty { text += "; lots " + reaction.lots.joined(separator: ", ") }
+            if !reaction.actionsTaken.isEmpty { text += "; actions: \(reaction.actionsTaken)" }
+            return (day(reaction.reportedAt), text)
+        case let amended as Stipple_V1_RecordAmended:
+            var text = "record amended (\(amended.fields.joined(separator: ", "))): \(amended.reason)"
+            if amended.disputed { text += " [disputed by the client]" }
+            return ("", text)
+        case let marked as Stipple_V1_ClientMarkedConfidential:
+            return ("", "marked confidential" + (marked.reason.isEmpty ? "" : " (\(marked.reason))"))
+        case let lifted as Stipple_V1_ClientConfidentialityLifted:
+            return ("", "confidentiality lifted" + (lifted.reason.isEmpty ? "" : " (\(lifted.reason))"))
+        default:
+            guard let procedure = Procedure(message) else { return ("", String(describing: type(of: message))) }
+            return (procedure.day.description, describe(procedure, message: message))
+        }
+    }
+
+    static func describe(_ procedure: Procedure, message: any SwiftProtobuf.Message) -> String {
+        var parts = ["\(procedure.label) at \(procedure.clinicID) by \(procedure.technicianID)"]
+        if !procedure.supervisorID.isEmpty { parts[0] += " supervised by \(procedure.supervisorID)" }
+        let hours = Double(procedure.endedAt - procedure.startedAt) / 3_600
+        let start = Int(procedure.startedAt % 86_400 + 86_400) % 86_400
+        parts.append(String(format: "%02d:%02d, %.1f h", start / 3_600, start % 3_600 / 60, hours))
+        parts.append("areas " + procedure.areaNames)
+        if !procedure.pigments.isEmpty {
+            parts.append("pigments " + procedure.pigments.map { pigment in
+                "\(pigment.lot) (\([pigment.brand, pigment.shade].filter { !$0.isEmpty }.joined(separator: " ")), \(pigment.dilutionPercent)%)"
+            }.joined(separator: ", "))
+        }
+        if !procedure.cartridges.isEmpty {
+            parts.append("cartridges " + procedure.cartridges.map { cartridge in
+                "\(cartridge.lot) (\(Names.needle(cartridge.configuration)) \(String(format: "%.2f", cartridge.diameterMm)) mm)"
+            }.joined(separator: ", "))
+        }
+        let depth = (message as? Stipple_V1_SessionRecordedV2)?.depthMm ?? (message as? Stipple_V1_TouchUpRecorded)?.depthMm ?? 0
+        if depth > 0 { parts.append(String(format: "depth %.1f mm", depth)) }
+        if let touchUp = message as? Stipple_V1_TouchUpRecorded {
+            parts.append("reason " + reason(touchUp.reason) + (touchUp.underGuarantee ? " (under guarantee)" : ""))
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    static func hairLoss(_ type: Stipple_V1_HairLossType) -> String {
+        switch type {
+        case .androgenetic: return "androgenetic"
+        case .alopeciaAreata: return "alopecia areata"
+        case .alopeciaTotalis: return "alopecia totalis"
+        case .alopeciaUniversalis: return "alopecia universalis"
+        case .diffuseThinning: return "diffuse thinning"
+        case .scar: return "scar"
+        case .burn: return "burn"
+        case .birthmark: return "birthmark"
+        case .postTransplant: return "post-transplant"
+        default: return "hair loss unspecified"
+        }
+    }
+
+    static func reason(_ reason: Stipple_V1_TouchUpReason) -> String {
+        switch reason {
+        case .fading: return "fading"
+        case .colourChange: return "colour change"
+        case .scar: return "scar"
+        case .guarantee: return "guarantee"
+        default: return "unspecified"
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import EventLog
+import Foundation
+import GRDB
+import Recording
+import SwiftProtobuf
+import Treatment
+
+/// A read model: a fold of events into tables of its own, in the log's file.
+///
+/// The runtime (``Projector``) feeds it events in log order, in chunks, each chunk in one
+/// write transaction that also moves its checkpoint: a crash never applies an event twice
+/// or skips one. A projection only sees event types it ``reads``, already upcast to
+/// their newest schema.
+///
+/// Change ``version`` whenever the fold or the tables change; the newest schema version
+/// of every type it reads is part of its ``signature`` too, so a new schema version of
+/// one of them also asks for a rebuild (`stipple rebuild`), which builds the new tables
+/// beside the live ones and swaps them in one transaction.
+public protocol Projection: Sendable {
+    /// The name people type (`stipple rebuild history`); lower case, digits and `-`.
+    var name: String { get }
+    /// The fold's version (from 1); a new version means a rebuild.
+    var version: Int { get }
+    /// One line for `stipple reports status`.
+    var summary: String { get }
+    /// The event types the fold reads.
+    var reads: Set<String> { get }
+    /// Creates the projection's tables (named through `tables`) and their indexes.
+    func createTables(_ tables: TableNames, in db: Database) throws
+    /// Applies `events` (in log order, each at most once) inside the caller's transaction.
+    ///
+    /// `memory` survives from one call to the next while nobody else writes the tables
+    /// (the runtime resets it otherwise): a cache, never the truth.
+    func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws
+}
+
+extension Projection {
+    /// Version and the newest schema of every type read, e.g.
+    /// `v1 SessionRecorded@2 TouchUpRecorded@1`: when it changes, the tables are rebuilt.
+    public var signature: String {
+        let schemas = reads.sorted().map { type in "\(type)@\(EventCatalogue.newest(type: type)?.version ?? 0)" }
+        return (["v\(version)"] + schemas).joined(separator: " ")
+    }
+}
+
+/// The names of one generation of a projection's tables: `rp_<name>_<generation>_<table>`.
+public struct TableNames: Sendable, Hashable {
+    public let projection: String
+    public let generation: Int
+
+    public init(projection: String, generation: Int) {
+        self.projection = projection
+        self.generation = generation
+    }
+
+    /// The prefix every table of this generation starts with.
+    public var prefix: String { "rp_" + projection.replacingOccurrences(of: "-", with: "_") + "_\(generation)_" }
+
+    /// The quoted SQL name of `table` in this generation.
+    public subscript(_ table: String) -> String { "\"" + prefix + table + "\"" }
+}
+
+/// A cache a projection keeps between chunks (see ``Projection/apply(_:tables:memory:in:)``).
+///
+/// `@unchecked Sendable`: the runtime hands it to one chunk at a time, each on the log's
+/// writer queue, so its value is never touched from two threads at once.
+public final class ProjectionMemory: @unchecked Sendable {
+    private var value: AnyObject?
+
+    public init() {}
+
+    /// The cache of type `T`, made by `make` on first use.
+    public func cache<T: AnyObject>(_ make: () -> T) -> T {
+        if let value = value as? T { return value }
+        let made = make()
+        value = made
+        return made
+    }
+}
+
+/// An event as projections see it: decoded, upcast to the newest schema of its type.
+public struct ProjectedEvent: Sendable {
+    public let position: Int64
+    public let id: UUID
+    public let stream: String
+    public let streamVersion: Int64
+    public let type: String
+    public let recordedAtMicros: Int64
+    /// The message at the newest schema version of its type.
+    public let message: any SwiftProtobuf.Message
+    /// The message's bytes at that version (the stored bytes when no upcast was needed).
+    public let payload: [UInt8]
+    /// The stored metadata (canonical JSON), if any.
+    public let metadataJSON: [UInt8]?
+
+    /// Decodes and upcasts a stored event.
+    ///
+    /// - Throws: ``ReportsError/undecodable(position:type:reason:)``.
+    public init(_ event: RecordedEvent) throws {
+        do {
+            let message = try Recorder.decode(event)
+            let newest = EventCatalogue.newest(type: event.type)?.version ?? event.schemaVersion
+            self.payload = newest == event.schemaVersion ? event.payload : try message.serializedBytes()
+            self.message = message
+        } catch {
+            throw ReportsError.undecodable(position: event.position, type: event.type, reason: "\(error)")
+        }
+        position = event.position
+        id = event.id
+        stream = event.stream
+        streamVersion = event.streamVersion
+        type = event.type
+        recordedAtMicros = event.recordedAtMicros
+        metadataJSON = event.metadataJSON
+    }
+
+    /// The stream name after its category prefix (`client-42` → `42`).
+    public var subject: String {
+        guard let dash = stream.firstIndex(of: "-") else { return stream }
+        return String(stream[stream.index(after: dash)...])
+    }
+
+    /// The actor recorded in the metadata (empty when none or unreadable).
+    public var actor: String {
+        guard let metadataJSON, let metadata = try? EventMetadata(json: JSONValue.parse(metadataJSON)) else { return "" }
+        return metadata.actor ?? ""
+    }
+}

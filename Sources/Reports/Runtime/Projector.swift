@@ -1,0 +1,301 @@
+import EventLog
+import Foundation
+import GRDB
+import Synchronization
+
+/// Runs projections: keeps their live tables at the head of the log, rebuilds them beside
+/// the live ones after a change, and swaps a rebuilt generation in one transaction.
+///
+/// Guarantees:
+/// - A chunk of events and the checkpoint it moves commit in one transaction; each chunk
+///   re-reads the checkpoint inside its transaction and applies only later events, so
+///   two processes catching up at once, or a crash at any moment, never apply an event
+///   twice or skip one.
+/// - A chunk holds the writer for at most ``Options/transactionBudget`` (plus one
+///   sub-chunk): appends wait that long at most.
+/// - Until a rebuild swaps, reports read the old generation's tables; the swap happens
+///   only once the new generation has applied every event up to the head, inside the
+///   swap's own transaction.
+public final class Projector: Sendable {
+    /// How the runtime cuts its work.
+    public struct Options: Sendable {
+        /// The longest a transaction of projection work holds the writer.
+        public var transactionBudget: Duration = .milliseconds(25)
+        /// At most this many events per transaction (`nil`: bounded by time only).
+        public var maxEventsPerTransaction: Int?
+        /// Events read (and decoded, one page ahead) at a time.
+        public var pageSize = 8_192
+        /// How many times a rebuild catches up again when events land before its swap.
+        public var swapAttempts = 50
+        public init() {}
+    }
+
+    /// Where a long run stands, for a progress line.
+    public struct Progress: Sendable {
+        /// What runs: `rebuild history, audit` or `catch-up`.
+        public var phase: String
+        /// Log positions covered so far in this run.
+        public var done: Int64
+        /// Log positions this run has to cover (to the head it saw when it started).
+        public var total: Int64
+        /// Seconds since the run started.
+        public var elapsed: Double
+    }
+
+    public typealias ProgressHandler = @Sendable (Progress) -> Void
+
+    public let log: EventLog
+    /// The projections of this build, one per name.
+    public let projections: [any Projection]
+    /// Older versions this build still carries, to keep their live tables caught up
+    /// until a rebuild swaps them out (optional).
+    let legacy: [any Projection]
+    public let options: Options
+    private let memories = Mutex<[TableNames: Remembered]>([:])
+
+    private struct Remembered: @unchecked Sendable {
+        // `@unchecked`: ProjectionMemory is itself confined to the writer (see its comment).
+        var memory: ProjectionMemory
+        var checkpoint: Int64
+    }
+
+    /// - Parameters:
+    ///   - projections: the current projection of each name.
+    ///   - legacy: previous versions still able to fold (kept for one upgrade, optional).
+    public init(log: EventLog, projections: [any Projection], legacy: [any Projection] = [], options: Options = Options()) {
+        self.log = log
+        self.projections = projections
+        self.legacy = legacy
+        self.options = options
+    }
+
+    /// The names of this build's projections, in their order.
+    public var names: [String] { projections.map(\.name) }
+
+    /// The projection named `name`.
+    ///
+    /// - Throws: ``ReportsError/unknownProjection(_:known:)``.
+    public func projection(named name: String) throws(ReportsError) -> any Projection {
+        guard let projection = projections.first(where: { $0.name == name }) else {
+            throw .unknownProjection(name, known: names)
+        }
+        return projection
+    }
+
+    // MARK: - Catch-up
+
+    /// Brings every live projection to the head of the log; builds (or finishes building)
+    /// a projection that has no live tables yet. A live generation whose code changed
+    /// (rebuild pending) is kept as it is, unless ``legacy`` still has its code.
+    ///
+    /// - Returns: the number of log positions applied.
+    @discardableResult
+    public func catchUp(progress: ProgressHandler? = nil) async throws -> Int64 {
+        try await ensureRegistry()
+        let generations = try await registry()
+        var targets: [Target] = []
+        var missing: [any Projection] = []
+        for projection in projections {
+            guard let live = generations.first(where: { $0.name == projection.name && $0.state == .live }) else {
+                missing.append(projection)
+                continue
+            }
+            if let code = implementation(of: live) {
+                targets.append(Target(projection: code, tables: live.tables, checkpoint: live.checkpoint))
+            }
+        }
+        let applied = try await run(targets, phase: "catch-up", progress: progress)
+        if !missing.isEmpty {
+            _ = try await build(missing, fresh: false, progress: progress)
+        }
+        return applied
+    }
+
+    /// The code that folds `generation`: the current projection when its signature
+    /// matches, else a legacy one that does, else none (its tables stay as they are).
+    func implementation(of generation: Generation) -> (any Projection)? {
+        (projections + legacy).first { $0.name == generation.name && $0.signature == generation.signature }
+    }
+
+    // MARK: - Rebuild
+
+    /// What one rebuild did.
+    public struct RebuildSummary: Sendable, Hashable {
+        public var name: String
+        public var version: Int
+        public var generation: Int
+        /// Whether it went on from an interrupted rebuild.
+        public var resumed: Bool
+        /// The checkpoint of the swapped-in tables (the head at the swap).
+        public var checkpoint: Int64
+    }
+
+    /// Rebuilds `names` (all when `nil`) beside the live tables, in chunks, then swaps
+    /// them in. An interrupted rebuild of the same code goes on where it stopped; one of
+    /// other code starts again.
+    ///
+    /// - Throws: ``ReportsError/unknownProjection(_:known:)`` (before anything is
+    ///   written), ``ReportsError/swapStarved(_:attempts:)``, `CancellationError` when the
+    ///   task is cancelled (the work done so far is kept and resumed next time), or a
+    ///   store error.
+    public func rebuild(_ names: [String]? = nil, progress: ProgressHandler? = nil) async throws -> [RebuildSummary] {
+        var chosen: [any Projection] = []
+        for name in names ?? self.names where !chosen.contains(where: { $0.name == name }) {
+            chosen.append(try projection(named: name))
+        }
+        try await ensureRegistry()
+        return try await build(chosen, fresh: true, progress: progress)
+    }
+
+    /// Builds a new generation of each projection (or resumes one being built) and swaps it in.
+    /// - Parameter fresh: start a new generation even when the live one has this code.
+    private func build(_ chosen: [any Projection], fresh: Bool, progress: ProgressHandler?) async throws -> [RebuildSummary] {
+        let options = self.options
+        _ = options
+        let prepared: [(Target, Bool)] = try await log.writeTables { db in
+            try chosen.map { projection in try Registry.prepareBuilding(projection, in: db) }
+        }
+        var targets = prepared.map(\.0)
+        let phase = "rebuild " + chosen.map(\.name).joined(separator: ", ")
+        for attempt in 1...self.options.swapAttempts {
+            _ = try await run(targets, phase: phase, progress: progress)
+            if let checkpoint = try await swap(targets) {
+                return zip(targets, prepared).map { target, prepared in
+                    RebuildSummary(
+                        name: target.projection.name, version: target.projection.version, generation: target.tables.generation,
+                        resumed: prepared.1, checkpoint: checkpoint)
+                }
+            }
+            if attempt == self.options.swapAttempts { break }
+            let generations = try await registry()
+            targets = targets.map { target in
+                var target = target
+                target.checkpoint = generations.first { $0.tables == target.tables }?.checkpoint ?? target.checkpoint
+                return target
+            }
+        }
+        throw ReportsError.swapStarved(chosen.map(\.name).joined(separator: ", "), attempts: self.options.swapAttempts)
+    }
+
+    /// Swaps each target's generation in, if all are at the head; returns the head then.
+    private func swap(_ targets: [Target]) async throws -> Int64? {
+        try await log.writeTables { db in
+            let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
+            for target in targets {
+                guard let generation = try Registry.generation(target.tables, in: db) else {
+                    throw ReportsError.invalidArgument("the rebuild of \(target.projection.name) was replaced by another one while it ran")
+                }
+                if generation.checkpoint < head { return nil }
+            }
+            for target in targets {
+                try Registry.swapIn(target.tables, in: db)
+            }
+            return head
+        }
+    }
+
+    // MARK: - Running a fold
+
+    struct Target: Sendable {
+        var projection: any Projection
+        var tables: TableNames
+        var checkpoint: Int64
+    }
+
+    /// Applies every event after the targets' checkpoints up to the head seen at the start,
+    /// one page decoded ahead while the writer applies the current one.
+    private func run(_ targets: [Target], phase: String, progress: ProgressHandler?) async throws -> Int64 {
+        guard let first = targets.map(\.checkpoint).min() else { return 0 }
+        let head = try await log.head().position
+        guard head > first else { return 0 }
+        let reads = targets.reduce(into: Set<String>()) { $0.formUnion($1.projection.reads) }
+        let source = DecodedPages(log, from: first + 1, pageSize: options.pageSize, reads: reads, through: head)
+        let started = ContinuousClock.now
+        let total = head - first
+        var current = try await source.next()
+        while let page = current {
+            async let following = source.next()
+            var index = 0
+            repeat {
+                try Task.checkCancellation()
+                let from = index
+                index = try await log.writeTables { db in try self.applyChunk(page, from: from, targets: targets, in: db) }
+                if let progress {
+                    let covered = index < page.events.count ? page.events[index - 1].position : page.last
+                    let elapsed = started.duration(to: .now)
+                    progress(Progress(phase: phase, done: covered - first, total: total, elapsed: elapsed.seconds))
+                }
+            } while index < page.events.count
+            current = try await following
+        }
+        return total
+    }
+
+    /// One transaction: applies events of `page` from `start` to each target until the
+    /// budget is spent, moves the checkpoints, and returns the index reached.
+    private func applyChunk(_ page: DecodedPage, from start: Int, targets: [Target], in db: Database) throws -> Int {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: options.transactionBudget)
+        let limit = options.maxEventsPerTransaction.map { min(page.events.count, start + $0) } ?? page.events.count
+        // Each target's checkpoint as stored now (another process may have moved it).
+        var states: [(Target, Int64, ProjectionMemory)] = []
+        for target in targets {
+            guard let stored = try Registry.generation(target.tables, in: db) else { continue }
+            states.append((target, stored.checkpoint, memory(for: target.tables, checkpoint: stored.checkpoint)))
+        }
+        var index = start
+        let step = 256
+        repeat {
+            let end = min(limit, index + step)
+            for (target, checkpoint, memory) in states {
+                // Only events after the checkpoint (sorted: skip a prefix).
+                var lower = index
+                while lower < end, page.events[lower].position <= checkpoint { lower += 1 }
+                if lower < end {
+                    try target.projection.apply(page.events[lower..<end], tables: target.tables, memory: memory, in: db)
+                }
+            }
+            index = end
+        } while index < limit && clock.now < deadline
+        let covered = index < page.events.count ? page.events[index - 1].position : page.last
+        for (target, checkpoint, _) in states where covered > checkpoint {
+            try Registry.setCheckpoint(target.tables, covered, in: db)
+            remember(target.tables, checkpoint: covered)
+        }
+        return index
+    }
+
+    /// The memory of a generation, new when someone else moved its checkpoint since this
+    /// process last wrote it.
+    private func memory(for tables: TableNames, checkpoint: Int64) -> ProjectionMemory {
+        memories.withLock { memories in
+            if let remembered = memories[tables], remembered.checkpoint == checkpoint { return remembered.memory }
+            let fresh = ProjectionMemory()
+            memories[tables] = Remembered(memory: fresh, checkpoint: checkpoint)
+            return fresh
+        }
+    }
+
+    private func remember(_ tables: TableNames, checkpoint: Int64) {
+        memories.withLock { memories in memories[tables]?.checkpoint = checkpoint }
+    }
+
+    // MARK: - Registry
+
+    func ensureRegistry() async throws {
+        let exists = try await log.readTables { db in try db.tableExists(Registry.table) }
+        if !exists { try await log.writeTables { db in try Registry.create(in: db) } }
+    }
+
+    func registry() async throws -> [Generation] {
+        try await log.readTables { db in try Registry.all(in: db) }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

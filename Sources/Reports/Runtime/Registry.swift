@@ -1,0 +1,116 @@
+import EventLog
+import Foundation
+import GRDB
+
+/// One generation of a projection's tables, as the registry holds it.
+public struct Generation: Sendable, Hashable {
+    /// `live`: what reports read. `building`: a rebuild not yet swapped in.
+    public enum State: String, Sendable, Hashable {
+        case live, building
+    }
+
+    public var name: String
+    public var generation: Int
+    public var version: Int
+    public var signature: String
+    public var state: State
+    /// The last log position applied to these tables.
+    public var checkpoint: Int64
+    /// When it was started and swapped in (seconds since 1970).
+    public var createdAt: Double
+    public var swappedAt: Double?
+
+    public var tables: TableNames { TableNames(projection: name, generation: generation) }
+}
+
+/// The table of generations (`report_projections`) and the statements on it. Every
+/// function runs inside the caller's transaction.
+enum Registry {
+    static let table = "report_projections"
+
+    static func create(in db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS \(table) (
+                name TEXT NOT NULL,
+                generation INTEGER NOT NULL,
+                version INTEGER NOT NULL,
+                signature TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('live', 'building')),
+                checkpoint INTEGER NOT NULL DEFAULT 0,
+                created_at REAL NOT NULL,
+                swapped_at REAL,
+                PRIMARY KEY (name, generation)
+            ) WITHOUT ROWID
+            """)
+    }
+
+    static func all(in db: Database) throws -> [Generation] {
+        guard try db.tableExists(table) else { return [] }
+        return try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY name, generation").map(generation(from:))
+    }
+
+    static func generation(_ tables: TableNames, in db: Database) throws -> Generation? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM \(table) WHERE name = ? AND generation = ?",
+            arguments: [tables.projection, tables.generation]
+        ).map(generation(from:))
+    }
+
+    private static func generation(from row: Row) -> Generation {
+        Generation(
+            name: row["name"], generation: row["generation"], version: row["version"], signature: row["signature"],
+            state: Generation.State(rawValue: row["state"]) ?? .building, checkpoint: row["checkpoint"],
+            createdAt: row["created_at"], swappedAt: row["swapped_at"])
+    }
+
+    static func setCheckpoint(_ tables: TableNames, _ checkpoint: Int64, in db: Database) throws {
+        try db.execute(
+            sql: "UPDATE \(table) SET checkpoint = ? WHERE name = ? AND generation = ? AND checkpoint < ?",
+            arguments: [checkpoint, tables.projection, tables.generation, checkpoint])
+    }
+
+    /// The generation to build for `projection`: the one being built with the same code
+    /// (resumed: `true`), or a new one with empty tables (a build of other code is dropped).
+    static func prepareBuilding(_ projection: any Projection, in db: Database) throws -> (Projector.Target, Bool) {
+        let generations = try all(in: db).filter { $0.name == projection.name }
+        if let building = generations.first(where: { $0.state == .building }) {
+            if building.signature == projection.signature {
+                return (Projector.Target(projection: projection, tables: building.tables, checkpoint: building.checkpoint), true)
+            }
+            try drop(building.tables, in: db)
+        }
+        let number = (generations.map(\.generation).max() ?? 0) + 1
+        let tables = TableNames(projection: projection.name, generation: number)
+        // Leftovers of a generation with this number (a registry row lost by hand) go first.
+        try dropTables(tables, in: db)
+        try projection.createTables(tables, in: db)
+        try db.execute(
+            sql: "INSERT INTO \(table) (name, generation, version, signature, state, checkpoint, created_at) VALUES (?, ?, ?, ?, 'building', 0, ?)",
+            arguments: [projection.name, number, projection.version, projection.signature, Date().timeIntervalSince1970])
+        return (Projector.Target(projection: projection, tables: tables, checkpoint: 0), false)
+    }
+
+    /// Makes `tables` the live generation of its projection and drops the one it replaces.
+    static func swapIn(_ tables: TableNames, in db: Database) throws {
+        for old in try all(in: db) where old.name == tables.projection && old.state == .live && old.generation != tables.generation {
+            try drop(old.tables, in: db)
+        }
+        try db.execute(
+            sql: "UPDATE \(table) SET state = 'live', swapped_at = ? WHERE name = ? AND generation = ?",
+            arguments: [Date().timeIntervalSince1970, tables.projection, tables.generation])
+    }
+
+    /// Drops a generation: its tables and its row.
+    static func drop(_ tables: TableNames, in db: Database) throws {
+        try dropTables(tables, in: db)
+        try db.execute(sql: "DELETE FROM \(table) WHERE name = ? AND generation = ?", arguments: [tables.projection, tables.generation])
+    }
+
+    private static func dropTables(_ tables: TableNames, in db: Database) throws {
+        let prefix = tables.prefix
+        let names = try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
+            arguments: [prefix.count, prefix])
+        for name in names { try db.execute(sql: "DROP TABLE \"\(name)\"") }
+    }
+}

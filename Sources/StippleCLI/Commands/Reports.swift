@@ -1,0 +1,229 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import Reports
+import Treatment
+
+/// How a report is printed.
+struct ReportFormatOptions: ParsableArguments {
+    @Flag(help: "Print the report as one JSON object: its sections, each with its rows as objects.")
+    var json = false
+
+    @Flag(help: "Print the report as CSV (a header line per section; sections apart by a blank line).")
+    var csv = false
+
+    func validate() throws {
+        if json && csv { throw ValidationError("Choose one of --json and --csv.") }
+    }
+}
+
+/// Opens the log for reading reports: brings the projections to the head first, so a
+/// report shows everything appended before it was asked for (a long catch-up shows progress).
+func openReports(_ options: GlobalOptions) async throws -> ClinicReports {
+    let log = try await options.open()
+    let reports = ClinicReports(log: log)
+    do {
+        try await reports.projector.catchUp(progress: ProgressPrinter(delay: 1).callAsFunction)
+        ProgressPrinter.finishLine()
+    } catch EventLogError.readOnly {
+        // A file this user cannot write: the report is served as the tables stand, and
+        // its notice says how far behind they are.
+    }
+    return reports
+}
+
+/// Brings the projections to the head after a command appended, so the next report is
+/// quick; a failure here never undoes the append (it is durable), it is only reported.
+func catchUpAfterAppend(_ log: EventLog) async {
+    do {
+        try await ClinicReports(log: log).projector.catchUp(progress: ProgressPrinter(delay: 1).callAsFunction)
+        ProgressPrinter.finishLine()
+    } catch {
+        Output.error("warning: the events were recorded, but the reports could not be brought up to date: \(Failure.from(error).message)")
+    }
+}
+
+/// Prints a report in the format asked for; the notice (if any) goes to standard error.
+func printReport(_ report: ClinicReports.Report, format: ReportFormatOptions) {
+    if let notice = report.notice { Output.error("notice: \(notice)") }
+    if format.json {
+        var object: [String: JSONValue] = [
+            "sections": .array(report.sections.map { section in
+                .object(["title": .string(section.title), "rows": .array(section.jsonRows), "notes": .array(section.notes.map { .string($0) })])
+            }),
+        ]
+        if let notice = report.notice { object["notice"] = .string(notice) }
+        Output.line(JSONValue.object(object).canonicalBytes)
+    } else if format.csv {
+        for (index, section) in report.sections.enumerated() {
+            if index > 0 { Output.line("") }
+            Output.line(section.columns.map(csvField).joined(separator: ","))
+            for row in section.rows { Output.line(row.map { csvField($0.description) }.joined(separator: ",")) }
+        }
+    } else {
+        for (index, section) in report.sections.enumerated() {
+            if index > 0 { Output.line("") }
+            Output.line(section.title)
+            for line in alignedTable(section) { Output.line(line) }
+            for note in section.notes { Output.line(note) }
+        }
+    }
+    Output.flush()
+}
+
+private func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// Columns padded to their widest cell; numbers aligned right.
+func alignedTable(_ section: ReportTable) -> [String] {
+    guard !section.rows.isEmpty else { return ["(none)"] }
+    let header = section.columns
+    var widths = header.map(\.count)
+    for row in section.rows {
+        for (index, value) in row.enumerated() { widths[index] = max(widths[index], value.description.count) }
+    }
+    func line(_ cells: [String], numeric: [Bool]) -> String {
+        var text = ""
+        for (index, cell) in cells.enumerated() {
+            let padding = String(repeating: " ", count: widths[index] - cell.count)
+            let isLast = index == cells.count - 1
+            text += numeric[index] ? padding + cell : (isLast ? cell : cell + padding)
+            if !isLast { text += "  " }
+        }
+        return text
+    }
+    let numeric = section.rows[0].map { value -> Bool in
+        switch value {
+        case .int, .number: return true
+        default: return false
+        }
+    }
+    return [line(header, numeric: numeric), line(widths.map { String(repeating: "-", count: $0) }, numeric: numeric)]
+        + section.rows.map { line($0.map(\.description), numeric: numeric) }
+}
+
+/// Progress of a long catch-up or rebuild on standard error: one line redrawn on a
+/// terminal, plain lines (at most one every 2 seconds) otherwise.
+final class ProgressPrinter: @unchecked Sendable {
+    // `@unchecked`: the runtime calls the handler from one task at a time; `lock` guards the state anyway.
+    private let lock = NSLock()
+    private var lastPrinted: Double = -1
+    private let delay: Double
+    nonisolated(unsafe) private static var drawn = false
+
+    /// - Parameter delay: print nothing for runs shorter than this (seconds).
+    init(delay: Double = 0) { self.delay = delay }
+
+    func callAsFunction(_ progress: Projector.Progress) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard progress.elapsed >= delay else { return }
+        let terminal = Output.stderrIsTerminal
+        let finished = progress.done >= progress.total
+        guard terminal || finished || progress.elapsed - lastPrinted >= 2 else { return }
+        lastPrinted = progress.elapsed
+        let rate = progress.elapsed > 0 ? Double(progress.done) / progress.elapsed : 0
+        let eta = rate > 0 ? Double(progress.total - progress.done) / rate : 0
+        let percent = progress.total > 0 ? Double(progress.done) * 100 / Double(progress.total) : 100
+        let text = "\(progress.phase): \(progress.done) of \(progress.total) events (\(String(format: "%.0f", percent))%), "
+            + "\(Int(rate)) events/s, " + (finished ? "done in \(String(format: "%.1f", progress.elapsed)) s" : "ETA \(Int(eta.rounded(.up))) s")
+        if terminal {
+            Output.progress("\r\u{1B}[K" + text)
+            Self.drawn = true
+        } else {
+            Output.progress(text + "\n")
+        }
+    }
+
+    /// Ends a line redrawn on a terminal.
+    static func finishLine() {
+        if drawn { Output.progress("\n") }
+        drawn = false
+    }
+}
+
+extension Stipple {
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild reports beside the live ones, then swap them in.",
+            discussion: """
+                Each projection is rebuilt into new tables in chunks of short transactions (clinicians \
+                keep appending meanwhile), caught up to the head, and swapped in in one transaction; \
+                until then reports read the old tables. An interrupted rebuild (Ctrl-C, a crash) goes on \
+                where it stopped when run again. Run it after an upgrade that changes a report or an \
+                event schema (`stipple reports status` says which are pending).
+
+                Projections: \(ClinicReports.projections.map(\.name).joined(separator: ", ")).
+                """)
+
+        @OptionGroup var options: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The projections to rebuild.", valueName: "name"))
+        var names: [String] = []
+
+        @Flag(help: "Rebuild every projection.")
+        var all = false
+
+        func validate() throws {
+            if all && !names.isEmpty { throw ValidationError("Name projections or pass --all, not both.") }
+            if !all && names.isEmpty {
+                throw ValidationError("Name the projections to rebuild (\(ClinicReports.projections.map(\.name).joined(separator: ", "))) or pass --all.")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                let log = try await options.open()
+                let reports = ClinicReports(log: log)
+                for name in names { _ = try reports.projector.projection(named: name) }
+                let summaries = try await reports.projector.rebuild(all ? nil : names, progress: ProgressPrinter().callAsFunction)
+                ProgressPrinter.finishLine()
+                for summary in summaries {
+                    Output.line("rebuilt \(summary.name) version \(summary.version) (generation \(summary.generation)\(summary.resumed ? ", resumed" : "")) up to event \(summary.checkpoint)")
+                }
+                Output.flush()
+            }
+        }
+    }
+
+    struct ReportsGroup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reports", abstract: "Look after the reports' projections.", subcommands: [Status.self])
+
+        struct Status: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List each projection: version, checkpoint, lag behind the log, and whether a rebuild is pending.")
+
+            @OptionGroup var options: GlobalOptions
+            @OptionGroup var format: ReportFormatOptions
+
+            func run() async throws {
+                try await reportingFailures {
+                    let log = try await options.open(readOnly: true)
+                    let statuses = try await ClinicReports(log: log).projector.status()
+                    let rows: [[ReportValue]] = statuses.map { status in
+                        let state: String
+                        if let building = status.building {
+                            state = "rebuilding (at event \(building.checkpoint))"
+                        } else if status.live == nil {
+                            state = "not built"
+                        } else if status.rebuildPending {
+                            state = "rebuild pending (built by version \(status.live?.version ?? 0))"
+                        } else {
+                            state = "current"
+                        }
+                        return [.text(status.name), .int(Int64(status.version)), .int(status.live?.checkpoint ?? 0), .int(status.lag),
+                                .text(status.rebuildPending || status.building != nil ? "yes" : "no"), .text(state), .text(status.summary)]
+                    }
+                    let head = statuses.first?.head ?? 0
+                    let table = ReportTable(
+                        title: "Projections (log head: event \(head))",
+                        columns: ["name", "version", "checkpoint", "lag", "rebuildPending", "state", "summary"], rows: rows)
+                    printReport(ClinicReports.Report(sections: [table], notice: nil), format: format)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,258 @@
+import EventLog
+import Foundation
+import GRDB
+import Testing
+import Treatment
+@testable import Reports
+
+/// A projection for the runtime's tests: counts events per stream. Version 2 counts
+/// per type instead, so a report shows which version built its tables.
+struct CountingProjection: Projection {
+    var version: Int
+    var name: String { "counting" }
+    var summary: String { "events per stream (v1) or per type (v2)" }
+    var reads: Set<String> { ["ClientRegistered", "ConsentSigned"] }
+
+    func createTables(_ tables: TableNames, in db: Database) throws {
+        try db.execute(sql: "CREATE TABLE \(tables["counts"]) (key TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    }
+
+    func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
+        for event in events {
+            let key = version == 1 ? event.stream : event.type
+            try db.execute(
+                sql: "INSERT INTO \(tables["counts"]) (key, n) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET n = n + 1", arguments: [key])
+        }
+    }
+
+    /// The counts of the live generation.
+    static func counts(_ projector: Projector) async throws -> [String: Int] {
+        let source = try await projector.source("counting")
+        return try await projector.log.readTables { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT key, n FROM \(source.tables["counts"])").map { ($0[0] as String, $0[1] as Int) })
+        }
+    }
+}
+
+/// A log in a temporary folder with `clients` clients, each registered and consenting.
+struct ProjectionLog {
+    let folder: String
+    let log: EventLog
+
+    init(clients: Int) async throws {
+        folder = NSTemporaryDirectory() + "stipple-reports-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        log = try EventLog.create(at: folder + "/log.sqlite")
+        try await add(clients: 0..<clients)
+    }
+
+    func add(clients: Range<Int>) async throws {
+        var events: [NewEvent] = []
+        for index in clients {
+            var registered = Stipple_V1_ClientRegistered()
+            registered.clientID = "\(index)"
+            registered.clinicID = "toronto"
+            var consent = Stipple_V1_ConsentSigned()
+            consent.coversProcedure = true
+            events.append(NewEvent(stream: "client-\(index)", type: "ClientRegistered", expectedVersion: .noStream, payload: try registered.serializedBytes()))
+            events.append(NewEvent(stream: "client-\(index)", type: "ConsentSigned", expectedVersion: .exactly(1), payload: try consent.serializedBytes()))
+        }
+        try await log.append(events)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: folder) }
+
+    /// Every row of every table of a generation, as text, table by table.
+    func dump(_ tables: TableNames) async throws -> [String: [String]] {
+        try await log.readTables { db in
+            var dump: [String: [String]] = [:]
+            let names = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
+                arguments: [tables.prefix.count, tables.prefix])
+            for name in names {
+                let table = String(name.dropFirst(tables.prefix.count))
+                dump[table] = try Row.fetchAll(db, sql: "SELECT * FROM \"\(name)\" ORDER BY 1, 2").map { $0.description }
+            }
+            return dump
+        }
+    }
+}
+
+@Suite("Projection runtime: checkpoints, catch-up, blue/green rebuilds")
+struct ProjectorTests {
+    @Test("catch-up builds a missing projection, then applies only what was appended since")
+    func catchUpAppliesEachEventOnce() async throws {
+        let fixture = try await ProjectionLog(clients: 30)
+        defer { fixture.remove() }
+        let projector = Projector(log: fixture.log, projections: [CountingProjection(version: 1)])
+        try await projector.catchUp()
+        #expect(try await CountingProjection.counts(projector)["client-7"] == 2)
+        try await fixture.add(clients: 30..<40)
+        try await projector.catchUp()
+        try await projector.catchUp()
+        let counts = try await CountingProjection.counts(projector)
+        #expect(counts.count == 40)
+        #expect(counts.values.allSatisfy { $0 == 2 })
+        let status = try #require(try await projector.status().first)
+        #expect(status.live?.checkpoint == 80)
+        #expect(status.lag == 0)
+        #expect(!status.rebuildPending)
+    }
+
+    @Test("two runtimes catching up at once never apply an event twice")
+    func concurrentCatchUp() async throws {
+        let fixture = try await ProjectionLog(clients: 200)
+        defer { fixture.remove() }
+        var options = Projector.Options()
+        options.maxEventsPerTransaction = 7
+        let first = Projector(log: fixture.log, projections: [CountingProjection(version: 1)], options: options)
+        try await first.catchUp()
+        try await fixture.add(clients: 200..<400)
+        let second = Projector(log: fixture.log, projections: [CountingProjection(version: 1)], options: options)
+        async let a: Int64 = first.catchUp()
+        async let b: Int64 = second.catchUp()
+        _ = try await (a, b)
+        let counts = try await CountingProjection.counts(first)
+        #expect(counts.count == 400)
+        #expect(counts.values.allSatisfy { $0 == 2 })
+    }
+
+    @Test("an interrupted rebuild goes on where it stopped and ends with the tables a clean rebuild makes")
+    func interruptedRebuildResumes() async throws {
+        let fixture = try await ProjectionLog(clients: 500)
+        defer { fixture.remove() }
+        var options = Projector.Options()
+        options.maxEventsPerTransaction = 50
+        options.pageSize = 100
+        let projections: [any Projection] = [CountingProjection(version: 1), HistoryProjection()]
+        let projector = Projector(log: fixture.log, projections: projections, options: options)
+        try await projector.catchUp()
+        // Cancel the rebuild after a few transactions: their work is committed, the rest is not.
+        let seen = Counter()
+        let rebuild = Task {
+            try await projector.rebuild(progress: { _ in
+                if seen.increment() == 3 { withUnsafeCurrentTask { $0?.cancel() } }
+            })
+        }
+        await #expect(throws: CancellationError.self) { try await rebuild.value }
+        let building = try await projector.status().compactMap(\.building)
+        #expect(building.count == 2)
+        #expect(building.allSatisfy { $0.checkpoint > 0 && $0.checkpoint < 1_000 })
+        // Reports still read the old (live) generation meanwhile.
+        #expect(try await projector.source("counting").tables.generation == 1)
+        let resumed = try await projector.rebuild()
+        #expect(resumed.allSatisfy { $0.resumed })
+        #expect(resumed.allSatisfy { $0.checkpoint == 1_000 && $0.generation == 2 })
+        var resumedTables: [String: [String: [String]]] = [:]
+        for name in ["counting", "history"] {
+            resumedTables[name] = try await fixture.dump(try await projector.source(name).tables)
+        }
+        // A clean rebuild from scratch, for comparison: the same rows, table by table.
+        let clean = try await projector.rebuild()
+        #expect(clean.allSatisfy { !$0.resumed && $0.generation == 3 })
+        for name in ["counting", "history"] {
+            let cleanTables = try await fixture.dump(try await projector.source(name).tables)
+            #expect(!cleanTables.isEmpty && cleanTables.values.allSatisfy { !$0.isEmpty })
+            #expect(cleanTables == resumedTables[name])
+            #expect(try await fixture.dump(TableNames(projection: name, generation: 2)).isEmpty, "the swap dropped the generation it replaced")
+        }
+        #expect(try await CountingProjection.counts(projector).values.allSatisfy { $0 == 2 })
+    }
+
+    @Test("a new version is rebuilt beside the old: the old report is served, with a notice, until the swap")
+    func blueGreen() async throws {
+        let fixture = try await ProjectionLog(clients: 300)
+        defer { fixture.remove() }
+        let old = Projector(log: fixture.log, projections: [CountingProjection(version: 1)])
+        try await old.catchUp()
+        #expect(try await CountingProjection.counts(old)["client-1"] == 2)
+
+        // The upgrade: version 2 is current; version 1's code is still carried (legacy).
+        var options = Projector.Options()
+        options.maxEventsPerTransaction = 40
+        let upgraded = Projector(
+            log: fixture.log, projections: [CountingProjection(version: 2)], legacy: [CountingProjection(version: 1)], options: options)
+        let pending = try #require(try await upgraded.status().first)
+        #expect(pending.rebuildPending)
+        let notice = try #require(try await upgraded.source("counting").notice)
+        #expect(notice.contains("version 1") && notice.contains("stipple rebuild counting"))
+        // Appends before the rebuild reach the old tables through the legacy code.
+        try await fixture.add(clients: 300..<310)
+        try await upgraded.catchUp()
+        #expect(try await CountingProjection.counts(upgraded)["client-305"] == 2)
+
+        // During the rebuild, the report is still version 1's.
+        let during = Box<[String: Int]>()
+        let reads = Counter()
+        _ = try await upgraded.rebuild(progress: { _ in
+            if reads.increment() == 2 {
+                let semaphore = DispatchSemaphore(value: 0)
+                Task {
+                    during.value = try? await CountingProjection.counts(upgraded)
+                    semaphore.signal()
+                }
+                semaphore.wait()
+            }
+        })
+        #expect(during.value?["client-1"] == 2)
+        #expect(during.value?["ClientRegistered"] == nil)
+        // After the swap: version 2's report, and no notice.
+        let after = try await CountingProjection.counts(upgraded)
+        #expect(after == ["ClientRegistered": 310, "ConsentSigned": 310])
+        #expect(try await upgraded.source("counting").notice == nil)
+        let status = try #require(try await upgraded.status().first)
+        #expect(status.live?.version == 2 && status.building == nil && !status.rebuildPending)
+        #expect(try await fixture.dump(TableNames(projection: "counting", generation: 1)).isEmpty)
+    }
+
+    @Test("without the old code, the old tables are served as they stand, saying how far behind they are")
+    func frozenOldTables() async throws {
+        let fixture = try await ProjectionLog(clients: 10)
+        defer { fixture.remove() }
+        try await Projector(log: fixture.log, projections: [CountingProjection(version: 1)]).catchUp()
+        try await fixture.add(clients: 10..<12)
+        let upgraded = Projector(log: fixture.log, projections: [CountingProjection(version: 2)])
+        try await upgraded.catchUp()
+        let source = try await upgraded.source("counting")
+        #expect(source.checkpoint == 20)
+        #expect(source.notice?.contains("the 4 later events are not in it") == true)
+        _ = try await upgraded.rebuild(["counting"])
+        #expect(try await CountingProjection.counts(upgraded) == ["ClientRegistered": 12, "ConsentSigned": 12])
+    }
+
+    @Test("a rebuild of an unknown projection is refused before anything is written")
+    func unknownProjection() async throws {
+        let fixture = try await ProjectionLog(clients: 3)
+        defer { fixture.remove() }
+        let projector = Projector(log: fixture.log, projections: [CountingProjection(version: 1)])
+        await #expect(throws: ReportsError.unknownProjection("nope", known: ["counting"])) {
+            try await projector.rebuild(["counting", "nope"])
+        }
+        #expect(try await fixture.log.readTables { db in try db.tableExists("report_projections") } == false)
+    }
+
+    @Test("a projection's signature names its version and the newest schema of each type it reads")
+    func signature() {
+        #expect(CountingProjection(version: 3).signature == "v3 ClientRegistered@1 ConsentSigned@1")
+        #expect(AuditProjection().signature.contains("SessionRecorded@2"))
+    }
+}
+
+/// A counter shared with a progress callback.
+final class Counter: @unchecked Sendable {
+    // `@unchecked`: guarded by `lock`.
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
+
+/// A value set from a callback.
+final class Box<T>: @unchecked Sendable {
+    // `@unchecked`: written once by a callback before the test reads it.
+    var value: T?
+}
