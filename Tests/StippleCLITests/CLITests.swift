@@ -5,7 +5,9 @@ import Testing
 /// End-to-end: the built `stipple` binary, run as a user would.
 struct CLI {
     let folder: String
-    var database: String { folder + "/stipple.sqlite" }
+    /// Another file to use instead of the folder's (see ``database``).
+    var databaseOverride: String?
+    var database: String { databaseOverride ?? folder + "/stipple.sqlite" }
 
     init() throws {
         folder = NSTemporaryDirectory() + "stipple-cli-" + UUID().uuidString
@@ -424,7 +426,8 @@ struct CLITests {
     func help() throws {
         let cli = try CLI()
         let help = try cli.run(["--help"])
-        for command in ["init", "client", "batch", "tech", "clinic", "append", "do", "demo", "read", "verify", "stats", "backup", "compress"] {
+        for command in ["init", "client", "batch", "tech", "clinic", "append", "do", "demo", "read", "verify", "stats", "backup", "compress",
+                        "history", "report", "rebuild", "reports"] {
             #expect(help.stdout.contains("  \(command)"), "\(command) missing from help")
         }
         #expect(help.stdout.contains("Exit codes: 0 success"))

@@ -45,9 +45,9 @@ extension ClinicReports {
                 arguments: [low.daysSinceEpoch, high.daysSinceEpoch]) ?? 0
             return (rows, flagged, clean)
         }
-        let range = from.map { "from \($0) " } ?? ""
+        let range = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }
         let table = ReportTable(
-            title: "Certification audit " + range + (to.map { "to \($0)" } ?? ""),
+            title: (["Certification audit"] + range).joined(separator: " "),
             columns: ["date", "client", "procedure", "clinic", "technician", "supervisor", "rule", "finding", "position"],
             rows: result.0,
             notes: ["\(result.1 + result.2) procedures checked: \(result.1) with findings (\(result.0.count) in all), \(result.2) clean"])

@@ -72,12 +72,14 @@ enum Timeline {
         parts.append("areas " + procedure.areaNames)
         if !procedure.pigments.isEmpty {
             parts.append("pigments " + procedure.pigments.map { pigment in
-                "\(pigment.lot) (\([pigment.brand, pigment.shade].filter { !$0.isEmpty }.joined(separator: " ")), \(pigment.dilutionPercent)%)"
+                let product = [pigment.brand, pigment.shade].filter { !$0.isEmpty }.joined(separator: " ")
+                let about = [product, pigment.dilutionPercent > 0 ? "\(pigment.dilutionPercent)%" : ""].filter { !$0.isEmpty }
+                return lot(pigment.lot) + (about.isEmpty ? "" : " (" + about.joined(separator: ", ") + ")")
             }.joined(separator: ", "))
         }
         if !procedure.cartridges.isEmpty {
             parts.append("cartridges " + procedure.cartridges.map { cartridge in
-                "\(cartridge.lot) (\(Names.needle(cartridge.configuration)) \(String(format: "%.2f", cartridge.diameterMm)) mm)"
+                lot(cartridge.lot) + " (\(Names.needle(cartridge.configuration)) \(String(format: "%.2f", cartridge.diameterMm)) mm)"
             }.joined(separator: ", "))
         }
         let depth = (message as? Stipple_V1_SessionRecordedV2)?.depthMm ?? (message as? Stipple_V1_TouchUpRecorded)?.depthMm ?? 0
@@ -87,6 +89,9 @@ enum Timeline {
         }
         return parts.joined(separator: "; ")
     }
+
+    /// A lot number, or words saying it was not recorded (events written before lots were).
+    static func lot(_ lot: String) -> String { lot.isEmpty ? "lot not recorded" : lot }
 
     static func hairLoss(_ type: Stipple_V1_HairLossType) -> String {
         switch type {

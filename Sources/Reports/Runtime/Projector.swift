@@ -27,6 +27,9 @@ public final class Projector: Sendable {
         public var pageSize = 8_192
         /// How many times a rebuild catches up again when events land before its swap.
         public var swapAttempts = 50
+        /// A rest between two transactions (`nil`: none), to leave the writer to
+        /// clinicians' appends on a busy day.
+        public var pauseBetweenTransactions: Duration?
         public init() {}
     }
 
@@ -213,11 +216,14 @@ public final class Projector: Sendable {
         let started = ContinuousClock.now
         let total = head - first
         var current = try await source.next()
+        var transactions = 0
         while let page = current {
             async let following = source.next()
             var index = 0
             repeat {
                 try Task.checkCancellation()
+                if let pause = options.pauseBetweenTransactions, transactions > 0 { try await Task.sleep(for: pause) }
+                transactions += 1
                 let from = index
                 index = try await log.writeTables { db in try self.applyChunk(page, from: from, targets: targets, in: db) }
                 if let progress {

@@ -46,6 +46,7 @@ extension Stipple {
                     throw Self.locate(error, in: input, streamStart: start)
                 }
                 EventJSON.printAppended(appended)
+                await catchUpAfterAppend(log)
             }
         }
 

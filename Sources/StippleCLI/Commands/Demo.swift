@@ -51,6 +51,7 @@ extension Stipple {
                 let after = try await log.head().position
                 Output.line("Recorded \(after - before) events: \(clients) clients over \(years) years (seed \(seed))\(exists ? "" : ", with the chain's clinics, technicians and lots").")
                 Output.flush()
+                await catchUpAfterAppend(log)
             }
         }
     }

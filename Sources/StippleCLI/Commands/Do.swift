@@ -55,6 +55,7 @@ extension Stipple {
                         message: "line \(refused.line): \(refused.refusal.description)\nNothing was recorded.")
                 }
                 EventJSON.printAppended(appended)
+                await catchUpAfterAppend(log)
             }
         }
     }

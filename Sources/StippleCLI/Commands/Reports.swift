@@ -166,8 +166,19 @@ extension Stipple {
         @Flag(help: "Rebuild every projection.")
         var all = false
 
+        @Option(help: ArgumentHelp("At most this many events per transaction (default: as many as fit in 25 ms).", valueName: "events"))
+        var chunk: Int?
+
+        @Option(name: .customLong("pause-ms"), help: ArgumentHelp(
+            "Rest this many milliseconds between transactions, leaving more room to clinicians' appends on a busy day.", valueName: "ms"))
+        var pauseMilliseconds: Int?
+
         func validate() throws {
             if all && !names.isEmpty { throw ValidationError("Name projections or pass --all, not both.") }
+            if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1 event, not \(chunk).") }
+            if let pauseMilliseconds, !(0...60_000).contains(pauseMilliseconds) {
+                throw ValidationError("--pause-ms must be 0 to 60000, not \(pauseMilliseconds).")
+            }
             if !all && names.isEmpty {
                 throw ValidationError("Name the projections to rebuild (\(ClinicReports.projections.map(\.name).joined(separator: ", "))) or pass --all.")
             }
@@ -176,7 +187,10 @@ extension Stipple {
         func run() async throws {
             try await reportingFailures {
                 let log = try await options.open()
-                let reports = ClinicReports(log: log)
+                var settings = Projector.Options()
+                settings.maxEventsPerTransaction = chunk
+                settings.pauseBetweenTransactions = pauseMilliseconds.map { .milliseconds($0) }
+                let reports = ClinicReports(log: log, options: settings)
                 for name in names { _ = try reports.projector.projection(named: name) }
                 let summaries = try await reports.projector.rebuild(all ? nil : names, progress: ProgressPrinter().callAsFunction)
                 ProgressPrinter.finishLine()

@@ -1,0 +1,167 @@
+import EventLog
+import Foundation
+import Testing
+import Treatment
+@testable import Reports
+
+/// Each report on ``ClinicScenario``, with rows worked out by hand from the scenario.
+@Suite("Clinic reports on a chain worked out by hand")
+struct ClinicReportsTests {
+    let scenario: ClinicScenario
+    let reports: ClinicReports
+
+    init() async throws {
+        scenario = try await ClinicScenario()
+        reports = ClinicReports(log: scenario.log)
+        try await reports.projector.catchUp()
+    }
+
+    func texts(_ table: ReportTable, _ columns: [String]) -> [[String]] {
+        table.rows.indices.map { row in columns.map { table.value($0, row: row)?.description ?? "?" } }
+    }
+
+    @Test("history: every event of the client in order, the amendment beside what it corrects, --as-of replays the past")
+    func history() async throws {
+        defer { scenario.remove() }
+        let report = try await reports.history(client: "42")
+        let table = report.sections[0]
+        #expect(report.notice == nil)
+        #expect(table.column("event").map(\.description) == [
+            "ClientRegistered", "ConsultationRecorded", "ConsentSigned", "SessionBooked", "SessionBooked", "SessionBooked",
+            "SessionBooked", "SessionBooked", "SessionRecorded", "SessionRecorded", "SessionCancelled", "RecordAmended", "SessionNoShow",
+        ])
+        let session1 = scenario.positions["session1"]!, amendment = scenario.positions["amendment"]!
+        let details = table.column("details").map(\.description)
+        #expect(details[8] == "session 1 at toronto by 17; 10:00, 3.0 h; areas hairline; pigments PB-1187 (Perma Blend SMP Dark Grey, 30%); "
+            + "cartridges NC-0412 (3RL 0.25 mm); depth 0.9 mm; amended by event \(amendment)")
+        #expect(details[9].hasPrefix("session 2 at toronto by 21 supervised by 17;"))
+        #expect(details[11] == "record amended (depthMm): depth was 1.0 mm, not 0.9; corrects event \(session1)")
+        #expect(table.value("date", row: 1) == "2026-02-20")
+        #expect(table.value("recorded", row: 8) == "2026-03-02 14:00")
+        #expect(table.value("actor", row: 0) == "admin-1")
+        // As of 2026-03-11 the amendment and the no-show had not been recorded yet.
+        let past = try await reports.history(client: "42", asOf: Day("2026-03-11")!).sections[0]
+        #expect(past.rows.count == 11)
+        #expect(!past.column("details").map(\.description)[8].contains("amended"))
+        await #expect(throws: ReportsError.notFound(what: "client", id: "99")) { try await reports.history(client: "99") }
+    }
+
+    @Test("workload: sessions and hours per technician and week, bookings ahead, cancellations, no-shows")
+    func workload() async throws {
+        defer { scenario.remove() }
+        let table = try await reports.workload(from: Day("2026-03-02")!, to: Day("2026-04-12")!).sections[0]
+        #expect(texts(table, ["technician", "clinic", "week", "sessions", "touchUps", "hoursDone", "bookingsAhead", "cancelled", "noShows"]) == [
+            ["17", "toronto", "2026-W10", "1", "0", "3.0", "0", "0", "0"],
+            ["17", "toronto", "2026-W12", "0", "0", "0.0", "0", "1", "0"],
+            ["17", "toronto", "2026-W13", "0", "0", "0.0", "0", "0", "1"],
+            ["17", "toronto", "2026-W15", "0", "0", "0.0", "1", "0", "0"],
+            ["21", "toronto", "2026-W10", "1", "0", "3.0", "0", "0", "0"],
+        ])
+        // A range of one week, at one clinic.
+        let week = try await reports.workload(from: Day("2026-03-04")!, to: Day("2026-03-04")!, clinic: "toronto").sections[0]
+        #expect(week.rows.count == 2)
+        await #expect(throws: ReportsError.notFound(what: "clinic", id: "ottawa")) {
+            try await reports.workload(from: Day("2026-03-02")!, to: Day("2026-03-08")!, clinic: "ottawa")
+        }
+        await #expect(throws: ReportsError.invalidArgument("the range is reversed: --to 2026-03-01 is before --from 2026-03-08")) {
+            try await reports.workload(from: Day("2026-03-08")!, to: Day("2026-03-01")!)
+        }
+    }
+
+    @Test("audit: the recall and the suspension recorded later reach session 2, not session 1; violations first, then the clean count")
+    func audit() async throws {
+        defer { scenario.remove() }
+        let table = try await reports.audit().sections[0]
+        #expect(texts(table, ["date", "client", "procedure", "technician", "supervisor", "rule", "finding"]) == [
+            ["2026-03-05", "42", "session 2", "21", "17", "trainee-supervised", "supervisor 17 is not certified on 2026-03-05"],
+            ["2026-03-05", "42", "session 2", "21", "17", "lot-not-recalled", "lot PB-1187 was recalled on 2026-03-03 (Health Canada RA-2026-0042)"],
+        ])
+        #expect(table.notes == ["2 procedures checked: 1 with findings (2 in all), 1 clean"])
+        // Limited to the first session's day: nothing to report.
+        let first = try await reports.audit(from: Day("2026-03-01")!, to: Day("2026-03-02")!).sections[0]
+        #expect(first.rows.isEmpty)
+        #expect(first.notes == ["1 procedures checked: 0 with findings (0 in all), 1 clean"])
+    }
+
+    @Test("lot: where the recalled lot went and whom to contact")
+    func lot() async throws {
+        defer { scenario.remove() }
+        let report = try await reports.lot("PB-1187")
+        #expect(report.sections[0].title == "Lot PB-1187: pigment, Perma Blend SMP Pigment SMP Dark Grey, expires 2027-05-31, received 2025-12-01 at toronto")
+        #expect(texts(report.sections[0], ["date", "client", "procedure", "clinic", "areas"]) == [
+            ["2026-03-02", "42", "session 1", "toronto", "hairline"],
+            ["2026-03-05", "42", "session 2", "toronto", "hairline"],
+        ])
+        #expect(report.sections[1].title.hasPrefix("RECALLED on 2026-03-03 by Health Canada (RA-2026-0042): microbial contamination"))
+        #expect(texts(report.sections[1], ["client", "name", "contact", "clinic", "lastProcedure", "firstExposure"]) == [
+            ["42", "Ada Example", "+1-416-555-0142", "toronto", "2026-03-05", "2026-03-02"],
+        ])
+        // A lot never recalled has no contact list.
+        #expect(try await reports.lot("NC-0412").sections.count == 1)
+        await #expect(throws: ReportsError.notFound(what: "lot", id: "XX-1")) { try await reports.lot("XX-1") }
+    }
+
+    @Test("due: a course of 3 with 2 sessions is overdue 30 days after its last; touch-ups and guarantees follow a finished course")
+    func due() async throws {
+        defer { scenario.remove() }
+        let early = try await reports.due(on: Day("2026-03-20")!)
+        #expect(early.sections.map(\.rows.count) == [0, 0, 0])
+        let late = try await reports.due(on: Day("2026-05-01")!)
+        #expect(texts(late.sections[2], ["client", "name", "sessions", "lastSession", "daysSince"]) == [
+            ["42", "Ada Example", "2 of 3", "2026-03-05", "57"],
+        ])
+        // Once the course is finished (session 3 by a third technician with a new pigment
+        // lot): a touch-up 12 months on (as told) and the guarantee ending a year on.
+        scenario.clock.set("2026-05-01")
+        var registered = Stipple_V1_TechnicianRegistered()
+        registered.personal.name = "Technician 30"
+        try await scenario.record(registered, "TechnicianRegistered", "technician-30")
+        var granted = Stipple_V1_CertificationGranted()
+        granted.certificationID = "C-30"
+        granted.level = .senior
+        granted.issuedOn = "2025-01-01"
+        granted.expiresOn = "2028-01-01"
+        try await scenario.record(granted, "CertificationGranted", "technician-30")
+        var training = Stipple_V1_BloodbornePathogensTrainingRecorded()
+        training.completedOn = "2026-01-15"
+        try await scenario.record(training, "BloodbornePathogensTrainingRecorded", "technician-30")
+        var received = Stipple_V1_BatchReceived()
+        received.lot = "PB-2000"
+        received.kind = .pigment
+        received.expiry = "2028-01-31"
+        try await scenario.record(received, "BatchReceived", "batch-PB-2000")
+        var third = scenario.session(3, on: "2026-05-04", by: "30", booking: "")
+        third.pigments[0].lot = "PB-2000"
+        try await scenario.recorder.recordSession(client: "42", third, metadata: scenario.staff)
+        try await reports.projector.catchUp()
+        let year = try await reports.due(on: Day("2027-04-20")!, touchUpMonths: 12)
+        #expect(texts(year.sections[0], ["client", "lastProcedure", "due", "daysFromNow"]) == [["42", "2026-05-04", "2027-05-04", "14"]])
+        #expect(texts(year.sections[1], ["client", "lastSession", "ends", "daysLeft"]) == [["42", "2026-05-04", "2027-05-04", "14"]])
+        #expect(year.sections[2].rows.isEmpty)
+        // With the default interval (36 months) no touch-up is due yet.
+        #expect(try await reports.due(on: Day("2027-04-20")!).sections[0].rows.isEmpty)
+        await #expect(throws: ReportsError.invalidArgument("the touch-up interval must be 1 to 240 months, not 0")) {
+            try await reports.due(on: Day("2026-05-01")!, touchUpMonths: 0)
+        }
+    }
+
+    @Test("conversion: two consultations in February, one went on to a first session")
+    func conversion() async throws {
+        defer { scenario.remove() }
+        let table = try await reports.conversion(from: Day("2026-02-01")!, to: Day("2026-02-28")!).sections[0]
+        #expect(texts(table, ["clinic", "consultations", "firstSessions", "percent"]) == [["toronto", "2", "1", "50.0"]])
+        #expect(try await reports.conversion(from: Day("2026-03-01")!, to: Day("2026-03-31")!).sections[0].rows.isEmpty)
+    }
+
+    @Test("records: each procedure with the client's name and contact, provider, lots and their expiry")
+    func records() async throws {
+        defer { scenario.remove() }
+        let table = try await reports.serviceRecords(from: Day("2026-03-01")!, to: Day("2026-03-31")!).sections[0]
+        #expect(texts(table, ["date", "client", "name", "contact", "procedure", "clinic", "provider", "pigmentLots", "cartridgeLots"]) == [
+            ["2026-03-02", "42", "Ada Example", "+1-416-555-0142", "session 1", "toronto", "17 (Technician 17)",
+             "PB-1187 (exp. 2027-05-31)", "NC-0412 (exp. 2027-05-31)"],
+            ["2026-03-05", "42", "Ada Example", "+1-416-555-0142", "session 2", "toronto", "21 (Technician 21), supervised by 17",
+             "PB-1187 (exp. 2027-05-31)", "NC-0412 (exp. 2027-05-31)"],
+        ])
+    }
+}
