@@ -124,7 +124,9 @@ extension ClinicReports {
         let horizon = day.adding(days: Self.lookAheadDays)
         var touchUps: [(Day, [ReportValue])] = [], guarantees: [(Day, [ReportValue])] = [], overdue: [(Day, [ReportValue])] = []
         for client in clients {
-            let courseDone = client.touchUps > 0 || (client.planned > 0 && client.sessions >= client.planned)
+            // Without a consultation's estimate, the usual course of 3 sessions (DOMAIN.md).
+            let planned = client.planned > 0 ? client.planned : Self.usualCourse
+            let courseDone = client.touchUps > 0 || client.sessions >= planned
             let who: [ReportValue] = [.text(client.id), .text(client.name), .text(client.phone), .text(client.clinic)]
             if courseDone, let last = client.lastProcedure {
                 let dueOn = last.adding(months: touchUpMonths)
@@ -139,7 +141,7 @@ extension ClinicReports {
                 }
             }
             if !courseDone, client.sessions > 0, let last = client.lastSession, last.adding(days: Self.courseOverdueDays) < day {
-                overdue.append((last, who + [.text("\(client.sessions) of \(client.planned)"), .text(last.description),
+                overdue.append((last, who + [.text("\(client.sessions) of \(planned)"), .text(last.description),
                                              .int(Int64(day.daysSinceEpoch - last.daysSinceEpoch))]))
             }
         }

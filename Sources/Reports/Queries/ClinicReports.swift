@@ -29,6 +29,8 @@ public struct ClinicReports: Sendable {
     public static let courseOverdueDays = 30
     /// The guarantee: 12 months from the course's last session, one touch-up.
     public static let guaranteeMonths = 12
+    /// Sessions in a course when no consultation estimated them (DOMAIN.md: usually 3).
+    public static let usualCourse: Int64 = 3
     /// How far ahead `due` looks for touch-ups and guarantees ending.
     public static let lookAheadDays = 30
 

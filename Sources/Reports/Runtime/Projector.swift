@@ -96,6 +96,7 @@ public final class Projector: Sendable {
     public func catchUp(progress: ProgressHandler? = nil) async throws -> Int64 {
         try await ensureRegistry()
         let generations = try await registry()
+        if generations.contains(where: { $0.state == .retired }) { try await removeRetired() }
         var targets: [Target] = []
         var missing: [any Projection] = []
         for projection in projections {
@@ -163,6 +164,7 @@ public final class Projector: Sendable {
         for attempt in 1...self.options.swapAttempts {
             _ = try await run(targets, phase: phase, progress: progress)
             if let checkpoint = try await swap(targets) {
+                try await removeRetired()
                 return zip(targets, prepared).map { target, prepared in
                     RebuildSummary(
                         name: target.projection.name, version: target.projection.version, generation: target.tables.generation,
@@ -284,6 +286,14 @@ public final class Projector: Sendable {
 
     private func remember(_ tables: TableNames, checkpoint: Int64) {
         memories.withLock { memories in memories[tables]?.checkpoint = checkpoint }
+    }
+
+    /// Empties and drops the tables of replaced generations, a few thousand rows per
+    /// transaction (appends wait at most that long).
+    public func removeRetired() async throws {
+        while try await log.writeTables({ db in try Registry.removeRetired(rows: 5_000, in: db) }) {
+            try Task.checkCancellation()
+        }
     }
 
     // MARK: - Registry

@@ -4,9 +4,10 @@ import GRDB
 
 /// One generation of a projection's tables, as the registry holds it.
 public struct Generation: Sendable, Hashable {
-    /// `live`: what reports read. `building`: a rebuild not yet swapped in.
+    /// `live`: what reports read. `building`: a rebuild not yet swapped in. `retired`:
+    /// replaced, its tables being emptied in short transactions, then dropped.
     public enum State: String, Sendable, Hashable {
-        case live, building
+        case live, building, retired
     }
 
     public var name: String
@@ -35,7 +36,7 @@ enum Registry {
                 generation INTEGER NOT NULL,
                 version INTEGER NOT NULL,
                 signature TEXT NOT NULL,
-                state TEXT NOT NULL CHECK (state IN ('live', 'building')),
+                state TEXT NOT NULL CHECK (state IN ('live', 'building', 'retired')),
                 checkpoint INTEGER NOT NULL DEFAULT 0,
                 created_at REAL NOT NULL,
                 swapped_at REAL,
@@ -77,7 +78,7 @@ enum Registry {
             if building.signature == projection.signature {
                 return (Projector.Target(projection: projection, tables: building.tables, checkpoint: building.checkpoint), true)
             }
-            try drop(building.tables, in: db)
+            try retire(building.tables, in: db)
         }
         let number = (generations.map(\.generation).max() ?? 0) + 1
         let tables = TableNames(projection: projection.name, generation: number)
@@ -90,20 +91,51 @@ enum Registry {
         return (Projector.Target(projection: projection, tables: tables, checkpoint: 0), false)
     }
 
-    /// Makes `tables` the live generation of its projection and drops the one it replaces.
+    /// Makes `tables` the live generation of its projection and retires the one it
+    /// replaces (its tables are emptied later, in short transactions: dropping a large
+    /// table at once would hold the writer for a second).
     static func swapIn(_ tables: TableNames, in db: Database) throws {
         for old in try all(in: db) where old.name == tables.projection && old.state == .live && old.generation != tables.generation {
-            try drop(old.tables, in: db)
+            try retire(old.tables, in: db)
         }
         try db.execute(
             sql: "UPDATE \(table) SET state = 'live', swapped_at = ? WHERE name = ? AND generation = ?",
             arguments: [Date().timeIntervalSince1970, tables.projection, tables.generation])
     }
 
-    /// Drops a generation: its tables and its row.
-    static func drop(_ tables: TableNames, in db: Database) throws {
-        try dropTables(tables, in: db)
-        try db.execute(sql: "DELETE FROM \(table) WHERE name = ? AND generation = ?", arguments: [tables.projection, tables.generation])
+    /// Marks a generation as replaced: nothing reads or writes it any more.
+    static func retire(_ tables: TableNames, in db: Database) throws {
+        try db.execute(
+            sql: "UPDATE \(table) SET state = 'retired' WHERE name = ? AND generation = ?",
+            arguments: [tables.projection, tables.generation])
+    }
+
+    /// One step of removing retired generations: deletes up to `rows` rows of one of their
+    /// tables, or drops a table once empty, or forgets a generation with no tables left.
+    ///
+    /// - Returns: `false` when nothing retired is left.
+    static func removeRetired(rows: Int, in db: Database) throws -> Bool {
+        guard let retired = try all(in: db).first(where: { $0.state == .retired }) else { return false }
+        let prefix = retired.tables.prefix
+        let names = try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
+            arguments: [prefix.count, prefix])
+        guard let name = names.first else {
+            try db.execute(sql: "DELETE FROM \(table) WHERE name = ? AND generation = ?", arguments: [retired.name, retired.generation])
+            return true
+        }
+        // The rows' keys: the rowid, or the primary key of a WITHOUT ROWID table.
+        let withoutRowID = try Bool.fetchOne(
+            db, sql: "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = ?", arguments: [name]) ?? false
+        var columns = ["rowid"]
+        if withoutRowID {
+            columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\"\(name)\")")
+                .filter { ($0["pk"] as Int) > 0 }.sorted { ($0["pk"] as Int) < ($1["pk"] as Int) }.map { "\"\($0["name"] as String)\"" }
+        }
+        let list = columns.joined(separator: ", ")
+        try db.execute(sql: "DELETE FROM \"\(name)\" WHERE (\(list)) IN (SELECT \(list) FROM \"\(name)\" LIMIT \(rows))")
+        if db.changesCount < rows { try db.execute(sql: "DROP TABLE \"\(name)\"") }
+        return true
     }
 
     private static func dropTables(_ tables: TableNames, in db: Database) throws {
