@@ -314,15 +314,10 @@ final class DecodeResults: @unchecked Sendable {
     }
 }
 
-enum BenchError: Error { case notIntact(String), sqlite(String) }
+enum BenchError: Error { case notIntact(String), sqlite(String), failed(String) }
 
-func peakRSSKilobytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return Int(line.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? 0
-    }
-    return 0
-}
+/// The process's peak RSS so far (VmHWM), in kilobytes.
+func peakRSSKilobytes() -> Int { procStatusKilobytes("VmHWM") }
 
 /// The rows of the events table, as stored.
 struct StoredRows {

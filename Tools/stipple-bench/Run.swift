@@ -8,8 +8,12 @@ extension StippleBench {
             abstract: "Run every figure (default).",
             discussion: """
                 Figures: sqlite-baseline-*, append-bulk, append-batch7, append-single, append-concurrent, \
-                verify, read-all, stream-read, bytes-per-event, peak-rss. Payloads are encoded before \
-                the clock starts. Build with `swift build -c release` first; debug figures mean nothing.
+                verify, read-all, stream-read, bytes-per-event, command-session, append-bulk-encoded, \
+                replay-decode, bytes-per-event-protobuf, peak-rss, then the read models' figures \
+                (rebuild-all, history, report-audit: see `stipple-bench reports --help`; they run in a \
+                child process on append-bulk-encoded's log, so their peak RSS is their own). Payloads \
+                are encoded before the clock starts. Build with `swift build -c release` first; debug \
+                figures mean nothing. Only the read models' figures: `stipple-bench reports`.
                 """)
 
         @Option(help: "Clients of W1 for the big log (7 events each; 142858 ≈ 1M events).")
@@ -36,6 +40,9 @@ extension StippleBench {
         @Flag(help: "A small, quick run (CI's smoke test): 2,000 clients, 200 singles, 64×5 concurrent.")
         var smoke = false
 
+        @Flag(inversion: .prefixedNo, help: "Run the read models' figures (rebuild-all, history, report-audit) after the others.")
+        var reports = true
+
         mutating func run() async throws {
             if smoke {
                 clients = 2_000; batchClients = 100; singles = 200; perTask = 5; streamReads = 500
@@ -47,6 +54,13 @@ extension StippleBench {
             try await bench.all(
                 clients: clients, batchClients: batchClients, singles: singles, tasks: tasks, perTask: perTask,
                 streamReads: streamReads)
+            if reports {
+                // append-bulk-encoded's log (closed by now) is the full-size log; the child
+                // fills the smaller one itself.
+                try runReportFiguresInChild(
+                    ["--clients", String(clients), "--dir", folder, "--full-log", folder + "/protobuf.sqlite"]
+                        + (smoke ? ["--smoke"] : []))
+            }
         }
     }
 }
