@@ -59,6 +59,7 @@ let package = Package(
             dependencies: [
                 "EventLog", "Treatment", "Recording",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -12,18 +12,32 @@ extension EventLog {
     /// short (a few tens of milliseconds). The transaction commits when `body` returns and
     /// rolls back when it throws.
     ///
+    /// - Parameter durable: `false` commits without waiting for the disk
+    ///   (`synchronous=NORMAL` for this transaction only): atomic and consistent, but the
+    ///   last such transactions may be lost on a power cut — for tables that can be
+    ///   rebuilt from the log. The next durable commit (any append) makes them durable
+    ///   too, since the WAL is written in order.
     /// - Throws: what `body` throws, ``EventLogError/readOnly(path:)``,
     ///   ``EventLogError/diskFull(path:)`` or another store error.
-    public func writeTables<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func writeTables<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         guard let writer else { throw EventLogError.readOnly(path: path) }
         do {
             return try await writer.withWriter { db, _ in
+                // Appends share this connection: it is always back at FULL before they run.
+                if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
+                do {
+                    try db.inTransaction(.immediate) {
+                        result = try body(db)
+                        return .commit
+                    }
+                } catch {
+                    if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
+                    throw error
                 }
-                return result!
+                if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
+                guard let result else { throw EventLogError.database(code: 1, message: "the transaction returned nothing") }
+                return result
             }
         } catch {
             throw StoreErrors.translate(error, path: path)

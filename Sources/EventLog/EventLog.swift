@@ -288,6 +288,23 @@ public final class EventLog: Sendable {
         return events
     }
 
+    /// The events at `positions` (in the order given; positions past the head are left out).
+    ///
+    /// For read models that index events by position and read their bodies from the log
+    /// (one primary-key lookup each, in one snapshot).
+    public func events(at positions: [Int64]) async throws -> [RecordedEvent] {
+        if positions.isEmpty { return [] }
+        return try await read { db in
+            var events: [RecordedEvent] = []
+            events.reserveCapacity(positions.count)
+            for position in positions {
+                events += try EventRows.fetch(
+                    db, sql: "SELECT \(EventRows.columns) FROM events WHERE position = ?1", arguments: [position], catalog: self.catalog)
+            }
+            return events
+        }
+    }
+
     private func readRange(_ first: Int64, _ last: Int64) async throws -> [RecordedEvent] {
         guard last >= first else { return [] }
         return try await read { db in

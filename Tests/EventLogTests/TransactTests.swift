@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import EventLog
 
@@ -62,5 +63,29 @@ struct TransactTests {
     final class Kept: @unchecked Sendable {
         // Only touched by the test, one step after another.
         var reader: TransactionReader?
+    }
+}
+
+@Suite("Tables beside the log")
+struct TablesBesideTheLogTests {
+    @Test("a non-durable write of one's own tables leaves the writer durable for the appends that follow")
+    func nonDurableWriteRestoresFull() async throws {
+        let folder = NSTemporaryDirectory() + "stipple-tables-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let log = try EventLog.create(at: folder + "/log.sqlite")
+        try await log.writeTables(durable: false) { db in try db.execute(sql: "CREATE TABLE mine (x INTEGER)") }
+        #expect(try await log.writeTables { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
+        // Also after a failing body.
+        await #expect(throws: (any Error).self) {
+            try await log.writeTables(durable: false) { db in try db.execute(sql: "INSERT INTO nowhere VALUES (1)") }
+        }
+        #expect(try await log.writeTables { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
+        // The log's own rows refuse changes from here too.
+        try await log.append(NewEvent(stream: "s-1", type: "T", expectedVersion: .any, payload: Array("{}".utf8)))
+        await #expect(throws: (any Error).self) {
+            try await log.writeTables { db in try db.execute(sql: "DELETE FROM events") }
+        }
+        #expect(try await log.head().position == 1)
     }
 }

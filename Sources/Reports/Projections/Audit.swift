@@ -61,27 +61,42 @@ public struct AuditProjection: Projection {
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
         let cache = memory.cache { Cache() }
+        // Bounded: the technicians and lots are few, clients are not.
+        if cache.consent.count > 100_000 { cache.consent.removeAll(keepingCapacity: true) }
+        if cache.lotsSeen.count > 100_000 { cache.lotsSeen.removeAll(keepingCapacity: true) }
         let states = States(tables: tables, db: db, cache: cache)
-        let insert = try db.cachedStatement(sql: """
+        let insert = try FastStatement(db, """
             INSERT INTO \(tables["procedures"])
                 (position, client, label, clinic, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        let firstUse = try FastStatement(db, "INSERT OR IGNORE INTO \(tables["lot_first_use"]) (lot, position) VALUES (?, ?)")
         for event in events {
-            if let procedure = Procedure(event.message) {
+            if let procedure = event.procedure {
                 let client = event.subject
                 let audited = AuditedProcedure(
                     technicianID: procedure.technicianID, supervisorID: procedure.supervisorID, day: procedure.day,
                     pigmentLots: procedure.pigments.map(\.lot), cartridgeLots: procedure.cartridges.map(\.lot),
                     consentOnFile: try states.consent(client))
                 let findings = try states.findings(audited)
-                try insert.execute(arguments: [
-                    event.position, client, procedure.label, procedure.clinicID, procedure.technicianID, procedure.supervisorID,
-                    procedure.day.daysSinceEpoch, audited.pigmentLots.joined(separator: ","), audited.cartridgeLots.joined(separator: ","),
-                    audited.consentOnFile, findings.rawValue,
-                ])
+                try insert.run(db) { bind in
+                    bind(1, event.position)
+                    bind(2, client)
+                    bind(3, procedure.label)
+                    bind(4, procedure.clinicID)
+                    bind(5, procedure.technicianID)
+                    bind(6, procedure.supervisorID)
+                    bind(7, procedure.day.daysSinceEpoch)
+                    bind(8, audited.pigmentLots.joined(separator: ","))
+                    bind(9, audited.cartridgeLots.joined(separator: ","))
+                    bind(10, audited.consentOnFile)
+                    bind(11, findings.rawValue)
+                }
                 for lot in audited.pigmentLots + audited.cartridgeLots where !cache.lotsSeen.contains(lot) {
-                    try db.run("INSERT OR IGNORE INTO \(tables["lot_first_use"]) (lot, position) VALUES (?, ?)", [lot, event.position])
+                    try firstUse.run(db) { bind in
+                        bind(1, lot)
+                        bind(2, event.position)
+                    }
                     cache.lotsSeen.insert(lot)
                 }
             } else if let consent = event.message as? Stipple_V1_ConsentSigned {
@@ -105,7 +120,8 @@ public struct AuditProjection: Projection {
                 var state = try states.lot(lot) ?? BatchState()
                 state.apply(type: event.type, message: event.message, id: event.id)
                 cache.lots.updateValue(state, forKey: lot)
-                if let first = try Int64.fetchOne(db, sql: "SELECT position FROM \(tables["lot_first_use"]) WHERE lot = ?", arguments: [lot]) {
+                let findFirstUse = try db.cachedStatement(sql: "SELECT position FROM \(tables["lot_first_use"]) WHERE lot = ?")
+                if let first = try Int64.fetchOne(findFirstUse, arguments: [lot]) {
                     try states.recheck(
                         where: "position >= ?1 AND day >= ?2 AND (instr(',' || pigment_lots || ',', ?3) > 0 OR instr(',' || cartridge_lots || ',', ?3) > 0)",
                         [first, Self.firstDayAffected(by: event.message)?.daysSinceEpoch ?? Int.min, "," + lot + ","])
@@ -152,7 +168,8 @@ public struct AuditProjection: Projection {
 
         func consent(_ client: String) throws -> Bool {
             if let known = cache.consent[client] { return known }
-            let known = try Int64.fetchOne(db, sql: "SELECT position FROM \(tables["consents"]) WHERE client = ?", arguments: [client]) != nil
+            let statement = try db.cachedStatement(sql: "SELECT position FROM \(tables["consents"]) WHERE client = ?")
+            let known = try Int64.fetchOne(statement, arguments: [client]) != nil
             cache.consent[client] = known
             return known
         }
@@ -206,7 +223,7 @@ public struct AuditProjection: Projection {
     ) throws -> State? {
         var state = initial
         var any = false
-        for row in try Row.fetchAll(db, sql: sql, arguments: [key]) {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: [key]) {
             let type: String = row[0]
             guard let schema = EventCatalogue.newest(type: type) else { continue }
             let message = try PayloadCodec.message(fromBinary: Array(row[1] as Data), schema: schema)

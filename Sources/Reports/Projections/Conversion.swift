@@ -21,14 +21,24 @@ public struct ConversionProjection: Projection {
     }
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
+        let consulted = try FastStatement(db, "INSERT INTO \(tables["consultations"]) (position, client, clinic, day) VALUES (?, ?, ?, ?)")
+        let first = try FastStatement(db, "INSERT OR IGNORE INTO \(tables["first_sessions"]) (client, day, clinic) VALUES (?, ?, ?)")
         for event in events {
             switch event.message {
             case let consultation as Stipple_V1_ConsultationRecorded:
-                try db.run("INSERT INTO \(tables["consultations"]) (position, client, clinic, day) VALUES (?, ?, ?, ?)",
-                           [event.position, event.subject, consultation.clinicID, Day(consultation.consultedAt).daysSinceEpoch])
+                try consulted.run(db) { bind in
+                    bind(1, event.position)
+                    bind(2, event.subject)
+                    bind(3, consultation.clinicID)
+                    bind(4, Day(consultation.consultedAt).daysSinceEpoch)
+                }
             case let session as Stipple_V1_SessionRecordedV2:
-                try db.run("INSERT OR IGNORE INTO \(tables["first_sessions"]) (client, day, clinic) VALUES (?, ?, ?)",
-                           [event.subject, Day(session.startedAt).daysSinceEpoch, session.clinicID])
+                // Only the first session counts: later ones are ignored by the key.
+                try first.run(db) { bind in
+                    bind(1, event.subject)
+                    bind(2, Day(session.startedAt).daysSinceEpoch)
+                    bind(3, session.clinicID)
+                }
             default: continue
             }
         }

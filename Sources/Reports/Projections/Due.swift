@@ -39,7 +39,8 @@ public struct DueProjection: Projection {
         var clients: [String: Client] = [:]
         func load(_ id: String) throws -> Client {
             if let client = clients[id] { return client }
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(table) WHERE client = ?", arguments: [id]) else { return Client() }
+            let select = try db.cachedStatement(sql: "SELECT * FROM \(table) WHERE client = ?")
+            guard let row = try Row.fetchOne(select, arguments: [id]) else { return Client() }
             return Client(
                 clinic: row["clinic"], name: row["name"], phone: row["phone"], planned: row["planned"], sessions: row["sessions"],
                 touchUps: row["touch_ups"], lastSessionDay: row["last_session_day"], lastProcedureDay: row["last_procedure_day"],
@@ -56,7 +57,7 @@ public struct DueProjection: Projection {
                 // The latest consultation's estimate is the plan.
                 if consultation.estimatedSessions > 0 { client.planned = Int64(consultation.estimatedSessions) }
             default:
-                guard let procedure = Procedure(event.message) else { continue }
+                guard let procedure = event.procedure else { continue }
                 let day = procedure.day.daysSinceEpoch
                 if procedure.kind == .touchUp {
                     client.touchUps += 1
@@ -69,16 +70,24 @@ public struct DueProjection: Projection {
             }
             clients[event.subject] = client
         }
-        let upsert = try db.cachedStatement(sql: """
+        let upsert = try FastStatement(db, """
             INSERT OR REPLACE INTO \(table)
                 (client, clinic, name, phone, planned, sessions, touch_ups, last_session_day, last_procedure_day, guarantee_used)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for (id, client) in clients {
-            try upsert.execute(arguments: [
-                id, client.clinic, client.name, client.phone, client.planned, client.sessions, client.touchUps,
-                client.lastSessionDay, client.lastProcedureDay, client.guaranteeUsed,
-            ])
+            try upsert.run(db) { bind in
+                bind(1, id)
+                bind(2, client.clinic)
+                bind(3, client.name)
+                bind(4, client.phone)
+                bind(5, client.planned)
+                bind(6, client.sessions)
+                bind(7, client.touchUps)
+                bind(8, client.lastSessionDay)
+                bind(9, client.lastProcedureDay)
+                bind(10, client.guaranteeUsed)
+            }
         }
     }
 }

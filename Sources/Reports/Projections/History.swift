@@ -2,39 +2,36 @@ import Foundation
 import GRDB
 import Treatment
 
-/// The client timeline: every event of every client stream, in log order, with its
-/// payload at the newest schema (so the report never upcasts), by client.
+/// The client timeline: which events make each client's history, in log order. The
+/// events themselves stay in the log (read by position when a history is asked, decoded
+/// and upcast like any read): no second copy of a client's record, and nothing of it to
+/// purge here when the client's personal data is erased.
 public struct HistoryProjection: Projection {
     public init() {}
     public var name: String { "history" }
     public var version: Int { 1 }
-    public var summary: String { "every event of each client, for `stipple history`" }
+    public var summary: String { "which events make each client's timeline, for `stipple history`" }
     public var reads: Set<String> { clientEventTypes }
 
     public func createTables(_ tables: TableNames, in db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE \(tables["timeline"]) (
-                position INTEGER PRIMARY KEY,
                 client TEXT NOT NULL,
-                event_id BLOB NOT NULL,
-                type TEXT NOT NULL,
+                position INTEGER NOT NULL,
                 recorded_at INTEGER NOT NULL,
-                actor TEXT NOT NULL,
-                payload BLOB NOT NULL
-            );
-            CREATE INDEX \(tables["timeline_by_client"]) ON \(tables["timeline"]) (client, position);
+                PRIMARY KEY (client, position)
+            ) WITHOUT ROWID;
             """)
     }
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO \(tables["timeline"]) (position, client, event_id, type, recorded_at, actor, payload) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = try FastStatement(db, "INSERT INTO \(tables["timeline"]) (client, position, recorded_at) VALUES (?, ?, ?)")
         for event in events where event.stream.hasPrefix("client-") {
-            try insert.execute(arguments: [
-                event.position, event.subject, withUnsafeBytes(of: event.id.uuid) { Data($0) }, event.type,
-                event.recordedAtMicros, event.actor, Data(event.payload),
-            ])
+            try insert.run(db) { bind in
+                bind(1, event.subject)
+                bind(2, event.position)
+                bind(3, event.recordedAtMicros)
+            }
         }
     }
 }

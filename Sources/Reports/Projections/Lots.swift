@@ -51,7 +51,7 @@ public struct LotProjection: Projection {
     }
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
-        let use = try db.cachedStatement(sql: """
+        let use = try FastStatement(db, """
             INSERT OR IGNORE INTO \(tables["uses"]) (lot, position, client, label, day, clinic, areas) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         var lastDay: [String: Int] = [:]
@@ -81,19 +81,33 @@ public struct LotProjection: Projection {
                 try db.run("INSERT OR IGNORE INTO \(lots) (lot) VALUES (?)", [event.subject])
                 try db.run("UPDATE \(lots) SET discarded_on = ? WHERE lot = ?", [Day(discarded.discardedAt).description, event.subject])
             default:
-                guard let procedure = Procedure(event.message) else { continue }
+                guard let procedure = event.procedure else { continue }
                 let day = procedure.day.daysSinceEpoch
                 let areas = procedure.areaNames
+                let label = procedure.label
                 for lot in Set(procedure.pigments.map(\.lot) + procedure.cartridges.map(\.lot)) where !lot.isEmpty {
-                    try use.execute(arguments: [lot, event.position, event.subject, procedure.label, day, procedure.clinicID, areas])
+                    try use.run(db) { bind in
+                        bind(1, lot)
+                        bind(2, event.position)
+                        bind(3, event.subject)
+                        bind(4, label)
+                        bind(5, day)
+                        bind(6, procedure.clinicID)
+                        bind(7, areas)
+                    }
                 }
                 lastDay[event.subject] = max(lastDay[event.subject] ?? day, day)
             }
         }
-        let last = try db.cachedStatement(sql: """
+        let last = try FastStatement(db, """
             INSERT INTO \(tables["clients"]) (client, last_day) VALUES (?, ?)
             ON CONFLICT (client) DO UPDATE SET last_day = max(coalesce(last_day, excluded.last_day), excluded.last_day)
             """)
-        for (client, day) in lastDay { try last.execute(arguments: [client, day]) }
+        for (client, day) in lastDay {
+            try last.run(db) { bind in
+                bind(1, client)
+                bind(2, day)
+            }
+        }
     }
 }

@@ -33,7 +33,7 @@ public struct ServiceRecordsProjection: Projection {
     }
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
-        let insert = try db.cachedStatement(sql: """
+        let insert = try FastStatement(db, """
             INSERT INTO \(tables["procedures"]) (position, client, day, label, clinic, technician, supervisor, pigments, cartridges)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -47,14 +47,21 @@ public struct ServiceRecordsProjection: Projection {
                 try db.run("INSERT OR REPLACE INTO \(tables["technicians"]) (technician, name) VALUES (?, ?)",
                            [event.subject, registered.personal.name])
             default:
-                guard let procedure = Procedure(event.message) else { continue }
+                guard let procedure = event.procedure else { continue }
                 // `lot (expiry)`, as the record is read by an inspector.
                 let pigments = procedure.pigments.map { "\($0.lot) (exp. \($0.expiry.isEmpty ? "?" : $0.expiry))" }.joined(separator: "; ")
                 let cartridges = procedure.cartridges.map { "\($0.lot) (exp. \($0.expiry.isEmpty ? "?" : $0.expiry))" }.joined(separator: "; ")
-                try insert.execute(arguments: [
-                    event.position, event.subject, procedure.day.daysSinceEpoch, procedure.label, procedure.clinicID,
-                    procedure.technicianID, procedure.supervisorID, pigments, cartridges,
-                ])
+                try insert.run(db) { bind in
+                    bind(1, event.position)
+                    bind(2, event.subject)
+                    bind(3, procedure.day.daysSinceEpoch)
+                    bind(4, procedure.label)
+                    bind(5, procedure.clinicID)
+                    bind(6, procedure.technicianID)
+                    bind(7, procedure.supervisorID)
+                    bind(8, pigments)
+                    bind(9, cartridges)
+                }
             }
         }
     }

@@ -69,7 +69,7 @@ public struct WorkloadProjection: Projection {
             case let noShow as Stipple_V1_SessionNoShow:
                 try db.run("UPDATE \(bookings) SET status = 'no-show' WHERE booking_id = ?", [noShow.bookingID])
             default:
-                guard let procedure = Procedure(event.message) else { continue }
+                guard let procedure = event.procedure else { continue }
                 let day = procedure.day
                 let key = WeekKey(technician: procedure.technicianID, clinic: procedure.clinicID, week: day.isoWeek, weekStart: day.weekStart.daysSinceEpoch)
                 var sums = done[key] ?? (0, 0, 0)

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import GRDB
+import Recording
 import SwiftProtobuf
 import Treatment
 
@@ -12,30 +13,29 @@ extension ClinicReports {
     /// - Parameter asOf: only events recorded up to the end of that day (UTC).
     /// - Throws: ``ReportsError/notFound(what:id:)`` for a client the log does not hold.
     public func history(client: String, asOf: Day? = nil) async throws -> Report {
-        let (rows, notice) = try await read("history") { tables, db in
-            var sql = "SELECT position, event_id, type, recorded_at, actor, payload FROM \(tables["timeline"]) WHERE client = ?"
+        let ((exists, positions), notice) = try await read("history") { tables, db in
+            var sql = "SELECT position FROM \(tables["timeline"]) WHERE client = ?"
             var arguments: StatementArguments = [client]
             if let asOf {
                 sql += " AND recorded_at < ?"
                 arguments += [asOf.adding(days: 1).startSeconds * 1_000_000]
             }
             let exists = try Int64.fetchOne(db, sql: "SELECT 1 FROM \(tables["timeline"]) WHERE client = ? LIMIT 1", arguments: [client]) != nil
-            let rows = try Row.fetchAll(db, sql: sql + " ORDER BY position", arguments: arguments).map { row in
-                TimelineRow(
-                    position: row["position"], id: UUID(data: row["event_id"]), type: row["type"], recordedAt: row["recorded_at"],
-                    actor: row["actor"], payload: Array(row["payload"] as Data))
-            }
-            return (exists, rows)
+            return (exists, try Int64.fetchAll(db, sql: sql + " ORDER BY position", arguments: arguments))
         }
-        guard rows.0 else { throw ReportsError.notFound(what: "client", id: client) }
+        guard exists else { throw ReportsError.notFound(what: "client", id: client) }
+        let rows = try await log.events(at: positions).map { event in
+            TimelineRow(
+                position: event.position, id: event.id, type: event.type, recordedAt: event.recordedAtMicros,
+                actor: ProjectedEvent.actor(in: event.metadataJSON), event: event)
+        }
         var table = ReportTable(title: "History of client \(client)" + (asOf.map { " as of \($0)" } ?? ""),
                                 columns: ["position", "recorded", "date", "event", "details", "actor"])
         var positionByID: [String: Int64] = [:]
         var amendments: [Int64: [Int64]] = [:]
         var decoded: [(TimelineRow, any SwiftProtobuf.Message)] = []
-        for row in rows.1 {
-            guard let schema = EventCatalogue.newest(type: row.type) else { continue }
-            let message = try PayloadCodec.message(fromBinary: row.payload, schema: schema)
+        for row in rows {
+            let message = try Recorder.decode(row.event)
             positionByID[row.id.uuidString] = row.position
             if let amended = message as? Stipple_V1_RecordAmended, let target = positionByID[amended.correctsEventID.uppercased()] {
                 amendments[target, default: []].append(row.position)
@@ -71,7 +71,7 @@ struct TimelineRow: Sendable {
     var type: String
     var recordedAt: Int64
     var actor: String
-    var payload: [UInt8]
+    var event: RecordedEvent
 }
 
 extension UUID {

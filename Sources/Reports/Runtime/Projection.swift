@@ -47,14 +47,14 @@ extension Projection {
 public struct TableNames: Sendable, Hashable {
     public let projection: String
     public let generation: Int
+    /// The prefix every table of this generation starts with.
+    public let prefix: String
 
     public init(projection: String, generation: Int) {
         self.projection = projection
         self.generation = generation
+        prefix = "rp_" + projection.replacingOccurrences(of: "-", with: "_") + "_\(generation)_"
     }
-
-    /// The prefix every table of this generation starts with.
-    public var prefix: String { "rp_" + projection.replacingOccurrences(of: "-", with: "_") + "_\(generation)_" }
 
     /// The quoted SQL name of `table` in this generation.
     public subscript(_ table: String) -> String { "\"" + prefix + table + "\"" }
@@ -92,6 +92,13 @@ public struct ProjectedEvent: Sendable {
     public let payload: [UInt8]
     /// The stored metadata (canonical JSON), if any.
     public let metadataJSON: [UInt8]?
+    /// The actor recorded in the metadata (empty when none or unreadable), read when the
+    /// event is decoded (on the reading side of the pipeline, not on the writer).
+    public let actor: String
+    /// The stream name after its category prefix (`client-42` → `42`).
+    public let subject: String
+    /// A session's or touch-up's shared fields, read once when decoded (five projections use them).
+    let procedure: Procedure?
 
     /// Decodes and upcasts a stored event.
     ///
@@ -112,17 +119,29 @@ public struct ProjectedEvent: Sendable {
         type = event.type
         recordedAtMicros = event.recordedAtMicros
         metadataJSON = event.metadataJSON
+        actor = Self.actor(in: event.metadataJSON)
+        procedure = Procedure(message)
+        subject = event.stream.firstIndex(of: "-").map { String(event.stream[event.stream.index(after: $0)...]) } ?? event.stream
     }
 
-    /// The stream name after its category prefix (`client-42` → `42`).
-    public var subject: String {
-        guard let dash = stream.firstIndex(of: "-") else { return stream }
-        return String(stream[stream.index(after: dash)...])
-    }
+    /// The event id's 16 bytes.
+    public var idBytes: [UInt8] { withUnsafeBytes(of: id.uuid) { Array($0) } }
 
-    /// The actor recorded in the metadata (empty when none or unreadable).
-    public var actor: String {
-        guard let metadataJSON, let metadata = try? EventMetadata(json: JSONValue.parse(metadataJSON)) else { return "" }
-        return metadata.actor ?? ""
+    /// The actor of stored metadata. Metadata is canonical JSON (keys sorted), so an
+    /// actor usually opens it: `{"actor":"…"` without escapes is read directly (a full
+    /// JSON parse costs more than the rest of a projection's work per event); anything
+    /// else goes through the parser.
+    static func actor(in metadata: [UInt8]?) -> String {
+        guard let metadata else { return "" }
+        let prefix = Array(#"{"actor":""#.utf8)
+        if metadata.starts(with: prefix) {
+            var end = prefix.count
+            while end < metadata.count, metadata[end] != UInt8(ascii: "\""), metadata[end] != UInt8(ascii: "\\") { end += 1 }
+            if end < metadata.count, metadata[end] == UInt8(ascii: "\"") {
+                return String(decoding: metadata[prefix.count..<end], as: UTF8.self)
+            }
+        }
+        guard let parsed = try? EventMetadata(json: JSONValue.parse(metadata)) else { return "" }
+        return parsed.actor ?? ""
     }
 }

@@ -30,6 +30,8 @@ public final class Projector: Sendable {
         /// A rest between two transactions (`nil`: none), to leave the writer to
         /// clinicians' appends on a busy day.
         public var pauseBetweenTransactions: Duration?
+        /// The writer's page cache while projections run, in KiB.
+        public var writerCacheKilobytes = 32_768
         public init() {}
     }
 
@@ -227,7 +229,9 @@ public final class Projector: Sendable {
                 if let pause = options.pauseBetweenTransactions, transactions > 0 { try await Task.sleep(for: pause) }
                 transactions += 1
                 let from = index
-                index = try await log.writeTables { db in try self.applyChunk(page, from: from, targets: targets, in: db) }
+                // Not durable on its own: a projection is rebuilt from the log, and its rows and
+                // checkpoint stay consistent (the next append's commit makes them durable).
+                index = try await log.writeTables(durable: false) { db in try self.applyChunk(page, from: from, targets: targets, in: db) }
                 if let progress {
                     let covered = index < page.events.count ? page.events[index - 1].position : page.last
                     let elapsed = started.duration(to: .now)
@@ -245,6 +249,12 @@ public final class Projector: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: options.transactionBudget)
         let limit = options.maxEventsPerTransaction.map { min(page.events.count, start + $0) } ?? page.events.count
+        // A larger page cache than SQLite's 2 MB default: projections touch many pages of
+        // several tables at once, and a spilled cache goes through the WAL.
+        try db.execute(sql: "PRAGMA cache_size = -\(options.writerCacheKilobytes)")
+        // Checkpoint the WAL every 64 MiB rather than every 4 MiB while projections write a
+        // lot: each checkpoint waits for the disk.
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
         // Each target's checkpoint as stored now (another process may have moved it).
         var states: [(Target, Int64, ProjectionMemory)] = []
         for target in targets {
