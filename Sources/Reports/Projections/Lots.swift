@@ -36,9 +36,10 @@ public struct LotProjection: Projection {
                 label TEXT NOT NULL,
                 day INTEGER NOT NULL,
                 clinic TEXT NOT NULL,
-                areas TEXT NOT NULL,
-                PRIMARY KEY (lot, position)
-            ) WITHOUT ROWID;
+                areas TEXT NOT NULL
+            );
+            -- Rows land in log order; only this narrow index takes inserts all over (by lot).
+            CREATE UNIQUE INDEX \(tables["uses_by_lot"]) ON \(tables["uses"]) (lot, position);
             CREATE TABLE \(tables["clients"]) (
                 client TEXT PRIMARY KEY,
                 clinic TEXT NOT NULL DEFAULT '',

@@ -11,7 +11,44 @@ extension ClinicReports {
     public func audit(from: Day? = nil, to: Day? = nil) async throws -> Report {
         let low = from ?? Day(daysSinceEpoch: Int(Int32.min)), high = to ?? Day(daysSinceEpoch: Int(Int32.max))
         try Self.checkRange(low, high)
-        let (result, notice) = try await read("audit") { tables, db -> ([[ReportValue]], Int64, Int64) in
+        // Two halves of the days at once, on two reader connections (rendering each
+        // finding's sentence is the work; a large audit has millions).
+        let source = try await projector.source("audit")
+        let tables = source.tables
+        let (first, last, clean) = try await log.readTables { db -> (Int?, Int?, Int64) in
+            let bounds = try Row.fetchOne(
+                db, sql: "SELECT min(day), max(day) FROM \(tables["procedures"]) WHERE day BETWEEN ? AND ?",
+                arguments: [low.daysSinceEpoch, high.daysSinceEpoch])
+            let clean = try Int64.fetchOne(
+                db, sql: "SELECT count(*) FROM \(tables["procedures"]) WHERE findings = 0 AND day BETWEEN ? AND ?",
+                arguments: [low.daysSinceEpoch, high.daysSinceEpoch]) ?? 0
+            return (bounds?[0], bounds?[1], clean)
+        }
+        var rows: [[ReportValue]] = []
+        var flagged: Int64 = 0
+        if let first, let last {
+            let middle = first + (last - first) / 2
+            async let early = auditPart(tables, from: first, to: middle)
+            async let late = auditPart(tables, from: middle + 1, to: last)
+            let (a, b) = try await (early, late)
+            rows = a.rows + b.rows
+            flagged = a.flagged + b.flagged
+        }
+        let notice = source.notice
+        let result = (rows, flagged, clean)
+        let range = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }
+        let table = ReportTable(
+            title: (["Certification audit"] + range).joined(separator: " "),
+            columns: ["date", "client", "procedure", "clinic", "technician", "supervisor", "rule", "finding", "position"],
+            rows: result.0,
+            notes: ["\(result.1 + result.2) procedures checked: \(result.1) with findings (\(result.0.count) in all), \(result.2) clean"])
+        return Report(sections: [table], notice: notice)
+    }
+
+    /// The findings of the flagged procedures from day `from` to day `to` (days since 1970).
+    private func auditPart(_ tables: TableNames, from: Int, to: Int) async throws -> (rows: [[ReportValue]], flagged: Int64) {
+        guard from <= to else { return ([], 0) }
+        return try await log.readTables { db in
             var technicians: [String: TechnicianState] = [:]
             for id in try String.fetchAll(db, sql: "SELECT DISTINCT technician FROM \(tables["technician_events"])") {
                 technicians[id] = try AuditProjection.foldTechnician(id, tables: tables, in: db)
@@ -21,11 +58,11 @@ extension ClinicReports {
                 lots[lot] = try AuditProjection.foldLot(lot, tables: tables, in: db)
             }
             var rows: [[ReportValue]] = []
+            var flagged: Int64 = 0
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT position, client, label, clinic, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings
                 FROM \(tables["procedures"]) WHERE findings <> 0 AND day BETWEEN ? AND ? ORDER BY day, position
-                """, arguments: [low.daysSinceEpoch, high.daysSinceEpoch])
-            var flagged: Int64 = 0
+                """, arguments: [from, to])
             while let row = try cursor.next() {
                 flagged += 1
                 let procedure = AuditProjection.procedure(from: row)
@@ -36,22 +73,13 @@ extension ClinicReports {
                     .text(procedure.day.description), .text(row["client"]), .text(row["label"]), .text(row["clinic"]),
                     .text(procedure.technicianID), .text(procedure.supervisorID),
                 ]
+                let position = ReportValue.int(row["position"])
                 for violation in violations {
-                    rows.append(common + [.text(violation.rule.rawValue), .text(violation.message), .int(row["position"])])
+                    rows.append(common + [.text(violation.rule.rawValue), .text(violation.message), position])
                 }
             }
-            let clean = try Int64.fetchOne(
-                db, sql: "SELECT count(*) FROM \(tables["procedures"]) WHERE findings = 0 AND day BETWEEN ? AND ?",
-                arguments: [low.daysSinceEpoch, high.daysSinceEpoch]) ?? 0
-            return (rows, flagged, clean)
+            return (rows, flagged)
         }
-        let range = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }
-        let table = ReportTable(
-            title: (["Certification audit"] + range).joined(separator: " "),
-            columns: ["date", "client", "procedure", "clinic", "technician", "supervisor", "rule", "finding", "position"],
-            rows: result.0,
-            notes: ["\(result.1 + result.2) procedures checked: \(result.1) with findings (\(result.0.count) in all), \(result.2) clean"])
-        return Report(sections: [table], notice: notice)
     }
 
     /// Where lot `lot` went: every procedure that used it; for a recalled lot, the recall

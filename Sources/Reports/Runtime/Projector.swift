@@ -156,8 +156,6 @@ public final class Projector: Sendable {
     /// Builds a new generation of each projection (or resumes one being built) and swaps it in.
     /// - Parameter fresh: start a new generation even when the live one has this code.
     private func build(_ chosen: [any Projection], fresh: Bool, progress: ProgressHandler?) async throws -> [RebuildSummary] {
-        let options = self.options
-        _ = options
         let prepared: [(Target, Bool)] = try await log.writeTables { db in
             try chosen.map { projection in try Registry.prepareBuilding(projection, in: db) }
         }
@@ -190,7 +188,7 @@ public final class Projector: Sendable {
             let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
             for target in targets {
                 guard let generation = try Registry.generation(target.tables, in: db) else {
-                    throw ReportsError.invalidArgument("the rebuild of \(target.projection.name) was replaced by another one while it ran")
+                    throw ReportsError.rebuildReplaced(target.projection.name)
                 }
                 if generation.checkpoint < head { return nil }
             }

@@ -10,6 +10,8 @@ public enum ReportsError: Error, Sendable, Equatable, CustomStringConvertible {
     case notBuilt(String)
     /// The rebuild could not reach the head because appends kept landing.
     case swapStarved(String, attempts: Int)
+    /// Another process started a rebuild of other code while this one ran.
+    case rebuildReplaced(String)
     /// A report was asked about something the log does not hold.
     case notFound(what: String, id: String)
     /// A report's arguments are wrong (reversed dates, unknown clinic…).
@@ -25,6 +27,8 @@ public enum ReportsError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the \(name) report has not been built in this file, and it is open read-only: run `stipple rebuild \(name)` with write access"
         case .swapStarved(let name, let attempts):
             return "the rebuild of \(name) caught up \(attempts) times but new events kept landing before the swap; run it again when the chain is quieter"
+        case .rebuildReplaced(let name):
+            return "the rebuild of \(name) was replaced by another one (of other code) while it ran; run `stipple reports status` to see where it stands"
         case .notFound(let what, let id):
             return "no \(what) \"\(id)\" in this log"
         case .invalidArgument(let message):
