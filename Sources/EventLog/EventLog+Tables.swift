@@ -44,6 +44,15 @@ extension EventLog {
         }
     }
 
+    /// The events from position `from` through `through`, read inside a transaction of
+    /// ``writeTables(durable:_:)`` (so nothing can be appended in between).
+    public func events(from: Int64, through: Int64, in db: Database) throws -> [RecordedEvent] {
+        guard through >= from else { return [] }
+        return try EventRows.fetch(
+            db, sql: "SELECT \(EventRows.columns) FROM events WHERE position >= ?1 AND position <= ?2 ORDER BY position",
+            arguments: [from, through], catalog: catalog, expected: Int(through - from + 1))
+    }
+
     /// Runs `body` on a reader connection, in one snapshot of the file (WAL: never blocks
     /// the writer, and sees only committed transactions).
     ///

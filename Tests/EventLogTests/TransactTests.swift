@@ -74,7 +74,11 @@ struct TablesBesideTheLogTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let log = try EventLog.create(at: folder + "/log.sqlite")
-        try await log.writeTables(durable: false) { db in try db.execute(sql: "CREATE TABLE mine (x INTEGER)") }
+        let during = try await log.writeTables(durable: false) { db in
+            try db.execute(sql: "CREATE TABLE mine (x INTEGER)")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous")
+        }
+        #expect(during == 1)
         #expect(try await log.writeTables { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
         // Also after a failing body.
         await #expect(throws: (any Error).self) {

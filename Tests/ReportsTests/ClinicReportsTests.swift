@@ -12,7 +12,8 @@ struct ClinicReportsTests {
 
     init() async throws {
         scenario = try await ClinicScenario()
-        reports = ClinicReports(log: scenario.log)
+        // "Now" for bookings ahead: 2026-03-25, when B5 (2026-04-06) is still to come.
+        reports = ClinicReports(log: scenario.log, now: { Date(timeIntervalSince1970: Double(Day("2026-03-25")!.startSeconds)) })
         try await reports.projector.catchUp()
     }
 

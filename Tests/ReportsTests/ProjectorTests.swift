@@ -256,3 +256,91 @@ final class Box<T>: @unchecked Sendable {
     // `@unchecked`: written once by a callback before the test reads it.
     var value: T?
 }
+
+/// A projection whose table has a composite primary key and no rowid, to remove in steps.
+struct WideProjection: Projection {
+    var name: String { "wide" }
+    var version: Int { 1 }
+    var summary: String { "twelve rows per event, keyed without a rowid" }
+    var reads: Set<String> { ["ClientRegistered"] }
+
+    func createTables(_ tables: TableNames, in db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE \(tables["rows"]) (
+                stream TEXT NOT NULL, n INTEGER NOT NULL, note TEXT NOT NULL DEFAULT 'WITHOUT ROWID', PRIMARY KEY (stream, n)
+            ) WITHOUT
+              ROWID
+            """)
+    }
+
+    func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
+        for event in events {
+            for n in 0..<12 {
+                try db.execute(sql: "INSERT INTO \(tables["rows"]) (stream, n) VALUES (?, ?)", arguments: [event.stream, n])
+            }
+        }
+    }
+}
+
+@Suite("Projection runtime: replaced generations")
+struct ReplacedGenerationTests {
+    @Test("a replaced generation with more rows than one step removes (composite key, no rowid) is emptied and dropped")
+    func removeInSteps() async throws {
+        let fixture = try await ProjectionLog(clients: 600)
+        defer { fixture.remove() }
+        let projector = Projector(log: fixture.log, projections: [WideProjection()])
+        try await projector.catchUp()
+        #expect(try await fixture.dump(TableNames(projection: "wide", generation: 1))["rows"]?.count == 7_200)
+        _ = try await projector.rebuild()
+        #expect(try await fixture.dump(TableNames(projection: "wide", generation: 1)).isEmpty)
+        #expect(try await fixture.dump(TableNames(projection: "wide", generation: 2))["rows"]?.count == 7_200)
+        let states = try await projector.registry().map(\.state)
+        #expect(states == [.live])
+    }
+
+    @Test("a rebuild whose generation another process replaced stops with a clear error and swaps nothing in")
+    func replacedWhileBuilding() async throws {
+        let fixture = try await ProjectionLog(clients: 300)
+        defer { fixture.remove() }
+        var options = Projector.Options()
+        options.maxEventsPerTransaction = 20
+        let first = Projector(log: fixture.log, projections: [CountingProjection(version: 1)], options: options)
+        try await first.catchUp()
+        let other = Projector(log: fixture.log, projections: [CountingProjection(version: 2)], options: options)
+        let calls = Counter()
+        await #expect(throws: ReportsError.rebuildReplaced("counting")) {
+            _ = try await first.rebuild(progress: { _ in
+                // Part-way, another process starts a rebuild of other code: it retires this one.
+                if calls.increment() == 2 {
+                    let semaphore = DispatchSemaphore(value: 0)
+                    Task {
+                        _ = try? await other.log.writeTables { db in try Registry.prepareBuilding(CountingProjection(version: 2), in: db) }
+                        semaphore.signal()
+                    }
+                    semaphore.wait()
+                }
+            })
+        }
+        let generations = try await first.registry()
+        #expect(generations.first { $0.state == .live }?.generation == 1)
+        #expect(generations.first { $0.state == .building }?.version == 2)
+        #expect(try await CountingProjection.counts(first).count == 300)
+    }
+
+    @Test("two logs open on one file, catching up the audit at once, apply each event once")
+    func twoConnections() async throws {
+        let scenario = try await ClinicScenario()
+        defer { scenario.remove() }
+        let second = try EventLog(path: scenario.folder + "/log.sqlite")
+        var options = Projector.Options()
+        options.maxEventsPerTransaction = 3
+        let a = Projector(log: scenario.log, projections: [AuditProjection()], options: options)
+        let b = Projector(log: second, projections: [AuditProjection()], options: options)
+        async let one: Int64 = a.catchUp()
+        async let two: Int64 = b.catchUp()
+        _ = try await (one, two)
+        let table = try await ClinicReports(projector: a).audit().sections[0]
+        #expect(table.rows.count == 2)
+        #expect(table.notes == ["2 procedures checked: 1 with findings (2 in all), 1 clean"])
+    }
+}

@@ -1,4 +1,5 @@
 import EventLog
+import Foundation
 
 /// One value of a report cell: typed, so JSON keeps numbers as numbers.
 public enum ReportValue: Sendable, Hashable, CustomStringConvertible {
@@ -21,7 +22,9 @@ public enum ReportValue: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .text(let text): return .string(text)
         case .int(let value): return .int(value)
-        case .number(let value, _): return .double(value)
+        case .number(let value, let decimals):
+            let scale = pow(10, Double(decimals))
+            return .double((value * scale).rounded() / scale)
         case .none: return .null
         }
     }

@@ -26,15 +26,17 @@ public struct WorkloadProjection: Projection {
             ) WITHOUT ROWID;
             CREATE INDEX \(tables["weeks_by_start"]) ON \(tables["weeks"]) (week_start);
             CREATE TABLE \(tables["bookings"]) (
-                booking_id TEXT PRIMARY KEY,
                 client TEXT NOT NULL,
+                booking_id TEXT NOT NULL,
                 clinic TEXT NOT NULL,
                 technician TEXT NOT NULL,
                 starts_at INTEGER NOT NULL,
                 week TEXT NOT NULL,
                 week_start INTEGER NOT NULL,
                 minutes INTEGER NOT NULL,
-                status TEXT NOT NULL
+                status TEXT NOT NULL,
+                -- Booking ids are the clinic's, per client: two clients may both have a B1.
+                PRIMARY KEY (client, booking_id)
             ) WITHOUT ROWID;
             CREATE INDEX \(tables["bookings_by_start"]) ON \(tables["bookings"]) (week_start);
             CREATE TABLE \(tables["clinics"]) (id TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
@@ -62,12 +64,12 @@ public struct WorkloadProjection: Projection {
                           day.isoWeek, day.weekStart.daysSinceEpoch, booked.expectedMinutes])
             case let moved as Stipple_V1_SessionRescheduled:
                 let day = Day(moved.startsAt)
-                try db.run("UPDATE \(bookings) SET starts_at = ?, week = ?, week_start = ? WHERE booking_id = ?",
-                           [moved.startsAt.seconds, day.isoWeek, day.weekStart.daysSinceEpoch, moved.bookingID])
+                try db.run("UPDATE \(bookings) SET starts_at = ?, week = ?, week_start = ? WHERE client = ? AND booking_id = ?",
+                           [moved.startsAt.seconds, day.isoWeek, day.weekStart.daysSinceEpoch, event.subject, moved.bookingID])
             case let cancelled as Stipple_V1_SessionCancelled:
-                try db.run("UPDATE \(bookings) SET status = 'cancelled' WHERE booking_id = ?", [cancelled.bookingID])
+                try db.run("UPDATE \(bookings) SET status = 'cancelled' WHERE client = ? AND booking_id = ?", [event.subject, cancelled.bookingID])
             case let noShow as Stipple_V1_SessionNoShow:
-                try db.run("UPDATE \(bookings) SET status = 'no-show' WHERE booking_id = ?", [noShow.bookingID])
+                try db.run("UPDATE \(bookings) SET status = 'no-show' WHERE client = ? AND booking_id = ?", [event.subject, noShow.bookingID])
             default:
                 guard let procedure = event.procedure else { continue }
                 let day = procedure.day
@@ -77,7 +79,7 @@ public struct WorkloadProjection: Projection {
                 sums.minutes += procedure.minutes
                 done[key] = sums
                 if !procedure.bookingID.isEmpty {
-                    try db.run("UPDATE \(bookings) SET status = 'done' WHERE booking_id = ?", [procedure.bookingID])
+                    try db.run("UPDATE \(bookings) SET status = 'done' WHERE client = ? AND booking_id = ?", [event.subject, procedure.bookingID])
                 }
             }
         }

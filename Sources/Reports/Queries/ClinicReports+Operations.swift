@@ -5,13 +5,14 @@ import Treatment
 
 extension ClinicReports {
     /// Per technician, clinic and ISO week (the weeks holding `from` through `to`):
-    /// sessions and touch-ups done, hours done, bookings still ahead, cancellations and
-    /// no-shows.
+    /// sessions and touch-ups done, hours done, bookings ahead (still open and starting
+    /// from now on), cancellations and no-shows.
     ///
     /// - Throws: ``ReportsError/invalidArgument(_:)`` for a reversed range,
     ///   ``ReportsError/notFound(what:id:)`` for a clinic the log does not hold.
     public func workload(from: Day, to: Day, clinic: String? = nil) async throws -> Report {
         try Self.checkRange(from, to)
+        let now = Int64(self.now().timeIntervalSince1970)
         let (result, notice) = try await read("workload") { tables, db -> (Bool, [[ReportValue]]) in
             if let clinic {
                 let known = try Int64.fetchOne(db, sql: """
@@ -21,15 +22,15 @@ extension ClinicReports {
                     """, arguments: [clinic]) != nil
                 if !known { return (false, []) }
             }
-            let clinicFilter = clinic == nil ? "" : " AND clinic = ?3"
-            var arguments: StatementArguments = [from.weekStart.daysSinceEpoch, to.weekStart.daysSinceEpoch]
+            let clinicFilter = clinic == nil ? "" : " AND clinic = ?4"
+            var arguments: StatementArguments = [from.weekStart.daysSinceEpoch, to.weekStart.daysSinceEpoch, now]
             if let clinic { arguments += [clinic] }
             let rows = try Row.fetchAll(db, sql: """
                 SELECT technician, clinic, week, sum(s), sum(t), sum(m), sum(b), sum(c), sum(n) FROM (
                     SELECT technician, clinic, week, sessions AS s, touch_ups AS t, minutes AS m, 0 AS b, 0 AS c, 0 AS n
                     FROM \(tables["weeks"]) WHERE week_start BETWEEN ?1 AND ?2\(clinicFilter)
                     UNION ALL
-                    SELECT technician, clinic, week, 0, 0, 0, status = 'booked', status = 'cancelled', status = 'no-show'
+                    SELECT technician, clinic, week, 0, 0, 0, status = 'booked' AND starts_at >= ?3, status = 'cancelled', status = 'no-show'
                     FROM \(tables["bookings"]) WHERE week_start BETWEEN ?1 AND ?2\(clinicFilter)
                 ) GROUP BY technician, clinic, week ORDER BY technician, clinic, week
                 """, arguments: arguments)

@@ -11,31 +11,13 @@ extension ClinicReports {
     public func audit(from: Day? = nil, to: Day? = nil) async throws -> Report {
         let low = from ?? Day(daysSinceEpoch: Int(Int32.min)), high = to ?? Day(daysSinceEpoch: Int(Int32.max))
         try Self.checkRange(low, high)
-        // Two halves of the days at once, on two reader connections (rendering each
-        // finding's sentence is the work; a large audit has millions).
-        let source = try await projector.source("audit")
-        let tables = source.tables
-        let (first, last, clean) = try await log.readTables { db -> (Int?, Int?, Int64) in
-            let bounds = try Row.fetchOne(
-                db, sql: "SELECT min(day), max(day) FROM \(tables["procedures"]) WHERE day BETWEEN ? AND ?",
-                arguments: [low.daysSinceEpoch, high.daysSinceEpoch])
+        let (result, notice) = try await read("audit") { tables, db in
+            let part = try Self.auditRows(tables, from: low.daysSinceEpoch, to: high.daysSinceEpoch, in: db)
             let clean = try Int64.fetchOne(
                 db, sql: "SELECT count(*) FROM \(tables["procedures"]) WHERE findings = 0 AND day BETWEEN ? AND ?",
                 arguments: [low.daysSinceEpoch, high.daysSinceEpoch]) ?? 0
-            return (bounds?[0], bounds?[1], clean)
+            return (part.rows, part.flagged, clean)
         }
-        var rows: [[ReportValue]] = []
-        var flagged: Int64 = 0
-        if let first, let last {
-            let middle = first + (last - first) / 2
-            async let early = auditPart(tables, from: first, to: middle)
-            async let late = auditPart(tables, from: middle + 1, to: last)
-            let (a, b) = try await (early, late)
-            rows = a.rows + b.rows
-            flagged = a.flagged + b.flagged
-        }
-        let notice = source.notice
-        let result = (rows, flagged, clean)
         let range = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }
         let table = ReportTable(
             title: (["Certification audit"] + range).joined(separator: " "),
@@ -46,40 +28,37 @@ extension ClinicReports {
     }
 
     /// The findings of the flagged procedures from day `from` to day `to` (days since 1970).
-    private func auditPart(_ tables: TableNames, from: Int, to: Int) async throws -> (rows: [[ReportValue]], flagged: Int64) {
-        guard from <= to else { return ([], 0) }
-        return try await log.readTables { db in
-            var technicians: [String: TechnicianState] = [:]
-            for id in try String.fetchAll(db, sql: "SELECT DISTINCT technician FROM \(tables["technician_events"])") {
-                technicians[id] = try AuditProjection.foldTechnician(id, tables: tables, in: db)
-            }
-            var lots: [String: BatchState] = [:]
-            for lot in try String.fetchAll(db, sql: "SELECT DISTINCT lot FROM \(tables["lot_events"])") {
-                lots[lot] = try AuditProjection.foldLot(lot, tables: tables, in: db)
-            }
-            var rows: [[ReportValue]] = []
-            var flagged: Int64 = 0
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT position, client, label, clinic, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings
-                FROM \(tables["procedures"]) WHERE findings <> 0 AND day BETWEEN ? AND ? ORDER BY day, position
-                """, arguments: [from, to])
-            while let row = try cursor.next() {
-                flagged += 1
-                let procedure = AuditProjection.procedure(from: row)
-                let violations = AuditRules.describe(
-                    procedure, technician: technicians[procedure.technicianID],
-                    supervisor: procedure.supervisorID.isEmpty ? nil : technicians[procedure.supervisorID], lots: lots)
-                let common: [ReportValue] = [
-                    .text(procedure.day.description), .text(row["client"]), .text(row["label"]), .text(row["clinic"]),
-                    .text(procedure.technicianID), .text(procedure.supervisorID),
-                ]
-                let position = ReportValue.int(row["position"])
-                for violation in violations {
-                    rows.append(common + [.text(violation.rule.rawValue), .text(violation.message), position])
-                }
-            }
-            return (rows, flagged)
+    static func auditRows(_ tables: TableNames, from: Int, to: Int, in db: Database) throws -> (rows: [[ReportValue]], flagged: Int64) {
+        var technicians: [String: TechnicianState] = [:]
+        for id in try String.fetchAll(db, sql: "SELECT DISTINCT technician FROM \(tables["technician_events"])") {
+            technicians[id] = try AuditProjection.foldTechnician(id, tables: tables, in: db)
         }
+        var lots: [String: BatchState] = [:]
+        for lot in try String.fetchAll(db, sql: "SELECT DISTINCT lot FROM \(tables["lot_events"])") {
+            lots[lot] = try AuditProjection.foldLot(lot, tables: tables, in: db)
+        }
+        var rows: [[ReportValue]] = []
+        var flagged: Int64 = 0
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT position, client, label, clinic, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings
+            FROM \(tables["procedures"]) WHERE findings <> 0 AND day BETWEEN ? AND ? ORDER BY day, position
+            """, arguments: [from, to])
+        while let row = try cursor.next() {
+            flagged += 1
+            let procedure = AuditProjection.procedure(from: row)
+            let violations = AuditRules.describe(
+                procedure, technician: technicians[procedure.technicianID],
+                supervisor: procedure.supervisorID.isEmpty ? nil : technicians[procedure.supervisorID], lots: lots)
+            let common: [ReportValue] = [
+                .text(procedure.day.description), .text(row["client"]), .text(row["label"]), .text(row["clinic"]),
+                .text(procedure.technicianID), .text(procedure.supervisorID),
+            ]
+            let position = ReportValue.int(row["position"])
+            for violation in violations {
+                rows.append(common + [.text(violation.rule.rawValue), .text(violation.message), position])
+            }
+        }
+        return (rows, flagged)
     }
 
     /// Where lot `lot` went: every procedure that used it; for a recalled lot, the recall
@@ -128,8 +107,8 @@ extension ClinicReports {
         return Report(sections: sections, notice: notice)
     }
 
-    /// What falls due around `on`: touch-ups due by 30 days after it (last procedure +
-    /// `touchUpMonths`), guarantees ending within 30 days, and courses overdue (last session
+    /// What falls due around `on`: touch-ups falling due in the 30 days from it (last
+    /// procedure + `touchUpMonths`), guarantees ending within 30 days, and courses overdue (last session
     /// more than 30 days before it and fewer sessions than planned).
     public func due(on day: Day, touchUpMonths: Int = ClinicReports.defaultTouchUpMonths) async throws -> Report {
         guard (1...240).contains(touchUpMonths) else {
@@ -158,7 +137,7 @@ extension ClinicReports {
             let who: [ReportValue] = [.text(client.id), .text(client.name), .text(client.phone), .text(client.clinic)]
             if courseDone, let last = client.lastProcedure {
                 let dueOn = last.adding(months: touchUpMonths)
-                if dueOn <= horizon {
+                if day <= dueOn && dueOn <= horizon {
                     touchUps.append((dueOn, who + [.text(last.description), .text(dueOn.description), .int(Int64(dueOn.daysSinceEpoch - day.daysSinceEpoch))]))
                 }
             }
@@ -175,7 +154,7 @@ extension ClinicReports {
         }
         func sorted(_ rows: [(Day, [ReportValue])]) -> [[ReportValue]] { rows.sorted { $0.0 < $1.0 }.map(\.1) }
         let sections = [
-            ReportTable(title: "Touch-ups due by \(horizon) (last procedure + \(touchUpMonths) months)",
+            ReportTable(title: "Touch-ups falling due \(day) to \(horizon) (last procedure + \(touchUpMonths) months)",
                         columns: ["client", "name", "phone", "clinic", "lastProcedure", "due", "daysFromNow"], rows: sorted(touchUps),
                         notes: ["\(touchUps.count) touch-up\(touchUps.count == 1 ? "" : "s") due"]),
             ReportTable(title: "Guarantees ending \(day) to \(horizon) (\(Self.guaranteeMonths) months after the course's last session, unused)",

@@ -36,12 +36,18 @@ public struct ClinicReports: Sendable {
 
     public let projector: Projector
     public var log: EventLog { projector.log }
+    /// The clock the reports read "now" from (bookings still ahead).
+    let now: @Sendable () -> Date
 
-    public init(log: EventLog, options: Projector.Options = Projector.Options()) {
+    public init(log: EventLog, options: Projector.Options = Projector.Options(), now: @escaping @Sendable () -> Date = { Date() }) {
         projector = Projector(log: log, projections: Self.projections, options: options)
+        self.now = now
     }
 
-    public init(projector: Projector) { self.projector = projector }
+    public init(projector: Projector, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.projector = projector
+        self.now = now
+    }
 
     /// A report's sections and the notice to show beside them.
     public struct Report: Sendable, Hashable {
@@ -63,9 +69,32 @@ public struct ClinicReports: Sendable {
     }
 
     /// Reads from a projection's live tables.
-    func read<T: Sendable>(_ projection: String, _ body: @escaping @Sendable (TableNames, Database) throws -> T) async throws -> (T, String?) {
-        let source = try await projector.source(projection)
-        let value = try await log.readTables { db in try body(source.tables, db) }
-        return (value, source.notice)
+    /// Reads from a projection's live tables, found in the same snapshot as the rows.
+    func read<T: Sendable>(_ name: String, _ body: @escaping @Sendable (TableNames, Database) throws -> T) async throws -> (T, String?) {
+        let projection = try projector.projection(named: name)
+        return try await log.readTables { db in
+            let source = try Projector.source(projection, in: db)
+            return (try body(source.tables, db), source.notice)
+        }
+    }
+}
+
+extension ClinicReports {
+    /// Whether the live lot projection (as it stands, without catching up) shows `lot` used.
+    public func lotWasUsed(_ lot: String) async throws -> Bool {
+        guard (try? await projector.source("lots")) != nil else { return false }
+        return try await read("lots") { tables, db in
+            try Int64.fetchOne(db, sql: "SELECT 1 FROM \(tables["uses"]) WHERE lot = ? LIMIT 1", arguments: [lot]) != nil
+        }.0
+    }
+
+    /// Whether the live workload projection (as it stands) holds work or bookings at `clinic`.
+    public func clinicHasWork(_ clinic: String) async throws -> Bool {
+        guard (try? await projector.source("workload")) != nil else { return false }
+        return try await read("workload") { tables, db in
+            try Int64.fetchOne(db, sql: """
+                SELECT 1 FROM \(tables["weeks"]) WHERE clinic = ?1 UNION ALL SELECT 1 FROM \(tables["bookings"]) WHERE clinic = ?1 LIMIT 1
+                """, arguments: [clinic]) != nil
+        }.0
     }
 }

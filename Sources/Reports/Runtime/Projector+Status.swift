@@ -55,22 +55,32 @@ extension Projector {
     /// - Throws: ``ReportsError/unknownProjection(_:known:)``, ``ReportsError/notBuilt(_:)``.
     public func source(_ name: String) async throws -> ReportSource {
         let projection = try projection(named: name)
-        guard let status = try await status().first(where: { $0.name == name }), let live = status.live else {
-            throw ReportsError.notBuilt(name)
-        }
+        return try await log.readTables { db in try Self.source(projection, in: db) }
+    }
+
+    /// The source of `projection` as `db`'s snapshot sees it: read a report's rows in the
+    /// same snapshot, so a swap in another process cannot pull its tables away meanwhile.
+    static func source(_ projection: any Projection, in db: Database) throws -> ReportSource {
+        let name = projection.name
+        let generations = try Registry.all(in: db).filter { $0.name == name }
+        let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
+        guard let live = generations.first(where: { $0.state == .live }) else { throw ReportsError.notBuilt(name) }
+        let building = generations.first { $0.state == .building }
         var notes: [String] = []
         if live.signature != projection.signature {
             var note = "the \(name) report comes from tables built by version \(live.version) of its code; this build computes version \(projection.version)"
-            if let building = status.building {
-                note += ", and its rebuild has reached event \(building.checkpoint) of \(status.head)"
+            if live.version == projection.version { note += " with newer event schemas (\(projection.signature))" }
+            if let building {
+                note += ", and its rebuild has reached event \(building.checkpoint) of \(head)"
             }
             note += ": run `stipple rebuild \(name)` to bring it up to date"
             notes.append(note)
-        } else if let building = status.building {
-            notes.append("a rebuild of \(name) is in progress (event \(building.checkpoint) of \(status.head)); the report shows the tables in use until it swaps")
+        } else if let building {
+            notes.append("a rebuild of \(name) is in progress (event \(building.checkpoint) of \(head)); the report shows the tables in use until it swaps")
         }
-        if status.lag > 0 {
-            notes.append("it holds events up to \(live.checkpoint); the \(status.lag) later event\(status.lag == 1 ? " is" : "s are") not in it")
+        let lag = head - live.checkpoint
+        if lag > 0 {
+            notes.append("it holds events up to \(live.checkpoint); the \(lag) later event\(lag == 1 ? " is" : "s are") not in it")
         }
         return ReportSource(tables: live.tables, notice: notes.isEmpty ? nil : notes.joined(separator: "; "), checkpoint: live.checkpoint)
     }

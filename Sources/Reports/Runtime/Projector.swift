@@ -98,7 +98,10 @@ public final class Projector: Sendable {
     public func catchUp(progress: ProgressHandler? = nil) async throws -> Int64 {
         try await ensureRegistry()
         let generations = try await registry()
-        if generations.contains(where: { $0.state == .retired }) { try await removeRetired() }
+        if generations.contains(where: { $0.state == .retired }) {
+            // Best effort: retired tables are never read, and the next run tries again.
+            try? await removeRetired()
+        }
         var targets: [Target] = []
         var missing: [any Projection] = []
         for projection in projections {
@@ -107,12 +110,12 @@ public final class Projector: Sendable {
                 continue
             }
             if let code = implementation(of: live) {
-                targets.append(Target(projection: code, tables: live.tables, checkpoint: live.checkpoint))
+                targets.append(Target(projection: code, tables: live.tables, checkpoint: live.checkpoint, state: .live))
             }
         }
         let applied = try await run(targets, phase: "catch-up", progress: progress)
         if !missing.isEmpty {
-            _ = try await build(missing, fresh: false, progress: progress)
+            _ = try await build(missing, progress: progress)
         }
         return applied
     }
@@ -150,18 +153,19 @@ public final class Projector: Sendable {
             chosen.append(try projection(named: name))
         }
         try await ensureRegistry()
-        return try await build(chosen, fresh: true, progress: progress)
+        return try await build(chosen, progress: progress)
     }
 
-    /// Builds a new generation of each projection (or resumes one being built) and swaps it in.
-    /// - Parameter fresh: start a new generation even when the live one has this code.
-    private func build(_ chosen: [any Projection], fresh: Bool, progress: ProgressHandler?) async throws -> [RebuildSummary] {
+    /// Builds a new generation of each projection (or resumes one being built with the
+    /// same code) and swaps it in.
+    private func build(_ chosen: [any Projection], progress: ProgressHandler?) async throws -> [RebuildSummary] {
         let prepared: [(Target, Bool)] = try await log.writeTables { db in
             try chosen.map { projection in try Registry.prepareBuilding(projection, in: db) }
         }
         var targets = prepared.map(\.0)
         let phase = "rebuild " + chosen.map(\.name).joined(separator: ", ")
-        for attempt in 1...self.options.swapAttempts {
+        let attempts = max(1, options.swapAttempts)
+        for attempt in 1...attempts {
             _ = try await run(targets, phase: phase, progress: progress)
             if let checkpoint = try await swap(targets) {
                 try await removeRetired()
@@ -171,7 +175,7 @@ public final class Projector: Sendable {
                         resumed: prepared.1, checkpoint: checkpoint)
                 }
             }
-            if attempt == self.options.swapAttempts { break }
+            if attempt == attempts { break }
             let generations = try await registry()
             targets = targets.map { target in
                 var target = target
@@ -179,23 +183,67 @@ public final class Projector: Sendable {
                 return target
             }
         }
-        throw ReportsError.swapStarved(chosen.map(\.name).joined(separator: ", "), attempts: self.options.swapAttempts)
+        throw ReportsError.swapStarved(chosen.map(\.name).joined(separator: ", "), attempts: attempts)
     }
 
-    /// Swaps each target's generation in, if all are at the head; returns the head then.
+    /// Most events a swap applies itself, inside its transaction, to reach the head (more
+    /// than that, and the rebuild catches up in chunks again first).
+    static let swapTail: Int64 = 2_000
+
+    /// Swaps each target's generation in once it reaches the head: the few events appended
+    /// since the last chunk are applied inside the swap's own transaction, so a busy chain
+    /// cannot keep the swap from happening. Returns the head then, or `nil` when the
+    /// rebuild is too far behind to finish within one short transaction.
+    ///
+    /// - Throws: ``ReportsError/rebuildReplaced(_:)`` when another process replaced a
+    ///   generation being built.
     private func swap(_ targets: [Target]) async throws -> Int64? {
+        let swapped: (Int64, [TableNames])?
+        do {
+            swapped = try await swapTransaction(targets)
+        } catch {
+            forget(targets.map(\.tables))
+            throw error
+        }
+        guard let (head, tables) = swapped else { return nil }
+        for table in tables { remember(table, checkpoint: head) }
+        return head
+    }
+
+    private func swapTransaction(_ targets: [Target]) async throws -> (Int64, [TableNames])? {
         try await log.writeTables { db in
             let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
+            var pending: [(Target, Int64)] = []
             for target in targets {
                 guard let generation = try Registry.generation(target.tables, in: db) else {
                     throw ReportsError.rebuildReplaced(target.projection.name)
                 }
-                if generation.checkpoint < head { return nil }
+                switch generation.state {
+                case .building:
+                    if head - generation.checkpoint > Self.swapTail { return nil }
+                    pending.append((target, generation.checkpoint))
+                case .live:
+                    // Another process resumed the same build and swapped it in first.
+                    continue
+                case .retired:
+                    throw ReportsError.rebuildReplaced(target.projection.name)
+                }
             }
-            for target in targets {
+            if let from = pending.map(\.1).min(), from < head {
+                let events = try self.log.events(from: from + 1, through: head, in: db).map(ProjectedEvent.init)
+                for (target, checkpoint) in pending where checkpoint < head {
+                    let memory = self.memory(for: target.tables, checkpoint: checkpoint)
+                    let relevant = events.filter { $0.position > checkpoint && target.reads.contains($0.type) }
+                    if !relevant.isEmpty {
+                        try target.projection.apply(relevant[...], tables: target.tables, memory: memory, in: db)
+                    }
+                    try Registry.setCheckpoint(target.tables, head, in: db)
+                }
+            }
+            for (target, _) in pending {
                 try Registry.swapIn(target.tables, in: db)
             }
-            return head
+            return (head, pending.map(\.0.tables))
         }
     }
 
@@ -205,6 +253,19 @@ public final class Projector: Sendable {
         var projection: any Projection
         var tables: TableNames
         var checkpoint: Int64
+        /// The state the generation must still be in for this run to write it (a
+        /// generation another process retired meanwhile is left alone).
+        var state: Generation.State
+        /// The types the projection reads (computed once).
+        let reads: Set<String>
+
+        init(projection: any Projection, tables: TableNames, checkpoint: Int64, state: Generation.State) {
+            self.projection = projection
+            self.tables = tables
+            self.checkpoint = checkpoint
+            self.state = state
+            reads = projection.reads
+        }
     }
 
     /// Applies every event after the targets' checkpoints up to the head seen at the start,
@@ -213,7 +274,7 @@ public final class Projector: Sendable {
         guard let first = targets.map(\.checkpoint).min() else { return 0 }
         let head = try await log.head().position
         guard head > first else { return 0 }
-        let reads = targets.reduce(into: Set<String>()) { $0.formUnion($1.projection.reads) }
+        let reads = targets.reduce(into: Set<String>()) { $0.formUnion($1.reads) }
         let source = DecodedPages(log, from: first + 1, pageSize: options.pageSize, reads: reads, through: head)
         let started = ContinuousClock.now
         let total = head - first
@@ -229,7 +290,19 @@ public final class Projector: Sendable {
                 let from = index
                 // Not durable on its own: a projection is rebuilt from the log, and its rows and
                 // checkpoint stay consistent (the next append's commit makes them durable).
-                index = try await log.writeTables(durable: false) { db in try self.applyChunk(page, from: from, targets: targets, in: db) }
+                let chunk: (index: Int, moved: [TableNames], covered: Int64)
+                do {
+                    chunk = try await log.writeTables(durable: false) { db in
+                        try self.applyChunk(page, from: from, targets: targets, reads: reads, in: db)
+                    }
+                } catch {
+                    // The caches saw work that was rolled back.
+                    forget(targets.map(\.tables))
+                    try? await restoreWriterSettings()
+                    throw error
+                }
+                index = chunk.index
+                for tables in chunk.moved { remember(tables, checkpoint: chunk.covered) }
                 if let progress {
                     let covered = index < page.events.count ? page.events[index - 1].position : page.last
                     let elapsed = started.duration(to: .now)
@@ -238,12 +311,24 @@ public final class Projector: Sendable {
             } while index < page.events.count
             current = try await following
         }
+        try await restoreWriterSettings()
         return total
+    }
+
+    /// SQLite's own page cache and checkpoint interval again, for the appends that share
+    /// the writer after a run.
+    private func restoreWriterSettings() async throws {
+        try await log.writeTables { db in
+            try db.execute(sql: "PRAGMA cache_size = -2000")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000")
+        }
     }
 
     /// One transaction: applies events of `page` from `start` to each target until the
     /// budget is spent, moves the checkpoints, and returns the index reached.
-    private func applyChunk(_ page: DecodedPage, from start: Int, targets: [Target], in db: Database) throws -> Int {
+    private func applyChunk(
+        _ page: DecodedPage, from start: Int, targets: [Target], reads: Set<String>, in db: Database
+    ) throws -> (index: Int, moved: [TableNames], covered: Int64) {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: options.transactionBudget)
         let limit = options.maxEventsPerTransaction.map { min(page.events.count, start + $0) } ?? page.events.count
@@ -256,7 +341,7 @@ public final class Projector: Sendable {
         // Each target's checkpoint as stored now (another process may have moved it).
         var states: [(Target, Int64, ProjectionMemory)] = []
         for target in targets {
-            guard let stored = try Registry.generation(target.tables, in: db) else { continue }
+            guard let stored = try Registry.generation(target.tables, in: db), stored.state == target.state else { continue }
             states.append((target, stored.checkpoint, memory(for: target.tables, checkpoint: stored.checkpoint)))
         }
         var index = start
@@ -267,18 +352,24 @@ public final class Projector: Sendable {
                 // Only events after the checkpoint (sorted: skip a prefix).
                 var lower = index
                 while lower < end, page.events[lower].position <= checkpoint { lower += 1 }
-                if lower < end {
+                guard lower < end else { continue }
+                if target.reads == reads {
                     try target.projection.apply(page.events[lower..<end], tables: target.tables, memory: memory, in: db)
+                } else {
+                    // Each projection sees only the types it reads.
+                    let relevant = page.events[lower..<end].filter { target.reads.contains($0.type) }
+                    if !relevant.isEmpty { try target.projection.apply(relevant[...], tables: target.tables, memory: memory, in: db) }
                 }
             }
             index = end
         } while index < limit && clock.now < deadline
         let covered = index < page.events.count ? page.events[index - 1].position : page.last
+        var moved: [TableNames] = []
         for (target, checkpoint, _) in states where covered > checkpoint {
             try Registry.setCheckpoint(target.tables, covered, in: db)
-            remember(target.tables, checkpoint: covered)
+            moved.append(target.tables)
         }
-        return index
+        return (index, moved, covered)
     }
 
     /// The memory of a generation, new when someone else moved its checkpoint since this
@@ -292,8 +383,16 @@ public final class Projector: Sendable {
         }
     }
 
+    /// Called once a transaction that moved `tables` to `checkpoint` has committed.
     private func remember(_ tables: TableNames, checkpoint: Int64) {
         memories.withLock { memories in memories[tables]?.checkpoint = checkpoint }
+    }
+
+    /// Drops the caches of `tables` (their last transaction rolled back).
+    private func forget(_ tables: [TableNames]) {
+        memories.withLock { memories in
+            for table in tables { memories[table] = nil }
+        }
     }
 
     /// Empties and drops the tables of replaced generations, a few thousand rows per

@@ -76,7 +76,7 @@ enum Registry {
         let generations = try all(in: db).filter { $0.name == projection.name }
         if let building = generations.first(where: { $0.state == .building }) {
             if building.signature == projection.signature {
-                return (Projector.Target(projection: projection, tables: building.tables, checkpoint: building.checkpoint), true)
+                return (Projector.Target(projection: projection, tables: building.tables, checkpoint: building.checkpoint, state: .building), true)
             }
             try retire(building.tables, in: db)
         }
@@ -88,7 +88,7 @@ enum Registry {
         try db.execute(
             sql: "INSERT INTO \(table) (name, generation, version, signature, state, checkpoint, created_at) VALUES (?, ?, ?, ?, 'building', 0, ?)",
             arguments: [projection.name, number, projection.version, projection.signature, Date().timeIntervalSince1970])
-        return (Projector.Target(projection: projection, tables: tables, checkpoint: 0), false)
+        return (Projector.Target(projection: projection, tables: tables, checkpoint: 0, state: .building), false)
     }
 
     /// Makes `tables` the live generation of its projection and retires the one it
@@ -124,9 +124,8 @@ enum Registry {
             try db.execute(sql: "DELETE FROM \(table) WHERE name = ? AND generation = ?", arguments: [retired.name, retired.generation])
             return true
         }
-        // The rows' keys: the rowid, or the primary key of a WITHOUT ROWID table.
-        let withoutRowID = try Bool.fetchOne(
-            db, sql: "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = ?", arguments: [name]) ?? false
+        // The rows' keys: the rowid, or the primary key of a WITHOUT ROWID table (`wr`).
+        let withoutRowID = try Bool.fetchOne(db, sql: "SELECT wr FROM pragma_table_list WHERE name = ?", arguments: [name]) ?? false
         var columns = ["rowid"]
         if withoutRowID {
             columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\"\(name)\")")

@@ -19,8 +19,12 @@ struct ReportFormatOptions: ParsableArguments {
 
 /// Opens the log for reading reports: brings the projections to the head first, so a
 /// report shows everything appended before it was asked for (a long catch-up shows progress).
-func openReports(_ options: GlobalOptions) async throws -> ClinicReports {
+///
+/// - Parameter check: runs before anything is written (a client or lot that the log does
+///   not hold is refused without bringing the reports up to date first).
+func openReports(_ options: GlobalOptions, check: (EventLog) async throws -> Void = { _ in }) async throws -> ClinicReports {
     let log = try await options.open()
+    try await check(log)
     let reports = ClinicReports(log: log)
     do {
         try await reports.projector.catchUp(progress: ProgressPrinter(delay: 1).callAsFunction)
@@ -175,6 +179,10 @@ extension Stipple {
 
         func validate() throws {
             if all && !names.isEmpty { throw ValidationError("Name projections or pass --all, not both.") }
+            let known = ClinicReports.projections.map(\.name)
+            if let unknown = names.first(where: { !known.contains($0) }) {
+                throw ValidationError(ReportsError.unknownProjection(unknown, known: known).description)
+            }
             if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1 event, not \(chunk).") }
             if let pauseMilliseconds, !(0...60_000).contains(pauseMilliseconds) {
                 throw ValidationError("--pause-ms must be 0 to 60000, not \(pauseMilliseconds).")
@@ -191,7 +199,6 @@ extension Stipple {
                 settings.maxEventsPerTransaction = chunk
                 settings.pauseBetweenTransactions = pauseMilliseconds.map { .milliseconds($0) }
                 let reports = ClinicReports(log: log, options: settings)
-                for name in names { _ = try reports.projector.projection(named: name) }
                 let summaries = try await reports.projector.rebuild(all ? nil : names, progress: ProgressPrinter().callAsFunction)
                 ProgressPrinter.finishLine()
                 for summary in summaries {
@@ -223,8 +230,9 @@ extension Stipple {
                             state = "rebuilding (at event \(building.checkpoint))"
                         } else if status.live == nil {
                             state = "not built"
-                        } else if status.rebuildPending {
-                            state = "rebuild pending (built by version \(status.live?.version ?? 0))"
+                        } else if status.rebuildPending, let live = status.live {
+                            state = live.version == status.version
+                                ? "rebuild pending (built for older event schemas)" : "rebuild pending (built by version \(live.version))"
                         } else {
                             state = "current"
                         }

@@ -86,10 +86,11 @@ public enum AuditRules {
         if technician?.bloodbornePathogensTrainingCurrent(on: day) != true { findings.insert(.trainingLapsed) }
         for (lotsOfKind, kind) in [(procedure.pigmentLots, Stipple_V1_BatchKind.pigment), (procedure.cartridgeLots, .cartridge)] {
             for lot in lotsOfKind where !lot.isEmpty {
-                guard let batch = lots(lot), let received = batch.received, received.kind == kind else {
+                guard let batch = lots(lot), let received = batch.received else {
                     findings.insert(.lotNotReceived)
                     continue
                 }
+                if received.kind != kind { findings.insert(.lotNotReceived) }
                 if batch.expiry.map({ $0 < day }) ?? true { findings.insert(.lotExpired) }
                 if batch.recalledOn.map({ $0 <= day }) == true || batch.discardedOn.map({ $0 <= day }) == true {
                     findings.insert(.lotRecalled)
