@@ -86,7 +86,7 @@ public struct LotProjection: Projection {
                 let day = procedure.day.daysSinceEpoch
                 let areas = procedure.areaNames
                 let label = procedure.label
-                for lot in Set(procedure.pigments.map(\.lot) + procedure.cartridges.map(\.lot)) where !lot.isEmpty {
+                for lot in procedure.lots {
                     try use.run(db) { bind in
                         bind(1, lot)
                         bind(2, event.position)

@@ -48,9 +48,6 @@ public struct ServiceRecordsProjection: Projection {
                            [event.subject, registered.personal.name])
             default:
                 guard let procedure = event.procedure else { continue }
-                // `lot (expiry)`, as the record is read by an inspector.
-                let pigments = procedure.pigments.map { "\($0.lot) (exp. \($0.expiry.isEmpty ? "?" : $0.expiry))" }.joined(separator: "; ")
-                let cartridges = procedure.cartridges.map { "\($0.lot) (exp. \($0.expiry.isEmpty ? "?" : $0.expiry))" }.joined(separator: "; ")
                 try insert.run(db) { bind in
                     bind(1, event.position)
                     bind(2, event.subject)
@@ -59,8 +56,8 @@ public struct ServiceRecordsProjection: Projection {
                     bind(5, procedure.clinicID)
                     bind(6, procedure.technicianID)
                     bind(7, procedure.supervisorID)
-                    bind(8, pigments)
-                    bind(9, cartridges)
+                    bind(8, procedure.pigmentRecord)
+                    bind(9, procedure.cartridgeRecord)
                 }
             }
         }

@@ -14,7 +14,9 @@ extension Database {
 /// The client-stream event types (history reads them all).
 let clientEventTypes = Set(EventCatalogue.all.filter { $0.category == .client }.map(\.type))
 
-/// What sessions and touch-ups share, read once from either message.
+/// What sessions and touch-ups share, read once from either message when the event is
+/// decoded (on the reading side of the pipeline), with the values several projections
+/// write already worked out, so the writer only binds them.
 struct Procedure {
     var kind: Kind
     var clinicID: String
@@ -27,6 +29,17 @@ struct Procedure {
     var cartridges: [Stipple_V1_CartridgeUse]
     var bookingID: String
     var underGuarantee: Bool
+    /// The UTC day it started.
+    let day: Day
+    /// `session 2` or `touch-up`.
+    let label: String
+    /// The scalp areas, in words.
+    let areaNames: String
+    /// The lot numbers used, each once, none empty.
+    let lots: [String]
+    /// `PB-1187 (exp. 2027-05-31); …` of pigments and of cartridges (the records' form).
+    let pigmentRecord: String
+    let cartridgeRecord: String
 
     enum Kind: Equatable {
         case session(Int32)
@@ -62,22 +75,24 @@ struct Procedure {
         default:
             return nil
         }
+        day = Day(seconds: startedAt)
+        switch kind {
+        case .session(let number): label = "session \(number)"
+        case .touchUp: label = "touch-up"
+        }
+        areaNames = areas.map(Names.area).joined(separator: ", ")
+        var seen = Set<String>()
+        lots = (pigments.map(\.lot) + cartridges.map(\.lot)).filter { !$0.isEmpty && seen.insert($0).inserted }
+        func record(_ lot: String, _ expiry: String) -> String { "\(lot) (exp. \(expiry.isEmpty ? "?" : expiry))" }
+        pigmentRecord = pigments.map { record($0.lot, $0.expiry) }.joined(separator: "; ")
+        cartridgeRecord = cartridges.map { record($0.lot, $0.expiry) }.joined(separator: "; ")
     }
 
-    var day: Day { Day(daysSinceEpoch: Int(startedAt >= 0 ? startedAt / 86_400 : (startedAt - 86_399) / 86_400)) }
     var minutes: Int64 { max(0, (endedAt - startedAt) / 60) }
-    /// `session 2` or `touch-up`.
-    var label: String {
-        switch kind {
-        case .session(let number): return "session \(number)"
-        case .touchUp: return "touch-up"
-        }
-    }
     var sessionNumber: Int32 {
         if case .session(let number) = kind { return number }
         return 0
     }
-    var areaNames: String { areas.map(Names.area).joined(separator: ", ") }
 }
 
 /// People-facing names of the schemas' enums.

@@ -44,7 +44,7 @@ public struct WorkloadProjection: Projection {
     }
 
     private struct WeekKey: Hashable {
-        var technician: String, clinic: String, week: String, weekStart: Int
+        var technician: String, clinic: String, weekStart: Int
     }
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
@@ -52,6 +52,18 @@ public struct WorkloadProjection: Projection {
         var done: [WeekKey: (sessions: Int64, touchUps: Int64, minutes: Int64)] = [:]
         let bookings = tables["bookings"]
         for event in events {
+            if let procedure = event.procedure {
+                let day = procedure.day
+                let key = WeekKey(technician: procedure.technicianID, clinic: procedure.clinicID, weekStart: day.weekStart.daysSinceEpoch)
+                var sums = done[key] ?? (0, 0, 0)
+                if procedure.kind == .touchUp { sums.touchUps += 1 } else { sums.sessions += 1 }
+                sums.minutes += procedure.minutes
+                done[key] = sums
+                if !procedure.bookingID.isEmpty {
+                    try db.run("UPDATE \(bookings) SET status = 'done' WHERE client = ? AND booking_id = ?", [event.subject, procedure.bookingID])
+                }
+                continue
+            }
             switch event.message {
             case let opened as Stipple_V1_ClinicOpened:
                 try db.run("INSERT OR REPLACE INTO \(tables["clinics"]) (id, name) VALUES (?, ?)", [event.subject, opened.name])
@@ -71,25 +83,24 @@ public struct WorkloadProjection: Projection {
             case let noShow as Stipple_V1_SessionNoShow:
                 try db.run("UPDATE \(bookings) SET status = 'no-show' WHERE client = ? AND booking_id = ?", [event.subject, noShow.bookingID])
             default:
-                guard let procedure = event.procedure else { continue }
-                let day = procedure.day
-                let key = WeekKey(technician: procedure.technicianID, clinic: procedure.clinicID, week: day.isoWeek, weekStart: day.weekStart.daysSinceEpoch)
-                var sums = done[key] ?? (0, 0, 0)
-                if procedure.kind == .touchUp { sums.touchUps += 1 } else { sums.sessions += 1 }
-                sums.minutes += procedure.minutes
-                done[key] = sums
-                if !procedure.bookingID.isEmpty {
-                    try db.run("UPDATE \(bookings) SET status = 'done' WHERE client = ? AND booking_id = ?", [event.subject, procedure.bookingID])
-                }
+                continue
             }
         }
-        let upsert = try db.cachedStatement(sql: """
+        let upsert = try FastStatement(db, """
             INSERT INTO \(tables["weeks"]) (technician, clinic, week, week_start, sessions, touch_ups, minutes) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (technician, clinic, week) DO UPDATE SET
                 sessions = sessions + excluded.sessions, touch_ups = touch_ups + excluded.touch_ups, minutes = minutes + excluded.minutes
             """)
         for (key, sums) in done {
-            try upsert.execute(arguments: [key.technician, key.clinic, key.week, key.weekStart, sums.sessions, sums.touchUps, sums.minutes])
+            try upsert.run(db) { bind in
+                bind(1, key.technician)
+                bind(2, key.clinic)
+                bind(3, Day(daysSinceEpoch: key.weekStart).isoWeek)
+                bind(4, key.weekStart)
+                bind(5, sums.sessions)
+                bind(6, sums.touchUps)
+                bind(7, sums.minutes)
+            }
         }
     }
 }
