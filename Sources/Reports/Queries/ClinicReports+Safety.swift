@@ -11,13 +11,28 @@ extension ClinicReports {
     public func audit(from: Day? = nil, to: Day? = nil) async throws -> Report {
         let low = from ?? Day(daysSinceEpoch: Int(Int32.min)), high = to ?? Day(daysSinceEpoch: Int(Int32.max))
         try Self.checkRange(low, high)
-        let (result, notice) = try await read("audit") { tables, db in
-            let part = try Self.auditRows(tables, from: low.daysSinceEpoch, to: high.daysSinceEpoch, in: db)
-            let clean = try Int64.fetchOne(
-                db, sql: "SELECT count(*) FROM \(tables["procedures"]) WHERE findings = 0 AND day BETWEEN ? AND ?",
-                arguments: [low.daysSinceEpoch, high.daysSinceEpoch]) ?? 0
-            return (part.rows, part.flagged, clean)
+        // Two halves of the days at once, on two reader connections (the sentences of a
+        // large audit are millions); both halves must see the same generation and
+        // checkpoint, else the report is read again.
+        let projection = try projector.projection(named: "audit")
+        let bounds = (low.daysSinceEpoch, high.daysSinceEpoch)
+        let (first, last) = try await log.readTables { db -> (Int?, Int?) in
+            let tables = try Projector.source(projection, in: db).tables
+            let row = try Row.fetchOne(
+                db, sql: "SELECT min(day), max(day) FROM \(tables["procedures"]) WHERE day BETWEEN ? AND ?", arguments: [bounds.0, bounds.1])
+            return (row?[0], row?[1])
         }
+        let middle = first.flatMap { first in last.map { first + ($0 - first) / 2 } } ?? bounds.1
+        var attempt = 0
+        var halves: (AuditHalf, AuditHalf)
+        repeat {
+            attempt += 1
+            async let early = auditHalf(projection, from: bounds.0, to: middle, countClean: (bounds.0, bounds.1))
+            async let late = auditHalf(projection, from: middle + 1, to: bounds.1, countClean: nil)
+            halves = try await (early, late)
+        } while halves.0.source != halves.1.source && attempt < 5
+        let result = (halves.0.rows + halves.1.rows, halves.0.flagged + halves.1.flagged, halves.0.clean)
+        let notice = halves.0.source.notice
         let range = [from.map { "from \($0)" }, to.map { "to \($0)" }].compactMap { $0 }
         let table = ReportTable(
             title: (["Certification audit"] + range).joined(separator: " "),
@@ -25,6 +40,29 @@ extension ClinicReports {
             rows: result.0,
             notes: ["\(result.1 + result.2) procedures checked: \(result.1) with findings (\(result.0.count) in all), \(result.2) clean"])
         return Report(sections: [table], notice: notice)
+    }
+
+    struct AuditHalf: Sendable {
+        var source: ReportSource
+        var rows: [[ReportValue]]
+        var flagged: Int64
+        var clean: Int64
+    }
+
+    /// The flagged procedures' findings from day `from` to day `to`, in one snapshot, and
+    /// (when asked) the count of clean procedures over the whole range.
+    private func auditHalf(_ projection: any Projection, from: Int, to: Int, countClean: (Int, Int)?) async throws -> AuditHalf {
+        try await log.readTables { db in
+            let source = try Projector.source(projection, in: db)
+            let part = from <= to ? try Self.auditRows(source.tables, from: from, to: to, in: db) : ([], 0)
+            var clean: Int64 = 0
+            if let (low, high) = countClean {
+                clean = try Int64.fetchOne(
+                    db, sql: "SELECT count(*) FROM \(source.tables["procedures"]) WHERE findings = 0 AND day BETWEEN ? AND ?",
+                    arguments: [low, high]) ?? 0
+            }
+            return AuditHalf(source: source, rows: part.0, flagged: part.1, clean: clean)
+        }
     }
 
     /// The findings of the flagged procedures from day `from` to day `to` (days since 1970).
@@ -39,21 +77,48 @@ extension ClinicReports {
         }
         var rows: [[ReportValue]] = []
         var flagged: Int64 = 0
+        // The sentences depend on (technician, supervisor, day) and on (lot, kind, day):
+        // worked out once per key (an audit of a large chain has millions of findings).
+        struct People: Hashable { var technician: String, supervisor: String, day: Int }
+        struct LotUse: Hashable { var lot: String, pigment: Bool, day: Int }
+        var people: [People: [RuleViolation]] = [:]
+        var lotUses: [LotUse: [RuleViolation]] = [:]
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT position, client, label, clinic, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings
             FROM \(tables["procedures"]) WHERE findings <> 0 AND day BETWEEN ? AND ? ORDER BY day, position
             """, arguments: [from, to])
         while let row = try cursor.next() {
             flagged += 1
-            let procedure = AuditProjection.procedure(from: row)
-            let violations = AuditRules.describe(
-                procedure, technician: technicians[procedure.technicianID],
-                supervisor: procedure.supervisorID.isEmpty ? nil : technicians[procedure.supervisorID], lots: lots)
+            let technician: String = row[4], supervisor: String = row[5], dayNumber: Int = row[6]
+            let day = Day(daysSinceEpoch: dayNumber)
+            let key = People(technician: technician, supervisor: supervisor, day: dayNumber)
+            var violations: [RuleViolation]
+            if let known = people[key] {
+                violations = known
+            } else {
+                violations = AuditRules.describeCertification(
+                    technicianID: technician, supervisorID: supervisor, day: day, technician: technicians[technician],
+                    supervisor: supervisor.isEmpty ? nil : technicians[supervisor])
+                people[key] = violations
+            }
+            if !(row[9] as Bool) { violations.append(AuditRules.noConsent) }
+            for (column, pigment) in [(7, true), (8, false)] {
+                let text: String = row[column]
+                for lot in text.split(separator: ",") {
+                    let use = LotUse(lot: String(lot), pigment: pigment, day: lots[String(lot)] == nil ? Int.min : dayNumber)
+                    if let known = lotUses[use] {
+                        violations += known
+                    } else {
+                        let found = AuditRules.describeLot(use.lot, kind: pigment ? .pigment : .cartridge, day: day, state: lots[use.lot])
+                        lotUses[use] = found
+                        violations += found
+                    }
+                }
+            }
             let common: [ReportValue] = [
-                .text(procedure.day.description), .text(row["client"]), .text(row["label"]), .text(row["clinic"]),
-                .text(procedure.technicianID), .text(procedure.supervisorID),
+                .text(day.description), .text(row[1]), .text(row[2]), .text(row[3]), .text(technician), .text(supervisor),
             ]
-            let position = ReportValue.int(row["position"])
+            let position = ReportValue.int(row[0])
             for violation in violations {
                 rows.append(common + [.text(violation.rule.rawValue), .text(violation.message), position])
             }

@@ -104,16 +104,34 @@ public enum AuditRules {
     public static func describe(
         _ procedure: AuditedProcedure, technician: TechnicianState?, supervisor: TechnicianState?, lots: [String: BatchState]
     ) -> [RuleViolation] {
-        var violations: [RuleViolation] = []
-        let view = ProcedureView(technicianID: procedure.technicianID, supervisorID: procedure.supervisorID)
-        let context = SessionContext(client: ClientState(), technician: technician ?? TechnicianState(), supervisor: supervisor, lots: lots)
-        violations += SessionRules.certificationViolations(view, day: procedure.day, context: context)
-        if !procedure.consentOnFile {
-            violations.append(RuleViolation(.consentSigned, "no signed consent was on file before the procedure"))
-        }
-        violations += SessionRules.lotViolations(lots: procedure.pigmentLots, kind: .pigment, day: procedure.day, context: context)
-        violations += SessionRules.lotViolations(lots: procedure.cartridgeLots, kind: .cartridge, day: procedure.day, context: context)
+        var violations = describeCertification(
+            technicianID: procedure.technicianID, supervisorID: procedure.supervisorID, day: procedure.day,
+            technician: technician, supervisor: supervisor)
+        if !procedure.consentOnFile { violations.append(noConsent) }
+        for lot in procedure.pigmentLots { violations += describeLot(lot, kind: .pigment, day: procedure.day, state: lots[lot]) }
+        for lot in procedure.cartridgeLots { violations += describeLot(lot, kind: .cartridge, day: procedure.day, state: lots[lot]) }
         return violations
+    }
+
+    /// The consent finding, worded.
+    public static let noConsent = RuleViolation(.consentSigned, "no signed consent was on file before the procedure")
+
+    /// The certification, supervision and training findings of a procedure on `day`
+    /// (the part of ``describe(_:technician:supervisor:lots:)`` that depends on the people).
+    public static func describeCertification(
+        technicianID: String, supervisorID: String, day: Day, technician: TechnicianState?, supervisor: TechnicianState?
+    ) -> [RuleViolation] {
+        let view = ProcedureView(technicianID: technicianID, supervisorID: supervisorID)
+        let context = SessionContext(client: ClientState(), technician: technician ?? TechnicianState(), supervisor: supervisor, lots: [:])
+        return SessionRules.certificationViolations(view, day: day, context: context)
+    }
+
+    /// The findings of one lot used on `day` (the part of
+    /// ``describe(_:technician:supervisor:lots:)`` that depends on that lot).
+    public static func describeLot(_ lot: String, kind: Stipple_V1_BatchKind, day: Day, state: BatchState?) -> [RuleViolation] {
+        guard !lot.isEmpty else { return [] }
+        let context = SessionContext(client: ClientState(), technician: TechnicianState(), supervisor: nil, lots: state.map { [lot: $0] } ?? [:])
+        return SessionRules.lotViolations(lots: [lot], kind: kind, day: day, context: context)
     }
 }
 
