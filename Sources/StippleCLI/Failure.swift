@@ -44,7 +44,7 @@ struct Failure: Error, CustomStringConvertible {
             switch error {
             case .unknownProjection, .notFound, .invalidArgument:
                 return .badInput(error.description)
-            case .undecodable, .notBuilt, .swapStarved, .rebuildReplaced:
+            case .undecodable, .notBuilt, .swapStarved, .rebuildReplaced, .rebuildRequired:
                 return Failure(code: .failure, message: error.description)
             }
         case is CancellationError:

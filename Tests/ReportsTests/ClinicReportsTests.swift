@@ -164,5 +164,32 @@ struct ClinicReportsTests {
             ["2026-03-05", "42", "Ada Example", "+1-416-555-0142", "session 2", "toronto", "21 (Technician 21), supervised by 17",
              "PB-1187 (exp. 2027-05-31)", "NC-0412 (exp. 2027-05-31)"],
         ])
+        // The correction of session 1 shows beside it; session 2 has none.
+        let amendment = scenario.positions["amendment"]!
+        #expect(table.column("amended") == [.text("depthMm: depth was 1.0 mm, not 0.9 (event \(amendment))"), .text("")])
+    }
+
+    @Test("the audit is the same when every chunk starts with a fresh cache (as after a restart between chunks)")
+    func auditFromFreshCaches() async throws {
+        defer { scenario.remove() }
+        // Rebuild the audit one event per transaction, with a new runtime (no memory) each time.
+        var options = Projector.Options()
+        options.maxEventsPerTransaction = 1
+        var rounds = 0
+        while true {
+            rounds += 1
+            let projector = Projector(log: scenario.log, projections: [AuditProjection()], options: options)
+            let rebuild = Task {
+                try await projector.rebuild(["audit"], progress: { _ in withUnsafeCurrentTask { $0?.cancel() } })
+            }
+            if (try? await rebuild.value) != nil { break }
+            try #require(rounds < 500)
+        }
+        #expect(rounds >= 13, "one round per event the audit reads")
+        let table = try await ClinicReports(log: scenario.log).audit().sections[0]
+        #expect(table.column("finding") == [
+            .text("supervisor 17 is not certified on 2026-03-05"), .text("lot PB-1187 was recalled on 2026-03-03 (Health Canada RA-2026-0042)"),
+        ])
+        #expect(table.notes == ["2 procedures checked: 1 with findings (2 in all), 1 clean"])
     }
 }

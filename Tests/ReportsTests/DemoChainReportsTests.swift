@@ -144,7 +144,9 @@ struct DemoChainReportsTests {
             let mine = done.filter { $0.client == client }
             let sessions = mine.filter { !$0.touchUp }
             let count = sessions.compactMap { Int32($0.label.dropFirst("session ".count)) }.max() ?? 0
-            let courseDone = mine.contains(where: \.touchUp) || count >= (planned[client] ?? 0)
+            // The latest consultation's estimate, or the usual 3 without one.
+            let plan = planned[client].flatMap { $0 > 0 ? $0 : nil } ?? 3
+            let courseDone = mine.contains(where: \.touchUp) || count >= plan
             if !courseDone, count > 0, let lastSession = sessions.map(\.day).max(), lastSession.adding(days: 30) < on {
                 expectedOverdue.append(client)
             }

@@ -9,6 +9,7 @@ import Treatment
 /// per type instead, so a report shows which version built its tables.
 struct CountingProjection: Projection {
     var version: Int
+    var layout: Int = 1
     var name: String { "counting" }
     var summary: String { "events per stream (v1) or per type (v2)" }
     var reads: Set<String> { ["ClientRegistered", "ConsentSigned"] }
@@ -218,6 +219,17 @@ struct ProjectorTests {
         #expect(source.notice?.contains("the 4 later events are not in it") == true)
         _ = try await upgraded.rebuild(["counting"])
         #expect(try await CountingProjection.counts(upgraded) == ["ClientRegistered": 12, "ConsentSigned": 12])
+    }
+
+    @Test("tables of another layout are not served: the report asks for the rebuild, which brings it back")
+    func otherLayout() async throws {
+        let fixture = try await ProjectionLog(clients: 5)
+        defer { fixture.remove() }
+        try await Projector(log: fixture.log, projections: [CountingProjection(version: 1)]).catchUp()
+        let upgraded = Projector(log: fixture.log, projections: [CountingProjection(version: 2, layout: 2)])
+        await #expect(throws: ReportsError.rebuildRequired("counting")) { try await upgraded.source("counting") }
+        _ = try await upgraded.rebuild(["counting"])
+        #expect(try await CountingProjection.counts(upgraded) == ["ClientRegistered": 5, "ConsentSigned": 5])
     }
 
     @Test("a rebuild of an unknown projection is refused before anything is written")

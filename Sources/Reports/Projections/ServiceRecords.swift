@@ -9,7 +9,7 @@ public struct ServiceRecordsProjection: Projection {
     public var name: String { "records" }
     public var version: Int { 1 }
     public var summary: String { "the personal-service-settings record of each procedure" }
-    public var reads: Set<String> { ["ClientRegistered", "TechnicianRegistered", "SessionRecorded", "TouchUpRecorded"] }
+    public var reads: Set<String> { ["ClientRegistered", "TechnicianRegistered", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
 
     public func createTables(_ tables: TableNames, in db: Database) throws {
         try db.execute(sql: """
@@ -26,16 +26,22 @@ public struct ServiceRecordsProjection: Projection {
                 technician TEXT NOT NULL,
                 supervisor TEXT NOT NULL,
                 pigments TEXT NOT NULL,
-                cartridges TEXT NOT NULL
+                cartridges TEXT NOT NULL,
+                event_id TEXT NOT NULL
             );
+            -- Corrections of procedures: the record shows them beside what they correct.
+            CREATE TABLE \(tables["amendments"]) (
+                position INTEGER PRIMARY KEY, corrects TEXT NOT NULL, fields TEXT NOT NULL, reason TEXT NOT NULL, disputed INTEGER NOT NULL
+            );
+            CREATE INDEX \(tables["amendments_by_target"]) ON \(tables["amendments"]) (corrects);
             CREATE INDEX \(tables["procedures_by_day"]) ON \(tables["procedures"]) (day);
             """)
     }
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
         let insert = try FastStatement(db, """
-            INSERT INTO \(tables["procedures"]) (position, client, day, label, clinic, technician, supervisor, pigments, cartridges)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO \(tables["procedures"]) (position, client, day, label, clinic, technician, supervisor, pigments, cartridges, event_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for event in events {
             switch event.message {
@@ -43,6 +49,10 @@ public struct ServiceRecordsProjection: Projection {
                 let personal = registered.personal
                 try db.run("INSERT OR REPLACE INTO \(tables["clients"]) (client, name, phone, email, address) VALUES (?, ?, ?, ?, ?)",
                            [event.subject, personal.name, personal.phone, personal.email, personal.address])
+            case let amended as Stipple_V1_RecordAmended:
+                try db.run(
+                    "INSERT INTO \(tables["amendments"]) (position, corrects, fields, reason, disputed) VALUES (?, ?, ?, ?, ?)",
+                    [event.position, amended.correctsEventID.uppercased(), amended.fields.joined(separator: ", "), amended.reason, amended.disputed])
             case let registered as Stipple_V1_TechnicianRegistered:
                 try db.run("INSERT OR REPLACE INTO \(tables["technicians"]) (technician, name) VALUES (?, ?)",
                            [event.subject, registered.personal.name])
@@ -58,6 +68,7 @@ public struct ServiceRecordsProjection: Projection {
                     bind(7, procedure.supervisorID)
                     bind(8, procedure.pigmentRecord)
                     bind(9, procedure.cartridgeRecord)
+                    bind(10, event.id.uuidString)
                 }
             }
         }

@@ -78,19 +78,22 @@ extension ClinicReports {
             try Row.fetchAll(db, sql: """
                 SELECT p.day, p.client, coalesce(c.name, ''), trim(coalesce(c.phone, '') || ' ' || coalesce(c.email, '')), p.label, p.clinic,
                        p.technician || coalesce(' (' || t.name || ')', '') || CASE WHEN p.supervisor <> '' THEN ', supervised by ' || p.supervisor ELSE '' END,
-                       p.pigments, p.cartridges
+                       p.pigments, p.cartridges,
+                       (SELECT group_concat(a.fields || ': ' || a.reason || CASE WHEN a.disputed THEN ' (disputed)' ELSE '' END
+                                            || ' (event ' || a.position || ')', '; ')
+                        FROM \(tables["amendments"]) a WHERE a.corrects = p.event_id)
                 FROM \(tables["procedures"]) p
                 LEFT JOIN \(tables["clients"]) c ON c.client = p.client
                 LEFT JOIN \(tables["technicians"]) t ON t.technician = p.technician
                 WHERE p.day BETWEEN ? AND ? ORDER BY p.day, p.position
                 """, arguments: [from.daysSinceEpoch, to.daysSinceEpoch]).map { row -> [ReportValue] in
                 [.text(Day(daysSinceEpoch: row[0]).description), .text(row[1]), .text(row[2]), .text(row[3]), .text(row[4]),
-                 .text(row[5]), .text(row[6]), .text(row[7]), .text(row[8])]
+                 .text(row[5]), .text(row[6]), .text(row[7]), .text(row[8]), .text(row[9] ?? "")]
             }
         }
         let table = ReportTable(
             title: "Personal service settings record \(from) to \(to)",
-            columns: ["date", "client", "name", "contact", "procedure", "clinic", "provider", "pigmentLots", "cartridgeLots"],
+            columns: ["date", "client", "name", "contact", "procedure", "clinic", "provider", "pigmentLots", "cartridgeLots", "amended"],
             rows: rows, notes: ["\(rows.count) procedure\(rows.count == 1 ? "" : "s")"])
         return Report(sections: [table], notice: notice)
     }

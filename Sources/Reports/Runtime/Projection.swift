@@ -23,6 +23,10 @@ public protocol Projection: Sendable {
     var version: Int { get }
     /// One line for `stipple reports status`.
     var summary: String { get }
+    /// The shape of the tables that the reports read (from 1). Change it with any change of
+    /// tables or columns: tables of another layout cannot be read by this build's queries,
+    /// so such a report waits for the rebuild instead of being served from the old tables.
+    var layout: Int { get }
     /// The event types the fold reads.
     var reads: Set<String> { get }
     /// Creates the projection's tables (named through `tables`) and their indexes.
@@ -35,6 +39,9 @@ public protocol Projection: Sendable {
 }
 
 extension Projection {
+    /// Layout 1 unless the projection says otherwise.
+    public var layout: Int { 1 }
+
     /// Version and the newest schema of every type read, e.g.
     /// `v1 SessionRecorded@2 TouchUpRecorded@1`: when it changes, the tables are rebuilt.
     public var signature: String {

@@ -65,6 +65,7 @@ extension Projector {
         let generations = try Registry.all(in: db).filter { $0.name == name }
         let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
         guard let live = generations.first(where: { $0.state == .live }) else { throw ReportsError.notBuilt(name) }
+        if live.layout != projection.layout { throw ReportsError.rebuildRequired(name) }
         let building = generations.first { $0.state == .building }
         var notes: [String] = []
         if live.signature != projection.signature {

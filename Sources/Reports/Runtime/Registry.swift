@@ -14,6 +14,8 @@ public struct Generation: Sendable, Hashable {
     public var generation: Int
     public var version: Int
     public var signature: String
+    /// The shape of its tables (see ``Projection/layout``).
+    public var layout: Int
     public var state: State
     /// The last log position applied to these tables.
     public var checkpoint: Int64
@@ -36,6 +38,7 @@ enum Registry {
                 generation INTEGER NOT NULL,
                 version INTEGER NOT NULL,
                 signature TEXT NOT NULL,
+                layout INTEGER NOT NULL DEFAULT 1,
                 state TEXT NOT NULL CHECK (state IN ('live', 'building', 'retired')),
                 checkpoint INTEGER NOT NULL DEFAULT 0,
                 created_at REAL NOT NULL,
@@ -59,7 +62,7 @@ enum Registry {
 
     private static func generation(from row: Row) -> Generation {
         Generation(
-            name: row["name"], generation: row["generation"], version: row["version"], signature: row["signature"],
+            name: row["name"], generation: row["generation"], version: row["version"], signature: row["signature"], layout: row["layout"],
             state: Generation.State(rawValue: row["state"]) ?? .building, checkpoint: row["checkpoint"],
             createdAt: row["created_at"], swappedAt: row["swapped_at"])
     }
@@ -86,8 +89,8 @@ enum Registry {
         try dropTables(tables, in: db)
         try projection.createTables(tables, in: db)
         try db.execute(
-            sql: "INSERT INTO \(table) (name, generation, version, signature, state, checkpoint, created_at) VALUES (?, ?, ?, ?, 'building', 0, ?)",
-            arguments: [projection.name, number, projection.version, projection.signature, Date().timeIntervalSince1970])
+            sql: "INSERT INTO \(table) (name, generation, version, signature, layout, state, checkpoint, created_at) VALUES (?, ?, ?, ?, ?, 'building', 0, ?)",
+            arguments: [projection.name, number, projection.version, projection.signature, projection.layout, Date().timeIntervalSince1970])
         return (Projector.Target(projection: projection, tables: tables, checkpoint: 0, state: .building), false)
     }
 

@@ -10,6 +10,8 @@ public enum ReportsError: Error, Sendable, Equatable, CustomStringConvertible {
     case notBuilt(String)
     /// The rebuild could not reach the head because appends kept landing.
     case swapStarved(String, attempts: Int)
+    /// The live tables have another layout than this build reads: only a rebuild helps.
+    case rebuildRequired(String)
     /// Another process started a rebuild of other code while this one ran.
     case rebuildReplaced(String)
     /// A report was asked about something the log does not hold.
@@ -27,6 +29,8 @@ public enum ReportsError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the \(name) report has not been built in this file, and it is open read-only: run `stipple rebuild \(name)` with write access"
         case .swapStarved(let name, let attempts):
             return "the rebuild of \(name) caught up \(attempts) times but new events kept landing before the swap; run it again when the chain is quieter"
+        case .rebuildRequired(let name):
+            return "the \(name) tables were built by an earlier Stipple with other columns, and this one cannot read them: run `stipple rebuild \(name)` (reports of \(name) are back once it has swapped in)"
         case .rebuildReplaced(let name):
             return "the rebuild of \(name) was replaced by another one (of other code) while it ran; run `stipple reports status` to see where it stands"
         case .notFound(let what, let id):
