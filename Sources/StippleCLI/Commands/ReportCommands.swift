@@ -24,6 +24,18 @@ struct DateRange: ParsableArguments {
     }
 
     var days: (Day, Day) { (Day(from)!, Day(to)!) }
+
+    /// Brings the reports up to date, makes the report of this range, prints it.
+    func print(
+        _ options: GlobalOptions, _ format: ReportFormatOptions,
+        _ make: @escaping (ClinicReports, Day, Day) async throws -> ClinicReports.Report
+    ) async throws {
+        try await reportingFailures {
+            let reports = try await openReports(options)
+            let (from, to) = days
+            printReport(try await make(reports, from, to), format: format)
+        }
+    }
 }
 
 extension Stipple {
@@ -186,11 +198,7 @@ extension Stipple {
             @OptionGroup var format: ReportFormatOptions
 
             func run() async throws {
-                try await reportingFailures {
-                    let reports = try await openReports(options)
-                    let (from, to) = range.days
-                    printReport(try await reports.conversion(from: from, to: to), format: format)
-                }
+                try await range.print(options, format) { reports, from, to in try await reports.conversion(from: from, to: to) }
             }
         }
 
@@ -203,11 +211,7 @@ extension Stipple {
             @OptionGroup var format: ReportFormatOptions
 
             func run() async throws {
-                try await reportingFailures {
-                    let reports = try await openReports(options)
-                    let (from, to) = range.days
-                    printReport(try await reports.serviceRecords(from: from, to: to), format: format)
-                }
+                try await range.print(options, format) { reports, from, to in try await reports.serviceRecords(from: from, to: to) }
             }
         }
     }
