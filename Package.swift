@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Treatment", targets: ["Treatment"]),
         .library(name: "Recording", targets: ["Recording"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Discretion", targets: ["Discretion"]),
         .executable(name: "stipple", targets: ["StippleCLI"]),
         .executable(name: "stipple-bench", targets: ["StippleBench"]),
     ],
@@ -63,6 +64,16 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Discretion: master and client keys, sealing of personal data, pseudonyms, access
+        // tokens and the roles' grants.
+        .target(
+            name: "Discretion",
+            dependencies: [
+                "EventLog",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // The `stipple` command: parses, calls the libraries, maps errors to exit codes.
         .executableTarget(
             name: "StippleCLI",
@@ -114,6 +125,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
+        ),
+        .testTarget(
+            name: "DiscretionTests",
+            dependencies: ["Discretion", "EventLog", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "StippleCLITests",

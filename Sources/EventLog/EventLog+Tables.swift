@@ -61,3 +61,19 @@ extension EventLog {
         try await read(body)
     }
 }
+
+extension EventLog {
+    /// Copies every committed page from the WAL into the database file and empties the WAL
+    /// (`wal_checkpoint(TRUNCATE)`): after a secure delete, no old copy of the deleted rows
+    /// stays in the WAL. Waits for readers that hold older snapshots (busy timeout).
+    public func checkpointAndTruncateWAL() async throws {
+        guard let writer else { throw EventLogError.readOnly(path: path) }
+        do {
+            try await writer.withWriter { db, _ in
+                _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        } catch {
+            throw StoreErrors.translate(error, path: path)
+        }
+    }
+}
