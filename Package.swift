@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "StippleCLI",
             dependencies: [
-                "EventLog", "Treatment", "Recording", "Reports",
+                "EventLog", "Treatment", "Recording", "Reports", "Discretion",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

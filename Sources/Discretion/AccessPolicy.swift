@@ -22,6 +22,9 @@ public enum Permission: String, Sendable, Hashable, CaseIterable {
     case readClinical = "read clinical records"
     case readReports = "read reports"
     case readAccessLog = "read the access log"
+    case manageStaff = "manage technicians and clinics"
+    case importEvents = "import events"
+    case maintainLog = "maintain the log"
 }
 
 /// A user as a valid token identifies them.

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Reports
+import Discretion
 import Treatment
 
 /// What the CLI prints and which exit code it uses when a command fails.
@@ -13,6 +14,8 @@ struct Failure: Error, CustomStringConvertible {
         case conflict = 3
         /// A command broke the domain's rules.
         case refused = 4
+        /// No valid token, or a permission the user lacks.
+        case denied = 5
     }
 
     var code: Code
@@ -40,6 +43,17 @@ struct Failure: Error, CustomStringConvertible {
             case .readOnly, .diskFull, .damaged, .corruptEvent, .database:
                 return Failure(code: .failure, message: error.description)
             }
+        case let denied as AccessDenied:
+            return Failure(code: .denied, message: "refused: " + denied.description + "; nothing was done")
+        case let error as UserError:
+            switch error {
+            case .noToken, .notAToken, .unknownToken, .disabled, .noUsers:
+                return Failure(code: .denied, message: "refused: " + error.description)
+            case .userExists, .unknownUser, .invalidName, .clinicsRequired, .clinicsNotAllowed, .lastAdmin:
+                return .badInput(error.description)
+            }
+        case let error as DiscretionError:
+            return Failure(code: .failure, message: error.description)
         case let error as ReportsError:
             switch error {
             case .unknownProjection, .notFound, .invalidArgument:

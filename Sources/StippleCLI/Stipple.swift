@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import Logging
 import Recording
+import Discretion
 
 /// The `stipple` command.
 @main
@@ -13,13 +14,17 @@ struct Stipple: AsyncParsableCommand {
         discussion: """
             The log is one SQLite file (default ./stipple.sqlite; --db or STIPPLE_DB to choose another).
 
+            Every command but `init` takes an access token from STIPPLE_TOKEN (or --token) and \
+            checks its user's role and clinics before doing anything.
+
             Exit codes: 0 success; 1 failure (verify found a break, disk full, I/O); \
-            2 bad input or not a Stipple log; 3 version conflict; 4 refused by the domain's rules.
+            2 bad input or not a Stipple log; 3 version conflict; 4 refused by the domain's rules; \
+            5 refused access (no, wrong or disabled token, or a permission the user lacks).
             """,
         version: StippleVersion.current,
         subcommands: [
             Init.self, Client.self, Batch.self, Tech.self, Clinic.self, Do.self, Demo.self, Append.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
-            History.self, Report.self, Rebuild.self, ReportsGroup.self,
+            History.self, Report.self, Rebuild.self, ReportsGroup.self, User.self,
         ]
     )
 
@@ -55,6 +60,10 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Log what the command does to standard error.")
     var verbose = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Your access token (default: $STIPPLE_TOKEN). Prefer the variable: a flag shows in the process list.", valueName: "token"))
+    var token: String?
 
     /// The log's path: --db, then STIPPLE_DB, then ./stipple.sqlite.
     var path: String {

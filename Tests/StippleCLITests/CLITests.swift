@@ -5,6 +5,8 @@ import Testing
 /// End-to-end: the built `stipple` binary, run as a user would.
 struct CLI {
     let folder: String
+    /// The admin token `init` printed, passed as STIPPLE_TOKEN to every later run.
+    let tokens = TokenBox()
     /// Another file to use instead of the folder's (see ``database``).
     var databaseOverride: String?
     var database: String { databaseOverride ?? folder + "/stipple.sqlite" }
@@ -40,6 +42,7 @@ struct CLI {
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var env = ProcessInfo.processInfo.environment
         env["STIPPLE_DB"] = useDefaultDB ? nil : database
+        env["STIPPLE_TOKEN"] = tokens.token
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe(), err = Pipe(), inp = Pipe()
@@ -52,12 +55,20 @@ struct CLI {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        let run = Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        if arguments.first == "init", let token = run.lines.first(where: { $0.hasPrefix("stp_") }) { tokens.token = token }
+        return run
     }
 
     func json(_ line: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }
+}
+
+/// The token a test's `init` printed.
+final class TokenBox: @unchecked Sendable {
+    // `@unchecked`: a test runs its commands one after another.
+    var token: String?
 }
 
 @Suite("stipple command")
@@ -270,7 +281,7 @@ struct CLITests {
             ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
             ["batch", "receive", "--lot", "NC-0412", "--kind", "cartridge", "--manufacturer", "Kwadron", "--configuration", "3RL", "--diameter", "0.25", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
             ["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"],
-            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30", "--actor", "reception-1"],
+            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30"],
         ] {
             let run = try cli.run(arguments)
             #expect(run.status == 0, "\(arguments): \(run.stderr)")

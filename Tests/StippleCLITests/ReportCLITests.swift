@@ -97,6 +97,7 @@ struct ReportCLITests {
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["STIPPLE_DB"] = cli.database
+        environment["STIPPLE_TOKEN"] = cli.tokens.token
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -36,10 +36,16 @@ extension Stipple {
                     text = Array(data)
                 }
                 let input = try AppendInput.parse(text)
-                let log = try await options.open()
+                let (log, principal) = try await options.open(for: .permission(.importEvents))
                 let appended: [AppendedEvent]
                 do {
-                    appended = try await log.append(input.events)
+                    // The actor is the importing user, whatever the lines say.
+                    appended = try await log.append(input.events.map { event in
+                        var event = event
+                        event.metadata.actor = principal.user
+                        event.metadata.extra["role"] = .string(principal.role.rawValue)
+                        return event
+                    })
                 } catch let error as EventLogError {
                     var start: Int64?
                     if case .versionConflict(let stream, _, _) = error { start = try? await log.streamVersion(stream) }

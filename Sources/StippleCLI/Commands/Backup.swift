@@ -18,7 +18,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try await options.open()
+                let (log, _) = try await options.open(for: .permission(.backUp))
                 let report = try await log.backup(to: destination)
                 Output.line("Backed up \(report.eventCount) events to \(destination) (verified; head hash \(report.head.hashHex)).")
                 Output.flush()

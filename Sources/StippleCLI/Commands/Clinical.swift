@@ -8,18 +8,18 @@ import Treatment
 // The clinicians' named commands. Each builds one event from its flags and records it
 // through the same decisions as `stipple do` (every rule applies, exit 4 on refusal).
 
-/// Options every clinical command takes besides the log's.
+/// Options every clinical command takes besides the log's (none today: who records an
+/// event is the token's user, never a flag).
 struct ClinicalOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Who records it (kept in the event's metadata).", valueName: "actor"))
-    var actor: String?
-
-    var metadata: EventMetadata { EventMetadata(actor: actor) }
+    /// The metadata the decisions start from; ``authorized(_:principal:)`` sets the actor.
+    var metadata: EventMetadata { EventMetadata() }
 }
 
-/// Records decisions and prints the events, as `stipple do` does.
+/// Records decisions and prints the events, as `stipple do` does: each event is allowed
+/// for the token's user (role and clinic) inside the transaction, and carries them as actor.
 func record(_ decisions: [Recorder.Decision], options: GlobalOptions) async throws {
-    let log = try await options.open()
-    EventJSON.printAppended(try await log.transact(decisions))
+    let (log, principal) = try await options.open(for: .perEvent)
+    EventJSON.printAppended(try await log.transact(authorized(decisions, principal: principal)))
     await catchUpAfterAppend(log)
 }
 

@@ -21,7 +21,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let log = try await options.open()
+                    let (log, _) = try await options.open(for: .permission(.maintainLog))
                     guard let report = try await log.trainDictionary() else {
                         Output.line("The log has no events to learn from yet; nothing trained.")
                         Output.flush()

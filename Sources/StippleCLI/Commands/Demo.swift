@@ -34,7 +34,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try await options.open()
+                let (log, principal) = try await options.open(for: .permission(.importEvents))
                 var demoOptions = DemoChain.Options()
                 demoOptions.clients = clients
                 demoOptions.seed = seed
@@ -44,7 +44,7 @@ extension Stipple {
                 let batches = try chain.transactions(includeSetUp: !exists)
                 let before = try await log.head().position
                 for (index, batch) in batches.enumerated() {
-                    try await log.transact(batch)
+                    try await log.transact(authorized(batch, principal: principal))
                     if Output.stderrIsTerminal { Output.progress("\rdemo: \(index + 1) of \(batches.count) transactions") }
                 }
                 if Output.stderrIsTerminal { Output.progress("\r\u{1B}[K") }

@@ -45,10 +45,10 @@ extension Stipple {
                     text = Array(data)
                 }
                 let commands = try CommandInput.parse(text)
-                let log = try await options.open()
+                let (log, principal) = try await options.open(for: .perEvent)
                 let appended: [AppendedEvent]
                 do {
-                    appended = try await log.transact(commands.map(\.decision))
+                    appended = try await log.transact(authorized(commands.map(\.decision), principal: principal))
                 } catch let refused as CommandInput.LineRefusal {
                     throw Failure(
                         code: .refused,

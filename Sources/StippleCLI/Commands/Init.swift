@@ -1,32 +1,67 @@
 import ArgumentParser
+import Discretion
 import EventLog
 import Foundation
 
 extension Stipple {
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a new, empty log.",
+            abstract: "Create a new, empty log and its first admin.",
             discussion: """
-                Creates the log file. An existing Stipple log is left as it is; a file that is \
-                not a Stipple log is refused and left untouched (exit 2).
+                Creates the log file and its first admin user, and prints the admin's access token \
+                once (or writes it to --token-file, readable by its owner only). Keep it secret: \
+                every other command takes it from STIPPLE_TOKEN. Run on a log made before users \
+                existed, it adds the first admin; on a log with users, it changes nothing. A file \
+                that is not a Stipple log is refused and left untouched (exit 2).
                 """)
 
         @OptionGroup var options: GlobalOptions
 
+        @Option(help: ArgumentHelp("The first admin's user name.", valueName: "name"))
+        var admin = "admin"
+
+        @Option(name: .customLong("token-file"), help: ArgumentHelp(
+            "Write the admin's token to this new file (mode 0600) instead of printing it.", valueName: "path"))
+        var tokenFile: String?
+
         func run() async throws {
             try await reportingFailures {
                 let path = options.path
+                let log: EventLog
                 if FileManager.default.fileExists(atPath: path) {
-                    let log = try await options.open(readOnly: true)
+                    log = try await options.open()
+                } else {
+                    log = try EventLog.create(at: path, logger: options.logger)
+                    Output.line("Created an empty Stipple log at \(path).")
+                }
+                guard let token = try await Users(log: log).addFirstAdmin(admin) else {
                     let head = try await log.head()
-                    Output.line("\(path) is already a Stipple log (\(head.position) events); nothing to do.")
+                    Output.line("\(path) is already a Stipple log (\(head.position) events) with users; nothing to do.")
                     Output.flush()
                     return
                 }
-                _ = try EventLog.create(at: path, logger: options.logger)
-                Output.line("Created an empty Stipple log at \(path).")
+                if let tokenFile {
+                    try writeSecret(token + "\n", to: tokenFile)
+                    Output.line("First admin: \(admin). The token is in \(tokenFile) (readable by you only); export STIPPLE_TOKEN from it.")
+                } else {
+                    Output.line("First admin: \(admin). Its access token, shown this once (keep it secret; commands read it from STIPPLE_TOKEN):")
+                    Output.line(token)
+                }
                 Output.flush()
             }
         }
+    }
+}
+
+/// Writes `text` to a new file readable by its owner only (never replaces a file).
+func writeSecret(_ text: String, to path: String) throws {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard descriptor >= 0 else {
+        throw Failure.badInput(errno == EEXIST ? "\(path) exists already; a token file is never overwritten" : "cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { close(descriptor) }
+    let bytes = Array(text.utf8)
+    guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
+        throw Failure(code: .failure, message: "cannot write \(path)")
     }
 }

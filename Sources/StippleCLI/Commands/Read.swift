@@ -45,7 +45,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try await options.open(readOnly: true)
+                let (log, _) = try await options.open(readOnly: true, for: .permission(.readClinical))
                 var remaining = limit ?? Int.max
                 let pageSize = 1_000
                 if all {

@@ -66,9 +66,9 @@ extension Stipple {
         func run() async throws {
             try await reportingFailures {
                 let id = client.hasPrefix("client-") ? String(client.dropFirst("client-".count)) : client
-                let reports = try await openReports(options) { log in
+                let reports = try await openReports(options, .readClinical, clinic: { log in try await clientClinic(id, log: log) }, check: { log in
                     if try await log.streamVersion("client-" + id) == 0 { throw ReportsError.notFound(what: "client", id: id) }
-                }
+                })
                 printReport(try await reports.history(client: id, asOf: asOf.flatMap(Day.init)), format: format)
             }
         }
@@ -92,12 +92,12 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let reports = try await openReports(options) { log in
+                    let reports = try await openReports(options, clinic: { _ in clinic }, check: { log in
                         if let clinic, try await log.streamVersion("clinic-" + clinic) == 0,
                            try await !ClinicReports(log: log).clinicHasWork(clinic) {
                             throw ReportsError.notFound(what: "clinic", id: clinic)
                         }
-                    }
+                    })
                     let (from, to) = range.days
                     printReport(try await reports.workload(from: from, to: to, clinic: clinic), format: format)
                 }
@@ -143,14 +143,14 @@ extension Stipple {
             func run() async throws {
                 try await reportingFailures {
                     let lot = self.lot.hasPrefix("batch-") ? String(self.lot.dropFirst("batch-".count)) : self.lot
-                    let reports = try await openReports(options) { log in
+                    let reports = try await openReports(options, check: { log in
                         // A lot never received may still have been used (an import): then
                         // the projection knows it; one neither received nor used is refused.
                         if try await log.streamVersion("batch-" + lot) == 0,
                            try await !ClinicReports(log: log).lotWasUsed(lot) {
                             throw ReportsError.notFound(what: "lot", id: lot)
                         }
-                    }
+                    })
                     printReport(try await reports.lot(lot), format: format)
                 }
             }

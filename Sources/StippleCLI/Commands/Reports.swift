@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Reports
+import Discretion
 import Treatment
 
 /// How a report is printed.
@@ -22,8 +23,17 @@ struct ReportFormatOptions: ParsableArguments {
 ///
 /// - Parameter check: runs before anything is written (a client or lot that the log does
 ///   not hold is refused without bringing the reports up to date first).
-func openReports(_ options: GlobalOptions, check: (EventLog) async throws -> Void = { _ in }) async throws -> ClinicReports {
-    let log = try await options.open()
+/// - Parameters:
+///   - permission: what the report needs of its user; `clinic` finds the clinic it is for
+///     (`nil`: the whole chain).
+func openReports(
+    _ options: GlobalOptions, _ permission: Permission = .readReports, clinic: (EventLog) async throws -> String? = { _ in nil },
+    check: (EventLog) async throws -> Void = { _ in }
+) async throws -> ClinicReports {
+    let (log, principal) = try await options.open(for: .anyUser)
+    // The permission first: a user who may not read a record learns nothing of it, not
+    // even whether it exists.
+    try AccessPolicy.check(principal, permission, clinic: try await clinic(log))
     try await check(log)
     let reports = ClinicReports(log: log)
     do {
@@ -194,7 +204,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try await options.open()
+                let (log, _) = try await options.open(for: .permission(.rebuildReports))
                 var settings = Projector.Options()
                 settings.maxEventsPerTransaction = chunk
                 settings.pauseBetweenTransactions = pauseMilliseconds.map { .milliseconds($0) }
@@ -222,7 +232,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let log = try await options.open(readOnly: true)
+                    let (log, _) = try await options.open(readOnly: true, for: .anyUser)
                     let statuses = try await ClinicReports(log: log).projector.status()
                     let rows: [[ReportValue]] = statuses.map { status in
                         let state: String

@@ -14,7 +14,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try await options.open(readOnly: true)
+                let (log, _) = try await options.open(readOnly: true, for: .anyUser)
                 let stats = try await log.stats()
                 if json {
                     let encoder = JSONEncoder()

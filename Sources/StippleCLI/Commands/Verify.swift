@@ -23,7 +23,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let log = try await options.open(readOnly: true)
+                let (log, _) = try await options.open(readOnly: true, for: .anyUser)
                 let showProgress = Output.stderrIsTerminal && !json
                 let started = Date()
                 let progress: (@Sendable (Int64, Int64) -> Void)?

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Discretion
+import EventLog
+import Foundation
+import Recording
+import SwiftProtobuf
+import Treatment
+
+/// What a command needs of its user, checked before it does anything.
+enum Access {
+    /// Any valid token (status, verify, stats).
+    case anyUser
+    /// A permission, for one clinic or (`nil`) across the chain.
+    case permission(Permission, clinic: String? = nil)
+    /// A permission per event, decided inside the write transaction (see ``authorized(_:principal:)``).
+    case perEvent
+}
+
+extension GlobalOptions {
+    /// The token: `--token`, else `STIPPLE_TOKEN`.
+    var accessToken: String? {
+        if let token, !token.isEmpty { return token }
+        return ProcessInfo.processInfo.environment["STIPPLE_TOKEN"]
+    }
+
+    /// Opens the log and checks the token and its user's permission before anything else.
+    ///
+    /// - Throws: ``UserError`` or ``AccessDenied`` (exit 5), nothing written.
+    func open(readOnly: Bool = false, for access: Access) async throws -> (EventLog, Principal) {
+        let log = try await open(readOnly: readOnly)
+        let principal = try await Users(log: log).authenticate(accessToken)
+        if case .permission(let permission, let clinic) = access {
+            try AccessPolicy.check(principal, permission, clinic: clinic)
+        }
+        return (log, principal)
+    }
+}
+
+/// Wraps decisions so that every event they return is allowed for `principal` (checked
+/// inside the write transaction, where the client's clinic is read) and carries the
+/// principal as its actor, whatever the input said.
+func authorized(_ decisions: [Recorder.Decision], principal: Principal) -> [Recorder.Decision] {
+    decisions.map { decision in
+        { reader in
+            try decision(reader).map { event in
+                let (permission, clinic) = try EventAccess.requirement(for: event, reader: reader)
+                try AccessPolicy.check(principal, permission, clinic: clinic)
+                var event = event
+                event.metadata.actor = principal.user
+                event.metadata.extra["role"] = .string(principal.role.rawValue)
+                return event
+            }
+        }
+    }
+}
+
+/// Which permission an event needs, and for which clinic.
+enum EventAccess {
+    /// Bookings and registrations (reception's work); every other client event is clinical.
+    static let bookingTypes: Set<String> = ["ClientRegistered", "SessionBooked", "SessionRescheduled", "SessionCancelled", "SessionNoShow"]
+
+    static func requirement(for event: NewEvent, reader: TransactionReader) throws -> (Permission, String?) {
+        let message = try EventAccess.message(of: event)
+        switch StreamCategory(stream: event.stream) {
+        case .client?:
+            let permission: Permission = bookingTypes.contains(event.type) ? .recordBookings : .recordClinical
+            return (permission, nonEmpty(clinic(of: message)) ?? registrationClinic(event.stream, reader: reader))
+        case .batch?:
+            return (.recordClinical, nonEmpty(clinic(of: message)) ?? registrationClinic(event.stream, reader: reader))
+        case .incident?:
+            return (.recordClinical, nil)
+        case .technician?, .clinic?, nil:
+            return (.manageStaff, nil)
+        }
+    }
+
+    /// The clinic where a client was registered (or a lot received), from its stream's first event.
+    static func registrationClinic(_ stream: String, reader: TransactionReader) -> String? {
+        guard let first = try? reader.read(stream: stream, limit: 1).first, let message = try? Recorder.decode(first) else { return nil }
+        return nonEmpty(clinic(of: message))
+    }
+
+    /// The clinic a message names, if it names one.
+    static func clinic(of message: any SwiftProtobuf.Message) -> String? {
+        switch message {
+        case let m as Stipple_V1_ClientRegistered: return m.clinicID
+        case let m as Stipple_V1_ConsultationRecorded: return m.clinicID
+        case let m as Stipple_V1_ConsentSigned: return m.clinicID
+        case let m as Stipple_V1_SessionBooked: return m.clinicID
+        case let m as Stipple_V1_SessionRecordedV2: return m.clinicID
+        case let m as Stipple_V1_TouchUpRecorded: return m.clinicID
+        case let m as Stipple_V1_BatchReceived: return m.clinicID
+        case let m as Stipple_V1_BatchOpened: return m.clinicID
+        default: return nil
+        }
+    }
+
+    static func message(of event: NewEvent) throws -> any SwiftProtobuf.Message {
+        let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
+        return try Upcasting.upcast(try PayloadCodec.message(fromBinary: event.payload, schema: schema), type: event.type, version: event.schemaVersion)
+    }
+
+    static func nonEmpty(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : $0 } }
+}
+
+/// The clinic where `client` was registered, read from the log (for commands that read a
+/// client's record).
+func clientClinic(_ client: String, log: EventLog) async throws -> String? {
+    guard let first = try await log.read(stream: Recorder.Streams.client(client), limit: 1).first else { return nil }
+    return EventAccess.nonEmpty(EventAccess.clinic(of: try Recorder.decode(first)))
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Discretion
+import EventLog
+import Foundation
+import Reports
+
+extension Stipple {
+    struct User: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Manage users, their roles and their tokens (admins).",
+            discussion: """
+                Roles: admin (users, keys, rebuilds, erasure, backups, everything else), auditor (reads \
+                everything, runs audits, replays histories; records nothing), clinician (records and \
+                reads for their clinics), reception (bookings and client registrations for their \
+                clinics; no clinical detail). Tokens are shown once and stored only as a hash.
+                """,
+            subcommands: [Add.self, List.self, Disable.self, RotateToken.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add a user and print their token once.")
+
+            @OptionGroup var options: GlobalOptions
+            @Argument(help: ArgumentHelp("The user's name (letters, digits, '.', '-', '_').", valueName: "name"))
+            var name: String
+            @Option(help: ArgumentHelp("admin, auditor, clinician or reception.", valueName: "role"))
+            var role: String
+            @Option(name: .customLong("clinic"), help: ArgumentHelp("A clinic they work for (clinicians and reception; repeat for several).", valueName: "clinic"))
+            var clinics: [String] = []
+
+            func validate() throws {
+                guard Role(rawValue: role) != nil else {
+                    throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(role)\".")
+                }
+            }
+
+            func run() async throws {
+                try await reportingFailures {
+                    let (log, principal) = try await options.open(for: .permission(.manageUsers))
+                    let token = try await Users(log: log).add(name, role: Role(rawValue: role)!, clinics: clinics, by: principal.user)
+                    Output.line("Added \(name) (\(role)\(clinics.isEmpty ? "" : " at " + clinics.sorted().joined(separator: ", "))). Their access token, shown this once:")
+                    Output.line(token)
+                    Output.flush()
+                }
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List the users, their roles and clinics.")
+
+            @OptionGroup var options: GlobalOptions
+            @OptionGroup var format: ReportFormatOptions
+
+            func run() async throws {
+                try await reportingFailures {
+                    let (log, _) = try await options.open(readOnly: true, for: .permission(.manageUsers))
+                    let rows: [[ReportValue]] = try await Users(log: log).list().map { user in
+                        [.text(user.name), .text(user.role.rawValue), .text(user.clinics.joined(separator: ", ")),
+                         .text(user.disabled ? "disabled" : "active"), .text(user.createdBy),
+                         .text(user.tokenRotatedAt.map { ISO8601DateFormatter().string(from: $0) } ?? "")]
+                    }
+                    let table = ReportTable(title: "Users", columns: ["name", "role", "clinics", "state", "createdBy", "tokenRotatedAt"], rows: rows)
+                    printReport(ClinicReports.Report(sections: [table], notice: nil), format: format)
+                }
+            }
+        }
+
+        struct Disable: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Disable a user: their token stops working at once.")
+
+            @OptionGroup var options: GlobalOptions
+            @Argument(help: ArgumentHelp("The user's name.", valueName: "name"))
+            var name: String
+
+            func run() async throws {
+                try await reportingFailures {
+                    let (log, _) = try await options.open(for: .permission(.manageUsers))
+                    try await Users(log: log).disable(name)
+                    Output.line("Disabled \(name).")
+                    Output.flush()
+                }
+            }
+        }
+
+        struct RotateToken: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "rotate-token", abstract: "Give a user a new token (the old one stops working) and print it once.")
+
+            @OptionGroup var options: GlobalOptions
+            @Argument(help: ArgumentHelp("The user's name.", valueName: "name"))
+            var name: String
+
+            func run() async throws {
+                try await reportingFailures {
+                    let (log, _) = try await options.open(for: .permission(.manageUsers))
+                    let token = try await Users(log: log).rotateToken(name)
+                    Output.line("New access token of \(name), shown this once (the old one no longer works):")
+                    Output.line(token)
+                    Output.flush()
+                }
+            }
+        }
+    }
+}
