@@ -17,6 +17,7 @@ public struct Recorder: Sendable {
         public static func technician(_ id: String) -> String { "technician-" + id }
         public static func batch(_ lot: String) -> String { "batch-" + lot }
         public static func clinic(_ id: String) -> String { "clinic-" + id }
+        public static func access(_ client: String) -> String { "access-" + client }
     }
 
     /// The (type, schema version) pairs the log holds that this build cannot bring to the
@@ -53,6 +54,8 @@ public struct Recorder: Sendable {
     /// Types that only their own command may record (their rules read other streams).
     public static let guardedTypes: Set<String> = [
         "SessionRecorded", "TouchUpRecorded", "BatchRecalled", "CertificationRenewed", "RecordAmended",
+        // Discretion's own: erasure destroys a key first; access is logged by the reading command.
+        "ClientErased", "RecordAccessed",
     ]
 
     /// Records a session of a client's course.

@@ -69,6 +69,9 @@ enum EventAccess {
             return (.recordClinical, nonEmpty(clinic(of: message)) ?? registrationClinic(event.stream, reader: reader))
         case .incident?:
             return (.recordClinical, nil)
+        case .access?:
+            // Written by the reading commands themselves, never through a decision of a user.
+            return (.importEvents, nil)
         case .technician?, .clinic?, nil:
             return (.manageStaff, nil)
         }

@@ -2,7 +2,7 @@ import SwiftProtobuf
 
 /// Which kind of stream an event type belongs to (the stream name's prefix).
 public enum StreamCategory: String, Sendable, CaseIterable {
-    case client, technician, batch, clinic, incident
+    case client, technician, batch, clinic, incident, access
 
     /// The prefix of the category's stream names, e.g. `client-`.
     public var prefix: String { rawValue + "-" }
@@ -59,6 +59,7 @@ public enum EventCatalogue {
         EventSchema("RecordAmended", 1, Stipple_V1_RecordAmended.self, .client),
         EventSchema("ClientMarkedConfidential", 1, Stipple_V1_ClientMarkedConfidential.self, .client),
         EventSchema("ClientConfidentialityLifted", 1, Stipple_V1_ClientConfidentialityLifted.self, .client),
+        EventSchema("ClientErased", 1, Stipple_V1_ClientErased.self, .client),
         // Batch stream (pigment and cartridge lots).
         EventSchema("BatchReceived", 1, Stipple_V1_BatchReceived.self, .batch),
         EventSchema("BatchOpened", 1, Stipple_V1_BatchOpened.self, .batch),
@@ -74,6 +75,8 @@ public enum EventCatalogue {
         EventSchema("BloodbornePathogensTrainingRecorded", 1, Stipple_V1_BloodbornePathogensTrainingRecorded.self, .technician),
         // Incident stream (kept apart from clients: see incident.proto).
         EventSchema("ExposureIncidentRecorded", 1, Stipple_V1_ExposureIncidentRecorded.self, .incident),
+        // Access log (one stream per client: access-<client id>).
+        EventSchema("RecordAccessed", 1, Stipple_V1_RecordAccessed.self, .access),
         // Clinic stream.
         EventSchema("ClinicOpened", 1, Stipple_V1_ClinicOpened.self, .clinic),
     ]

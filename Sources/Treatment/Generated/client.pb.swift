@@ -10,6 +10,11 @@
 
 /// Events of a client's stream, "client-<id>".
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -230,6 +235,10 @@ public nonisolated struct Stipple_V1_ClientRegistered: Sendable {
   /// Clears the value of `personal`. Subsequent reads from it will return its default value.
   public mutating func clearPersonal() {self._personal = nil}
 
+  /// The `personal` message sealed with the client's own key (AES-256-GCM, see
+  /// Sources/Discretion): once sealed, `personal` is left empty. Erasure destroys the key.
+  public var sealedPersonal: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -319,6 +328,10 @@ public nonisolated struct Stipple_V1_ConsultationRecorded: Sendable {
   public var hasPersonal: Bool {self._personal != nil}
   /// Clears the value of `personal`. Subsequent reads from it will return its default value.
   public mutating func clearPersonal() {self._personal = nil}
+
+  /// The `personal` message sealed with the client's own key (AES-256-GCM, see
+  /// Sources/Discretion): once sealed, `personal` is left empty. Erasure destroys the key.
+  public var sealedPersonal: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -621,6 +634,13 @@ public nonisolated struct Stipple_V1_SessionRecordedV2: @unchecked Sendable {
     set {_uniqueStorage()._bookingID = newValue}
   }
 
+  /// The `personal` message sealed with the client's own key (AES-256-GCM, see
+  /// Sources/Discretion): once sealed, `personal` is left empty. Erasure destroys the key.
+  public var sealedPersonal: Data {
+    get {_storage._sealedPersonal}
+    set {_uniqueStorage()._sealedPersonal = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -723,6 +743,13 @@ public nonisolated struct Stipple_V1_TouchUpRecorded: @unchecked Sendable {
     set {_uniqueStorage()._bookingID = newValue}
   }
 
+  /// The `personal` message sealed with the client's own key (AES-256-GCM, see
+  /// Sources/Discretion): once sealed, `personal` is left empty. Erasure destroys the key.
+  public var sealedPersonal: Data {
+    get {_storage._sealedPersonal}
+    set {_uniqueStorage()._sealedPersonal = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -780,6 +807,10 @@ public nonisolated struct Stipple_V1_AdverseReactionReported: Sendable {
   /// Clears the value of `personal`. Subsequent reads from it will return its default value.
   public mutating func clearPersonal() {self._personal = nil}
 
+  /// The `personal` message sealed with the client's own key (AES-256-GCM, see
+  /// Sources/Discretion): once sealed, `personal` is left empty. Erasure destroys the key.
+  public var sealedPersonal: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -829,6 +860,10 @@ public nonisolated struct Stipple_V1_RecordAmended: Sendable {
   /// Clears the value of `personal`. Subsequent reads from it will return its default value.
   public mutating func clearPersonal() {self._personal = nil}
 
+  /// The `personal` message sealed with the client's own key (AES-256-GCM, see
+  /// Sources/Discretion): once sealed, `personal` is left empty. Erasure destroys the key.
+  public var sealedPersonal: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -861,6 +896,34 @@ public nonisolated struct Stipple_V1_ClientConfidentialityLifted: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// A client's personal data was erased on request (right to erasure): the client's key
+/// was destroyed, so every sealed value of the client is unreadable from now on. Carries
+/// no personal data. The clinical facts stay, for the record-keeping duty.
+/// Stream: client-<id>. Recorded by: an admin (`stipple client erase`).
+public nonisolated struct Stipple_V1_ClientErased: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Why (the request's reference, the legal basis); never the person's data.
+  public var reason: String = String()
+
+  public var erasedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_erasedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_erasedAt = newValue}
+  }
+  /// Returns true if `erasedAt` has been explicitly set.
+  public var hasErasedAt: Bool {self._erasedAt != nil}
+  /// Clears the value of `erasedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearErasedAt() {self._erasedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _erasedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -936,7 +999,7 @@ nonisolated extension Stipple_V1_ClientPersonal: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Stipple_V1_ClientRegistered: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientRegistered"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_id\0\u{3}clinic_id\0\u{3}registered_at\0\u{1}referral\0\u{1}personal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}client_id\0\u{3}clinic_id\0\u{3}registered_at\0\u{1}referral\0\u{1}personal\0\u{3}sealed_personal\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -949,6 +1012,7 @@ nonisolated extension Stipple_V1_ClientRegistered: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularMessageField(value: &self._registeredAt) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.referral) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._personal) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.sealedPersonal) }()
       default: break
       }
     }
@@ -974,6 +1038,9 @@ nonisolated extension Stipple_V1_ClientRegistered: SwiftProtobuf.Message, SwiftP
     try { if let v = self._personal {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.sealedPersonal.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealedPersonal, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -983,6 +1050,7 @@ nonisolated extension Stipple_V1_ClientRegistered: SwiftProtobuf.Message, SwiftP
     if lhs._registeredAt != rhs._registeredAt {return false}
     if lhs.referral != rhs.referral {return false}
     if lhs._personal != rhs._personal {return false}
+    if lhs.sealedPersonal != rhs.sealedPersonal {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1025,7 +1093,7 @@ nonisolated extension Stipple_V1_ConsultationPersonal: SwiftProtobuf.Message, Sw
 
 nonisolated extension Stipple_V1_ConsultationRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConsultationRecorded"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}clinic_id\0\u{3}consultant_id\0\u{3}consulted_at\0\u{3}hair_loss_type\0\u{3}norwood_stage\0\u{3}ludwig_stage\0\u{3}fitzpatrick_type\0\u{1}contraindications\0\u{1}areas\0\u{3}hairline_design\0\u{3}estimated_sessions\0\u{3}quoted_price_cents\0\u{1}currency\0\u{1}personal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}clinic_id\0\u{3}consultant_id\0\u{3}consulted_at\0\u{3}hair_loss_type\0\u{3}norwood_stage\0\u{3}ludwig_stage\0\u{3}fitzpatrick_type\0\u{1}contraindications\0\u{1}areas\0\u{3}hairline_design\0\u{3}estimated_sessions\0\u{3}quoted_price_cents\0\u{1}currency\0\u{1}personal\0\u{3}sealed_personal\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1061,6 +1129,7 @@ nonisolated extension Stipple_V1_ConsultationRecorded: SwiftProtobuf.Message, Sw
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.quotedPriceCents) }()
       case 13: try { try decoder.decodeSingularStringField(value: &self.currency) }()
       case 14: try { try decoder.decodeSingularMessageField(value: &self._personal) }()
+      case 15: try { try decoder.decodeSingularBytesField(value: &self.sealedPersonal) }()
       default: break
       }
     }
@@ -1118,6 +1187,9 @@ nonisolated extension Stipple_V1_ConsultationRecorded: SwiftProtobuf.Message, Sw
     try { if let v = self._personal {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
     } }()
+    if !self.sealedPersonal.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealedPersonal, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1135,6 +1207,7 @@ nonisolated extension Stipple_V1_ConsultationRecorded: SwiftProtobuf.Message, Sw
     if lhs.quotedPriceCents != rhs.quotedPriceCents {return false}
     if lhs.currency != rhs.currency {return false}
     if lhs._personal != rhs._personal {return false}
+    if lhs.sealedPersonal != rhs.sealedPersonal {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1478,7 +1551,7 @@ nonisolated extension Stipple_V1_SessionRecorded: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SessionRecordedV2"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_number\0\u{3}clinic_id\0\u{3}technician_id\0\u{3}supervisor_id\0\u{3}started_at\0\u{3}ended_at\0\u{1}areas\0\u{1}pigments\0\u{1}cartridges\0\u{1}machine\0\u{3}depth_mm\0\u{3}aftercare_sheet_version\0\u{1}personal\0\u{3}booking_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_number\0\u{3}clinic_id\0\u{3}technician_id\0\u{3}supervisor_id\0\u{3}started_at\0\u{3}ended_at\0\u{1}areas\0\u{1}pigments\0\u{1}cartridges\0\u{1}machine\0\u{3}depth_mm\0\u{3}aftercare_sheet_version\0\u{1}personal\0\u{3}booking_id\0\u{3}sealed_personal\0")
 
   fileprivate class _StorageClass {
     var _sessionNumber: Int32 = 0
@@ -1495,6 +1568,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
     var _aftercareSheetVersion: String = String()
     var _personal: Stipple_V1_ProcedurePersonal? = nil
     var _bookingID: String = String()
+    var _sealedPersonal: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1519,6 +1593,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
       _aftercareSheetVersion = source._aftercareSheetVersion
       _personal = source._personal
       _bookingID = source._bookingID
+      _sealedPersonal = source._sealedPersonal
     }
   }
 
@@ -1551,6 +1626,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
         case 12: try { try decoder.decodeSingularStringField(value: &_storage._aftercareSheetVersion) }()
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._personal) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._bookingID) }()
+        case 15: try { try decoder.decodeSingularBytesField(value: &_storage._sealedPersonal) }()
         default: break
         }
       }
@@ -1605,6 +1681,9 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
       if !_storage._bookingID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._bookingID, fieldNumber: 14)
       }
+      if !_storage._sealedPersonal.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._sealedPersonal, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1628,6 +1707,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
         if _storage._aftercareSheetVersion != rhs_storage._aftercareSheetVersion {return false}
         if _storage._personal != rhs_storage._personal {return false}
         if _storage._bookingID != rhs_storage._bookingID {return false}
+        if _storage._sealedPersonal != rhs_storage._sealedPersonal {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1639,7 +1719,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
 
 nonisolated extension Stipple_V1_TouchUpRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TouchUpRecorded"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}clinic_id\0\u{3}technician_id\0\u{3}supervisor_id\0\u{3}started_at\0\u{3}ended_at\0\u{1}areas\0\u{1}pigments\0\u{1}cartridges\0\u{1}machine\0\u{3}depth_mm\0\u{3}aftercare_sheet_version\0\u{1}reason\0\u{3}under_guarantee\0\u{1}personal\0\u{3}booking_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}clinic_id\0\u{3}technician_id\0\u{3}supervisor_id\0\u{3}started_at\0\u{3}ended_at\0\u{1}areas\0\u{1}pigments\0\u{1}cartridges\0\u{1}machine\0\u{3}depth_mm\0\u{3}aftercare_sheet_version\0\u{1}reason\0\u{3}under_guarantee\0\u{1}personal\0\u{3}booking_id\0\u{3}sealed_personal\0")
 
   fileprivate class _StorageClass {
     var _clinicID: String = String()
@@ -1657,6 +1737,7 @@ nonisolated extension Stipple_V1_TouchUpRecorded: SwiftProtobuf.Message, SwiftPr
     var _underGuarantee: Bool = false
     var _personal: Stipple_V1_ProcedurePersonal? = nil
     var _bookingID: String = String()
+    var _sealedPersonal: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1682,6 +1763,7 @@ nonisolated extension Stipple_V1_TouchUpRecorded: SwiftProtobuf.Message, SwiftPr
       _underGuarantee = source._underGuarantee
       _personal = source._personal
       _bookingID = source._bookingID
+      _sealedPersonal = source._sealedPersonal
     }
   }
 
@@ -1715,6 +1797,7 @@ nonisolated extension Stipple_V1_TouchUpRecorded: SwiftProtobuf.Message, SwiftPr
         case 13: try { try decoder.decodeSingularBoolField(value: &_storage._underGuarantee) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._personal) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._bookingID) }()
+        case 16: try { try decoder.decodeSingularBytesField(value: &_storage._sealedPersonal) }()
         default: break
         }
       }
@@ -1772,6 +1855,9 @@ nonisolated extension Stipple_V1_TouchUpRecorded: SwiftProtobuf.Message, SwiftPr
       if !_storage._bookingID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._bookingID, fieldNumber: 15)
       }
+      if !_storage._sealedPersonal.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._sealedPersonal, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1796,6 +1882,7 @@ nonisolated extension Stipple_V1_TouchUpRecorded: SwiftProtobuf.Message, SwiftPr
         if _storage._underGuarantee != rhs_storage._underGuarantee {return false}
         if _storage._personal != rhs_storage._personal {return false}
         if _storage._bookingID != rhs_storage._bookingID {return false}
+        if _storage._sealedPersonal != rhs_storage._sealedPersonal {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1842,7 +1929,7 @@ nonisolated extension Stipple_V1_ReactionPersonal: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Stipple_V1_AdverseReactionReported: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdverseReactionReported"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reported_at\0\u{3}procedure_event_id\0\u{1}lots\0\u{1}severity\0\u{3}actions_taken\0\u{1}personal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reported_at\0\u{3}procedure_event_id\0\u{1}lots\0\u{1}severity\0\u{3}actions_taken\0\u{1}personal\0\u{3}sealed_personal\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1856,6 +1943,7 @@ nonisolated extension Stipple_V1_AdverseReactionReported: SwiftProtobuf.Message,
       case 4: try { try decoder.decodeSingularStringField(value: &self.severity) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.actionsTaken) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._personal) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.sealedPersonal) }()
       default: break
       }
     }
@@ -1884,6 +1972,9 @@ nonisolated extension Stipple_V1_AdverseReactionReported: SwiftProtobuf.Message,
     try { if let v = self._personal {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    if !self.sealedPersonal.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealedPersonal, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1894,6 +1985,7 @@ nonisolated extension Stipple_V1_AdverseReactionReported: SwiftProtobuf.Message,
     if lhs.severity != rhs.severity {return false}
     if lhs.actionsTaken != rhs.actionsTaken {return false}
     if lhs._personal != rhs._personal {return false}
+    if lhs.sealedPersonal != rhs.sealedPersonal {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1931,7 +2023,7 @@ nonisolated extension Stipple_V1_AmendmentPersonal: SwiftProtobuf.Message, Swift
 
 nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordAmended"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}corrects_event_id\0\u{1}fields\0\u{1}reason\0\u{1}disputed\0\u{1}personal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}corrects_event_id\0\u{1}fields\0\u{1}reason\0\u{1}disputed\0\u{1}personal\0\u{3}sealed_personal\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1944,6 +2036,7 @@ nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.disputed) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._personal) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.sealedPersonal) }()
       default: break
       }
     }
@@ -1969,6 +2062,9 @@ nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProt
     try { if let v = self._personal {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.sealedPersonal.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealedPersonal, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1978,6 +2074,7 @@ nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProt
     if lhs.reason != rhs.reason {return false}
     if lhs.disputed != rhs.disputed {return false}
     if lhs._personal != rhs._personal {return false}
+    if lhs.sealedPersonal != rhs.sealedPersonal {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2038,6 +2135,45 @@ nonisolated extension Stipple_V1_ClientConfidentialityLifted: SwiftProtobuf.Mess
 
   public static func ==(lhs: Stipple_V1_ClientConfidentialityLifted, rhs: Stipple_V1_ClientConfidentialityLifted) -> Bool {
     if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Stipple_V1_ClientErased: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClientErased"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0\u{3}erased_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._erasedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try { if let v = self._erasedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Stipple_V1_ClientErased, rhs: Stipple_V1_ClientErased) -> Bool {
+    if lhs.reason != rhs.reason {return false}
+    if lhs._erasedAt != rhs._erasedAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
