@@ -69,7 +69,8 @@ let package = Package(
         .target(
             name: "Discretion",
             dependencies: [
-                "EventLog",
+                "EventLog", "Treatment", "Recording",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -6,13 +6,23 @@ import GRDB
 /// Each client's own key, in a table beside the log and outside its hash chain (so that
 /// erasure can destroy it), wrapped with the master key.
 ///
-/// Tables: `client_keys(client, wrapped, created_at)` and `discretion_settings(name, value)`
-/// holding the master key's check value: a wrong key file is recognised before any key is
-/// made with it.
+/// Tables: `client_keys(client, wrapped, created_at, erased_at)` — an erased client keeps
+/// its row with no key, so nothing can be sealed for it again — and
+/// `discretion_settings(name, value)` holding the master key's check value: a wrong key
+/// file is recognised before any key is made with it.
 public struct ClientKeys: Sendable {
     public let log: EventLog
     let master: MasterKey
     let masterPath: String
+
+    /// A client's key, or why there is none.
+    public enum Lookup: Sendable {
+        case key(SymmetricKey)
+        /// Never made (nothing sealed for the client yet).
+        case none
+        /// Destroyed by erasure.
+        case erased
+    }
 
     public init(log: EventLog, master: MasterKey, masterPath: String) {
         self.log = log
@@ -20,60 +30,111 @@ public struct ClientKeys: Sendable {
         self.masterPath = masterPath
     }
 
+    static func createTables(in db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS client_keys (
+                client TEXT PRIMARY KEY, wrapped BLOB, created_at REAL NOT NULL, erased_at REAL
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS discretion_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            """)
+    }
+
     /// Creates the tables if needed and checks the master key against the one the client
     /// keys were made with (the first key used becomes that one).
     ///
     /// - Throws: ``DiscretionError/wrongMasterKey(path:)``.
     public func prepare() async throws {
-        let check = master.check
-        let matches = try await log.writeTables { db -> Bool in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS client_keys (client TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at REAL NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS discretion_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-                """)
-            if let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'master_check'") {
-                return stored == check
-            }
-            try db.execute(sql: "INSERT INTO discretion_settings (name, value) VALUES ('master_check', ?)", arguments: [check])
-            return true
+        let master = self.master, path = masterPath
+        // Read first: most commands find the check in place (and a read-only log works).
+        let stored = try await log.readTables { db -> String? in
+            guard try db.tableExists("discretion_settings") else { return nil }
+            return try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'master_check'")
         }
-        if !matches { throw DiscretionError.wrongMasterKey(path: masterPath) }
+        if let stored {
+            if stored != master.check { throw DiscretionError.wrongMasterKey(path: path) }
+            return
+        }
+        try await log.writeTables { db in try Self.prepare(in: db, master: master, path: path) }
+    }
+
+    static func prepare(in db: Database, master: MasterKey, path: String) throws {
+        try createTables(in: db)
+        let check = master.check
+        if let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'master_check'") {
+            if stored != check { throw DiscretionError.wrongMasterKey(path: path) }
+        } else {
+            try db.execute(sql: "INSERT INTO discretion_settings (name, value) VALUES ('master_check', ?)", arguments: [check])
+        }
+    }
+
+    /// The key of `client` as `db` holds it.
+    static func lookup(_ client: String, in db: Database, master: MasterKey) throws -> Lookup {
+        guard try db.tableExists("client_keys"),
+              let row = try Row.fetchOne(db, sql: "SELECT wrapped FROM client_keys WHERE client = ?", arguments: [client])
+        else { return .none }
+        guard let wrapped = row[0] as Data? else { return .erased }
+        return .key(try Sealing.unwrap(Array(wrapped), client: client, master: master))
+    }
+
+    /// The key of `client`, made and stored in `db`'s transaction if it has none yet.
+    ///
+    /// - Throws: ``DiscretionError/clientErased(_:)`` for an erased client.
+    static func keyCreatingIfNeeded(_ client: String, in db: Database, master: MasterKey) throws -> SymmetricKey {
+        switch try lookup(client, in: db, master: master) {
+        case .key(let key): return key
+        case .erased: throw DiscretionError.clientErased(client)
+        case .none:
+            try createTables(in: db)
+            let fresh = Sealing.newClientKey()
+            try db.execute(
+                sql: "INSERT INTO client_keys (client, wrapped, created_at) VALUES (?, ?, ?)",
+                arguments: [client, Data(try Sealing.wrap(fresh, client: client, master: master)), Date().timeIntervalSince1970])
+            return fresh
+        }
+    }
+
+    /// The key of `client`, or why there is none.
+    public func lookup(_ client: String) async throws -> Lookup {
+        let master = self.master
+        return try await log.readTables { db in try Self.lookup(client, in: db, master: master) }
     }
 
     /// The key of `client`, or `nil` when it has none (never made, or destroyed by erasure).
     public func key(for client: String) async throws -> SymmetricKey? {
-        let wrapped = try await log.readTables { db in
-            try Data.fetchOne(db, sql: "SELECT wrapped FROM client_keys WHERE client = ?", arguments: [client]).map { Array($0) }
-        }
-        return try wrapped.map { try Sealing.unwrap($0, client: client, master: master) }
+        if case .key(let key) = try await lookup(client) { return key }
+        return nil
     }
 
     /// The key of `client`, made and stored first if the client has none yet.
     public func keyCreatingIfNeeded(for client: String) async throws -> SymmetricKey {
-        if let key = try await key(for: client) { return key }
-        let fresh = Sealing.newClientKey()
-        let wrapped = try Sealing.wrap(fresh, client: client, master: master)
-        // Another process may have made one meanwhile: the first stored wins.
-        try await log.writeTables { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO client_keys (client, wrapped, created_at) VALUES (?, ?, ?)",
-                arguments: [client, Data(wrapped), Date().timeIntervalSince1970])
-        }
-        guard let stored = try await key(for: client) else { throw DiscretionError.unsealable(client: client, reason: "its key was not stored") }
-        return stored
+        let master = self.master
+        return try await log.writeTables { db in try Self.keyCreatingIfNeeded(client, in: db, master: master) }
     }
 
-    /// Destroys `client`'s key (`secure_delete`, then the WAL is checkpointed and emptied so
-    /// no copy of the wrapped key stays in the files). Returns whether there was one.
+    /// Destroys `client`'s key in `db`'s transaction (`secure_delete` overwrites the old
+    /// bytes); the client is marked erased, so nothing is sealed for it again.
+    static func destroy(_ client: String, in db: Database) throws {
+        try createTables(in: db)
+        try db.execute(sql: "PRAGMA secure_delete = ON")
+        try db.execute(sql: """
+            INSERT INTO client_keys (client, wrapped, created_at, erased_at) VALUES (?1, NULL, ?2, ?2)
+            ON CONFLICT (client) DO UPDATE SET wrapped = NULL, erased_at = ?2
+            """, arguments: [client, Date().timeIntervalSince1970])
+    }
+
+    /// Destroys `client`'s key, then checkpoints and empties the WAL so that no copy of the
+    /// wrapped key stays in the files. Returns whether the client had one.
     @discardableResult
     public func destroy(client: String) async throws -> Bool {
-        let deleted = try await log.writeTables { db -> Bool in
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-            try db.execute(sql: "DELETE FROM client_keys WHERE client = ?", arguments: [client])
-            return db.changesCount > 0
+        let master = self.master
+        let had = try await log.writeTables { db -> Bool in
+            let had: Bool
+            if case .key = try Self.lookup(client, in: db, master: master) { had = true } else { had = false }
+            try Self.destroy(client, in: db)
+            return had
         }
         try await log.checkpointAndTruncateWAL()
-        return deleted
+        return had
     }
 
     /// Wraps every client key again with `newMaster`, in one transaction; the caller then
@@ -85,7 +146,7 @@ public struct ClientKeys: Sendable {
         try await prepare()
         let master = self.master
         let count = try await log.writeTables { db -> Int in
-            let rows = try Row.fetchAll(db, sql: "SELECT client, wrapped FROM client_keys")
+            let rows = try Row.fetchAll(db, sql: "SELECT client, wrapped FROM client_keys WHERE wrapped IS NOT NULL")
             try db.execute(sql: "PRAGMA secure_delete = ON")
             for row in rows {
                 let client: String = row[0]

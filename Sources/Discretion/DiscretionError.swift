@@ -12,6 +12,8 @@ public enum DiscretionError: Error, Sendable, Equatable, CustomStringConvertible
     case masterKeyExists(path: String)
     /// The master key does not open the client keys of this log.
     case wrongMasterKey(path: String)
+    /// The client's personal data was erased: nothing personal can be recorded or shown.
+    case clientErased(String)
     /// A sealed value that does not open with its client's key (altered, or another client's).
     case unsealable(client: String, reason: String)
 
@@ -27,6 +29,8 @@ public enum DiscretionError: Error, Sendable, Equatable, CustomStringConvertible
             return "a master key exists already at \(path); it is never overwritten (keep it: losing it loses the personal data)"
         case .wrongMasterKey(let path):
             return "the master key \(path) is not the one this log's client keys were made with: use the right key file (nothing was changed)"
+        case .clientErased(let client):
+            return "client \(client)'s personal data was erased: nothing personal can be recorded for them again"
         case .unsealable(let client, let reason):
             return "a sealed value of client \(client) does not open: \(reason)"
         }

@@ -23,17 +23,49 @@ extension GlobalOptions {
         return ProcessInfo.processInfo.environment["STIPPLE_TOKEN"]
     }
 
+    /// The master key file: `STIPPLE_MASTER_KEY_FILE`, else `./stipple.key`.
+    var masterKeyPath: String {
+        if let path = ProcessInfo.processInfo.environment["STIPPLE_MASTER_KEY_FILE"], !path.isEmpty { return path }
+        return "./stipple.key"
+    }
+
+    /// The master key, checked against the log's client keys.
+    ///
+    /// - Throws: ``DiscretionError`` (no file, a file others may read, a wrong key).
+    func masterKey(for log: EventLog) async throws -> MasterKey {
+        let master = try MasterKey.load(from: masterKeyPath)
+        try await ClientKeys(log: log, master: master, masterPath: masterKeyPath).prepare()
+        return master
+    }
+
+    /// The client keys, when a master key file is there (reading works without it, showing
+    /// personal data still sealed).
+    func clientKeysIfAvailable(for log: EventLog) async throws -> ClientKeys? {
+        guard FileManager.default.fileExists(atPath: masterKeyPath) else { return nil }
+        let master = try await masterKey(for: log)
+        return ClientKeys(log: log, master: master, masterPath: masterKeyPath)
+    }
+
     /// Opens the log and checks the token and its user's permission before anything else.
     ///
     /// - Throws: ``UserError`` or ``AccessDenied`` (exit 5), nothing written.
     func open(readOnly: Bool = false, for access: Access) async throws -> (EventLog, Principal) {
         let log = try await open(readOnly: readOnly)
+        // A key file others may read is refused before anything, by every command.
+        if FileManager.default.fileExists(atPath: masterKeyPath) { _ = try MasterKey.load(from: masterKeyPath) }
         let principal = try await Users(log: log).authenticate(accessToken)
         if case .permission(let permission, let clinic) = access {
             try AccessPolicy.check(principal, permission, clinic: clinic)
         }
         return (log, principal)
     }
+}
+
+/// The decisions of a command as they are recorded: each event allowed for `principal`
+/// and carrying them as actor, its personal data sealed with the client's key.
+func recorded(_ decisions: [Recorder.Decision], principal: Principal, options: GlobalOptions, log: EventLog) async throws -> [Recorder.Decision] {
+    let master = try await options.masterKey(for: log)
+    return PersonalData.sealing(authorized(decisions, principal: principal), master: master)
 }
 
 /// Wraps decisions so that every event they return is allowed for `principal` (checked

@@ -1,3 +1,4 @@
+import Discretion
 import EventLog
 import Foundation
 import Treatment
@@ -21,7 +22,26 @@ enum EventJSON {
         Output.flush()
     }
 
-    static func line(_ event: RecordedEvent) -> [UInt8] {
+    /// The event's line with its personal data opened with the client's key when `keys`
+    /// can (an erased client's shows `"personalErased": true` and nothing personal).
+    static func revealedLine(_ event: RecordedEvent, keys: ClientKeys?) async throws -> [UInt8] {
+        guard let keys, StreamCategory(stream: event.stream) == .client,
+              let schema = EventCatalogue.schema(type: event.type, version: event.schemaVersion),
+              let message = try? PayloadCodec.message(fromBinary: event.payload, schema: schema)
+        else { return line(event) }
+        let client = String(event.stream.dropFirst(StreamCategory.client.prefix.count))
+        var shown = event
+        switch try await PersonalData.open(message, client: client, keys: keys) {
+        case .readable(let opened):
+            shown.payload = try opened.serializedBytes()
+            return line(shown)
+        case .erased(let stripped):
+            shown.payload = try stripped.serializedBytes()
+            return line(shown, extra: ["personalErased": .bool(true)])
+        }
+    }
+
+    static func line(_ event: RecordedEvent, extra: [String: JSONValue] = [:]) -> [UInt8] {
         var object: [String: JSONValue] = [
             "position": .int(event.position),
             "stream": .string(event.stream),
@@ -47,6 +67,7 @@ enum EventJSON {
             // Not JSON (a binary payload written through the library): shown as base64.
             object["dataBase64"] = .string(Data(event.payload).base64EncodedString())
         }
+        for (key, value) in extra { object[key] = value }
         return JSONValue.object(object).canonicalBytes
     }
 }

@@ -171,6 +171,7 @@ struct ProjectorTests {
         // The upgrade: version 2 is current; version 1's code is still carried (legacy).
         var options = Projector.Options()
         options.maxEventsPerTransaction = 40
+        options.pauseBetweenTransactions = .milliseconds(5)
         let upgraded = Projector(
             log: fixture.log, projections: [CountingProjection(version: 2)], legacy: [CountingProjection(version: 1)], options: options)
         let pending = try #require(try await upgraded.status().first)
@@ -182,19 +183,17 @@ struct ProjectorTests {
         try await upgraded.catchUp()
         #expect(try await CountingProjection.counts(upgraded)["client-305"] == 2)
 
-        // During the rebuild, the report is still version 1's.
+        // During the rebuild (slowed down by pauses), the report is still version 1's.
+        let rebuild = Task { try await upgraded.rebuild() }
         let during = Box<[String: Int]>()
-        let reads = Counter()
-        _ = try await upgraded.rebuild(progress: { _ in
-            if reads.increment() == 2 {
-                let semaphore = DispatchSemaphore(value: 0)
-                Task {
-                    during.value = try? await CountingProjection.counts(upgraded)
-                    semaphore.signal()
-                }
-                semaphore.wait()
+        for _ in 0..<1_000 {
+            if let building = try await upgraded.status().first?.building, building.checkpoint > 0 {
+                during.value = try await CountingProjection.counts(upgraded)
+                break
             }
-        })
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        _ = try await rebuild.value
         #expect(during.value?["client-1"] == 2)
         #expect(during.value?["ClientRegistered"] == nil)
         // After the swap: version 2's report, and no notice.
@@ -316,23 +315,17 @@ struct ReplacedGenerationTests {
         defer { fixture.remove() }
         var options = Projector.Options()
         options.maxEventsPerTransaction = 20
+        options.pauseBetweenTransactions = .milliseconds(5)
         let first = Projector(log: fixture.log, projections: [CountingProjection(version: 1)], options: options)
         try await first.catchUp()
-        let other = Projector(log: fixture.log, projections: [CountingProjection(version: 2)], options: options)
-        let calls = Counter()
-        await #expect(throws: ReportsError.rebuildReplaced("counting")) {
-            _ = try await first.rebuild(progress: { _ in
-                // Part-way, another process starts a rebuild of other code: it retires this one.
-                if calls.increment() == 2 {
-                    let semaphore = DispatchSemaphore(value: 0)
-                    Task {
-                        _ = try? await other.log.writeTables { db in try Registry.prepareBuilding(CountingProjection(version: 2), in: db) }
-                        semaphore.signal()
-                    }
-                    semaphore.wait()
-                }
-            })
+        // Part-way, another process starts a rebuild of other code: it retires this one.
+        let rebuild = Task { try await first.rebuild() }
+        for _ in 0..<1_000 {
+            if let building = try await first.status().first?.building, building.checkpoint > 0 { break }
+            try await Task.sleep(for: .milliseconds(2))
         }
+        _ = try await fixture.log.writeTables { db in try Registry.prepareBuilding(CountingProjection(version: 2), in: db) }
+        await #expect(throws: ReportsError.rebuildReplaced("counting")) { try await rebuild.value }
         let generations = try await first.registry()
         #expect(generations.first { $0.state == .live }?.generation == 1)
         #expect(generations.first { $0.state == .building }?.version == 2)

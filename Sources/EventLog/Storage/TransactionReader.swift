@@ -26,6 +26,13 @@ public final class TransactionReader {
     }
 
     /// The current version of `stream` (0 when it has no event).
+    /// Runs `body` on the write transaction's own connection: for tables beside the log
+    /// that must change together with the decided events (a client's key made for the
+    /// event that first needs it). Never for the log's own tables.
+    public func withDatabase<T>(_ body: (Database) throws -> T) throws -> T {
+        try body(try database())
+    }
+
     public func version(of stream: String) throws -> Int64 {
         let db = try database()
         return try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE name = ?"), arguments: [stream]) ?? 0

@@ -15,8 +15,6 @@ public struct DueProjection: Projection {
             CREATE TABLE \(tables["clients"]) (
                 client TEXT PRIMARY KEY,
                 clinic TEXT NOT NULL DEFAULT '',
-                name TEXT NOT NULL DEFAULT '',
-                phone TEXT NOT NULL DEFAULT '',
                 planned INTEGER NOT NULL DEFAULT 0,
                 sessions INTEGER NOT NULL DEFAULT 0,
                 touch_ups INTEGER NOT NULL DEFAULT 0,
@@ -28,7 +26,7 @@ public struct DueProjection: Projection {
     }
 
     struct Client {
-        var clinic = "", name = "", phone = ""
+        var clinic = ""
         var planned: Int64 = 0, sessions: Int64 = 0, touchUps: Int64 = 0
         var lastSessionDay: Int?, lastProcedureDay: Int?
         var guaranteeUsed = false
@@ -42,7 +40,7 @@ public struct DueProjection: Projection {
             let select = try db.cachedStatement(sql: "SELECT * FROM \(table) WHERE client = ?")
             guard let row = try Row.fetchOne(select, arguments: [id]) else { return Client() }
             return Client(
-                clinic: row["clinic"], name: row["name"], phone: row["phone"], planned: row["planned"], sessions: row["sessions"],
+                clinic: row["clinic"], planned: row["planned"], sessions: row["sessions"],
                 touchUps: row["touch_ups"], lastSessionDay: row["last_session_day"], lastProcedureDay: row["last_procedure_day"],
                 guaranteeUsed: row["guarantee_used"])
         }
@@ -51,8 +49,6 @@ public struct DueProjection: Projection {
             switch event.message {
             case let registered as Stipple_V1_ClientRegistered:
                 client.clinic = registered.clinicID
-                client.name = registered.personal.name
-                client.phone = registered.personal.phone
             case let consultation as Stipple_V1_ConsultationRecorded:
                 // The latest consultation's estimate is the plan.
                 if consultation.estimatedSessions > 0 { client.planned = Int64(consultation.estimatedSessions) }
@@ -72,21 +68,19 @@ public struct DueProjection: Projection {
         }
         let upsert = try FastStatement(db, """
             INSERT OR REPLACE INTO \(table)
-                (client, clinic, name, phone, planned, sessions, touch_ups, last_session_day, last_procedure_day, guarantee_used)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                (client, clinic, planned, sessions, touch_ups, last_session_day, last_procedure_day, guarantee_used)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for (id, client) in clients {
             try upsert.run(db) { bind in
                 bind(1, id)
                 bind(2, client.clinic)
-                bind(3, client.name)
-                bind(4, client.phone)
-                bind(5, client.planned)
-                bind(6, client.sessions)
-                bind(7, client.touchUps)
-                bind(8, client.lastSessionDay)
-                bind(9, client.lastProcedureDay)
-                bind(10, client.guaranteeUsed)
+                bind(3, client.planned)
+                bind(4, client.sessions)
+                bind(5, client.touchUps)
+                bind(6, client.lastSessionDay)
+                bind(7, client.lastProcedureDay)
+                bind(8, client.guaranteeUsed)
             }
         }
     }

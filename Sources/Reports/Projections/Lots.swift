@@ -2,7 +2,9 @@ import GRDB
 import Treatment
 
 /// Lot trace: each pigment and cartridge lot, where it went (client, procedure, day,
-/// clinic, scalp areas), and each client's contact and last procedure for recall notices.
+/// clinic, scalp areas), and each client's clinic and last procedure for recall notices.
+/// No personal data: names and contacts are read from the log (and opened with the
+/// client's key) when a report shows them.
 public struct LotProjection: Projection {
     public init() {}
     public var name: String { "lots" }
@@ -43,9 +45,6 @@ public struct LotProjection: Projection {
             CREATE TABLE \(tables["clients"]) (
                 client TEXT PRIMARY KEY,
                 clinic TEXT NOT NULL DEFAULT '',
-                name TEXT NOT NULL DEFAULT '',
-                phone TEXT NOT NULL DEFAULT '',
-                email TEXT NOT NULL DEFAULT '',
                 last_day INTEGER
             ) WITHOUT ROWID;
             """)
@@ -61,9 +60,9 @@ public struct LotProjection: Projection {
             switch event.message {
             case let registered as Stipple_V1_ClientRegistered:
                 try db.run("""
-                    INSERT INTO \(tables["clients"]) (client, clinic, name, phone, email) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (client) DO UPDATE SET clinic = excluded.clinic, name = excluded.name, phone = excluded.phone, email = excluded.email
-                    """, [event.subject, registered.clinicID, registered.personal.name, registered.personal.phone, registered.personal.email])
+                    INSERT INTO \(tables["clients"]) (client, clinic) VALUES (?, ?)
+                    ON CONFLICT (client) DO UPDATE SET clinic = excluded.clinic
+                    """, [event.subject, registered.clinicID])
             case let received as Stipple_V1_BatchReceived:
                 let kind = received.kind == .pigment ? "pigment" : received.kind == .cartridge ? "cartridge" : "unspecified"
                 let product = received.kind == .cartridge

@@ -3,19 +3,17 @@ import GRDB
 import Treatment
 
 /// The personal-service-settings record (DOMAIN.md, "Records law"): per procedure the
-/// client's name and contact, date, type, provider, and the lots used with their expiry.
+/// date, type, provider, and the lots used with their expiry. The client's name and
+/// contact are read from the log (opened with the client's key) when the report is shown.
 public struct ServiceRecordsProjection: Projection {
     public init() {}
     public var name: String { "records" }
     public var version: Int { 1 }
     public var summary: String { "the personal-service-settings record of each procedure" }
-    public var reads: Set<String> { ["ClientRegistered", "TechnicianRegistered", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
+    public var reads: Set<String> { ["TechnicianRegistered", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
 
     public func createTables(_ tables: TableNames, in db: Database) throws {
         try db.execute(sql: """
-            CREATE TABLE \(tables["clients"]) (
-                client TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT NOT NULL, email TEXT NOT NULL, address TEXT NOT NULL
-            ) WITHOUT ROWID;
             CREATE TABLE \(tables["technicians"]) (technician TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE \(tables["procedures"]) (
                 position INTEGER PRIMARY KEY,
@@ -45,10 +43,6 @@ public struct ServiceRecordsProjection: Projection {
             """)
         for event in events {
             switch event.message {
-            case let registered as Stipple_V1_ClientRegistered:
-                let personal = registered.personal
-                try db.run("INSERT OR REPLACE INTO \(tables["clients"]) (client, name, phone, email, address) VALUES (?, ?, ?, ?, ?)",
-                           [event.subject, personal.name, personal.phone, personal.email, personal.address])
             case let amended as Stipple_V1_RecordAmended:
                 try db.run(
                     "INSERT INTO \(tables["amendments"]) (position, corrects, fields, reason, disputed) VALUES (?, ?, ?, ?, ?)",

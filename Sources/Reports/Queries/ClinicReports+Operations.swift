@@ -74,22 +74,29 @@ extension ClinicReports {
     /// client's name and contact, date, type, provider, pigment and cartridge lots with expiry.
     public func serviceRecords(from: Day, to: Day) async throws -> Report {
         try Self.checkRange(from, to)
-        let (rows, notice) = try await read("records") { tables, db in
+        let (stored, notice) = try await read("records") { tables, db in
             try Row.fetchAll(db, sql: """
-                SELECT p.day, p.client, coalesce(c.name, ''), trim(coalesce(c.phone, '') || ' ' || coalesce(c.email, '')), p.label, p.clinic,
+                SELECT p.day, p.client, '', '', p.label, p.clinic,
                        p.technician || coalesce(' (' || t.name || ')', '') || CASE WHEN p.supervisor <> '' THEN ', supervised by ' || p.supervisor ELSE '' END,
                        p.pigments, p.cartridges,
                        (SELECT group_concat(a.fields || ': ' || a.reason || CASE WHEN a.disputed THEN ' (disputed)' ELSE '' END
                                             || ' (event ' || a.position || ')', '; ')
                         FROM \(tables["amendments"]) a WHERE a.corrects = p.event_id)
                 FROM \(tables["procedures"]) p
-                LEFT JOIN \(tables["clients"]) c ON c.client = p.client
                 LEFT JOIN \(tables["technicians"]) t ON t.technician = p.technician
                 WHERE p.day BETWEEN ? AND ? ORDER BY p.day, p.position
                 """, arguments: [from.daysSinceEpoch, to.daysSinceEpoch]).map { row -> [ReportValue] in
                 [.text(Day(daysSinceEpoch: row[0]).description), .text(row[1]), .text(row[2]), .text(row[3]), .text(row[4]),
                  .text(row[5]), .text(row[6]), .text(row[7]), .text(row[8]), .text(row[9] ?? "")]
             }
+        }
+        let found = try await contacts(Array(Set(stored.map { $0[1].description })))
+        let rows = stored.map { row -> [ReportValue] in
+            var row = row
+            let contact = found[row[1].description] ?? ClientContact()
+            row[2] = .text(contact.shownName)
+            row[3] = .text(contact.shownContact)
+            return row
         }
         let table = ReportTable(
             title: "Personal service settings record \(from) to \(to)",

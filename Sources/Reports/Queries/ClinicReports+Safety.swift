@@ -132,7 +132,7 @@ extension ClinicReports {
     /// - Throws: ``ReportsError/notFound(what:id:)`` for a lot never received nor used.
     public func lot(_ lot: String) async throws -> Report {
         struct Lot: Sendable { var values: [String: String?] }
-        let (result, notice) = try await read("lots") { tables, db -> (Lot?, [[ReportValue]], [[ReportValue]]) in
+        let (stored, notice) = try await read("lots") { tables, db -> (Lot?, [[ReportValue]], [[ReportValue]]) in
             let info = try Row.fetchOne(db, sql: "SELECT * FROM \(tables["lots"]) WHERE lot = ?", arguments: [lot]).map { row in
                 Lot(values: Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, row[$0] as String?) }))
             }
@@ -142,7 +142,7 @@ extension ClinicReports {
                 [.text(Day(daysSinceEpoch: row[0]).description), .text(row[1]), .text(row[2]), .text(row[3]), .text(row[4]), .int(row[5])]
             }
             let contacts = try Row.fetchAll(db, sql: """
-                SELECT u.client, c.name, trim(c.phone || ' ' || c.email), c.clinic, c.last_day, min(u.day)
+                SELECT u.client, '', '', c.clinic, c.last_day, min(u.day)
                 FROM \(tables["uses"]) u LEFT JOIN \(tables["clients"]) c ON c.client = u.client
                 WHERE u.lot = ? GROUP BY u.client ORDER BY c.clinic, u.client
                 """, arguments: [lot]).map { row -> [ReportValue] in
@@ -151,7 +151,16 @@ extension ClinicReports {
             }
             return (info, uses, contacts)
         }
-        guard result.0 != nil || !result.1.isEmpty else { throw ReportsError.notFound(what: "lot", id: lot) }
+        guard stored.0 != nil || !stored.1.isEmpty else { throw ReportsError.notFound(what: "lot", id: lot) }
+        var result = stored
+        let found = try await contacts(result.2.map { $0[0].description })
+        result.2 = result.2.map { row in
+            var row = row
+            let contact = found[row[0].description] ?? ClientContact()
+            row[1] = .text(contact.shownName)
+            row[2] = .text(contact.shownContact)
+            return row
+        }
         func field(_ name: String) -> String? { result.0?.values[name] ?? nil }
         var title = "Lot \(lot)"
         if let kind = field("kind"), !kind.isEmpty {
@@ -180,26 +189,28 @@ extension ClinicReports {
             throw ReportsError.invalidArgument("the touch-up interval must be 1 to 240 months, not \(touchUpMonths)")
         }
         struct Client: Sendable {
-            var id: String, clinic: String, name: String, phone: String
+            var id: String, clinic: String
             var planned: Int64, sessions: Int64, touchUps: Int64
             var lastSession: Day?, lastProcedure: Day?, guaranteeUsed: Bool
         }
         let (clients, notice) = try await read("due") { tables, db in
             try Row.fetchAll(db, sql: "SELECT * FROM \(tables["clients"]) WHERE last_procedure_day IS NOT NULL ORDER BY client").map { row in
                 Client(
-                    id: row["client"], clinic: row["clinic"], name: row["name"], phone: row["phone"], planned: row["planned"],
+                    id: row["client"], clinic: row["clinic"], planned: row["planned"],
                     sessions: row["sessions"], touchUps: row["touch_ups"],
                     lastSession: (row["last_session_day"] as Int?).map(Day.init(daysSinceEpoch:)),
                     lastProcedure: (row["last_procedure_day"] as Int?).map(Day.init(daysSinceEpoch:)), guaranteeUsed: row["guarantee_used"])
             }
         }
         let horizon = day.adding(days: Self.lookAheadDays)
+        let found = try await contacts(clients.map(\.id))
         var touchUps: [(Day, [ReportValue])] = [], guarantees: [(Day, [ReportValue])] = [], overdue: [(Day, [ReportValue])] = []
         for client in clients {
             // Without a consultation's estimate, the usual course of 3 sessions (DOMAIN.md).
             let planned = client.planned > 0 ? client.planned : Self.usualCourse
             let courseDone = client.touchUps > 0 || client.sessions >= planned
-            let who: [ReportValue] = [.text(client.id), .text(client.name), .text(client.phone), .text(client.clinic)]
+            let contact = found[client.id] ?? ClientContact()
+            let who: [ReportValue] = [.text(client.id), .text(contact.shownName), .text(contact.erased ? "[erased]" : contact.phone), .text(client.clinic)]
             if courseDone, let last = client.lastProcedure {
                 let dueOn = last.adding(months: touchUpMonths)
                 if day <= dueOn && dueOn <= horizon {

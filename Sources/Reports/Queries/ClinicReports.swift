@@ -38,15 +38,23 @@ public struct ClinicReports: Sendable {
     public var log: EventLog { projector.log }
     /// The clock the reports read "now" from (bookings still ahead).
     let now: @Sendable () -> Date
+    /// Where names and contacts come from when a report shows them (the projections keep
+    /// none): by default the registrations as stored; the CLI opens sealed ones.
+    let contacts: ContactResolver
 
-    public init(log: EventLog, options: Projector.Options = Projector.Options(), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        log: EventLog, options: Projector.Options = Projector.Options(), now: @escaping @Sendable () -> Date = { Date() },
+        contacts: ContactResolver? = nil
+    ) {
         projector = Projector(log: log, projections: Self.projections, options: options)
         self.now = now
+        self.contacts = contacts ?? Self.storedContacts(log)
     }
 
-    public init(projector: Projector, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(projector: Projector, now: @escaping @Sendable () -> Date = { Date() }, contacts: ContactResolver? = nil) {
         self.projector = projector
         self.now = now
+        self.contacts = contacts ?? Self.storedContacts(projector.log)
     }
 
     /// A report's sections and the notice to show beside them.

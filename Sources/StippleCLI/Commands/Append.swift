@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discretion
 import EventLog
 import Foundation
 
@@ -39,13 +40,16 @@ extension Stipple {
                 let (log, principal) = try await options.open(for: .permission(.importEvents))
                 let appended: [AppendedEvent]
                 do {
-                    // The actor is the importing user, whatever the lines say.
-                    appended = try await log.append(input.events.map { event in
+                    // The actor is the importing user, whatever the lines say; personal data
+                    // is sealed like any other command's.
+                    let events = input.events.map { event in
                         var event = event
                         event.metadata.actor = principal.user
                         event.metadata.extra["role"] = .string(principal.role.rawValue)
                         return event
-                    })
+                    }
+                    let master = try await options.masterKey(for: log)
+                    appended = try await log.transact(PersonalData.sealing([{ _ in events }], master: master))
                 } catch let error as EventLogError {
                     var start: Int64?
                     if case .versionConflict(let stream, _, _) = error { start = try? await log.streamVersion(stream) }

@@ -19,7 +19,7 @@ struct ClinicalOptions: ParsableArguments {
 /// for the token's user (role and clinic) inside the transaction, and carries them as actor.
 func record(_ decisions: [Recorder.Decision], options: GlobalOptions) async throws {
     let (log, principal) = try await options.open(for: .perEvent)
-    EventJSON.printAppended(try await log.transact(authorized(decisions, principal: principal)))
+    EventJSON.printAppended(try await log.transact(try await recorded(decisions, principal: principal, options: options, log: log)))
     await catchUpAfterAppend(log)
 }
 

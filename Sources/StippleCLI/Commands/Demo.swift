@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discretion
 import EventLog
 import Foundation
 import Recording
@@ -42,9 +43,10 @@ extension Stipple {
                 var chain = DemoChain(options: demoOptions)
                 let exists = try await log.streamVersion(Recorder.Streams.clinic(DemoChain.clinics[0])) > 0
                 let batches = try chain.transactions(includeSetUp: !exists)
+                let master = try await options.masterKey(for: log)
                 let before = try await log.head().position
                 for (index, batch) in batches.enumerated() {
-                    try await log.transact(authorized(batch, principal: principal))
+                    try await log.transact(PersonalData.sealing(authorized(batch, principal: principal), master: master))
                     if Output.stderrIsTerminal { Output.progress("\rdemo: \(index + 1) of \(batches.count) transactions") }
                 }
                 if Output.stderrIsTerminal { Output.progress("\r\u{1B}[K") }

@@ -48,7 +48,7 @@ extension Stipple {
                 let (log, principal) = try await options.open(for: .perEvent)
                 let appended: [AppendedEvent]
                 do {
-                    appended = try await log.transact(authorized(commands.map(\.decision), principal: principal))
+                    appended = try await log.transact(try await recorded(commands.map(\.decision), principal: principal, options: options, log: log))
                 } catch let refused as CommandInput.LineRefusal {
                     throw Failure(
                         code: .refused,

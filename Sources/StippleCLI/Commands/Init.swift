@@ -8,7 +8,9 @@ extension Stipple {
         static let configuration = CommandConfiguration(
             abstract: "Create a new, empty log and its first admin.",
             discussion: """
-                Creates the log file and its first admin user, and prints the admin's access token \
+                Creates the log file, the master key file (STIPPLE_MASTER_KEY_FILE, default ./stipple.key, \
+                readable by its owner only; it seals every client's personal data: keep a copy, \
+                losing it loses that data) and its first admin user, and prints the admin's access token \
                 once (or writes it to --token-file, readable by its owner only). Keep it secret: \
                 every other command takes it from STIPPLE_TOKEN. Run on a log made before users \
                 existed, it adds the first admin; on a log with users, it changes nothing. A file \
@@ -34,6 +36,13 @@ extension Stipple {
                     log = try EventLog.create(at: path, logger: options.logger)
                     Output.line("Created an empty Stipple log at \(path).")
                 }
+                // The master key: made on first use (owner-only), or checked against the log.
+                let keyPath = options.masterKeyPath
+                if !FileManager.default.fileExists(atPath: keyPath) {
+                    _ = try MasterKey.create(at: keyPath)
+                    Output.line("Created the master key \(keyPath) (readable by you only). Keep a copy somewhere safe: without it the clients' personal data cannot be read.")
+                }
+                _ = try await options.masterKey(for: log)
                 guard let token = try await Users(log: log).addFirstAdmin(admin) else {
                     let head = try await log.head()
                     Output.line("\(path) is already a Stipple log (\(head.position) events) with users; nothing to do.")

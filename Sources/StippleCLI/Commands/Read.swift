@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discretion
 import EventLog
 import Foundation
 
@@ -46,13 +47,16 @@ extension Stipple {
         func run() async throws {
             try await reportingFailures {
                 let (log, _) = try await options.open(readOnly: true, for: .permission(.readClinical))
+                let keys = try await options.clientKeysIfAvailable(for: log)
+                if keys == nil { Output.error("notice: no master key at \(options.masterKeyPath): personal data is shown sealed") }
+                @Sendable func line(_ event: RecordedEvent) async throws -> [UInt8] { try await EventJSON.revealedLine(event, keys: keys) }
                 var remaining = limit ?? Int.max
                 let pageSize = 1_000
                 if all {
                     var position = from ?? 1
                     while remaining > 0 {
                         let page = try await log.readAll(from: position, limit: min(pageSize, remaining))
-                        for event in page { Output.line(EventJSON.line(event)) }
+                        for event in page { Output.line(try await line(event)) }
                         remaining -= page.count
                         guard let last = page.last, page.count == min(pageSize, remaining + page.count) else { break }
                         position = last.position + 1
@@ -62,7 +66,7 @@ extension Stipple {
                     let direction: ReadDirection = backward ? .backward : .forward
                     while remaining > 0 {
                         let page = try await log.read(stream: stream, from: version, direction: direction, limit: min(pageSize, remaining))
-                        for event in page { Output.line(EventJSON.line(event)) }
+                        for event in page { Output.line(try await line(event)) }
                         remaining -= page.count
                         guard let last = page.last, page.count == min(pageSize, remaining + page.count) else { break }
                         version = backward ? last.streamVersion - 1 : last.streamVersion + 1

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Reports
+import Recording
 import Discretion
 import Treatment
 
@@ -35,7 +36,7 @@ func openReports(
     // even whether it exists.
     try AccessPolicy.check(principal, permission, clinic: try await clinic(log))
     try await check(log)
-    let reports = ClinicReports(log: log)
+    let reports = ClinicReports(log: log, contacts: try await openedContacts(log, options: options))
     do {
         try await reports.projector.catchUp(progress: ProgressPrinter(delay: 1).callAsFunction)
         ProgressPrinter.finishLine()
@@ -44,6 +45,28 @@ func openReports(
         // its notice says how far behind they are.
     }
     return reports
+}
+
+/// Names and contacts read from each client's registration and opened with the client's
+/// key (an erased client shows as erased; without a master key file, nothing is shown).
+func openedContacts(_ log: EventLog, options: GlobalOptions) async throws -> ContactResolver {
+    let keys = try await options.clientKeysIfAvailable(for: log)
+    return { clients in
+        var contacts: [String: ClientContact] = [:]
+        guard let keys else { return contacts }
+        for client in Set(clients) {
+            guard let first = try await log.read(stream: Recorder.Streams.client(client), limit: 1).first,
+                  let registered = try Recorder.decode(first) as? Stipple_V1_ClientRegistered
+            else { continue }
+            switch try await PersonalData.open(registered, client: client, keys: keys) {
+            case .readable(let opened):
+                contacts[client] = ClientContact((opened as? Stipple_V1_ClientRegistered)?.personal ?? registered.personal)
+            case .erased:
+                contacts[client] = ClientContact(erased: true)
+            }
+        }
+        return contacts
+    }
 }
 
 /// Brings the projections to the head after a command appended, so the next report is

@@ -1,0 +1,119 @@
+import Crypto
+import EventLog
+import Foundation
+import Recording
+import SwiftProtobuf
+import Treatment
+
+/// The client events that carry personal data in a `personal` message, and how to seal it
+/// into their `sealed_personal` bytes and open it again.
+protocol CarriesPersonal: SwiftProtobuf.Message {
+    /// The `personal` message's bytes, `nil` when it holds nothing.
+    func personalBytes() throws -> [UInt8]?
+    /// Keeps `sealed` and clears `personal`.
+    mutating func keepSealed(_ sealed: [UInt8])
+    var sealedPersonalBytes: [UInt8] { get }
+    /// Puts opened bytes back into `personal` and clears the sealed copy.
+    mutating func restore(_ bytes: [UInt8]) throws
+}
+
+extension CarriesPersonal {
+    fileprivate static func bytes<P: SwiftProtobuf.Message & Equatable>(_ personal: P, present: Bool) throws -> [UInt8]? {
+        guard present, personal != P() else { return nil }
+        return try personal.serializedBytes()
+    }
+}
+
+extension Stipple_V1_ClientRegistered: CarriesPersonal {
+    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
+    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
+    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
+    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
+}
+
+extension Stipple_V1_ConsultationRecorded: CarriesPersonal {
+    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
+    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
+    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
+    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
+}
+
+extension Stipple_V1_SessionRecordedV2: CarriesPersonal {
+    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
+    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
+    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
+    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
+}
+
+extension Stipple_V1_TouchUpRecorded: CarriesPersonal {
+    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
+    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
+    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
+    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
+}
+
+extension Stipple_V1_AdverseReactionReported: CarriesPersonal {
+    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
+    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
+    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
+    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
+}
+
+extension Stipple_V1_RecordAmended: CarriesPersonal {
+    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
+    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
+    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
+    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
+}
+
+/// Sealing of personal data on the way into the log, and opening on the way out.
+public enum PersonalData {
+    /// Wraps decisions so that every client event they return has its personal data sealed
+    /// with the client's key before it is stored. A client's first key is made in the same
+    /// transaction as the event that needs it; an erased client gets no personal data again.
+    ///
+    /// - Throws (from the decision): ``DiscretionError/clientErased(_:)``.
+    public static func sealing(_ decisions: [Recorder.Decision], master: MasterKey) -> [Recorder.Decision] {
+        decisions.map { decision in
+            { reader in
+                try decision(reader).map { event in
+                    guard StreamCategory(stream: event.stream) == .client else { return event }
+                    let client = String(event.stream.dropFirst(StreamCategory.client.prefix.count))
+                    let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
+                    guard var message = try PayloadCodec.message(fromBinary: event.payload, schema: schema) as? any CarriesPersonal,
+                          let plain = try message.personalBytes()
+                    else { return event }
+                    let key = try reader.withDatabase { db in try ClientKeys.keyCreatingIfNeeded(client, in: db, master: master) }
+                    message.keepSealed(try Sealing.seal(plain, client: client, key: key))
+                    var sealed = event
+                    sealed.payload = try message.serializedBytes()
+                    return sealed
+                }
+            }
+        }
+    }
+
+    /// What reading a client's personal data gave.
+    public enum Opened: Sendable {
+        /// The message with `personal` restored (or as stored, when nothing was sealed).
+        case readable(any SwiftProtobuf.Message)
+        /// The client was erased: the message without its personal data.
+        case erased(any SwiftProtobuf.Message)
+    }
+
+    /// Opens the sealed personal data of a decoded client event, if it has any.
+    ///
+    /// - Throws: ``DiscretionError/unsealable(client:reason:)`` for a value that does not
+    ///   open with the client's key.
+    public static func open(_ message: any SwiftProtobuf.Message, client: String, keys: ClientKeys) async throws -> Opened {
+        guard var carrier = message as? any CarriesPersonal, !carrier.sealedPersonalBytes.isEmpty else { return .readable(message) }
+        switch try await keys.lookup(client) {
+        case .key(let key):
+            try carrier.restore(try Sealing.open(carrier.sealedPersonalBytes, client: client, key: key))
+            return .readable(carrier)
+        case .erased, .none:
+            carrier.keepSealed([])
+            return .erased(carrier)
+        }
+    }
+}
