@@ -1,4 +1,5 @@
 import Crypto
+import GRDB
 import EventLog
 import Foundation
 import Recording
@@ -114,6 +115,31 @@ public enum PersonalData {
         case .erased, .none:
             carrier.keepSealed([])
             return .erased(carrier)
+        }
+    }
+}
+
+extension PersonalData {
+    /// The erasure of a client's personal data, as one decision: the client's key is
+    /// destroyed (secure delete) and `ClientErased` appended, in the same transaction.
+    /// Every sealed value of the client is unreadable from then on; the clinical facts
+    /// stay. Callers should empty the WAL after it commits
+    /// (``EventLog/checkpointAndTruncateWAL()``).
+    ///
+    /// - Throws (from the decision): ``DiscretionError/clientErased(_:)`` when the client
+    ///   was erased already.
+    public static func erasure(client: String, reason: String, at seconds: Int64, metadata: EventMetadata) -> Recorder.Decision {
+        { reader in
+            let erasedAlready = try reader.withDatabase { db -> Bool in
+                try db.tableExists("client_keys")
+                    && (try Int.fetchOne(db, sql: "SELECT count(*) FROM client_keys WHERE client = ? AND wrapped IS NULL", arguments: [client]) ?? 0) > 0
+            }
+            if erasedAlready { throw DiscretionError.clientErased(client) }
+            try reader.withDatabase { db in try ClientKeys.destroy(client, in: db) }
+            var erased = Stipple_V1_ClientErased()
+            erased.reason = reason
+            erased.erasedAt.seconds = seconds
+            return [try Recorder.newEvent(erased, type: "ClientErased", stream: Recorder.Streams.client(client), expected: .any, metadata: metadata)]
         }
     }
 }

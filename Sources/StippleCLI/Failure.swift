@@ -53,6 +53,7 @@ struct Failure: Error, CustomStringConvertible {
                 return .badInput(error.description)
             }
         case let error as DiscretionError:
+            if case .clientErased = error { return Failure(code: .refused, message: error.description + "; nothing was recorded") }
             return Failure(code: .failure, message: error.description)
         case let error as ReportsError:
             switch error {

@@ -46,7 +46,7 @@ struct ReportCLITests {
         let client = try firstClient(cli)
         let table = try cli.run(["history", client])
         #expect(table.status == 0, "\(table.stderr)")
-        #expect(table.lines[0] == "History of client \(client)")
+        #expect(table.lines[0].hasPrefix("History of client \(client) (Demo Client "))
         #expect(table.lines[1].hasPrefix("position  recorded          date        event"))
         #expect(table.stdout.contains("ClientRegistered"))
         let json = try cli.json(try cli.run(["history", client, "--json"]).stdout)

@@ -29,7 +29,9 @@ extension ClinicReports {
                 position: event.position, id: event.id, type: event.type, recordedAt: event.recordedAtMicros,
                 actor: ProjectedEvent.actor(in: event.metadataJSON), event: event)
         }
-        var table = ReportTable(title: "History of client \(client)" + (asOf.map { " as of \($0)" } ?? ""),
+        let contact = try await contacts([client])[client]
+        let who = contact.map { $0.erased ? " (personal data erased)" : $0.name.isEmpty ? "" : " (\($0.name))" } ?? ""
+        var table = ReportTable(title: "History of client \(client)\(who)" + (asOf.map { " as of \($0)" } ?? ""),
                                 columns: ["position", "recorded", "date", "event", "details", "actor"])
         var positionByID: [String: Int64] = [:]
         var amendments: [Int64: [Int64]] = [:]

@@ -55,6 +55,8 @@ enum Timeline {
             return ("", text)
         case let marked as Stipple_V1_ClientMarkedConfidential:
             return ("", "marked confidential" + (marked.reason.isEmpty ? "" : " (\(marked.reason))"))
+        case let erased as Stipple_V1_ClientErased:
+            return (day(erased.erasedAt), "personal data erased" + (erased.reason.isEmpty ? "" : " (\(erased.reason))"))
         case let lifted as Stipple_V1_ClientConfidentialityLifted:
             return ("", "confidentiality lifted" + (lifted.reason.isEmpty ? "" : " (\(lifted.reason))"))
         default:
