@@ -48,6 +48,13 @@ public struct AccessDenied: Error, Sendable, Hashable, CustomStringConvertible {
     public var permission: Permission
     public var clinic: String?
 
+    public init(user: String, role: Role, permission: Permission, clinic: String?) {
+        self.user = user
+        self.role = role
+        self.permission = permission
+        self.clinic = clinic
+    }
+
     public var description: String {
         if let clinic {
             return "\(user) (\(role.rawValue)) may not \(permission.rawValue) for clinic \(clinic)"

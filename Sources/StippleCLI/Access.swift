@@ -144,3 +144,38 @@ func clientClinic(_ client: String, log: EventLog) async throws -> String? {
     guard let first = try await log.read(stream: Recorder.Streams.client(client), limit: 1).first else { return nil }
     return EventAccess.nonEmpty(EventAccess.clinic(of: try Recorder.decode(first)))
 }
+
+/// Why a record is shown (`--reason`): required for a confidential client, kept in the
+/// access log with every read.
+struct PurposeOption: ParsableArguments {
+    @Option(name: .customLong("reason"), help: ArgumentHelp(
+        "Why you look (kept in the access log; required for a confidential client).", valueName: "text"))
+    var purpose: String?
+}
+
+/// Checks that `principal` may be shown `client`'s record, then logs the access
+/// (`RecordAccessed`, durable) before anything is shown.
+///
+/// - Throws: ``AccessDenied`` that reveals nothing for a confidential client the user may
+///   not see; a refusal asking for `--reason` when the purpose is missing.
+func showRecord(
+    of client: String, log: EventLog, principal: Principal, purpose: String?, command: String
+) async throws {
+    let events = try await log.read(stream: Recorder.Streams.client(client), limit: Int.max)
+    switch AccessLog.verdict(for: principal, clientEvents: events, purpose: purpose) {
+    case .allowed: break
+    case .purposeRequired:
+        throw Failure(code: .denied, message: "refused: client \(client) is confidential: say why you look with --reason (it is kept in the access log)")
+    case .refused:
+        // The same refusal as for a client that does not exist.
+        throw AccessDenied(user: principal.user, role: principal.role, permission: .readClinical, clinic: nil)
+    }
+    try await logAccess(to: [client], log: log, principal: principal, purpose: purpose, command: command)
+}
+
+/// Appends one `RecordAccessed` per client shown (durable before the record is printed).
+func logAccess(to clients: [String], log: EventLog, principal: Principal, purpose: String?, command: String) async throws {
+    guard !clients.isEmpty else { return }
+    try await log.append(try AccessLog.entries(
+        clients: clients, principal: principal, purpose: purpose, command: command, at: Int64(Date().timeIntervalSince1970)))
+}

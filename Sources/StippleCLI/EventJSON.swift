@@ -41,6 +41,11 @@ enum EventJSON {
         }
     }
 
+    /// `2026-11-25T14:03:00Z` of seconds since 1970.
+    static func iso8601Seconds(_ seconds: Int64) -> String {
+        String(Timestamp.iso8601(micros: seconds * 1_000_000).prefix(19)) + "Z"
+    }
+
     static func line(_ event: RecordedEvent, extra: [String: JSONValue] = [:]) -> [UInt8] {
         var object: [String: JSONValue] = [
             "position": .int(event.position),

@@ -103,12 +103,16 @@ struct CLITests {
         let backward = try cli.run(["read", "client-1", "--backward", "--limit", "1"])
         #expect(try cli.json(backward.lines[0])["version"] as? Int == 2)
         let all = try cli.run(["read", "--all", "--from", "2"])
-        #expect(all.lines.compactMap { try? cli.json($0)["position"] as? Int } == [2, 3])
+        let shown = try all.lines.map { try cli.json($0) }
+        #expect(shown.prefix(2).compactMap { $0["position"] as? Int } == [2, 3])
+        // Each read of client-1's record was logged on its access stream.
+        #expect(shown.dropFirst(2).allSatisfy { ($0["stream"] as? String) == "access-1" && ($0["type"] as? String) == "RecordAccessed" })
+        #expect(shown.count == 2 + 2)
         let verify = try cli.run(["verify"])
         #expect(verify.status == 0)
-        #expect(verify.stdout.hasPrefix("ok: 3 events verified"))
+        #expect(verify.stdout.hasPrefix("ok: 6 events verified"), "\(verify.stdout)")
         let stats = try cli.run(["stats", "--json"])
-        #expect(try cli.json(stats.lines[0])["events"] as? Int == 3)
+        #expect(try cli.json(stats.lines[0])["events"] as? Int == 6)
         let backup = try cli.run(["backup", cli.folder + "/copy.sqlite"])
         #expect(backup.status == 0, "\(backup.stderr)")
         #expect(try cli.run(["verify", "--db", cli.folder + "/copy.sqlite"]).status == 0)
@@ -354,7 +358,9 @@ struct CLITests {
             let run = try cli.run(arguments)
             #expect(run.status == status, "\(arguments): \(run.stderr)")
         }
-        let history = try cli.run(["read", "client-42"]).lines.compactMap { try? cli.json($0)["type"] as? String }
+        // Client 42 is confidential now: reading the record needs a purpose.
+        #expect(try cli.run(["read", "client-42"]).status == 5)
+        let history = try cli.run(["read", "client-42", "--reason", "test of the named commands"]).lines.compactMap { try? cli.json($0)["type"] as? String }
         #expect(history == [
             "ClientRegistered", "ConsentSigned", "SessionRecorded", "SessionBooked", "SessionCancelled", "TouchUpRecorded",
             "ConsultationRecorded", "SessionRescheduled", "SessionNoShow", "AdverseReactionReported", "ClientMarkedConfidential",

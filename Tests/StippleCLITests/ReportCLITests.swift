@@ -170,9 +170,11 @@ struct ReportCLITests {
         try old.run(["init"])
         #expect(try old.run(["append", Self.fixtures.appendingPathComponent("sessions-v1.jsonl").path]).status == 0)
         let native = try CLI()
-        try native.run(["init"])
-        #expect(try native.run(["append", Self.fixtures.appendingPathComponent("sessions-v2.jsonl").path]).status == 0)
-        func reports(_ cli: CLI) throws -> [String] {
+        // The same master key: the audit's pseudonyms are keyed by it.
+        let sharedKey = ["STIPPLE_MASTER_KEY_FILE": old.folder + "/stipple.key"]
+        try native.run(["init"], environment: sharedKey)
+        #expect(try native.run(["append", Self.fixtures.appendingPathComponent("sessions-v2.jsonl").path], environment: sharedKey).status == 0)
+        func reports(_ cli: CLI, environment: [String: String] = [:]) throws -> [String] {
             let commands: [[String]] = [
                 ["history", "7", "--csv"],
                 ["report", "workload", "--from", "2025-10-01", "--to", "2025-10-31", "--csv"],
@@ -182,7 +184,7 @@ struct ReportCLITests {
                 ["report", "conversion", "--from", "2025-10-01", "--to", "2025-10-31", "--csv"],
             ]
             return try commands.map { arguments in
-                let run = try cli.run(arguments)
+                let run = try cli.run(arguments, environment: environment)
                 #expect(run.status == 0, "\(arguments): \(run.stderr)")
                 // The moment each event was recorded differs between the two files.
                 return run.lines.map { line in
@@ -208,7 +210,7 @@ struct ReportCLITests {
         #expect(try old.run(["report", "audit", "--csv"]).stderr.isEmpty)
         let after = try reports(old)
         #expect(after == before)
-        #expect(after == (try reports(native)))
+        #expect(after == (try reports(native, environment: sharedKey)))
         #expect(after[0].contains("session 1 at toronto by 17; 10:00, 3.0 h; areas hairline; pigments lot not recorded (SMP Dark Grey); cartridges lot not recorded (3RL 0.25 mm); depth 0.9 mm"))
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Discretion
 import EventLog
 import Foundation
+import Treatment
 
 extension Stipple {
     struct Read: AsyncParsableCommand {
@@ -21,6 +22,8 @@ extension Stipple {
 
         @Argument(help: ArgumentHelp("The stream to read (omit with --all).", valueName: "stream"))
         var stream: String?
+
+        @OptionGroup var purpose: PurposeOption
 
         @Flag(help: "Read the whole log in position order instead of one stream.")
         var all = false
@@ -46,7 +49,23 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let (log, _) = try await options.open(readOnly: true, for: .permission(.readClinical))
+                let (log, principal) = try await options.open(for: .permission(.readClinical))
+                // Every client record shown is logged; a confidential one needs a purpose.
+                if let stream, StreamCategory(stream: stream) == .client {
+                    try await showRecord(
+                        of: String(stream.dropFirst(StreamCategory.client.prefix.count)), log: log, principal: principal,
+                        purpose: purpose.purpose, command: "read")
+                }
+                if all, purpose.purpose == nil, try await log.storedTypeVersions().contains(where: { $0.type == "ClientMarkedConfidential" }) {
+                    throw Failure(code: .denied, message: "refused: the log holds confidential clients: say why you read it all with --reason (it is kept in the access log)")
+                }
+                @Sendable func logPage(_ page: [RecordedEvent]) async throws {
+                    guard all else { return }
+                    let clients = Set(page.compactMap { event in
+                        StreamCategory(stream: event.stream) == .client ? String(event.stream.dropFirst(StreamCategory.client.prefix.count)) : nil
+                    })
+                    try await logAccess(to: Array(clients), log: log, principal: principal, purpose: purpose.purpose, command: "read --all")
+                }
                 let keys = try await options.clientKeysIfAvailable(for: log)
                 if keys == nil { Output.error("notice: no master key at \(options.masterKeyPath): personal data is shown sealed") }
                 @Sendable func line(_ event: RecordedEvent) async throws -> [UInt8] { try await EventJSON.revealedLine(event, keys: keys) }
@@ -56,6 +75,7 @@ extension Stipple {
                     var position = from ?? 1
                     while remaining > 0 {
                         let page = try await log.readAll(from: position, limit: min(pageSize, remaining))
+                        try await logPage(page)
                         for event in page { Output.line(try await line(event)) }
                         remaining -= page.count
                         guard let last = page.last, page.count == min(pageSize, remaining + page.count) else { break }

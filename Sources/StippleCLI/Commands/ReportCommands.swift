@@ -1,6 +1,8 @@
 import ArgumentParser
+import Discretion
 import EventLog
 import Foundation
+import Recording
 import Reports
 import Treatment
 
@@ -27,11 +29,11 @@ struct DateRange: ParsableArguments {
 
     /// Brings the reports up to date, makes the report of this range, prints it.
     func print(
-        _ options: GlobalOptions, _ format: ReportFormatOptions,
+        _ options: GlobalOptions, _ format: ReportFormatOptions, purpose: String? = nil, command: String = "report",
         _ make: @escaping (ClinicReports, Day, Day) async throws -> ClinicReports.Report
     ) async throws {
         try await reportingFailures {
-            let reports = try await openReports(options)
+            let reports = try await openReports(options, purpose: purpose, command: command)
             let (from, to) = days
             printReport(try await make(reports, from, to), format: format)
         }
@@ -57,6 +59,7 @@ extension Stipple {
         var asOf: String?
 
         @OptionGroup var format: ReportFormatOptions
+        @OptionGroup var purpose: PurposeOption
 
         func validate() throws {
             if let asOf { _ = try parseDay(asOf, "--as-of") }
@@ -66,10 +69,17 @@ extension Stipple {
         func run() async throws {
             try await reportingFailures {
                 let id = client.hasPrefix("client-") ? String(client.dropFirst("client-".count)) : client
-                let reports = try await openReports(options, .readClinical, clinic: { log in try await clientClinic(id, log: log) }, check: { log in
-                    if try await log.streamVersion("client-" + id) == 0 { throw ReportsError.notFound(what: "client", id: id) }
-                })
-                printReport(try await reports.history(client: id, asOf: asOf.flatMap(Day.init)), format: format)
+                let (reports, _) = try await openReportsAs(
+                    options, .readClinical, clinic: { log in try await clientClinic(id, log: log) }, purpose: purpose.purpose, command: "history",
+                    check: { log in
+                        if try await log.streamVersion("client-" + id) == 0 { throw ReportsError.notFound(what: "client", id: id) }
+                    },
+                    beforeCatchUp: { log, principal in
+                        // Logged (and a confidential record's purpose checked) before anything is read.
+                        try await showRecord(of: id, log: log, principal: principal, purpose: purpose.purpose, command: "history")
+                    })
+                let report = try await reports.history(client: id, asOf: asOf.flatMap(Day.init))
+                printReport(report, format: format)
             }
         }
     }
@@ -77,7 +87,7 @@ extension Stipple {
     struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print one of the clinic reports.",
-            subcommands: [Workload.self, Audit.self, Lot.self, Due.self, Conversion.self, Records.self])
+            subcommands: [Workload.self, Audit.self, Lot.self, Due.self, Conversion.self, Records.self, AccessLogReport.self])
 
         struct Workload: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
@@ -126,7 +136,17 @@ extension Stipple {
             func run() async throws {
                 try await reportingFailures {
                     let reports = try await openReports(options)
-                    printReport(try await reports.audit(from: from.flatMap(Day.init), to: to.flatMap(Day.init)), format: format)
+                    var report = try await reports.audit(from: from.flatMap(Day.init), to: to.flatMap(Day.init))
+                    // Clients by pseudonym: the audit does not need to know who they are.
+                    if FileManager.default.fileExists(atPath: options.masterKeyPath), let column = report.sections[0].columns.firstIndex(of: "client") {
+                        let pseudonyms = Pseudonyms(master: try MasterKey.load(from: options.masterKeyPath))
+                        report.sections[0].rows = report.sections[0].rows.map { row in
+                            var row = row
+                            row[column] = .text(pseudonyms.pseudonym(for: row[column].description))
+                            return row
+                        }
+                    }
+                    printReport(report, format: format)
                 }
             }
         }
@@ -139,11 +159,12 @@ extension Stipple {
             @Argument(help: ArgumentHelp("The lot number.", valueName: "lot"))
             var lot: String
             @OptionGroup var format: ReportFormatOptions
+            @OptionGroup var purpose: PurposeOption
 
             func run() async throws {
                 try await reportingFailures {
                     let lot = self.lot.hasPrefix("batch-") ? String(self.lot.dropFirst("batch-".count)) : self.lot
-                    let reports = try await openReports(options, check: { log in
+                    let reports = try await openReports(options, purpose: purpose.purpose, command: "report lot", check: { log in
                         // A lot never received may still have been used (an import): then
                         // the projection knows it; one neither received nor used is refused.
                         if try await log.streamVersion("batch-" + lot) == 0,
@@ -173,6 +194,7 @@ extension Stipple {
             @Option(name: .customLong("touch-up-months"), help: ArgumentHelp("Months from the last procedure to a touch-up.", valueName: "months"))
             var touchUpMonths = ClinicReports.defaultTouchUpMonths
             @OptionGroup var format: ReportFormatOptions
+            @OptionGroup var purpose: PurposeOption
 
             func validate() throws {
                 _ = try parseDay(on, "--on")
@@ -183,7 +205,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let reports = try await openReports(options)
+                    let reports = try await openReports(options, purpose: purpose.purpose, command: "report due")
                     printReport(try await reports.due(on: Day(on)!, touchUpMonths: touchUpMonths), format: format)
                 }
             }
@@ -209,9 +231,39 @@ extension Stipple {
             @OptionGroup var options: GlobalOptions
             @OptionGroup var range: DateRange
             @OptionGroup var format: ReportFormatOptions
+            @OptionGroup var purpose: PurposeOption
 
             func run() async throws {
-                try await range.print(options, format) { reports, from, to in try await reports.serviceRecords(from: from, to: to) }
+                try await range.print(options, format, purpose: purpose.purpose, command: "report records") { reports, from, to in
+                    try await reports.serviceRecords(from: from, to: to)
+                }
+            }
+        }
+
+        struct AccessLogReport: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "access", abstract: "Who was shown a client's record, when, why and through which command (admins, auditors).")
+
+            @OptionGroup var options: GlobalOptions
+            @Argument(help: ArgumentHelp("The client's id.", valueName: "client"))
+            var client: String
+            @OptionGroup var format: ReportFormatOptions
+
+            func run() async throws {
+                try await reportingFailures {
+                    let (log, _) = try await options.open(for: .permission(.readAccessLog))
+                    let id = client.hasPrefix("client-") ? String(client.dropFirst("client-".count)) : client
+                    if try await log.streamVersion(Recorder.Streams.client(id)) == 0 { throw ReportsError.notFound(what: "client", id: id) }
+                    let rows: [[ReportValue]] = try await log.read(stream: Recorder.Streams.access(id), limit: Int.max).compactMap { event in
+                        guard let accessed = try Recorder.decode(event) as? Stipple_V1_RecordAccessed else { return nil }
+                        return [.text(EventJSON.iso8601Seconds(accessed.accessedAt.seconds)), .text(accessed.actor), .text(accessed.role),
+                                .text(accessed.purpose), .text(accessed.command), .int(event.position)]
+                    }
+                    let table = ReportTable(
+                        title: "Access log of client \(id)", columns: ["at", "actor", "role", "purpose", "command", "position"], rows: rows,
+                        notes: ["\(rows.count) access\(rows.count == 1 ? "" : "es")"])
+                    printReport(ClinicReports.Report(sections: [table], notice: nil), format: format)
+                }
             }
         }
     }

@@ -29,14 +29,25 @@ struct ReportFormatOptions: ParsableArguments {
 ///     (`nil`: the whole chain).
 func openReports(
     _ options: GlobalOptions, _ permission: Permission = .readReports, clinic: (EventLog) async throws -> String? = { _ in nil },
-    check: (EventLog) async throws -> Void = { _ in }
+    purpose: String? = nil, command: String = "report", check: (EventLog) async throws -> Void = { _ in }
 ) async throws -> ClinicReports {
+    try await openReportsAs(options, permission, clinic: clinic, purpose: purpose, command: command, check: check).0
+}
+
+/// ``openReports(_:_:clinic:check:)``, with the user the token identified.
+func openReportsAs(
+    _ options: GlobalOptions, _ permission: Permission = .readReports, clinic: (EventLog) async throws -> String? = { _ in nil },
+    purpose: String? = nil, command: String = "report", check: (EventLog) async throws -> Void = { _ in },
+    beforeCatchUp: (EventLog, Principal) async throws -> Void = { _, _ in }
+) async throws -> (ClinicReports, Principal) {
     let (log, principal) = try await options.open(for: .anyUser)
     // The permission first: a user who may not read a record learns nothing of it, not
     // even whether it exists.
     try AccessPolicy.check(principal, permission, clinic: try await clinic(log))
     try await check(log)
-    let reports = ClinicReports(log: log, contacts: try await openedContacts(log, options: options))
+    try await beforeCatchUp(log, principal)
+    let reports = ClinicReports(
+        log: log, contacts: try await openedContacts(log, options: options, principal: principal, purpose: purpose, command: command))
     do {
         try await reports.projector.catchUp(progress: ProgressPrinter(delay: 1).callAsFunction)
         ProgressPrinter.finishLine()
@@ -44,27 +55,44 @@ func openReports(
         // A file this user cannot write: the report is served as the tables stand, and
         // its notice says how far behind they are.
     }
-    return reports
+    return (reports, principal)
 }
 
-/// Names and contacts read from each client's registration and opened with the client's
-/// key (an erased client shows as erased; without a master key file, nothing is shown).
-func openedContacts(_ log: EventLog, options: GlobalOptions) async throws -> ContactResolver {
+/// Names and contacts for a report, read from each client's registration and opened with
+/// the client's key — for admins only (DESIGN: names only to admins); everyone else sees a
+/// pseudonym. A confidential client's name needs a purpose (`--reason`). Every name shown
+/// is logged in the access log before the report is printed. An erased client shows as
+/// erased; without a master key file, no name can be opened.
+func openedContacts(
+    _ log: EventLog, options: GlobalOptions, principal: Principal, purpose: String?, command: String
+) async throws -> ContactResolver {
     let keys = try await options.clientKeysIfAvailable(for: log)
+    let pseudonyms = keys == nil ? nil : Pseudonyms(master: try MasterKey.load(from: options.masterKeyPath))
     return { clients in
         var contacts: [String: ClientContact] = [:]
         guard let keys else { return contacts }
+        var revealed: [String] = []
         for client in Set(clients) {
-            guard let first = try await log.read(stream: Recorder.Streams.client(client), limit: 1).first,
-                  let registered = try Recorder.decode(first) as? Stipple_V1_ClientRegistered
-            else { continue }
+            let events = try await log.read(stream: Recorder.Streams.client(client), limit: Int.max)
+            guard let first = events.first, let registered = try Recorder.decode(first) as? Stipple_V1_ClientRegistered else { continue }
+            let pseudonym = ClientContact(name: pseudonyms?.pseudonym(for: client) ?? "")
+            // A history shows its reader the record they may read (checked before); other
+            // reports show names to admins only.
+            let mayName = command == "history" || principal.role == .admin
+            guard mayName, AccessLog.verdict(for: principal, clientEvents: events, purpose: purpose) == .allowed else {
+                contacts[client] = pseudonym
+                continue
+            }
             switch try await PersonalData.open(registered, client: client, keys: keys) {
             case .readable(let opened):
                 contacts[client] = ClientContact((opened as? Stipple_V1_ClientRegistered)?.personal ?? registered.personal)
+                revealed.append(client)
             case .erased:
                 contacts[client] = ClientContact(erased: true)
             }
         }
+        // A history logs its one access itself (see showRecord).
+        if command != "history" { try await logAccess(to: revealed, log: log, principal: principal, purpose: purpose, command: command) }
         return contacts
     }
 }
