@@ -156,3 +156,85 @@ struct AccessCLITests {
         #expect(try other.run(["verify"], environment: ["STIPPLE_TOKEN": token]).status == 0)
     }
 }
+
+@Suite("stipple access log, confidential clients and pseudonyms")
+struct AccessLogCLITests {
+    @Test("every read of a record is logged with who, role, why; report access lists them")
+    func accessLog() throws {
+        let chain = try AccessCLITests.Chain()
+        #expect(try chain.run(as: "dr-lee", ["history", "42", "--reason", "session planning"]).status == 0)
+        #expect(try chain.run(as: "audit-1", ["read", "client-42"]).status == 0)
+        let log = try chain.cli.run(["report", "access", "42", "--json"])
+        #expect(log.status == 0, "\(log.stderr)")
+        let rows = try #require((try chain.cli.json(log.stdout)["sections"] as? [[String: Any]])?.first?["rows"] as? [[String: Any]])
+        #expect(rows.map { $0["actor"] as? String } == ["dr-lee", "audit-1"])
+        #expect(rows.map { $0["role"] as? String } == ["clinician", "auditor"])
+        #expect(rows.map { $0["purpose"] as? String } == ["session planning", ""])
+        #expect(rows.map { $0["command"] as? String } == ["history", "read"])
+        // Only admins and auditors read the access log; a refused read is not logged as a read.
+        #expect(try chain.run(as: "dr-lee", ["report", "access", "42"]).stderr.contains("may not read the access log"))
+        #expect(try chain.run(as: "desk-1", ["history", "42"]).status == 5)
+        let after = try chain.cli.run(["report", "access", "42", "--json"])
+        #expect(((try chain.cli.json(after.stdout)["sections"] as? [[String: Any]])?.first?["rows"] as? [[String: Any]])?.count == 2, "a refused read is not a read")
+        #expect(try chain.cli.run(["report", "access", "nobody"]).status == 2)
+    }
+
+    @Test("a confidential record needs a purpose, and is refused, revealing nothing, to a clinician who never treated the client")
+    func confidential() throws {
+        let chain = try AccessCLITests.Chain()
+        #expect(try chain.cli.run(["user", "add", "dr-kim", "--role", "clinician", "--clinic", "toronto"]).status == 0)
+        // dr-lee consults client 42 (so has "consulted or treated" them); then 42 becomes confidential.
+        let consult = try chain.run(as: "dr-lee", [
+            "client", "consult", "--client", "42", "--clinic", "toronto", "--consultant", "17", "--at", "2026-02-21T10:00",
+            "--hair-loss", "androgenetic", "--norwood", "IV", "--fitzpatrick", "3", "--sessions", "3",
+        ])
+        #expect(consult.status == 0, "\(consult.stderr)")
+        #expect(try chain.cli.run(["client", "confidential", "--client", "42", "--reason", "public figure"]).status == 0)
+        let noReason = try chain.run(as: "dr-lee", ["history", "42"])
+        #expect(noReason.status == 5)
+        #expect(noReason.stderr.contains("client 42 is confidential: say why you look with --reason"))
+        #expect(try chain.run(as: "dr-lee", ["history", "42", "--reason", "follow-up"]).status == 0)
+        #expect(try chain.run(as: "audit-1", ["history", "42", "--reason", "yearly audit"]).status == 0)
+        // dr-kim works at the same clinic but never treated 42: the refusal is the one a
+        // client that does not exist gets.
+        let refused = try chain.run(as: "dr-kim", ["history", "42", "--reason", "curious"])
+        let missing = try chain.run(as: "dr-kim", ["history", "4242", "--reason", "curious"])
+        #expect(refused.status == 5 && missing.status == 5)
+        #expect(refused.stderr == missing.stderr, "\(refused.stderr) / \(missing.stderr)")
+        #expect(!refused.stderr.contains("confidential") && !refused.stderr.contains("42"))
+        // Reading the whole log needs a purpose once confidential clients exist.
+        #expect(try chain.cli.run(["read", "--all"]).stderr.contains("the log holds confidential clients"))
+        #expect(try chain.cli.run(["read", "--all", "--reason", "export to the regulator"]).status == 0)
+    }
+
+    @Test("reports that need no names show clients by a stable pseudonym; names go to admins only")
+    func pseudonyms() throws {
+        let chain = try AccessCLITests.Chain()
+        for arguments in [
+            ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
+            ["batch", "receive", "--lot", "NC-0412", "--kind", "cartridge", "--manufacturer", "Kwadron", "--configuration", "3RL", "--diameter", "0.25", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
+            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30"],
+            ["client", "session", "--client", "42", "--number", "1", "--clinic", "toronto", "--technician", "17",
+             "--start", "2026-03-02T10:00", "--end", "2026-03-02T13:00", "--area", "hairline",
+             "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.9"],
+            ["tech", "suspend", "--technician", "17", "--certification", "C-1", "--from", "2026-03-01", "--reason", "review"],
+        ] {
+            let run = try chain.cli.run(arguments)
+            try #require(run.status == 0, "\(arguments): \(run.stderr)")
+        }
+        let audit = try chain.run(as: "audit-1", ["report", "audit", "--json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let rows = try #require((try chain.cli.json(audit.stdout)["sections"] as? [[String: Any]])?.first?["rows"] as? [[String: Any]])
+        let clients = Set(rows.compactMap { $0["client"] as? String })
+        #expect(clients.count == 1)
+        let pseudonym = try #require(clients.first)
+        #expect(pseudonym.wholeMatch(of: /C-[0-9A-Z]{5}-[0-9A-Z]{5}/) != nil, "\(pseudonym)")
+        #expect(try chain.cli.run(["report", "audit"]).stdout.contains(pseudonym), "stable: the same for every reader")
+        // The records-law report: the name for admins, the pseudonym for an auditor.
+        let admin = try chain.cli.run(["report", "records", "--from", "2026-03-01", "--to", "2026-03-31"])
+        #expect(admin.stdout.contains("A. Client"))
+        let auditor = try chain.run(as: "audit-1", ["report", "records", "--from", "2026-03-01", "--to", "2026-03-31"])
+        #expect(!auditor.stdout.contains("A. Client"))
+        #expect(auditor.stdout.contains(pseudonym))
+    }
+}
