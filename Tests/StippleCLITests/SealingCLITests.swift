@@ -101,4 +101,46 @@ struct SealingCLITests {
         #expect(!none.stdout.contains("Q. Person"))
         #expect(none.stderr.contains("personal data is shown sealed"))
     }
+
+    @Test("subject access: an admin exports a client's whole record decrypted, the export is logged; others are refused")
+    func export() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        #expect(try cli.run(["client", "register", "--client", "7", "--clinic", "toronto", "--name", "Q. Person", "--phone", "+1-416-555-0107", "--at", "2026-02-20T10:00"]).status == 0)
+        #expect(try cli.run(["client", "consent", "--client", "7", "--form", "v4", "--at", "2026-02-20T10:30"]).status == 0)
+        let exported = try cli.run(["client", "export", "7", "--output", cli.folder + "/client-7.json"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: cli.folder + "/client-7.json")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let document = try cli.json(try String(contentsOfFile: cli.folder + "/client-7.json", encoding: .utf8))
+        let events = try #require(document["events"] as? [[String: Any]])
+        #expect(events.map { $0["type"] as? String } == ["ClientRegistered", "ConsentSigned"])
+        #expect(((events[0]["data"] as? [String: Any])?["personal"] as? [String: Any])?["name"] as? String == "Q. Person")
+        #expect((document["accessLog"] as? [[String: Any]])?.count == 1, "the export itself is logged before it is written")
+        #expect(try cli.run(["report", "access", "7"]).stdout.contains("client export"))
+        let user = try cli.run(["user", "add", "audit-1", "--role", "auditor"])
+        let token = try #require(user.lines.first { $0.hasPrefix("stp_") })
+        let refused = try cli.run(["client", "export", "7"], environment: ["STIPPLE_TOKEN": token])
+        #expect(refused.status == 5)
+        #expect(refused.stderr.contains("may not export a client's whole record"))
+        #expect(try cli.run(["client", "export", "99"]).status == 2)
+    }
+
+    @Test("rotate-master rewraps every client key; the old key file no longer opens the log")
+    func rotateMaster() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        #expect(try cli.run(["client", "register", "--client", "7", "--clinic", "toronto", "--name", "Q. Person", "--at", "2026-02-20T10:00"]).status == 0)
+        let keyPath = cli.folder + "/stipple.key"
+        let oldCopy = cli.folder + "/old.key"
+        try FileManager.default.copyItem(atPath: keyPath, toPath: oldCopy)
+        let rotated = try cli.run(["keys", "rotate-master"])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        #expect(rotated.stdout.contains("Rewrapped 1 client key"))
+        #expect(try String(contentsOfFile: keyPath, encoding: .utf8) != (try String(contentsOfFile: oldCopy, encoding: .utf8)))
+        #expect(try cli.run(["read", "client-7"]).stdout.contains("Q. Person"))
+        let old = try cli.run(["read", "client-7"], environment: ["STIPPLE_MASTER_KEY_FILE": oldCopy])
+        #expect(old.status == 1)
+        #expect(old.stderr.contains("is not the one this log's client keys were made with"))
+    }
 }
