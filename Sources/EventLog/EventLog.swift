@@ -121,6 +121,8 @@ public final class EventLog: Sendable {
         let maxPages = configuration.maxPageCount
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted content is overwritten (a destroyed client key, replaced report rows).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
             if let maxPages { try db.execute(sql: "PRAGMA max_page_count = \(maxPages)") }
         }
         do {
