@@ -25,6 +25,7 @@ public enum Permission: String, Sendable, Hashable, CaseIterable {
     case manageStaff = "manage technicians and clinics"
     case importEvents = "import events"
     case maintainLog = "maintain the log"
+    case manageConfidentiality = "mark clients confidential or erase their data"
 }
 
 /// A user as a valid token identifies them.

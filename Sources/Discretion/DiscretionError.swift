@@ -14,6 +14,8 @@ public enum DiscretionError: Error, Sendable, Equatable, CustomStringConvertible
     case wrongMasterKey(path: String)
     /// The client's personal data was erased: nothing personal can be recorded or shown.
     case clientErased(String)
+    /// Input that would put personal data in the log outside the sealing.
+    case unsealedInput(client: String, type: String, reason: String)
     /// A sealed value that does not open with its client's key (altered, or another client's).
     case unsealable(client: String, reason: String)
 
@@ -31,6 +33,8 @@ public enum DiscretionError: Error, Sendable, Equatable, CustomStringConvertible
             return "the master key \(path) is not the one this log's client keys were made with: use the right key file (nothing was changed)"
         case .clientErased(let client):
             return "client \(client)'s personal data was erased: nothing personal can be recorded for them again"
+        case .unsealedInput(let client, let type, let reason):
+            return "\(type) of client \(client) refused: \(reason)"
         case .unsealable(let client, let reason):
             return "a sealed value of client \(client) does not open: \(reason)"
         }

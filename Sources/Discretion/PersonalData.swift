@@ -81,11 +81,21 @@ public enum PersonalData {
                     guard StreamCategory(stream: event.stream) == .client else { return event }
                     let client = String(event.stream.dropFirst(StreamCategory.client.prefix.count))
                     let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
-                    guard var message = try PayloadCodec.message(fromBinary: event.payload, schema: schema) as? any CarriesPersonal,
-                          let plain = try message.personalBytes()
-                    else { return event }
+                    let decoded = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
+                    // An older schema version with personal data cannot be sealed in place: it
+                    // is refused rather than stored in clear.
+                    if !(decoded is any CarriesPersonal), let old = decoded as? Stipple_V1_SessionRecorded, old.hasPersonal,
+                       old.personal != Stipple_V1_ProcedurePersonal() {
+                        throw DiscretionError.unsealedInput(client: client, type: event.type, reason: "personal data in schema version \(event.schemaVersion); write it in the newest version")
+                    }
+                    guard var message = decoded as? any CarriesPersonal else { return event }
+                    // Sealed bytes come from the sealing only, never from the input.
+                    if !message.sealedPersonalBytes.isEmpty {
+                        throw DiscretionError.unsealedInput(client: client, type: event.type, reason: "sealedPersonal is set by Stipple, not by the caller")
+                    }
+                    guard let plain = try message.personalBytes() else { return event }
                     let key = try reader.withDatabase { db in try ClientKeys.keyCreatingIfNeeded(client, in: db, master: master) }
-                    message.keepSealed(try Sealing.seal(plain, client: client, key: key))
+                    message.keepSealed(try Sealing.seal(plain, client: client, context: event.type, key: key))
                     var sealed = event
                     sealed.payload = try message.serializedBytes()
                     return sealed
@@ -106,13 +116,27 @@ public enum PersonalData {
     ///
     /// - Throws: ``DiscretionError/unsealable(client:reason:)`` for a value that does not
     ///   open with the client's key.
-    public static func open(_ message: any SwiftProtobuf.Message, client: String, keys: ClientKeys) async throws -> Opened {
-        guard var carrier = message as? any CarriesPersonal, !carrier.sealedPersonalBytes.isEmpty else { return .readable(message) }
-        switch try await keys.lookup(client) {
+    public static func open(_ message: any SwiftProtobuf.Message, type: String, client: String, keys: ClientKeys) async throws -> Opened {
+        let lookup = try await keys.lookup(client)
+        guard var carrier = message as? any CarriesPersonal else {
+            // An old version's personal data (never sealed) is not shown once erased.
+            if case .erased = lookup, var old = message as? Stipple_V1_SessionRecorded, old.hasPersonal {
+                old.clearPersonal()
+                return .erased(old)
+            }
+            return .readable(message)
+        }
+        switch lookup {
         case .key(let key):
-            try carrier.restore(try Sealing.open(carrier.sealedPersonalBytes, client: client, key: key))
+            guard !carrier.sealedPersonalBytes.isEmpty else { return .readable(carrier) }
+            try carrier.restore(try Sealing.open(carrier.sealedPersonalBytes, client: client, context: type, key: key))
             return .readable(carrier)
-        case .erased, .none:
+        case .erased:
+            // Sealed data cannot open; data written before sealing existed is not shown.
+            carrier.keepSealed([])
+            return .erased(carrier)
+        case .none:
+            guard !carrier.sealedPersonalBytes.isEmpty else { return .readable(carrier) }
             carrier.keepSealed([])
             return .erased(carrier)
         }

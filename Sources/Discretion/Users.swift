@@ -29,6 +29,8 @@ public enum UserError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Clinicians and reception work for named clinics; admins and auditors for none.
     case clinicsRequired(Role)
     case clinicsNotAllowed(Role)
+    /// A clinic name that cannot be stored (empty, or with a comma).
+    case invalidClinic(String)
     /// The last enabled admin cannot be disabled (nobody could manage users after).
     case lastAdmin(String)
     /// The log has no users yet (made before users existed): `stipple init` adds the first admin.
@@ -54,6 +56,8 @@ public enum UserError: Error, Sendable, Equatable, CustomStringConvertible {
             return "a \(role.rawValue) works for named clinics: give at least one --clinic"
         case .clinicsNotAllowed(let role):
             return "an \(role.rawValue) works for the whole chain: give no --clinic"
+        case .invalidClinic(let clinic):
+            return "\"\(clinic)\" cannot be a clinic: give one clinic per --clinic, without commas"
         case .lastAdmin(let name):
             return "\(name) is the last enabled admin; make another admin first"
         case .noUsers:
@@ -110,6 +114,7 @@ public struct Users: Sendable {
     public func add(_ name: String, role: Role, clinics: [String], by creator: String) async throws -> String {
         guard Self.isValidName(name) else { throw UserError.invalidName(name) }
         if role.isClinicScoped && clinics.isEmpty { throw UserError.clinicsRequired(role) }
+        if let bad = clinics.first(where: { $0.isEmpty || $0.contains(",") }) { throw UserError.invalidClinic(bad) }
         if !role.isClinicScoped && !clinics.isEmpty { throw UserError.clinicsNotAllowed(role) }
         let (token, hash) = Tokens.generate()
         try await log.writeTables { db in

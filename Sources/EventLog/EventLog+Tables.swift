@@ -65,15 +65,30 @@ extension EventLog {
 extension EventLog {
     /// Copies every committed page from the WAL into the database file and empties the WAL
     /// (`wal_checkpoint(TRUNCATE)`): after a secure delete, no old copy of the deleted rows
-    /// stays in the WAL. Waits for readers that hold older snapshots (busy timeout).
-    public func checkpointAndTruncateWAL() async throws {
+    /// stays in the WAL. A reader holding an older snapshot (another process) keeps the WAL
+    /// from being emptied: it is tried again for up to `patience`.
+    ///
+    /// - Throws: ``EventLogError/database(code:message:)`` when the WAL could not be emptied.
+    public func checkpointAndTruncateWAL(patience: Duration = .seconds(10)) async throws {
         guard let writer else { throw EventLogError.readOnly(path: path) }
-        do {
-            try await writer.withWriter { db, _ in
-                _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        let deadline = ContinuousClock.now.advanced(by: patience)
+        while true {
+            let done: Bool
+            do {
+                done = try await writer.withWriter { db, _ in
+                    // (busy, frames in the WAL, frames checkpointed): emptied when 0, 0.
+                    guard let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") else { return false }
+                    return (row[0] as Int) == 0 && (row[1] as Int) <= 0
+                }
+            } catch {
+                throw StoreErrors.translate(error, path: path)
             }
-        } catch {
-            throw StoreErrors.translate(error, path: path)
+            if done { return }
+            if ContinuousClock.now >= deadline {
+                throw EventLogError.database(
+                    code: 5, message: "the WAL of \(path) could not be emptied: another process keeps reading an older state; run the command again when it is done")
+            }
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 }

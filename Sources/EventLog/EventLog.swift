@@ -92,6 +92,10 @@ public final class EventLog: Sendable {
         do {
             // Created in rollback-journal mode so the header (application id) is in the
             // main file before anything else can see it; the pool then switches to WAL.
+            // Readable by its owner only (clinic records).
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw EventLogError.database(code: 14, message: "cannot create \(path)")
+            }
             let queue = try DatabaseQueue(path: path)
             try queue.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA application_id = \(LogSchema.applicationID)")

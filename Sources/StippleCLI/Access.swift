@@ -63,20 +63,29 @@ extension GlobalOptions {
 
 /// The decisions of a command as they are recorded: each event allowed for `principal`
 /// and carrying them as actor, its personal data sealed with the client's key.
-func recorded(_ decisions: [Recorder.Decision], principal: Principal, options: GlobalOptions, log: EventLog) async throws -> [Recorder.Decision] {
+///
+/// - Parameter target: the stream the command is about, when known: the user's access to
+///   it is checked before the decision runs, so a refused user learns nothing from the
+///   domain's rules (not whether the client exists, nor their consent or sessions).
+func recorded(
+    _ decisions: [Recorder.Decision], principal: Principal, options: GlobalOptions, log: EventLog, target: String? = nil
+) async throws -> [Recorder.Decision] {
     let master = try await options.masterKey(for: log)
-    return PersonalData.sealing(authorized(decisions, principal: principal), master: master)
+    return PersonalData.sealing(authorized(decisions, principal: principal, target: target), master: master)
 }
 
 /// Wraps decisions so that every event they return is allowed for `principal` (checked
 /// inside the write transaction, where the client's clinic is read) and carries the
 /// principal as its actor, whatever the input said.
-func authorized(_ decisions: [Recorder.Decision], principal: Principal) -> [Recorder.Decision] {
+func authorized(_ decisions: [Recorder.Decision], principal: Principal, target: String? = nil) -> [Recorder.Decision] {
     decisions.map { decision in
         { reader in
-            try decision(reader).map { event in
-                let (permission, clinic) = try EventAccess.requirement(for: event, reader: reader)
-                try AccessPolicy.check(principal, permission, clinic: clinic)
+            if let target { try EventAccess.checkTarget(target, principal: principal, reader: reader) }
+            return try decision(reader).map { event in
+                for (permission, clinic) in try EventAccess.requirements(for: event, reader: reader) {
+                    try AccessPolicy.check(principal, permission, clinic: clinic)
+                }
+                try EventAccess.checkConfidential(event, principal: principal, reader: reader)
                 var event = event
                 event.metadata.actor = principal.user
                 event.metadata.extra["role"] = .string(principal.role.rawValue)
@@ -86,26 +95,70 @@ func authorized(_ decisions: [Recorder.Decision], principal: Principal) -> [Reco
     }
 }
 
-/// Which permission an event needs, and for which clinic.
+/// Which permissions an event needs, and for which clinics.
 enum EventAccess {
     /// Bookings and registrations (reception's work); every other client event is clinical.
     static let bookingTypes: Set<String> = ["ClientRegistered", "SessionBooked", "SessionRescheduled", "SessionCancelled", "SessionNoShow"]
+    /// Who may see a client, and the erasure of their data: admins only.
+    static let adminTypes: Set<String> = ["ClientMarkedConfidential", "ClientConfidentialityLifted", "ClientErased"]
 
-    static func requirement(for event: NewEvent, reader: TransactionReader) throws -> (Permission, String?) {
+    /// Every (permission, clinic) an event needs. On an existing client's or lot's stream
+    /// the clinic it was registered at always counts, and so does a clinic the event names:
+    /// naming one's own clinic on another clinic's client grants nothing.
+    static func requirements(for event: NewEvent, reader: TransactionReader) throws -> [(Permission, String?)] {
         let message = try EventAccess.message(of: event)
+        let named = nonEmpty(clinic(of: message))
+        func scoped(_ permission: Permission) -> [(Permission, String?)] {
+            let registered = registrationClinic(event.stream, reader: reader)
+            let clinics = Set([registered, named].compactMap { $0 })
+            return clinics.isEmpty ? [(permission, nil)] : clinics.sorted().map { (permission, $0) }
+        }
         switch StreamCategory(stream: event.stream) {
         case .client?:
-            let permission: Permission = bookingTypes.contains(event.type) ? .recordBookings : .recordClinical
-            return (permission, nonEmpty(clinic(of: message)) ?? registrationClinic(event.stream, reader: reader))
+            if adminTypes.contains(event.type) { return [(.manageConfidentiality, nil)] }
+            return scoped(bookingTypes.contains(event.type) ? .recordBookings : .recordClinical)
         case .batch?:
-            return (.recordClinical, nonEmpty(clinic(of: message)) ?? registrationClinic(event.stream, reader: reader))
+            return scoped(.recordClinical)
         case .incident?:
-            return (.recordClinical, nil)
+            // An exposure incident happens at a clinic; clinicians record their clinic's.
+            return [(.recordClinical, named)]
         case .access?:
             // Written by the reading commands themselves, never through a decision of a user.
-            return (.importEvents, nil)
+            return [(.importEvents, nil)]
         case .technician?, .clinic?, nil:
-            return (.manageStaff, nil)
+            return [(.manageStaff, nil)]
+        }
+    }
+
+    /// The access to a command's target stream, checked before its decision runs: the
+    /// least any event on it needs, at the clinic it was registered at. A refusal names no
+    /// clinic, so it says nothing about whether the client (or lot) exists.
+    static func checkTarget(_ stream: String, principal: Principal, reader: TransactionReader) throws {
+        let permission: Permission
+        switch StreamCategory(stream: stream) {
+        case .client?: permission = .recordBookings
+        case .batch?, .incident?: permission = .recordClinical
+        case .access?: permission = .importEvents
+        case .technician?, .clinic?, nil: permission = .manageStaff
+        }
+        let clinic = registrationClinic(stream, reader: reader)
+        let allowed = (try? AccessPolicy.check(principal, permission, clinic: clinic)) != nil
+            || (clinic == nil && principal.role.isClinicScoped && AccessPolicy.grants[principal.role]?.contains(permission) == true)
+        if !allowed { throw AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: nil) }
+        if StreamCategory(stream: stream) == .client, let client = try? reader.read(stream: stream, limit: Int.max),
+           AccessLog.verdict(for: principal, clientEvents: client, purpose: "recording") == .refused {
+            throw AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: nil)
+        }
+    }
+
+    /// A confidential client's clinical events are recorded only by admins and the
+    /// clinicians already caring for them (who recorded a consultation or procedure): nobody
+    /// joins the care team of a confidential client by recording one.
+    static func checkConfidential(_ event: NewEvent, principal: Principal, reader: TransactionReader) throws {
+        guard StreamCategory(stream: event.stream) == .client, !adminTypes.contains(event.type) else { return }
+        let events = try reader.read(stream: event.stream, limit: Int.max)
+        if AccessLog.verdict(for: principal, clientEvents: events, purpose: "recording") == .refused {
+            throw AccessDenied(user: principal.user, role: principal.role, permission: .recordClinical, clinic: nil)
         }
     }
 

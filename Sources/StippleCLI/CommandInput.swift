@@ -16,6 +16,9 @@ enum CommandInput {
     struct Command {
         var line: Int
         var decision: Recorder.Decision
+        /// The stream the line is about (its `client`, `lot`, `technician` or `stream`), whose
+        /// access is checked before the decision runs.
+        var target: String?
     }
 
     /// A refusal, with the input line that was refused.
@@ -34,16 +37,25 @@ enum CommandInput {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             let decision = try command(from: Array(line), line: lineNumber)
             let number = lineNumber
-            commands.append(Command(line: number) { reader in
+            commands.append(Command(line: number, decision: { reader in
                 do {
                     return try decision(reader)
                 } catch let refusal as Refusal {
                     throw LineRefusal(line: number, refusal: refusal)
                 }
-            })
+            }, target: target(of: Array(line))))
         }
         if commands.isEmpty { throw Failure.badInput("no commands in the input: give one JSON object per line") }
         return commands
+    }
+
+    /// The stream a line names, if it names one.
+    static func target(of bytes: [UInt8]) -> String? {
+        guard case .object(let object)? = try? JSONValue.parse(bytes) else { return nil }
+        if let client = object["client"]?.stringValue { return Recorder.Streams.client(client) }
+        if let lot = object["lot"]?.stringValue { return Recorder.Streams.batch(lot) }
+        if let technician = object["technician"]?.stringValue { return Recorder.Streams.technician(technician) }
+        return object["stream"]?.stringValue
     }
 
     static func command(from bytes: [UInt8], line: Int) throws(Failure) -> Recorder.Decision {
@@ -64,6 +76,10 @@ enum CommandInput {
         if let raw = object["metadata"] {
             do { metadata = try EventMetadata(json: raw) } catch { throw fail("metadata", error.description) }
             if metadata.extra["flags"] != nil { throw fail("metadata", "key \"flags\" is set by the rules, not by the caller") }
+            // Free keys would be text outside the sealing of personal data: only the known ones.
+            if let key = metadata.extra.keys.sorted().first {
+                throw fail("metadata", "key \"\(key)\" is not known (known: actor, clinic, correlationId, causationId; the actor is the token's user)")
+            }
         }
         func message<M: SwiftProtobuf.Message>(_ type: String, as: M.Type) throws(Failure) -> M {
             guard let data = object["data"], case .object = data else { throw fail("data", "must be a JSON object") }

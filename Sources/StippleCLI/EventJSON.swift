@@ -31,7 +31,14 @@ enum EventJSON {
         else { return line(event) }
         let client = String(event.stream.dropFirst(StreamCategory.client.prefix.count))
         var shown = event
-        switch try await PersonalData.open(message, client: client, keys: keys) {
+        let opened: PersonalData.Opened
+        do {
+            opened = try await PersonalData.open(message, type: event.type, client: client, keys: keys)
+        } catch let error as DiscretionError {
+            // One value that does not open does not hide the rest of the record.
+            return line(event, extra: ["personalUnreadable": .string(error.description)])
+        }
+        switch opened {
         case .readable(let opened):
             shown.payload = try opened.serializedBytes()
             return line(shown)

@@ -49,11 +49,12 @@ struct Failure: Error, CustomStringConvertible {
             switch error {
             case .noToken, .notAToken, .unknownToken, .disabled, .noUsers:
                 return Failure(code: .denied, message: "refused: " + error.description)
-            case .userExists, .unknownUser, .invalidName, .clinicsRequired, .clinicsNotAllowed, .lastAdmin:
+            case .userExists, .unknownUser, .invalidName, .clinicsRequired, .clinicsNotAllowed, .invalidClinic, .lastAdmin:
                 return .badInput(error.description)
             }
         case let error as DiscretionError:
             if case .clientErased = error { return Failure(code: .refused, message: error.description + "; nothing was recorded") }
+            if case .unsealedInput = error { return Failure(code: .badInput, message: error.description + "; nothing was recorded") }
             return Failure(code: .failure, message: error.description)
         case let error as ReportsError:
             switch error {

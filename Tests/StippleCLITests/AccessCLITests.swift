@@ -52,6 +52,7 @@ struct AccessCLITests {
             #expect(run.status == 5, "\(token): \(run.stderr)")
             #expect(run.stderr.contains(message), "\(run.stderr)")
         }
+        #expect(try chain.head() == before, "refused commands write nothing")
         let old = chain.tokens["dr-lee"]!
         let rotated = try chain.cli.run(["user", "rotate-token", "dr-lee"])
         #expect(rotated.status == 0)
@@ -74,7 +75,18 @@ struct AccessCLITests {
         #expect(own.status == 0, "\(own.stderr)")
         let other = try chain.run(as: "dr-lee", ["client", "consent", "--client", "43", "--form", "v4", "--at", "2026-02-21T10:00"])
         #expect(other.status == 5)
-        #expect(other.stderr.contains("refused: dr-lee (clinician) may not record clinical events for clinic brampton; nothing was done"), "\(other.stderr)")
+        // Refused before the rules run, naming no clinic (nothing about the client is revealed).
+        #expect(other.stderr.contains("refused: dr-lee (clinician) may not record"), "\(other.stderr)")
+        #expect(!other.stderr.contains("brampton"))
+        // Naming their own clinic on another clinic's client grants nothing.
+        let session = try chain.run(as: "dr-lee", [
+            "client", "book", "--client", "43", "--booking", "B9", "--clinic", "toronto", "--technician", "17",
+            "--start", "2026-03-02T10:00", "--minutes", "180", "--number", "1",
+        ])
+        #expect(session.status == 5, "\(session.stderr)")
+        let viaDo = try chain.cli.run(["do"], input: #"{"command":"record","stream":"client-43","type":"ConsentSigned","data":{"formVersion":"v5","coversProcedure":true,"clinicId":"toronto"}}"#,
+                                      environment: ["STIPPLE_TOKEN": chain.tokens["dr-lee"]!])
+        #expect(viaDo.status == 5, "\(viaDo.stderr)")
         #expect(try chain.cli.run(["read", "client-43"]).lines.count == 1)
         // Through `do`, a line claiming another actor is recorded as dr-lee's.
         let line = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v5","coversProcedure":true},"metadata":{"actor":"someone-else"}}"#
@@ -88,7 +100,7 @@ struct AccessCLITests {
         #expect(try chain.run(as: "dr-lee", ["history", "42"]).status == 0)
         let otherHistory = try chain.run(as: "dr-lee", ["history", "43"])
         #expect(otherHistory.status == 5)
-        #expect(otherHistory.stderr.contains("may not read clinical records for clinic brampton"))
+        #expect(otherHistory.stderr.contains("may not read clinical records"))
         // A client that does not exist is refused the same way: nothing is revealed.
         let nobody = try chain.run(as: "dr-lee", ["history", "no-such-client"])
         #expect(nobody.status == 5)
@@ -114,7 +126,7 @@ struct AccessCLITests {
         #expect(try chain.run(as: "audit-1", ["report", "audit"]).status == 0)
         let record = try chain.run(as: "audit-1", ["client", "consent", "--client", "42", "--form", "v4", "--at", "2026-02-21T10:00"])
         #expect(record.status == 5)
-        #expect(record.stderr.contains("audit-1 (auditor) may not record clinical events"))
+        #expect(record.stderr.contains("audit-1 (auditor) may not record"))
         #expect(try chain.run(as: "audit-1", ["user", "list"]).stderr.contains("may not manage users"))
         #expect(try chain.run(as: "audit-1", ["rebuild", "--all"]).stderr.contains("may not rebuild reports"))
         #expect(try chain.run(as: "audit-1", ["backup", chain.cli.folder + "/copy.sqlite"]).status == 5)
@@ -202,6 +214,19 @@ struct AccessLogCLITests {
         #expect(refused.status == 5 && missing.status == 5)
         #expect(refused.stderr == missing.stderr, "\(refused.stderr) / \(missing.stderr)")
         #expect(!refused.stderr.contains("confidential") && !refused.stderr.contains("42"))
+        // Only an admin lifts the mark.
+        let lift = try chain.run(as: "dr-lee", ["client", "confidential", "--client", "42", "--lift", "--reason", "x"])
+        #expect(lift.status == 5)
+        #expect(lift.stderr.contains("may not mark clients confidential or erase their data"))
+        // dr-kim cannot join the care team by recording a consultation of the confidential client.
+        let join = try chain.run(as: "dr-kim", [
+            "client", "consult", "--client", "42", "--clinic", "toronto", "--consultant", "17", "--at", "2026-02-22T10:00",
+            "--hair-loss", "androgenetic", "--norwood", "IV", "--fitzpatrick", "3", "--sessions", "3",
+        ])
+        #expect(join.status == 5)
+        #expect(try chain.run(as: "dr-kim", ["history", "42", "--reason", "curious"]).status == 5)
+        // Reception, and a clinician of another clinic, get the unknown client's refusal too.
+        #expect(try chain.cli.run(["user", "add", "dr-bram", "--role", "clinician", "--clinic", "brampton"]).lines.first { $0.hasPrefix("stp_") } != nil)
         // Reading the whole log needs a purpose once confidential clients exist.
         #expect(try chain.cli.run(["read", "--all"]).stderr.contains("the log holds confidential clients"))
         #expect(try chain.cli.run(["read", "--all", "--reason", "export to the regulator"]).status == 0)

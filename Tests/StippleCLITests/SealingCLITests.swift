@@ -35,6 +35,9 @@ struct SealingCLITests {
             try #require(run.status == 0, "\(arguments): \(run.stderr)")
         }
         _ = try cli.run(["report", "records", "--from", "2026-03-01", "--to", "2026-03-31"])
+        // The check can find text: a technician's name (not sealed) is in the file.
+        _ = try cli.run(["verify"])
+        #expect(rawBytes(cli).range(of: Data("T. Seventeen".utf8)) != nil, "positive control")
         #expect(rawBytes(cli).range(of: Data(name.utf8)) == nil, "the name is sealed in the log and kept by no projection")
         #expect(rawBytes(cli).range(of: Data(phone.utf8)) == nil)
         // Shown to those who may read it, opened with the client's key.
@@ -142,5 +145,19 @@ struct SealingCLITests {
         let old = try cli.run(["read", "client-7"], environment: ["STIPPLE_MASTER_KEY_FILE": oldCopy])
         #expect(old.status == 1)
         #expect(old.stderr.contains("is not the one this log's client keys were made with"))
+    }
+
+    @Test("sealed bytes come from Stipple only; an old schema version with personal data is refused rather than stored in clear")
+    func injectedSealed() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        #expect(try cli.run(["client", "register", "--client", "7", "--clinic", "toronto", "--name", "S. Person", "--at", "2026-02-20T10:00"]).status == 0)
+        let injected = try cli.run(["do"], input: #"{"command":"record","stream":"client-7","type":"ConsultationRecorded","data":{"clinicId":"toronto","estimatedSessions":3,"fitzpatrickType":3,"norwoodStage":"IV","sealedPersonal":"TmFtZQ=="}}"#)
+        #expect(injected.status == 2, "\(injected.stderr)")
+        #expect(injected.stderr.contains("sealedPersonal is set by Stipple, not by the caller"))
+        let old = try cli.run(["append", "-"], input: #"{"stream":"client-7","type":"SessionRecorded","schemaVersion":1,"data":{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","personal":{"notes":"Secret Note Text"}}}"#)
+        #expect(old.status == 2, "\(old.stderr)")
+        #expect(old.stderr.contains("write it in the newest version"))
+        #expect(try cli.run(["read", "client-7"]).lines.count == 1)
     }
 }

@@ -83,6 +83,9 @@ extension EventLog {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: partial + suffix) }
         }
         do {
+            // Readable by its owner only: a copy holds every client's sealed data, the users
+            // and the access log.
+            FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600])
             let copy = try DatabaseQueue(path: partial)
             try await backupSnapshot(to: copy)
             try await copy.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }

@@ -94,6 +94,7 @@ extension ClinicReports {
         let rows = stored.map { row -> [ReportValue] in
             var row = row
             let contact = found[row[1].description] ?? ClientContact()
+            row[1] = .text(contact.shownClient(row[1].description))
             row[2] = .text(contact.shownName)
             row[3] = .text(contact.shownContact)
             return row

@@ -154,9 +154,16 @@ extension ClinicReports {
         guard stored.0 != nil || !stored.1.isEmpty else { throw ReportsError.notFound(what: "lot", id: lot) }
         var result = stored
         let found = try await contacts(result.2.map { $0[0].description })
+        // The uses name clients the same way as the contact list (a pseudonym for non-admins).
+        result.1 = result.1.map { row in
+            var row = row
+            row[1] = .text((found[row[1].description] ?? ClientContact()).shownClient(row[1].description))
+            return row
+        }
         result.2 = result.2.map { row in
             var row = row
             let contact = found[row[0].description] ?? ClientContact()
+            row[0] = .text(contact.shownClient(row[0].description))
             row[1] = .text(contact.shownName)
             row[2] = .text(contact.shownContact)
             return row
@@ -210,7 +217,10 @@ extension ClinicReports {
             let planned = client.planned > 0 ? client.planned : Self.usualCourse
             let courseDone = client.touchUps > 0 || client.sessions >= planned
             let contact = found[client.id] ?? ClientContact()
-            let who: [ReportValue] = [.text(client.id), .text(contact.shownName), .text(contact.erased ? "[erased]" : contact.phone), .text(client.clinic)]
+            let who: [ReportValue] = [
+                .text(contact.shownClient(client.id)), .text(contact.shownName),
+                .text(contact.erased ? "[erased]" : contact.pseudonym != nil ? "" : contact.phone), .text(client.clinic),
+            ]
             if courseDone, let last = client.lastProcedure {
                 let dueOn = last.adding(months: touchUpMonths)
                 if day <= dueOn && dueOn <= horizon {

@@ -11,6 +11,9 @@ public struct ClientContact: Sendable, Hashable {
     public var address: String
     /// The client's personal data was erased: nothing to show.
     public var erased: Bool
+    /// A pseudonym stands for this client (in `name`): the report shows it in place of
+    /// the client's id, and no contact.
+    public var pseudonym: String?
 
     public init(name: String = "", phone: String = "", email: String = "", address: String = "", erased: Bool = false) {
         self.name = name
@@ -20,10 +23,20 @@ public struct ClientContact: Sendable, Hashable {
         self.erased = erased
     }
 
+    /// A contact that only names the client by pseudonym.
+    public static func pseudonymous(_ pseudonym: String) -> ClientContact {
+        var contact = ClientContact()
+        contact.pseudonym = pseudonym
+        return contact
+    }
+
+    /// The client column: the pseudonym in place of the id when there is one.
+    public func shownClient(_ id: String) -> String { pseudonym ?? id }
+
     /// What a report prints for the name.
-    public var shownName: String { erased ? "[erased]" : name }
+    public var shownName: String { erased ? "[erased]" : pseudonym != nil ? "" : name }
     /// Phone and email, as one contact column.
-    public var shownContact: String { erased ? "[erased]" : [phone, email].filter { !$0.isEmpty }.joined(separator: " ") }
+    public var shownContact: String { erased ? "[erased]" : pseudonym != nil ? "" : [phone, email].filter { !$0.isEmpty }.joined(separator: " ") }
 }
 
 /// Finds the contacts of clients for a report (nothing is kept in the projections).

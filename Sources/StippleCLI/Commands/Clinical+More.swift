@@ -40,7 +40,7 @@ extension Stipple.Client {
                 touchUp.depthMm = depth
                 touchUp.reason = why
                 touchUp.underGuarantee = guarantee
-                try await record([Recorder.touchUp(client: client, touchUp, metadata: clinical.metadata)], options: options)
+                try await record([Recorder.touchUp(client: client, touchUp, metadata: clinical.metadata)], options: options, target: Recorder.Streams.client(client))
             }
         }
     }
@@ -63,7 +63,7 @@ extension Stipple.Client {
                 amendment.fields = field
                 amendment.reason = reason
                 amendment.disputed = disputed
-                try await record([Recorder.amendment(client: client, amendment, metadata: clinical.metadata)], options: options)
+                try await record([Recorder.amendment(client: client, amendment, metadata: clinical.metadata)], options: options, target: Recorder.Streams.client(client))
             }
         }
     }
@@ -141,7 +141,7 @@ extension Stipple {
                     message.timeZone = timeZone
                     let event = try Recorder.newEvent(
                         message, type: "ClinicOpened", stream: Recorder.Streams.clinic(clinic), expected: .noStream, metadata: clinical.metadata)
-                    try await record([try Recorder.checked(event)], options: options)
+                    try await record([try Recorder.checked(event)], options: options, target: event.stream)
                 }
             }
         }
@@ -213,7 +213,7 @@ func recordPlain(
     _ message: any SwiftProtobuf.Message, type: String, stream: String, _ clinical: ClinicalOptions, _ options: GlobalOptions
 ) async throws {
     let event = try Recorder.newEvent(message, type: type, stream: stream, expected: .any, metadata: clinical.metadata)
-    try await record([try Recorder.checked(event)], options: options)
+    try await record([try Recorder.checked(event)], options: options, target: event.stream)
 }
 
 extension Stipple.Client {
@@ -426,5 +426,5 @@ func recordLot(_ message: any SwiftProtobuf.Message, type: String, lot: String, 
             throw Refusal([RuleViolation(.lotReceived, "lot \(lot) was never received")])
         }
         return try checked(reader)
-    }], options: options)
+    }], options: options, target: stream)
 }

@@ -17,9 +17,9 @@ struct ClinicalOptions: ParsableArguments {
 
 /// Records decisions and prints the events, as `stipple do` does: each event is allowed
 /// for the token's user (role and clinic) inside the transaction, and carries them as actor.
-func record(_ decisions: [Recorder.Decision], options: GlobalOptions) async throws {
+func record(_ decisions: [Recorder.Decision], options: GlobalOptions, target: String? = nil) async throws {
     let (log, principal) = try await options.open(for: .perEvent)
-    EventJSON.printAppended(try await log.transact(try await recorded(decisions, principal: principal, options: options, log: log)))
+    EventJSON.printAppended(try await log.transact(try await recorded(decisions, principal: principal, options: options, log: log, target: target)))
     await catchUpAfterAppend(log)
 }
 
@@ -115,7 +115,7 @@ extension Stipple {
                     registered.personal.email = email ?? ""
                     let event = try Recorder.newEvent(
                         registered, type: "ClientRegistered", stream: Recorder.Streams.client(client), expected: .noStream, metadata: clinical.metadata)
-                    try await record([try Recorder.checked(event)], options: options)
+                    try await record([try Recorder.checked(event)], options: options, target: event.stream)
                 }
             }
         }
@@ -138,7 +138,7 @@ extension Stipple {
                     consent.coversPhotos = photos
                     let event = try Recorder.newEvent(
                         consent, type: "ConsentSigned", stream: Recorder.Streams.client(client), expected: .any, metadata: clinical.metadata)
-                    try await record([try Recorder.checked(event)], options: options)
+                    try await record([try Recorder.checked(event)], options: options, target: event.stream)
                 }
             }
         }
@@ -185,7 +185,7 @@ extension Stipple {
                     session.depthMm = depth
                     session.machine = machine ?? ""
                     session.aftercareSheetVersion = aftercare ?? ""
-                    try await record([Recorder.session(client: client, session, metadata: clinical.metadata)], options: options)
+                    try await record([Recorder.session(client: client, session, metadata: clinical.metadata)], options: options, target: Recorder.Streams.client(client))
                 }
             }
         }
@@ -233,7 +233,7 @@ extension Stipple {
                     batch.receivedAt = try Typed.instant(at, "--at")
                     let event = try Recorder.newEvent(
                         batch, type: "BatchReceived", stream: Recorder.Streams.batch(lot), expected: .noStream, metadata: clinical.metadata)
-                    try await record([try Recorder.checked(event)], options: options)
+                    try await record([try Recorder.checked(event)], options: options, target: event.stream)
                 }
             }
         }
@@ -255,7 +255,7 @@ extension Stipple {
                     recall.noticeReference = notice
                     recall.reason = reason
                     recall.recalledAt = try Typed.instant(at, "--at")
-                    try await record([Recorder.recall(lot: lot, recall, metadata: clinical.metadata)], options: options)
+                    try await record([Recorder.recall(lot: lot, recall, metadata: clinical.metadata)], options: options, target: Recorder.Streams.batch(lot))
                 }
             }
         }
@@ -289,7 +289,7 @@ extension Stipple {
                     granted.issuer = issuer
                     let event = try Recorder.newEvent(
                         granted, type: "CertificationGranted", stream: Recorder.Streams.technician(technician), expected: .any, metadata: clinical.metadata)
-                    try await record([try Recorder.checked(event)], options: options)
+                    try await record([try Recorder.checked(event)], options: options, target: event.stream)
                 }
             }
         }
@@ -309,7 +309,7 @@ extension Stipple {
                     renewal.certificationID = certification
                     renewal.renewedOn = try Typed.day(renewed, "--renewed")
                     renewal.expiresOn = try Typed.day(expires, "--expires")
-                    try await record([Recorder.renewal(technician: technician, renewal, metadata: clinical.metadata)], options: options)
+                    try await record([Recorder.renewal(technician: technician, renewal, metadata: clinical.metadata)], options: options, target: Recorder.Streams.technician(technician))
                 }
             }
         }
@@ -330,7 +330,7 @@ extension Stipple {
                     let event = try Recorder.newEvent(
                         training, type: "BloodbornePathogensTrainingRecorded", stream: Recorder.Streams.technician(technician),
                         expected: .any, metadata: clinical.metadata)
-                    try await record([try Recorder.checked(event)], options: options)
+                    try await record([try Recorder.checked(event)], options: options, target: event.stream)
                 }
             }
         }

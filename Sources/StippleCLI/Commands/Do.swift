@@ -1,4 +1,5 @@
 import ArgumentParser
+import Discretion
 import EventLog
 import Foundation
 import Recording
@@ -48,7 +49,9 @@ extension Stipple {
                 let (log, principal) = try await options.open(for: .perEvent)
                 let appended: [AppendedEvent]
                 do {
-                    appended = try await log.transact(try await recorded(commands.map(\.decision), principal: principal, options: options, log: log))
+                    let master = try await options.masterKey(for: log)
+                    let decisions = commands.flatMap { authorized([$0.decision], principal: principal, target: $0.target) }
+                    appended = try await log.transact(PersonalData.sealing(decisions, master: master))
                 } catch let refused as CommandInput.LineRefusal {
                     throw Failure(
                         code: .refused,

@@ -68,7 +68,7 @@ extension Stipple.Client {
                 let id = client.hasPrefix("client-") ? String(client.dropFirst("client-".count)) : client
                 guard try await log.streamVersion(Recorder.Streams.client(id)) > 0 else { throw Failure.badInput("there is no client \(id) in this log") }
                 let keys = try await options.clientKeysIfAvailable(for: log)
-                try await showRecord(of: id, log: log, principal: principal, purpose: purpose.purpose ?? "subject access request", command: "client export")
+                try await showRecord(of: id, log: log, principal: principal, purpose: purpose.purpose, command: "client export")
                 var events: [JSONValue] = []
                 for event in try await log.read(stream: Recorder.Streams.client(id), limit: Int.max) {
                     events.append(try JSONValue.parse(try await EventJSON.revealedLine(event, keys: keys)))

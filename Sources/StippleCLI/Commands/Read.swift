@@ -56,7 +56,7 @@ extension Stipple {
                         of: String(stream.dropFirst(StreamCategory.client.prefix.count)), log: log, principal: principal,
                         purpose: purpose.purpose, command: "read")
                 }
-                if all, purpose.purpose == nil, try await log.storedTypeVersions().contains(where: { $0.type == "ClientMarkedConfidential" }) {
+                if all, (purpose.purpose?.trimmingCharacters(in: .whitespaces).isEmpty ?? true), try await log.storedTypeVersions().contains(where: { $0.type == "ClientMarkedConfidential" }) {
                     throw Failure(code: .denied, message: "refused: the log holds confidential clients: say why you read it all with --reason (it is kept in the access log)")
                 }
                 @Sendable func logPage(_ page: [RecordedEvent]) async throws {

@@ -42,8 +42,12 @@ func openReportsAs(
 ) async throws -> (ClinicReports, Principal) {
     let (log, principal) = try await options.open(for: .anyUser)
     // The permission first: a user who may not read a record learns nothing of it, not
-    // even whether it exists.
-    try AccessPolicy.check(principal, permission, clinic: try await clinic(log))
+    // even whether it exists (nor where, when the clinic comes from the record).
+    do {
+        try AccessPolicy.check(principal, permission, clinic: try await clinic(log))
+    } catch let denied as AccessDenied {
+        throw AccessDenied(user: denied.user, role: denied.role, permission: denied.permission, clinic: nil)
+    }
     try await check(log)
     try await beforeCatchUp(log, principal)
     let reports = ClinicReports(
@@ -75,7 +79,7 @@ func openedContacts(
         for client in Set(clients) {
             let events = try await log.read(stream: Recorder.Streams.client(client), limit: Int.max)
             guard let first = events.first, let registered = try Recorder.decode(first) as? Stipple_V1_ClientRegistered else { continue }
-            let pseudonym = ClientContact(name: pseudonyms?.pseudonym(for: client) ?? "")
+            let pseudonym = ClientContact.pseudonymous(pseudonyms?.pseudonym(for: client) ?? "C-?")
             // A history shows its reader the record they may read (checked before); other
             // reports show names to admins only.
             let mayName = command == "history" || principal.role == .admin
@@ -83,7 +87,7 @@ func openedContacts(
                 contacts[client] = pseudonym
                 continue
             }
-            switch try await PersonalData.open(registered, client: client, keys: keys) {
+            switch try await PersonalData.open(registered, type: "ClientRegistered", client: client, keys: keys) {
             case .readable(let opened):
                 contacts[client] = ClientContact((opened as? Stipple_V1_ClientRegistered)?.personal ?? registered.personal)
                 revealed.append(client)
