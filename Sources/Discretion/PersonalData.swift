@@ -7,65 +7,44 @@ import SwiftProtobuf
 import Treatment
 
 /// The client events that carry personal data in a `personal` message, and how to seal it
-/// into their `sealed_personal` bytes and open it again.
+/// into their `sealed_personal` bytes and open it again (the generated messages share the
+/// field names, so each conforms in one line).
 protocol CarriesPersonal: SwiftProtobuf.Message {
-    /// The `personal` message's bytes, `nil` when it holds nothing.
-    func personalBytes() throws -> [UInt8]?
-    /// Keeps `sealed` and clears `personal`.
-    mutating func keepSealed(_ sealed: [UInt8])
-    var sealedPersonalBytes: [UInt8] { get }
-    /// Puts opened bytes back into `personal` and clears the sealed copy.
-    mutating func restore(_ bytes: [UInt8]) throws
+    associatedtype Personal: SwiftProtobuf.Message & Equatable
+    var personal: Personal { get set }
+    var hasPersonal: Bool { get }
+    mutating func clearPersonal()
+    var sealedPersonal: Data { get set }
 }
 
 extension CarriesPersonal {
-    fileprivate static func bytes<P: SwiftProtobuf.Message & Equatable>(_ personal: P, present: Bool) throws -> [UInt8]? {
-        guard present, personal != P() else { return nil }
+    /// The `personal` message's bytes, `nil` when it holds nothing.
+    func personalBytes() throws -> [UInt8]? {
+        guard hasPersonal, personal != Personal() else { return nil }
         return try personal.serializedBytes()
+    }
+
+    /// Keeps `sealed` and clears `personal`.
+    mutating func keepSealed(_ sealed: [UInt8]) {
+        clearPersonal()
+        sealedPersonal = Data(sealed)
+    }
+
+    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
+
+    /// Puts opened bytes back into `personal` and clears the sealed copy.
+    mutating func restore(_ bytes: [UInt8]) throws {
+        personal = try Personal(serializedBytes: bytes)
+        sealedPersonal = Data()
     }
 }
 
-extension Stipple_V1_ClientRegistered: CarriesPersonal {
-    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
-    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
-    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
-    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
-}
-
-extension Stipple_V1_ConsultationRecorded: CarriesPersonal {
-    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
-    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
-    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
-    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
-}
-
-extension Stipple_V1_SessionRecordedV2: CarriesPersonal {
-    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
-    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
-    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
-    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
-}
-
-extension Stipple_V1_TouchUpRecorded: CarriesPersonal {
-    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
-    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
-    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
-    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
-}
-
-extension Stipple_V1_AdverseReactionReported: CarriesPersonal {
-    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
-    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
-    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
-    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
-}
-
-extension Stipple_V1_RecordAmended: CarriesPersonal {
-    func personalBytes() throws -> [UInt8]? { try Self.bytes(personal, present: hasPersonal) }
-    mutating func keepSealed(_ sealed: [UInt8]) { clearPersonal(); sealedPersonal = Data(sealed) }
-    var sealedPersonalBytes: [UInt8] { Array(sealedPersonal) }
-    mutating func restore(_ bytes: [UInt8]) throws { personal = try .init(serializedBytes: bytes); sealedPersonal = Data() }
-}
+extension Stipple_V1_ClientRegistered: CarriesPersonal {}
+extension Stipple_V1_ConsultationRecorded: CarriesPersonal {}
+extension Stipple_V1_SessionRecordedV2: CarriesPersonal {}
+extension Stipple_V1_TouchUpRecorded: CarriesPersonal {}
+extension Stipple_V1_AdverseReactionReported: CarriesPersonal {}
+extension Stipple_V1_RecordAmended: CarriesPersonal {}
 
 /// Sealing of personal data on the way into the log, and opening on the way out.
 public enum PersonalData {
