@@ -85,6 +85,12 @@ public struct ClientKeys: Sendable {
         case .erased: throw DiscretionError.clientErased(client)
         case .none:
             try createTables(in: db)
+            // Checked in the same transaction: a master key rotated meanwhile (by another
+            // process) must not wrap a new key with the old one.
+            if let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'master_check'"),
+               stored != master.check {
+                throw DiscretionError.wrongMasterKey(path: "the master key file")
+            }
             let fresh = Sealing.newClientKey()
             try db.execute(
                 sql: "INSERT INTO client_keys (client, wrapped, created_at) VALUES (?, ?, ?)",

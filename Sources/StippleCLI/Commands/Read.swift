@@ -51,7 +51,7 @@ extension Stipple {
             try await reportingFailures {
                 let (log, principal) = try await options.open(for: .permission(.readClinical))
                 // Every client record shown is logged; a confidential one needs a purpose.
-                if let stream, StreamCategory(stream: stream) == .client {
+                if let stream, StreamCategory(stream: stream) == .client, try await log.streamVersion(stream) > 0 {
                     try await showRecord(
                         of: String(stream.dropFirst(StreamCategory.client.prefix.count)), log: log, principal: principal,
                         purpose: purpose.purpose, command: "read")
