@@ -143,6 +143,40 @@ public struct ClientKeys: Sendable {
         return had
     }
 
+    /// The log's pseudonyms: keyed by a random key made on first use and kept wrapped with
+    /// the master key beside the client keys, so that they stay the same when the master
+    /// key is rotated.
+    public func pseudonyms() async throws -> Pseudonyms {
+        let master = self.master
+        if let stored = try await log.readTables({ db -> String? in
+            guard try db.tableExists("discretion_settings") else { return nil }
+            return try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'pseudonym_key'")
+        }), let wrapped = Data(base64Encoded: stored) {
+            return Pseudonyms(key: try Self.unwrapPseudonymKey(Array(wrapped), master: master))
+        }
+        let key = try await log.writeTables { db -> [UInt8] in
+            try Self.createTables(in: db)
+            if let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'pseudonym_key'"),
+               let wrapped = Data(base64Encoded: stored) {
+                return try Self.unwrapPseudonymKey(Array(wrapped), master: master).withUnsafeBytes { Array($0) }
+            }
+            let fresh = SymmetricKey(size: .bits256)
+            try db.execute(
+                sql: "INSERT INTO discretion_settings (name, value) VALUES ('pseudonym_key', ?)",
+                arguments: [Data(try Self.wrapPseudonymKey(fresh, master: master)).base64EncodedString()])
+            return fresh.withUnsafeBytes { Array($0) }
+        }
+        return Pseudonyms(key: SymmetricKey(data: key))
+    }
+
+    static func wrapPseudonymKey(_ key: SymmetricKey, master: MasterKey) throws -> [UInt8] {
+        try Sealing.seal(key.withUnsafeBytes { Array($0) }, client: "", context: "pseudonym key", key: master.subkey("client key wrap"))
+    }
+
+    static func unwrapPseudonymKey(_ wrapped: [UInt8], master: MasterKey) throws -> SymmetricKey {
+        SymmetricKey(data: try Sealing.open(wrapped, client: "", context: "pseudonym key", key: master.subkey("client key wrap")))
+    }
+
     /// Wraps every client key again with `newMaster`, in one transaction; the caller then
     /// replaces the key file. Returns how many keys were rewrapped.
     ///
@@ -160,6 +194,13 @@ public struct ClientKeys: Sendable {
                 try db.execute(
                     sql: "UPDATE client_keys SET wrapped = ? WHERE client = ?",
                     arguments: [Data(try Sealing.wrap(key, client: client, master: newMaster)), client])
+            }
+            if let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'pseudonym_key'"),
+               let wrapped = Data(base64Encoded: stored) {
+                let key = try Self.unwrapPseudonymKey(Array(wrapped), master: master)
+                try db.execute(
+                    sql: "UPDATE discretion_settings SET value = ? WHERE name = 'pseudonym_key'",
+                    arguments: [Data(try Self.wrapPseudonymKey(key, master: newMaster)).base64EncodedString()])
             }
             try db.execute(sql: "UPDATE discretion_settings SET value = ? WHERE name = 'master_check'", arguments: [newMaster.check])
             return rows.count

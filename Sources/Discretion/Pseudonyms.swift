@@ -10,7 +10,10 @@ public struct Pseudonyms: Sendable {
     let key: SymmetricKey
     static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
+    /// Pseudonyms keyed by a key derived from `master` (they change with it).
     public init(master: MasterKey) { key = master.subkey("pseudonyms") }
+
+    init(key: SymmetricKey) { self.key = key }
 
     /// The pseudonym of `client`, e.g. `C-7F3KQ-2M9XA`.
     public func pseudonym(for client: String) -> String {

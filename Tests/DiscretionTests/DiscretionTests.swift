@@ -210,11 +210,13 @@ struct ClientKeysTests {
         _ = try await keys.keyCreatingIfNeeded(for: "43")
         let wrong = ClientKeys(log: log, master: try MasterKey.create(at: folder.path + "/wrong.key"), masterPath: folder.path + "/wrong.key")
         await #expect(throws: DiscretionError.wrongMasterKey(path: folder.path + "/wrong.key")) { try await wrong.prepare() }
+        let pseudonym = try await keys.pseudonyms().pseudonym(for: "42")
         let next = try MasterKey.create(at: folder.path + "/next.key")
         #expect(try await keys.rotate(to: next) == 2)
         let rotated = ClientKeys(log: log, master: next, masterPath: folder.path + "/next.key")
         try await rotated.prepare()
         #expect(try await rotated.key(for: "42") == key)
+        #expect(try await rotated.pseudonyms().pseudonym(for: "42") == pseudonym, "pseudonyms survive a rotation")
         await #expect(throws: DiscretionError.wrongMasterKey(path: folder.path + "/stipple.key")) { try await keys.prepare() }
     }
 }

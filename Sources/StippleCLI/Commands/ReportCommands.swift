@@ -138,8 +138,9 @@ extension Stipple {
                     let reports = try await openReports(options)
                     var report = try await reports.audit(from: from.flatMap(Day.init), to: to.flatMap(Day.init))
                     // Clients by pseudonym: the audit does not need to know who they are.
-                    if FileManager.default.fileExists(atPath: options.masterKeyPath), let column = report.sections[0].columns.firstIndex(of: "client") {
-                        let pseudonyms = Pseudonyms(master: try MasterKey.load(from: options.masterKeyPath))
+                    if let keys = try await options.clientKeysIfAvailable(for: reports.log),
+                       let column = report.sections[0].columns.firstIndex(of: "client") {
+                        let pseudonyms = try await keys.pseudonyms()
                         report.sections[0].rows = report.sections[0].rows.map { row in
                             var row = row
                             row[column] = .text(pseudonyms.pseudonym(for: row[column].description))

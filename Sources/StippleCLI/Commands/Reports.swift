@@ -71,7 +71,7 @@ func openedContacts(
     _ log: EventLog, options: GlobalOptions, principal: Principal, purpose: String?, command: String
 ) async throws -> ContactResolver {
     let keys = try await options.clientKeysIfAvailable(for: log)
-    let pseudonyms = keys == nil ? nil : Pseudonyms(master: try MasterKey.load(from: options.masterKeyPath))
+    let pseudonyms = try await keys?.pseudonyms()
     return { clients in
         var contacts: [String: ClientContact] = [:]
         guard let keys else { return contacts }
