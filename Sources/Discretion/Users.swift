@@ -180,12 +180,12 @@ public struct Users: Sendable {
         guard let token, !token.isEmpty else { throw UserError.noToken }
         guard Tokens.looksLikeToken(token) else { throw UserError.notAToken }
         let hash = Tokens.hash(token)
-        let row = try await log.readTables { db -> (String, String, String, Bool)?? in
-            guard try db.tableExists(Self.table), try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0 > 0 else { return .none }
-            return .some(try Row.fetchOne(db, sql: "SELECT name, role, clinics, disabled FROM users WHERE token_hash = ?", arguments: [hash])
-                .map { ($0[0], $0[1], $0[2], $0[3]) })
+        let (hasUsers, found) = try await log.readTables { db -> (Bool, (String, String, String, Bool)?) in
+            guard try db.tableExists(Self.table), try Int.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0 > 0 else { return (false, nil) }
+            let row = try Row.fetchOne(db, sql: "SELECT name, role, clinics, disabled FROM users WHERE token_hash = ?", arguments: [hash])
+            return (true, row.map { ($0[0], $0[1], $0[2], $0[3]) })
         }
-        guard let found = row else { throw UserError.noUsers }
+        guard hasUsers else { throw UserError.noUsers }
         guard let (name, role, clinics, disabled) = found, let parsedRole = Role(rawValue: role) else { throw UserError.unknownToken }
         if disabled { throw UserError.disabled(name) }
         return Principal(user: name, role: parsedRole, clinics: Set(clinics.split(separator: ",").map(String.init)))

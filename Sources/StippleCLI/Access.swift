@@ -85,7 +85,8 @@ func authorized(_ decisions: [Recorder.Decision], principal: Principal, target: 
                 for (permission, clinic) in try EventAccess.requirements(for: event, reader: reader) {
                     try AccessPolicy.check(principal, permission, clinic: clinic)
                 }
-                try EventAccess.checkConfidential(event, principal: principal, reader: reader)
+                // The target's own confidentiality was checked above, before the decision.
+                if event.stream != target { try EventAccess.checkConfidential(event, principal: principal, reader: reader) }
                 var event = event
                 event.metadata.actor = principal.user
                 event.metadata.extra["role"] = .string(principal.role.rawValue)

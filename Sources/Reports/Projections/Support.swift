@@ -117,10 +117,3 @@ enum Names {
         }
     }
 }
-
-extension Day {
-    /// The day of a timestamp given in seconds.
-    init(seconds: Int64) {
-        self.init(daysSinceEpoch: Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400))
-    }
-}

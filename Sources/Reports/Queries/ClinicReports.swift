@@ -18,9 +18,6 @@ public struct ClinicReports: Sendable {
         ConversionProjection(), ServiceRecordsProjection(),
     ]
 
-    /// The report names `stipple report` takes, with the projection each reads.
-    public static let reportNames = ["workload": "workload", "audit": "audit", "lot": "lots", "due": "due", "conversion": "conversion", "records": "records"]
-
     /// Months from a client's last procedure to the next touch-up, unless a report is told
     /// otherwise (clinics quote 3 to 15 years before fading shows; 36 months is the
     /// chain's default reminder).
@@ -90,19 +87,18 @@ public struct ClinicReports: Sendable {
 extension ClinicReports {
     /// Whether the live lot projection (as it stands, without catching up) shows `lot` used.
     public func lotWasUsed(_ lot: String) async throws -> Bool {
-        guard (try? await projector.source("lots")) != nil else { return false }
-        return try await read("lots") { tables, db in
+        // Not built yet: nothing is known to have used it.
+        (try? await read("lots") { tables, db in
             try Int64.fetchOne(db, sql: "SELECT 1 FROM \(tables["uses"]) WHERE lot = ? LIMIT 1", arguments: [lot]) != nil
-        }.0
+        })?.0 ?? false
     }
 
     /// Whether the live workload projection (as it stands) holds work or bookings at `clinic`.
     public func clinicHasWork(_ clinic: String) async throws -> Bool {
-        guard (try? await projector.source("workload")) != nil else { return false }
-        return try await read("workload") { tables, db in
+        (try? await read("workload") { tables, db in
             try Int64.fetchOne(db, sql: """
                 SELECT 1 FROM \(tables["weeks"]) WHERE clinic = ?1 UNION ALL SELECT 1 FROM \(tables["bookings"]) WHERE clinic = ?1 LIMIT 1
                 """, arguments: [clinic]) != nil
-        }.0
+        })?.0 ?? false
     }
 }

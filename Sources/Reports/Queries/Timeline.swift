@@ -7,7 +7,7 @@ enum Timeline {
     static func describe(_ message: any SwiftProtobuf.Message) -> (date: String, text: String) {
         func day(_ timestamp: Google_Protobuf_Timestamp) -> String { Day(timestamp).description }
         func time(_ timestamp: Google_Protobuf_Timestamp) -> String {
-            let seconds = Int(timestamp.seconds % 86_400 + 86_400) % 86_400
+            let seconds = Day.secondsIntoDay(timestamp.seconds)
             return String(format: "%02d:%02d", seconds / 3_600, seconds % 3_600 / 60)
         }
         switch message {
@@ -69,7 +69,7 @@ enum Timeline {
         var parts = ["\(procedure.label) at \(procedure.clinicID) by \(procedure.technicianID)"]
         if !procedure.supervisorID.isEmpty { parts[0] += " supervised by \(procedure.supervisorID)" }
         let hours = Double(procedure.endedAt - procedure.startedAt) / 3_600
-        let start = Int(procedure.startedAt % 86_400 + 86_400) % 86_400
+        let start = Day.secondsIntoDay(procedure.startedAt)
         parts.append(String(format: "%02d:%02d, %.1f h", start / 3_600, start % 3_600 / 60, hours))
         parts.append("areas " + procedure.areaNames)
         if !procedure.pigments.isEmpty {

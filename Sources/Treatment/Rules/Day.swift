@@ -18,9 +18,16 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The UTC day of an instant.
     public init(_ timestamp: Google_Protobuf_Timestamp) {
-        let seconds = timestamp.seconds
+        self.init(seconds: timestamp.seconds)
+    }
+
+    /// The UTC day of an instant given in seconds since 1970-01-01T00:00:00Z.
+    public init(seconds: Int64) {
         daysSinceEpoch = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
     }
+
+    /// The seconds since midnight (UTC) of an instant.
+    public static func secondsIntoDay(_ seconds: Int64) -> Int { Int((seconds % 86_400 + 86_400) % 86_400) }
 
     public static func < (lhs: Day, rhs: Day) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
 
