@@ -90,6 +90,10 @@ struct AccessCLITests {
         #expect(try chain.cli.run(["read", "client-43"]).lines.count == 1)
         // Through `do`, a line claiming another actor is recorded as dr-lee's.
         let line = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v5","coversProcedure":true},"metadata":{"actor":"someone-else"}}"#
+        // Free metadata keys would be text outside the sealing: refused.
+        let free = try chain.cli.run(["do"], input: line.replacingOccurrences(of: #""actor":"someone-else""#, with: #""note":"called her on Monday""#))
+        #expect(free.status == 2)
+        #expect(free.stderr.contains(#"key "note" is not known"#), "\(free.stderr)")
         let done = try chain.cli.run(["do"], input: line, environment: ["STIPPLE_TOKEN": chain.tokens["dr-lee"]!])
         #expect(done.status == 0, "\(done.stderr)")
         let stored = try chain.cli.json(try chain.cli.run(["read", "client-42"]).lines.last!)

@@ -84,6 +84,10 @@ struct SealingCLITests {
         let cli = try CLI()
         try cli.run(["init"])
         #expect(try cli.run(["client", "register", "--client", "7", "--clinic", "toronto", "--name", "Q. Person", "--at", "2026-02-20T10:00"]).status == 0)
+        // The database, and a backup, are readable by their owner only.
+        #expect((try FileManager.default.attributesOfItem(atPath: cli.database)[.posixPermissions] as? Int) == 0o600)
+        #expect(try cli.run(["backup", cli.folder + "/copy.sqlite"]).status == 0)
+        #expect((try FileManager.default.attributesOfItem(atPath: cli.folder + "/copy.sqlite")[.posixPermissions] as? Int) == 0o600)
         let keyPath = cli.folder + "/stipple.key"
         chmod(keyPath, 0o644)
         for arguments in [["verify"], ["read", "client-7"], ["history", "7"]] {
