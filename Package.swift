@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Recording", targets: ["Recording"]),
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Discretion", targets: ["Discretion"]),
+        .library(name: "StippleService", targets: ["StippleService"]),
         .executable(name: "stipple", targets: ["StippleCLI"]),
         .executable(name: "stipple-bench", targets: ["StippleBench"]),
     ],
@@ -75,11 +76,24 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        // The `stipple` command: parses, calls the libraries, maps errors to exit codes.
+        // The application layer: every use case, each through the one write path
+        // (access → decide → authorize → stamp → seal → append → project) or the one read
+        // path (need-to-know → purpose → access logged → data). Front ends call only this.
+        .target(
+            name: "StippleService",
+            dependencies: [
+                "EventLog", "Treatment", "Recording", "Reports", "Discretion",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The `stipple` command: parses, calls the application layer, renders, maps error
+        // kinds to exit codes. It uses the other libraries' plain data types only (events,
+        // messages, days, report tables, roles); Tools/test checks that it calls nothing else.
         .executableTarget(
             name: "StippleCLI",
             dependencies: [
-                "EventLog", "Treatment", "Recording", "Reports", "Discretion",
+                "StippleService", "EventLog", "Treatment", "Reports", "Discretion",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,8 +7,9 @@ import Treatment
 public enum AccessLog {
     /// The `RecordAccessed` events for `clients` being shown to `principal` (one each, on
     /// the client's access stream).
-    public static func entries(
-        clients: [String], principal: Principal, purpose: String?, command: String, at seconds: Int64
+    package static func entries(
+        clients: [String], principal: Principal, purpose: String?, command: String, at seconds: Int64,
+        newID: () -> UUID = { UUID.v7() }
     ) throws -> [NewEvent] {
         try Set(clients).sorted().map { client in
             var accessed = Stipple_V1_RecordAccessed()
@@ -20,12 +21,13 @@ public enum AccessLog {
             accessed.command = command
             var metadata = EventMetadata(actor: principal.user)
             metadata.extra["role"] = .string(principal.role.rawValue)
-            return try Recorder.newEvent(accessed, type: "RecordAccessed", stream: Recorder.Streams.access(client), expected: .any, metadata: metadata)
+            return try Recorder.newEvent(
+                accessed, type: "RecordAccessed", stream: Recorder.Streams.access(client), expected: .any, metadata: metadata, id: newID())
         }
     }
 
     /// Whether a client's stream leaves them marked confidential.
-    public static func isConfidential(_ events: [RecordedEvent]) -> Bool {
+    package static func isConfidential(_ events: [RecordedEvent]) -> Bool {
         var confidential = false
         for event in events {
             if event.type == "ClientMarkedConfidential" { confidential = true }
@@ -36,7 +38,7 @@ public enum AccessLog {
 
     /// Whether `user` consulted or treated the client: recorded a consultation, session or
     /// touch-up of theirs (the actor of those events is the recording user's token).
-    public static func hasConsultedOrTreated(_ events: [RecordedEvent], user: String) -> Bool {
+    package static func hasConsultedOrTreated(_ events: [RecordedEvent], user: String) -> Bool {
         let clinical: Set<String> = ["ConsultationRecorded", "SessionRecorded", "TouchUpRecorded"]
         return events.contains { event in clinical.contains(event.type) && (try? event.metadata().actor) == user }
     }
@@ -51,7 +53,7 @@ public enum AccessLog {
         case refused
     }
 
-    public static func verdict(for principal: Principal, clientEvents: [RecordedEvent], purpose: String?) -> Verdict {
+    package static func verdict(for principal: Principal, clientEvents: [RecordedEvent], purpose: String?) -> Verdict {
         guard isConfidential(clientEvents) else { return .allowed }
         let may: Bool
         switch principal.role {

@@ -67,7 +67,7 @@ public struct AccessDenied: Error, Sendable, Hashable, CustomStringConvertible {
 /// The grants of each role, and the check every command makes before doing anything.
 public enum AccessPolicy {
     /// What each role may do (clinic-scoped roles only for their clinics).
-    public static let grants: [Role: Set<Permission>] = [
+    package static let grants: [Role: Set<Permission>] = [
         .admin: Set(Permission.allCases),
         .auditor: [.readClinical, .readReports, .readAccessLog],
         .clinician: [.recordClinical, .recordBookings, .readClinical, .readReports],
@@ -80,7 +80,7 @@ public enum AccessPolicy {
     /// chain (no clinic) is refused to them.
     ///
     /// - Throws: ``AccessDenied`` naming the missing permission.
-    public static func check(_ principal: Principal, _ permission: Permission, clinic: String? = nil) throws(AccessDenied) {
+    package static func check(_ principal: Principal, _ permission: Permission, clinic: String? = nil) throws(AccessDenied) {
         let denied = AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: clinic)
         guard grants[principal.role]?.contains(permission) == true else { throw denied }
         if principal.role.isClinicScoped {

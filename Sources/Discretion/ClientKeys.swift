@@ -11,7 +11,7 @@ import GRDB
 /// `discretion_settings(name, value)` holding the master key's check value: a wrong key
 /// file is recognised before any key is made with it.
 public struct ClientKeys: Sendable {
-    public let log: EventLog
+    package let log: EventLog
     let master: MasterKey
     let masterPath: String
 
@@ -24,7 +24,7 @@ public struct ClientKeys: Sendable {
         case erased
     }
 
-    public init(log: EventLog, master: MasterKey, masterPath: String) {
+    package init(log: EventLog, master: MasterKey, masterPath: String) {
         self.log = log
         self.master = master
         self.masterPath = masterPath
@@ -43,7 +43,7 @@ public struct ClientKeys: Sendable {
     /// keys were made with (the first key used becomes that one).
     ///
     /// - Throws: ``DiscretionError/wrongMasterKey(path:)``.
-    public func prepare() async throws {
+    package func prepare() async throws {
         let master = self.master, path = masterPath
         // Read first: most commands find the check in place (and a read-only log works).
         let stored = try await log.readTables { db -> String? in
@@ -100,19 +100,19 @@ public struct ClientKeys: Sendable {
     }
 
     /// The key of `client`, or why there is none.
-    public func lookup(_ client: String) async throws -> Lookup {
+    package func lookup(_ client: String) async throws -> Lookup {
         let master = self.master
         return try await log.readTables { db in try Self.lookup(client, in: db, master: master) }
     }
 
     /// The key of `client`, or `nil` when it has none (never made, or destroyed by erasure).
-    public func key(for client: String) async throws -> SymmetricKey? {
+    package func key(for client: String) async throws -> SymmetricKey? {
         if case .key(let key) = try await lookup(client) { return key }
         return nil
     }
 
     /// The key of `client`, made and stored first if the client has none yet.
-    public func keyCreatingIfNeeded(for client: String) async throws -> SymmetricKey {
+    package func keyCreatingIfNeeded(for client: String) async throws -> SymmetricKey {
         let master = self.master
         return try await log.writeTables { db in try Self.keyCreatingIfNeeded(client, in: db, master: master) }
     }
@@ -131,7 +131,7 @@ public struct ClientKeys: Sendable {
     /// Destroys `client`'s key, then checkpoints and empties the WAL so that no copy of the
     /// wrapped key stays in the files. Returns whether the client had one.
     @discardableResult
-    public func destroy(client: String) async throws -> Bool {
+    package func destroy(client: String) async throws -> Bool {
         let master = self.master
         let had = try await log.writeTables { db -> Bool in
             let had: Bool
@@ -146,7 +146,7 @@ public struct ClientKeys: Sendable {
     /// The log's pseudonyms: keyed by a random key made on first use and kept wrapped with
     /// the master key beside the client keys, so that they stay the same when the master
     /// key is rotated.
-    public func pseudonyms() async throws -> Pseudonyms {
+    package func pseudonyms() async throws -> Pseudonyms {
         let master = self.master
         if let stored = try await log.readTables({ db -> String? in
             guard try db.tableExists("discretion_settings") else { return nil }
@@ -182,7 +182,7 @@ public struct ClientKeys: Sendable {
     ///
     /// - Throws: ``DiscretionError/wrongMasterKey(path:)`` when this store's master key is
     ///   not the log's; nothing is changed then.
-    public func rotate(to newMaster: MasterKey) async throws -> Int {
+    package func rotate(to newMaster: MasterKey) async throws -> Int {
         try await prepare()
         let master = self.master
         let count = try await log.writeTables { db -> Int in

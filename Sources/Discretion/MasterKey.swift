@@ -18,7 +18,7 @@ public struct MasterKey: Sendable {
     ///
     /// - Throws: ``DiscretionError/masterKeyExists(path:)`` (a file is never overwritten),
     ///   or the file system's error.
-    public static func create(at path: String) throws -> MasterKey {
+    package static func create(at path: String) throws -> MasterKey {
         let key = SymmetricKey(size: .bits256)
         let text = header + "\n" + key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
         // O_EXCL: never replace a key; 0600 from the start, not after a chmod.
@@ -42,7 +42,7 @@ public struct MasterKey: Sendable {
     /// - Throws: ``DiscretionError/noMasterKey(path:)``,
     ///   ``DiscretionError/keyFileTooOpen(path:mode:)``,
     ///   ``DiscretionError/malformedKeyFile(path:reason:)``.
-    public static func load(from path: String) throws -> MasterKey {
+    package static func load(from path: String) throws -> MasterKey {
         var info = stat()
         guard stat(path, &info) == 0 else { throw DiscretionError.noMasterKey(path: path) }
         let permissions = info.st_mode & 0o777

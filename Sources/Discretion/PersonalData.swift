@@ -53,7 +53,7 @@ public enum PersonalData {
     /// transaction as the event that needs it; an erased client gets no personal data again.
     ///
     /// - Throws (from the decision): ``DiscretionError/clientErased(_:)``.
-    public static func sealing(_ decisions: [Recorder.Decision], master: MasterKey) -> [Recorder.Decision] {
+    package static func sealing(_ decisions: [Recorder.Decision], master: MasterKey) -> [Recorder.Decision] {
         decisions.map { decision in
             { reader in
                 try decision(reader).map { event in
@@ -95,7 +95,7 @@ public enum PersonalData {
     ///
     /// - Throws: ``DiscretionError/unsealable(client:reason:)`` for a value that does not
     ///   open with the client's key.
-    public static func open(_ message: any SwiftProtobuf.Message, type: String, client: String, keys: ClientKeys) async throws -> Opened {
+    package static func open(_ message: any SwiftProtobuf.Message, type: String, client: String, keys: ClientKeys) async throws -> Opened {
         let lookup = try await keys.lookup(client)
         guard var carrier = message as? any CarriesPersonal else {
             // An old version's personal data (never sealed) is not shown once erased.
@@ -131,7 +131,9 @@ extension PersonalData {
     ///
     /// - Throws (from the decision): ``DiscretionError/clientErased(_:)`` when the client
     ///   was erased already.
-    public static func erasure(client: String, reason: String, at seconds: Int64, metadata: EventMetadata) -> Recorder.Decision {
+    package static func erasure(
+        client: String, reason: String, at seconds: Int64, metadata: EventMetadata, id: UUID = UUID.v7()
+    ) -> Recorder.Decision {
         { reader in
             let erasedAlready = try reader.withDatabase { db -> Bool in
                 try db.tableExists("client_keys")
@@ -142,7 +144,8 @@ extension PersonalData {
             var erased = Stipple_V1_ClientErased()
             erased.reason = reason
             erased.erasedAt.seconds = seconds
-            return [try Recorder.newEvent(erased, type: "ClientErased", stream: Recorder.Streams.client(client), expected: .any, metadata: metadata)]
+            return [try Recorder.newEvent(
+                erased, type: "ClientErased", stream: Recorder.Streams.client(client), expected: .any, metadata: metadata, id: id)]
         }
     }
 }

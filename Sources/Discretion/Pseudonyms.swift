@@ -11,7 +11,7 @@ public struct Pseudonyms: Sendable {
     static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
     /// Pseudonyms keyed by a key derived from `master` (they change with it).
-    public init(master: MasterKey) { key = master.subkey("pseudonyms") }
+    package init(master: MasterKey) { key = master.subkey("pseudonyms") }
 
     init(key: SymmetricKey) { self.key = key }
 

@@ -10,11 +10,11 @@ public enum Sealing {
     static let version: UInt8 = 1
 
     /// A new random key for one client.
-    public static func newClientKey() -> SymmetricKey { SymmetricKey(size: .bits256) }
+    package static func newClientKey() -> SymmetricKey { SymmetricKey(size: .bits256) }
 
     /// Seals `plaintext` for `client`; `context` (the event type) is authenticated too, so a
     /// sealed value cannot be moved to another kind of event of the same client.
-    public static func seal(_ plaintext: [UInt8], client: String, context: String = "", key: SymmetricKey) throws -> [UInt8] {
+    package static func seal(_ plaintext: [UInt8], client: String, context: String = "", key: SymmetricKey) throws -> [UInt8] {
         let box = try AES.GCM.seal(plaintext, using: key, authenticating: authenticated(client, context))
         guard let combined = box.combined else { throw DiscretionError.unsealable(client: client, reason: "no nonce") }
         return [version] + Array(combined)
@@ -24,7 +24,7 @@ public enum Sealing {
     ///
     /// - Throws: ``DiscretionError/unsealable(client:reason:)`` for a value altered, of
     ///   another client, or of an unknown format.
-    public static func open(_ sealed: [UInt8], client: String, context: String = "", key: SymmetricKey) throws -> [UInt8] {
+    package static func open(_ sealed: [UInt8], client: String, context: String = "", key: SymmetricKey) throws -> [UInt8] {
         guard let first = sealed.first, first == version else {
             throw DiscretionError.unsealable(client: client, reason: "unknown format")
         }

@@ -7,7 +7,7 @@ public enum Tokens {
     static let prefix = "stp_"
 
     /// A new token and the hash to store.
-    public static func generate() -> (token: String, hash: String) {
+    package static func generate() -> (token: String, hash: String) {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let token = prefix + Data(bytes).base64EncodedString()
@@ -16,12 +16,12 @@ public enum Tokens {
     }
 
     /// The stored form of a token (lower-case hex SHA-256 of its text).
-    public static func hash(_ token: String) -> String {
+    package static func hash(_ token: String) -> String {
         SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Whether `text` has a token's shape (a typo is told apart from a wrong token).
-    public static func looksLikeToken(_ text: String) -> Bool {
+    package static func looksLikeToken(_ text: String) -> Bool {
         text.hasPrefix(prefix) && text.count == prefix.count + 43
             && text.dropFirst(prefix.count).allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
     }

@@ -68,9 +68,9 @@ public enum UserError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// The users table beside the log: names, roles, clinics and token hashes.
 public struct Users: Sendable {
-    public let log: EventLog
+    package let log: EventLog
 
-    public init(log: EventLog) { self.log = log }
+    package init(log: EventLog) { self.log = log }
 
     static let table = "users"
 
@@ -96,7 +96,7 @@ public struct Users: Sendable {
 
     /// Adds the first admin when the log has no user yet; returns its token (to show once),
     /// or `nil` when there are users already.
-    public func addFirstAdmin(_ name: String) async throws -> String? {
+    package func addFirstAdmin(_ name: String, at now: Date = Date()) async throws -> String? {
         guard Self.isValidName(name) else { throw UserError.invalidName(name) }
         let (token, hash) = Tokens.generate()
         let added = try await log.writeTables { db -> Bool in
@@ -104,14 +104,14 @@ public struct Users: Sendable {
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM users") == 0 else { return false }
             try db.execute(
                 sql: "INSERT INTO users (name, role, clinics, token_hash, created_by, created_at) VALUES (?, 'admin', '', ?, 'stipple init', ?)",
-                arguments: [name, hash, Date().timeIntervalSince1970])
+                arguments: [name, hash, now.timeIntervalSince1970])
             return true
         }
         return added ? token : nil
     }
 
     /// Adds a user; returns the token to show once.
-    public func add(_ name: String, role: Role, clinics: [String], by creator: String) async throws -> String {
+    package func add(_ name: String, role: Role, clinics: [String], by creator: String, at now: Date = Date()) async throws -> String {
         guard Self.isValidName(name) else { throw UserError.invalidName(name) }
         if role.isClinicScoped && clinics.isEmpty { throw UserError.clinicsRequired(role) }
         if let bad = clinics.first(where: { $0.isEmpty || $0.contains(",") }) { throw UserError.invalidClinic(bad) }
@@ -124,13 +124,13 @@ public struct Users: Sendable {
             }
             try db.execute(
                 sql: "INSERT INTO users (name, role, clinics, token_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [name, role.rawValue, clinics.sorted().joined(separator: ","), hash, creator, Date().timeIntervalSince1970])
+                arguments: [name, role.rawValue, clinics.sorted().joined(separator: ","), hash, creator, now.timeIntervalSince1970])
         }
         return token
     }
 
     /// Every user, by name.
-    public func list() async throws -> [UserRecord] {
+    package func list() async throws -> [UserRecord] {
         try await log.readTables { db in
             guard try db.tableExists(Self.table) else { return [] }
             return try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY name").map { row in
@@ -145,7 +145,7 @@ public struct Users: Sendable {
     }
 
     /// Disables a user: their token stops working at once.
-    public func disable(_ name: String) async throws {
+    package func disable(_ name: String) async throws {
         try await log.writeTables { db in
             try Self.create(in: db)
             guard let role = try String.fetchOne(db, sql: "SELECT role FROM users WHERE name = ?", arguments: [name]) else {
@@ -160,13 +160,13 @@ public struct Users: Sendable {
     }
 
     /// Gives a user a new token (the old one stops working at once); returns it to show once.
-    public func rotateToken(_ name: String) async throws -> String {
+    package func rotateToken(_ name: String, at now: Date = Date()) async throws -> String {
         let (token, hash) = Tokens.generate()
         try await log.writeTables { db in
             try Self.create(in: db)
             try db.execute(
                 sql: "UPDATE users SET token_hash = ?, token_rotated_at = ? WHERE name = ?",
-                arguments: [hash, Date().timeIntervalSince1970, name])
+                arguments: [hash, now.timeIntervalSince1970, name])
             if db.changesCount == 0 { throw UserError.unknownUser(name) }
         }
         return token
@@ -176,7 +176,7 @@ public struct Users: Sendable {
     ///
     /// - Throws: ``UserError/noToken``, ``UserError/notAToken``, ``UserError/unknownToken``,
     ///   ``UserError/disabled(_:)``, ``UserError/noUsers``.
-    public func authenticate(_ token: String?) async throws -> Principal {
+    package func authenticate(_ token: String?) async throws -> Principal {
         guard let token, !token.isEmpty else { throw UserError.noToken }
         guard Tokens.looksLikeToken(token) else { throw UserError.notAToken }
         let hash = Tokens.hash(token)

@@ -46,7 +46,7 @@ public struct DemoChain {
     /// Every transaction of the demo, in order: the chain's set-up (left out when
     /// `includeSetUp` is false: the chain exists already), then clients in groups of 25.
     /// Each element is one atomic batch of decisions.
-    public mutating func transactions(includeSetUp: Bool = true) throws -> [[Recorder.Decision]] {
+    package mutating func transactions(includeSetUp: Bool = true) throws -> [[Recorder.Decision]] {
         let setUp = try setUp()
         var batches: [[Recorder.Decision]] = includeSetUp ? [setUp] : []
         var group: [Recorder.Decision] = []
@@ -375,7 +375,7 @@ struct SplitMix {
 
 extension Recorder {
     /// Events with no rule across streams, as one decision.
-    public static func plainEvents(_ events: [NewEvent]) -> Decision {
+    package static func plainEvents(_ events: [NewEvent]) -> Decision {
         { _ in events }
     }
 }

@@ -6,10 +6,15 @@ import Treatment
 /// Records the commands of clinicians into the log, checking the domain's rules against
 /// the current state of every stream a command touches, inside the write transaction
 /// (so a lot recalled a millisecond earlier, or a certification revoked, is seen).
+///
+/// The decisions here are the rules only: they neither check who records nor seal personal
+/// data, so they are `package`, not public. Outside the package, the one way to record is
+/// the application layer (`StippleService`'s `Session.record`), which adds the access
+/// checks, the actor and the sealing around them.
 public struct Recorder: Sendable {
-    public let log: EventLog
+    package let log: EventLog
 
-    public init(log: EventLog) { self.log = log }
+    package init(log: EventLog) { self.log = log }
 
     /// Stream names of the domain.
     public enum Streams {
@@ -66,26 +71,26 @@ public struct Recorder: Sendable {
     ///
     /// - Throws: ``Refusal`` listing every rule broken (nothing is written), or a log error.
     @discardableResult
-    public func recordSession(client: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata) async throws -> AppendedEvent {
+    package func recordSession(client: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata) async throws -> AppendedEvent {
         try await log.transact(Self.session(client: client, session, metadata: metadata))[0]
     }
 
     /// Records a touch-up: the session's rules (client, consent, certification, lots, one
     /// procedure a day), without the course numbering.
     @discardableResult
-    public func recordTouchUp(client: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata) async throws -> AppendedEvent {
+    package func recordTouchUp(client: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata) async throws -> AppendedEvent {
         try await log.transact(Self.touchUp(client: client, touchUp, metadata: metadata))[0]
     }
 
     /// Records a recall of a lot; a lot is recalled once.
     @discardableResult
-    public func recallBatch(lot: String, _ recall: Stipple_V1_BatchRecalled, metadata: EventMetadata) async throws -> AppendedEvent {
+    package func recallBatch(lot: String, _ recall: Stipple_V1_BatchRecalled, metadata: EventMetadata) async throws -> AppendedEvent {
         try await log.transact(Self.recall(lot: lot, recall, metadata: metadata))[0]
     }
 
     /// Records the renewal of a certification; refused after a revocation.
     @discardableResult
-    public func renewCertification(
+    package func renewCertification(
         technician: String, _ renewal: Stipple_V1_CertificationRenewed, metadata: EventMetadata
     ) async throws -> AppendedEvent {
         try await log.transact(Self.renewal(technician: technician, renewal, metadata: metadata))[0]
@@ -93,14 +98,14 @@ public struct Recorder: Sendable {
 
     /// Records an amendment; it must point at an event of the same client.
     @discardableResult
-    public func amend(client: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata) async throws -> AppendedEvent {
+    package func amend(client: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata) async throws -> AppendedEvent {
         try await log.transact(Self.amendment(client: client, amendment, metadata: metadata))[0]
     }
 
     /// Records an event that no rule across streams guards (registrations, receipts,
     /// grants, …): its values and its subject checked (see ``checked(_:)``).
     @discardableResult
-    public func record(
+    package func record(
         _ message: any SwiftProtobuf.Message, type: String, stream: String, expected: ExpectedVersion = .any,
         metadata: EventMetadata
     ) async throws -> AppendedEvent {
@@ -110,7 +115,7 @@ public struct Recorder: Sendable {
     // MARK: - Decisions
 
     /// The session decision of ``recordSession(client:_:metadata:)``.
-    public static func session(client clientID: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata) -> Decision {
+    package static func session(client clientID: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata, id: UUID = UUID.v7()) -> Decision {
         { reader in
             let clientStream = Streams.client(clientID)
             let context = try context(
@@ -122,12 +127,12 @@ public struct Recorder: Sendable {
             metadata.extra["flags"] = decision.flags.isEmpty ? nil : .array(decision.flags.map { .string($0) })
             return [try newEvent(
                 decision.session, type: "SessionRecorded", stream: clientStream,
-                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
+                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata, id: id)]
         }
     }
 
     /// The touch-up decision of ``recordTouchUp(client:_:metadata:)``.
-    public static func touchUp(client clientID: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata) -> Decision {
+    package static func touchUp(client clientID: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata, id: UUID = UUID.v7()) -> Decision {
         { reader in
             let clientStream = Streams.client(clientID)
             let context = try context(
@@ -136,48 +141,50 @@ public struct Recorder: Sendable {
             let accepted = try SessionRules.decideTouchUp(touchUp, context: context).get()
             return [try newEvent(
                 accepted, type: "TouchUpRecorded", stream: clientStream,
-                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata)]
+                expected: .exactly(try reader.version(of: clientStream)), metadata: metadata, id: id)]
         }
     }
 
     /// The recall decision of ``recallBatch(lot:_:metadata:)``.
-    public static func recall(lot: String, _ recall: Stipple_V1_BatchRecalled, metadata: EventMetadata) -> Decision {
+    package static func recall(lot: String, _ recall: Stipple_V1_BatchRecalled, metadata: EventMetadata, id: UUID = UUID.v7()) -> Decision {
         { reader in
             let stream = Streams.batch(lot)
             var batch = BatchState()
             try fold(stream, reader) { batch.apply(type: $0, message: $1, id: $2) }
             let accepted = try RecordRules.decideRecall(recall, lot: lot, batch: batch).get()
             return [try newEvent(
-                accepted, type: "BatchRecalled", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
+                accepted, type: "BatchRecalled", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata, id: id)]
         }
     }
 
     /// The renewal decision of ``renewCertification(technician:_:metadata:)``.
-    public static func renewal(technician technicianID: String, _ renewal: Stipple_V1_CertificationRenewed, metadata: EventMetadata) -> Decision {
+    package static func renewal(
+        technician technicianID: String, _ renewal: Stipple_V1_CertificationRenewed, metadata: EventMetadata, id: UUID = UUID.v7()
+    ) -> Decision {
         { reader in
             let stream = Streams.technician(technicianID)
             var technician = TechnicianState()
             try fold(stream, reader) { technician.apply(type: $0, message: $1, id: $2) }
             let accepted = try RecordRules.decideRenewal(renewal, technician: technician).get()
             return [try newEvent(
-                accepted, type: "CertificationRenewed", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
+                accepted, type: "CertificationRenewed", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata, id: id)]
         }
     }
 
     /// The amendment decision of ``amend(client:_:metadata:)``.
-    public static func amendment(client clientID: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata) -> Decision {
+    package static func amendment(client clientID: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata, id: UUID = UUID.v7()) -> Decision {
         { reader in
             let stream = Streams.client(clientID)
             var client = ClientState()
             try fold(stream, reader) { client.apply(type: $0, message: $1, id: $2) }
             let accepted = try RecordRules.decideAmendment(amendment, client: client).get()
             return [try newEvent(
-                accepted, type: "RecordAmended", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata)]
+                accepted, type: "RecordAmended", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata, id: id)]
         }
     }
 
     /// An event with no rule across streams, as a decision (for batches of commands).
-    public static func plain(_ event: NewEvent) -> Decision {
+    package static func plain(_ event: NewEvent) -> Decision {
         { _ in [event] }
     }
 
@@ -185,7 +192,7 @@ public struct Recorder: Sendable {
     ///
     /// - Throws: ``Refusal`` for values out of range, ``CatalogueError`` when the payload
     ///   is not its type's message.
-    public static func checked(_ event: NewEvent) throws -> Decision {
+    package static func checked(_ event: NewEvent) throws -> Decision {
         let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
         let message = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
         let violations = ValueRules.violations(message)
@@ -203,8 +210,9 @@ public struct Recorder: Sendable {
     /// Types that start their stream.
     static let creationTypes: Set<String> = ["ClientRegistered", "TechnicianRegistered", "BatchReceived", "ClinicOpened"]
 
-    /// Facts about a client or a technician need them registered; suspensions and
-    /// revocations need the certification, and a grant a new certification id.
+    /// Facts about a client, a technician or a lot need them registered (received);
+    /// suspensions and revocations need the certification, and a grant a new
+    /// certification id.
     static func checkSubject(of event: NewEvent, message: any SwiftProtobuf.Message, _ reader: TransactionReader) throws {
         guard !creationTypes.contains(event.type) else { return }
         switch StreamCategory(stream: event.stream) {
@@ -239,6 +247,12 @@ public struct Recorder: Sendable {
                 break
             }
             if !violations.isEmpty { throw Refusal(violations) }
+        case .batch?:
+            // Opening or discarding a lot needs it received (whatever path records it).
+            if try reader.version(of: event.stream) == 0 {
+                let lot = String(event.stream.dropFirst(StreamCategory.batch.prefix.count))
+                throw Refusal([RuleViolation(.lotReceived, "lot \(lot) was never received")])
+            }
         default:
             break
         }

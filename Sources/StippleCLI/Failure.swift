@@ -1,9 +1,6 @@
 import ArgumentParser
-import EventLog
 import Foundation
-import Reports
-import Discretion
-import Treatment
+import StippleService
 
 /// What the CLI prints and which exit code it uses when a command fails.
 struct Failure: Error, CustomStringConvertible {
@@ -16,6 +13,17 @@ struct Failure: Error, CustomStringConvertible {
         case refused = 4
         /// No valid token, or a permission the user lacks.
         case denied = 5
+
+        /// The exit code of an error kind.
+        init(_ kind: ServiceError.Kind) {
+            switch kind {
+            case .failure: self = .failure
+            case .badInput, .notFound: self = .badInput
+            case .conflict: self = .conflict
+            case .refused: self = .refused
+            case .denied: self = .denied
+            }
+        }
     }
 
     var code: Code
@@ -24,49 +32,26 @@ struct Failure: Error, CustomStringConvertible {
 
     static func badInput(_ message: String) -> Failure { Failure(code: .badInput, message: message) }
 
-    /// Maps any error to its exit code and a sentence.
+    /// Maps any error to its exit code (by its kind, see ``ServiceError``) and a sentence.
     static func from(_ error: any Error) -> Failure {
         switch error {
-        case let failure as Failure:
-            return failure
-        case let refusal as Refusal:
-            return Failure(code: .refused, message: refusal.description)
-        case let error as ValidationError:
-            return .badInput(error.message)
-        case let error as CatalogueError:
-            return .badInput(error.description)
-        case let error as EventLogError:
-            switch error {
-            case .versionConflict: return Failure(code: .conflict, message: error.description)
-            case .noLog, .notAStippleLog, .logFromNewerVersion, .eventIdReused, .invalidEvent, .tooLarge:
-                return Failure(code: .badInput, message: error.description)
-            case .readOnly, .diskFull, .damaged, .corruptEvent, .database:
-                return Failure(code: .failure, message: error.description)
-            }
-        case let denied as AccessDenied:
-            return Failure(code: .denied, message: "refused: " + denied.description + "; nothing was done")
-        case let error as UserError:
-            switch error {
-            case .noToken, .notAToken, .unknownToken, .disabled, .noUsers:
-                return Failure(code: .denied, message: "refused: " + error.description)
-            case .userExists, .unknownUser, .invalidName, .clinicsRequired, .clinicsNotAllowed, .invalidClinic, .lastAdmin:
-                return .badInput(error.description)
-            }
-        case let error as DiscretionError:
-            if case .clientErased = error { return Failure(code: .refused, message: error.description + "; nothing was recorded") }
-            if case .unsealedInput = error { return Failure(code: .badInput, message: error.description + "; nothing was recorded") }
-            return Failure(code: .failure, message: error.description)
-        case let error as ReportsError:
-            switch error {
-            case .unknownProjection, .notFound, .invalidArgument:
-                return .badInput(error.description)
-            case .undecodable, .notBuilt, .swapStarved, .rebuildReplaced, .rebuildRequired:
-                return Failure(code: .failure, message: error.description)
-            }
-        case is CancellationError:
-            return Failure(code: .failure, message: "interrupted; run the command again to go on where it stopped")
+        case let failure as Failure: return failure
+        case let error as ValidationError: return .badInput(error.message)
         default:
-            return Failure(code: .failure, message: String(describing: error))
+            let error = ServiceError(error)
+            return Failure(code: Code(error.kind), message: words(error))
+        }
+    }
+
+    /// The error's sentence, with the flag that answers it where the CLI has one.
+    static func words(_ error: ServiceError) -> String {
+        switch error.detail {
+        case .purposeRequired(.client(let client)):
+            return "refused: client \(client) is confidential: say why you look with --reason (it is kept in the access log)"
+        case .purposeRequired(.wholeLog):
+            return "refused: the log holds confidential clients: say why you read it all with --reason (it is kept in the access log)"
+        default:
+            return error.message
         }
     }
 }
@@ -102,6 +87,7 @@ enum Output {
 
     static func flush() {
         guard !stdoutBuffer.isEmpty else { return }
+        ProgressPrinter.finishLine()
         stdoutBuffer.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
@@ -115,6 +101,7 @@ enum Output {
 
     static func error(_ text: String) {
         flush()
+        ProgressPrinter.finishLine()
         FileHandle.standardError.write(Data("stipple: \(text)\n".utf8))
     }
 

@@ -2,8 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Logging
-import Recording
-import Discretion
+import StippleService
 
 /// The `stipple` command.
 @main
@@ -72,24 +71,62 @@ struct GlobalOptions: ParsableArguments {
         return "./stipple.sqlite"
     }
 
+    /// The token: `--token`, else `STIPPLE_TOKEN`.
+    var accessToken: String? {
+        if let token, !token.isEmpty { return token }
+        return ProcessInfo.processInfo.environment["STIPPLE_TOKEN"]
+    }
+
+    /// The master key file: `STIPPLE_MASTER_KEY_FILE`, else `./stipple.key`.
+    var masterKeyPath: String {
+        if let path = ProcessInfo.processInfo.environment["STIPPLE_MASTER_KEY_FILE"], !path.isEmpty { return path }
+        return "./stipple.key"
+    }
+
     var logger: Logger {
         var logger = Logger(label: "stipple") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .info : .warning
         return logger
     }
 
-    /// Opens the log, refusing one that holds events this build cannot read.
-    func open(readOnly: Bool = false) async throws -> EventLog {
-        var configuration = EventLog.Configuration()
+    /// How the application layer is opened for this command (a long catch-up of the
+    /// reports shows its progress on standard error).
+    func configuration(readOnly: Bool = false) -> ServiceConfiguration {
+        var configuration = ServiceConfiguration(databasePath: path, masterKeyPath: masterKeyPath, logger: logger)
         configuration.readOnly = readOnly
-        let log = try EventLog(path: path, configuration: configuration, logger: logger)
-        let unreadable = try await Recorder.unreadableVersions(in: log)
-        if !unreadable.isEmpty {
-            let names = unreadable.map { "\($0.type) version \($0.version)" }.joined(separator: ", ")
-            throw Failure(
-                code: .failure,
-                message: "\(path) holds events this Stipple cannot read (\(names)): a newer Stipple wrote them, or they are not Stipple events. Upgrade Stipple; nothing was changed.")
-        }
-        return log
+        configuration.catchUpProgress = ProgressPrinter(delay: 1).callAsFunction
+        return configuration
+    }
+
+    /// Opens the log and authenticates the token: every command but `init` starts here.
+    func session(readOnly: Bool = false) async throws -> Session {
+        try await Service.open(configuration(readOnly: readOnly)).authenticate(accessToken)
+    }
+}
+
+/// Why a record is shown (`--reason`): required for a confidential client, kept in the
+/// access log with every read.
+struct PurposeOption: ParsableArguments {
+    @Option(name: .customLong("reason"), help: ArgumentHelp(
+        "Why you look (kept in the access log; required for a confidential client).", valueName: "text"))
+    var purpose: String?
+}
+
+/// Reads a command's input: a file, or standard input for `-`.
+func readInput(_ file: String) throws -> [UInt8] {
+    if file == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw Failure.badInput("cannot read \(file): no such file, or it is not readable")
+    }
+    return Array(data)
+}
+
+/// Prints where each recorded event landed, one JSON line each, and a warning when the
+/// reports could not be brought up to date after it.
+func printRecorded(_ recorded: Recorded) {
+    for event in recorded.events { Output.line(EventJSON.appended(event).canonicalBytes) }
+    Output.flush()
+    if let error = recorded.reportsNotCaughtUp {
+        Output.error("warning: the events were recorded, but the reports could not be brought up to date: \(Failure.from(error).message)")
     }
 }

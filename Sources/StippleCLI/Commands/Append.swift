@@ -1,7 +1,6 @@
 import ArgumentParser
-import Discretion
-import EventLog
 import Foundation
+import StippleService
 
 extension Stipple {
     struct Append: AsyncParsableCommand {
@@ -27,53 +26,9 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let text: [UInt8]
-                if file == "-" {
-                    text = Array(FileHandle.standardInput.readDataToEndOfFile())
-                } else {
-                    guard let data = FileManager.default.contents(atPath: file) else {
-                        throw Failure.badInput("cannot read \(file): no such file, or it is not readable")
-                    }
-                    text = Array(data)
-                }
-                let input = try AppendInput.parse(text)
-                let (log, principal) = try await options.open(for: .permission(.importEvents))
-                let appended: [AppendedEvent]
-                do {
-                    // The actor is the importing user, whatever the lines say; personal data
-                    // is sealed like any other command's.
-                    let events = input.events.map { event in
-                        var event = event
-                        event.metadata.actor = principal.user
-                        event.metadata.extra["role"] = .string(principal.role.rawValue)
-                        return event
-                    }
-                    let master = try await options.masterKey(for: log)
-                    appended = try await log.transact(PersonalData.sealing([{ _ in events }], master: master))
-                } catch let error as EventLogError {
-                    var start: Int64?
-                    if case .versionConflict(let stream, _, _) = error { start = try? await log.streamVersion(stream) }
-                    throw Self.locate(error, in: input, streamStart: start)
-                }
-                EventJSON.printAppended(appended)
-                await catchUpAfterAppend(log)
+                let batch = try ImportLines.parse(try readInput(file))
+                printRecorded(try await options.session().importEvents(batch))
             }
-        }
-
-        /// Puts the input line in front of an error about one event.
-        static func locate(_ error: EventLogError, in input: AppendInput, streamStart: Int64?) -> Failure {
-            let failure = Failure.from(error)
-            let line: Int?
-            switch error {
-            case .eventIdReused(let id, _, _), .invalidEvent(let id, _, _), .tooLarge(let id, _, _, _):
-                line = input.line(of: id)
-            case .versionConflict(let stream, _, let actual):
-                line = input.conflictLine(stream: stream, start: streamStart ?? actual, actual: actual)
-            default:
-                line = nil
-            }
-            guard let line else { return failure }
-            return Failure(code: failure.code, message: "line \(line): \(failure.message) Nothing was appended.")
         }
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import EventLog
 import Foundation
+import StippleService
 
 extension Stipple {
     struct Backup: AsyncParsableCommand {
@@ -18,8 +18,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let (log, _) = try await options.open(for: .permission(.backUp))
-                let report = try await log.backup(to: destination)
+                let report = try await options.session().backup(to: destination)
                 Output.line("Backed up \(report.eventCount) events to \(destination) (verified; head hash \(report.head.hashHex)).")
                 Output.flush()
             }

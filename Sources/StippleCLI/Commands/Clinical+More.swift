@@ -1,7 +1,6 @@
 import ArgumentParser
-import EventLog
 import Foundation
-import Recording
+import StippleService
 import SwiftProtobuf
 import Treatment
 
@@ -10,7 +9,6 @@ extension Stipple.Client {
         static let configuration = CommandConfiguration(
             commandName: "touch-up", abstract: "Record a touch-up; the session's rules are checked.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The clinic.") var clinic: String
         @Option(help: "The technician's id.") var technician: String
@@ -26,21 +24,20 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                let reasons: [String: Stipple_V1_TouchUpReason] = ["fading": .fading, "colour-change": .colourChange, "scar": .scar, "guarantee": .guarantee]
-                guard let why = reasons[reason] else { throw ValidationError("--reason must be fading, colour-change, scar or guarantee.") }
+                let why = try TypedInput.touchUpReasons.value(reason, "--reason")
                 var touchUp = Stipple_V1_TouchUpRecorded()
                 touchUp.clinicID = clinic
                 touchUp.technicianID = technician
                 touchUp.supervisorID = supervisor ?? ""
-                touchUp.startedAt = try Typed.instant(start, "--start")
-                touchUp.endedAt = try Typed.instant(end, "--end")
-                touchUp.areas = try area.map(Typed.area)
-                touchUp.pigments = try pigment.map(Typed.pigment)
-                touchUp.cartridges = try cartridge.map(Typed.cartridge)
+                touchUp.startedAt = try TypedInput.instant(start, "--start")
+                touchUp.endedAt = try TypedInput.instant(end, "--end")
+                touchUp.areas = try area.map { try TypedInput.areas.value($0, "--area") }
+                touchUp.pigments = try pigment.map(TypedInput.pigment)
+                touchUp.cartridges = try cartridge.map(TypedInput.cartridge)
                 touchUp.depthMm = depth
                 touchUp.reason = why
                 touchUp.underGuarantee = guarantee
-                try await record([Recorder.touchUp(client: client, touchUp, metadata: clinical.metadata)], options: options, target: Recorder.Streams.client(client))
+                try await record(Command(.touchUp(client: client, touchUp)), options: options)
             }
         }
     }
@@ -49,7 +46,6 @@ extension Stipple.Client {
         static let configuration = CommandConfiguration(
             abstract: "Record a correction of one of the client's events (nothing is edited in place).")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The id of the event corrected.") var event: String
         @Option(help: "A field corrected, in the event's JSON name (repeat).") var field: [String] = []
@@ -63,7 +59,7 @@ extension Stipple.Client {
                 amendment.fields = field
                 amendment.reason = reason
                 amendment.disputed = disputed
-                try await record([Recorder.amendment(client: client, amendment, metadata: clinical.metadata)], options: options, target: Recorder.Streams.client(client))
+                try await record(Command(.amend(client: client, amendment)), options: options)
             }
         }
     }
@@ -71,7 +67,6 @@ extension Stipple.Client {
     struct Book: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Book a session or a touch-up.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The booking's id.") var booking: String
         @Option(help: "The clinic.") var clinic: String
@@ -86,11 +81,11 @@ extension Stipple.Client {
                 booked.bookingID = booking
                 booked.clinicID = clinic
                 booked.technicianID = technician
-                booked.startsAt = try Typed.instant(start, "--start")
+                booked.startsAt = try TypedInput.instant(start, "--start")
                 booked.expectedMinutes = minutes
                 booked.sessionNumber = number ?? 0
                 booked.touchUp = number == nil
-                try await recordPlain(booked, type: "SessionBooked", stream: Recorder.Streams.client(client), clinical, options)
+                try await recordFact(booked, type: "SessionBooked", stream: Streams.client(client), options)
             }
         }
     }
@@ -98,7 +93,6 @@ extension Stipple.Client {
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a booking.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The booking's id.") var booking: String
         @Option(help: "client or clinic.") var by: String
@@ -108,13 +102,9 @@ extension Stipple.Client {
             try await reportingFailures {
                 var cancelled = Stipple_V1_SessionCancelled()
                 cancelled.bookingID = booking
-                switch by {
-                case "client": cancelled.cancelledBy = .client
-                case "clinic": cancelled.cancelledBy = .clinic
-                default: throw ValidationError("--by must be client or clinic.")
-                }
+                cancelled.cancelledBy = try TypedInput.cancelledBy.value(by, "--by")
                 cancelled.reason = reason
-                try await recordPlain(cancelled, type: "SessionCancelled", stream: Recorder.Streams.client(client), clinical, options)
+                try await recordFact(cancelled, type: "SessionCancelled", stream: Streams.client(client), options)
             }
         }
     }
@@ -127,8 +117,7 @@ extension Stipple {
         struct Open: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a clinic opened (stream clinic-<id>).")
             @OptionGroup var options: GlobalOptions
-            @OptionGroup var clinical: ClinicalOptions
-            @Option(help: "The clinic's id, e.g. toronto.") var clinic: String
+                @Option(help: "The clinic's id, e.g. toronto.") var clinic: String
             @Option(help: "Its name.") var name: String
             @Option(help: "Opened on, e.g. 2021-05-01.") var opened: String
             @Option(help: "IANA time zone.") var timeZone: String = "America/Toronto"
@@ -137,11 +126,9 @@ extension Stipple {
                 try await reportingFailures {
                     var message = Stipple_V1_ClinicOpened()
                     message.name = name
-                    message.openedOn = try Typed.day(opened, "--opened")
+                    message.openedOn = try TypedInput.day(opened, "--opened").description
                     message.timeZone = timeZone
-                    let event = try Recorder.newEvent(
-                        message, type: "ClinicOpened", stream: Recorder.Streams.clinic(clinic), expected: .noStream, metadata: clinical.metadata)
-                    try await record([try Recorder.checked(event)], options: options, target: event.stream)
+                    try await recordFact(message, type: "ClinicOpened", stream: Streams.clinic(clinic), options)
                 }
             }
         }
@@ -152,7 +139,6 @@ extension Stipple.Tech {
     struct Register: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a technician joining the chain.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The technician's id.") var technician: String
         @Option(help: "Name (personal data).") var name: String
         @Option(help: "When (UTC).") var at: String
@@ -160,9 +146,9 @@ extension Stipple.Tech {
         func run() async throws {
             try await reportingFailures {
                 var registered = Stipple_V1_TechnicianRegistered()
-                registered.registeredAt = try Typed.instant(at, "--at")
+                registered.registeredAt = try TypedInput.instant(at, "--at")
                 registered.personal.name = name
-                try await recordPlain(registered, type: "TechnicianRegistered", stream: Recorder.Streams.technician(technician), clinical, options)
+                try await recordFact(registered, type: "TechnicianRegistered", stream: Streams.technician(technician), options)
             }
         }
     }
@@ -170,7 +156,6 @@ extension Stipple.Tech {
     struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a certification suspended from a day on.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The technician's id.") var technician: String
         @Option(help: "The certification's id.") var certification: String
         @Option(help: "From which day.") var from: String
@@ -180,9 +165,9 @@ extension Stipple.Tech {
             try await reportingFailures {
                 var suspended = Stipple_V1_CertificationSuspended()
                 suspended.certificationID = certification
-                suspended.suspendedOn = try Typed.day(from, "--from")
+                suspended.suspendedOn = try TypedInput.day(from, "--from").description
                 suspended.reason = reason
-                try await recordPlain(suspended, type: "CertificationSuspended", stream: Recorder.Streams.technician(technician), clinical, options)
+                try await recordFact(suspended, type: "CertificationSuspended", stream: Streams.technician(technician), options)
             }
         }
     }
@@ -190,7 +175,6 @@ extension Stipple.Tech {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a certification revoked for good.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The technician's id.") var technician: String
         @Option(help: "The certification's id.") var certification: String
         @Option(help: "On which day.") var on: String
@@ -200,27 +184,18 @@ extension Stipple.Tech {
             try await reportingFailures {
                 var revoked = Stipple_V1_CertificationRevoked()
                 revoked.certificationID = certification
-                revoked.revokedOn = try Typed.day(on, "--on")
+                revoked.revokedOn = try TypedInput.day(on, "--on").description
                 revoked.reason = reason
-                try await recordPlain(revoked, type: "CertificationRevoked", stream: Recorder.Streams.technician(technician), clinical, options)
+                try await recordFact(revoked, type: "CertificationRevoked", stream: Streams.technician(technician), options)
             }
         }
     }
-}
-
-/// Records one event that no rule across streams guards, its values checked.
-func recordPlain(
-    _ message: any SwiftProtobuf.Message, type: String, stream: String, _ clinical: ClinicalOptions, _ options: GlobalOptions
-) async throws {
-    let event = try Recorder.newEvent(message, type: type, stream: stream, expected: .any, metadata: clinical.metadata)
-    try await record([try Recorder.checked(event)], options: options, target: event.stream)
 }
 
 extension Stipple.Client {
     struct Consult: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a consultation.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The clinic.") var clinic: String
         @Option(help: "The consulting technician's id.") var consultant: String
@@ -244,28 +219,23 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                let types: [String: Stipple_V1_HairLossType] = [
-                    "androgenetic": .androgenetic, "alopecia-areata": .alopeciaAreata, "alopecia-totalis": .alopeciaTotalis,
-                    "alopecia-universalis": .alopeciaUniversalis, "diffuse-thinning": .diffuseThinning, "scar": .scar, "burn": .burn,
-                    "birthmark": .birthmark, "post-transplant": .postTransplant,
-                ]
-                guard let type = types[hairLoss] else { throw ValidationError("--hair-loss must be one of \(types.keys.sorted().joined(separator: ", ")).") }
+                let type = try TypedInput.hairLossTypes.value(hairLoss, "--hair-loss")
                 var consultation = Stipple_V1_ConsultationRecorded()
                 consultation.clinicID = clinic
                 consultation.consultantID = consultant
-                consultation.consultedAt = try Typed.instant(at, "--at")
+                consultation.consultedAt = try TypedInput.instant(at, "--at")
                 consultation.hairLossType = type
                 if let norwood { consultation.norwoodStage = norwood }
                 if let ludwig { consultation.ludwigStage = ludwig }
                 consultation.fitzpatrickType = fitzpatrick
-                consultation.areas = try area.map(Typed.area)
+                consultation.areas = try area.map { try TypedInput.areas.value($0, "--area") }
                 consultation.contraindications = contraindication
                 consultation.estimatedSessions = sessions
                 consultation.quotedPriceCents = priceCents
                 consultation.currency = currency
                 consultation.hairlineDesign = hairline
                 if let notes { consultation.personal.notes = notes }
-                try await recordPlain(consultation, type: "ConsultationRecorded", stream: Recorder.Streams.client(client), clinical, options)
+                try await recordFact(consultation, type: "ConsultationRecorded", stream: Streams.client(client), options)
             }
         }
     }
@@ -273,7 +243,6 @@ extension Stipple.Client {
     struct Reschedule: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Move a booking to another time.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The booking's id.") var booking: String
         @Option(help: "New start (UTC).") var start: String
@@ -283,9 +252,9 @@ extension Stipple.Client {
             try await reportingFailures {
                 var moved = Stipple_V1_SessionRescheduled()
                 moved.bookingID = booking
-                moved.startsAt = try Typed.instant(start, "--start")
+                moved.startsAt = try TypedInput.instant(start, "--start")
                 moved.reason = reason
-                try await recordPlain(moved, type: "SessionRescheduled", stream: Recorder.Streams.client(client), clinical, options)
+                try await recordFact(moved, type: "SessionRescheduled", stream: Streams.client(client), options)
             }
         }
     }
@@ -293,7 +262,6 @@ extension Stipple.Client {
     struct NoShow: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "no-show", abstract: "Record that the client did not come to a booking.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The booking's id.") var booking: String
 
@@ -301,7 +269,7 @@ extension Stipple.Client {
             try await reportingFailures {
                 var noShow = Stipple_V1_SessionNoShow()
                 noShow.bookingID = booking
-                try await recordPlain(noShow, type: "SessionNoShow", stream: Recorder.Streams.client(client), clinical, options)
+                try await recordFact(noShow, type: "SessionNoShow", stream: Streams.client(client), options)
             }
         }
     }
@@ -309,7 +277,6 @@ extension Stipple.Client {
     struct Reaction: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record an adverse reaction the client reported.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "When reported (UTC).") var at: String
         @Option(help: "mild, moderate or severe.") var severity: String
@@ -320,15 +287,15 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                guard ["mild", "moderate", "severe"].contains(severity) else { throw ValidationError("--severity must be mild, moderate or severe.") }
+                let severity = try TypedInput.severities.value(severity, "--severity")
                 var reaction = Stipple_V1_AdverseReactionReported()
-                reaction.reportedAt = try Typed.instant(at, "--at")
+                reaction.reportedAt = try TypedInput.instant(at, "--at")
                 reaction.severity = severity
                 reaction.lots = lot
                 reaction.procedureEventID = procedure
                 reaction.actionsTaken = actions
                 reaction.personal.description_p = description
-                try await recordPlain(reaction, type: "AdverseReactionReported", stream: Recorder.Streams.client(client), clinical, options)
+                try await recordFact(reaction, type: "AdverseReactionReported", stream: Streams.client(client), options)
             }
         }
     }
@@ -336,22 +303,21 @@ extension Stipple.Client {
     struct Confidential: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Mark a client's record confidential, or lift the mark with --lift.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "Why.") var reason: String
         @Flag(help: "Lift the mark instead.") var lift = false
 
         func run() async throws {
             try await reportingFailures {
-                let stream = Recorder.Streams.client(client)
+                let stream = Streams.client(client)
                 if lift {
                     var lifted = Stipple_V1_ClientConfidentialityLifted()
                     lifted.reason = reason
-                    try await recordPlain(lifted, type: "ClientConfidentialityLifted", stream: stream, clinical, options)
+                    try await recordFact(lifted, type: "ClientConfidentialityLifted", stream: stream, options)
                 } else {
                     var marked = Stipple_V1_ClientMarkedConfidential()
                     marked.reason = reason
-                    try await recordPlain(marked, type: "ClientMarkedConfidential", stream: stream, clinical, options)
+                    try await recordFact(marked, type: "ClientMarkedConfidential", stream: stream, options)
                 }
             }
         }
@@ -362,7 +328,6 @@ extension Stipple.Batch {
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a bottle or box of a lot opened.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "Lot number.") var lot: String
         @Option(help: "The clinic.") var clinic: String
         @Option(help: "When (UTC).") var at: String
@@ -370,9 +335,9 @@ extension Stipple.Batch {
         func run() async throws {
             try await reportingFailures {
                 var opened = Stipple_V1_BatchOpened()
-                opened.openedAt = try Typed.instant(at, "--at")
+                opened.openedAt = try TypedInput.instant(at, "--at")
                 opened.clinicID = clinic
-                try await recordLot(opened, type: "BatchOpened", lot: lot, clinical, options)
+                try await recordFact(opened, type: "BatchOpened", stream: Streams.batch(lot), options)
             }
         }
     }
@@ -380,7 +345,6 @@ extension Stipple.Batch {
     struct Discard: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a lot thrown away (no procedure may use it after).")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "Lot number.") var lot: String
         @Option(help: "When (UTC).") var at: String
         @Option(help: "Why.") var reason: String
@@ -388,9 +352,9 @@ extension Stipple.Batch {
         func run() async throws {
             try await reportingFailures {
                 var discarded = Stipple_V1_BatchDiscarded()
-                discarded.discardedAt = try Typed.instant(at, "--at")
+                discarded.discardedAt = try TypedInput.instant(at, "--at")
                 discarded.reason = reason
-                try await recordLot(discarded, type: "BatchDiscarded", lot: lot, clinical, options)
+                try await recordFact(discarded, type: "BatchDiscarded", stream: Streams.batch(lot), options)
             }
         }
     }
@@ -400,7 +364,6 @@ extension Stipple.Tech {
     struct Assign: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Assign a technician to a clinic from a day on.")
         @OptionGroup var options: GlobalOptions
-        @OptionGroup var clinical: ClinicalOptions
         @Option(help: "The technician's id.") var technician: String
         @Option(help: "The clinic.") var clinic: String
         @Option(help: "From which day.") var from: String
@@ -409,22 +372,9 @@ extension Stipple.Tech {
             try await reportingFailures {
                 var assigned = Stipple_V1_TechnicianAssignedToClinic()
                 assigned.clinicID = clinic
-                assigned.fromDay = try Typed.day(from, "--from")
-                try await recordPlain(assigned, type: "TechnicianAssignedToClinic", stream: Recorder.Streams.technician(technician), clinical, options)
+                assigned.fromDay = try TypedInput.day(from, "--from").description
+                try await recordFact(assigned, type: "TechnicianAssignedToClinic", stream: Streams.technician(technician), options)
             }
         }
     }
-}
-
-/// Records an event of a lot that must have been received.
-func recordLot(_ message: any SwiftProtobuf.Message, type: String, lot: String, _ clinical: ClinicalOptions, _ options: GlobalOptions) async throws {
-    let stream = Recorder.Streams.batch(lot)
-    let event = try Recorder.newEvent(message, type: type, stream: stream, expected: .any, metadata: clinical.metadata)
-    let checked = try Recorder.checked(event)
-    try await record([{ reader in
-        if try reader.version(of: stream) == 0 {
-            throw Refusal([RuleViolation(.lotReceived, "lot \(lot) was never received")])
-        }
-        return try checked(reader)
-    }], options: options, target: stream)
 }

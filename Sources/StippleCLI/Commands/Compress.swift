@@ -1,6 +1,6 @@
 import ArgumentParser
-import EventLog
 import Foundation
+import StippleService
 
 extension Stipple {
     struct Compress: AsyncParsableCommand {
@@ -21,8 +21,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let (log, _) = try await options.open(for: .permission(.maintainLog))
-                    guard let report = try await log.trainDictionary() else {
+                    guard let report = try await options.session().trainDictionary() else {
                         Output.line("The log has no events to learn from yet; nothing trained.")
                         Output.flush()
                         return

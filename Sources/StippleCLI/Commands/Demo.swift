@@ -1,9 +1,6 @@
 import ArgumentParser
-import Discretion
-import EventLog
 import Foundation
-import Recording
-import Treatment
+import StippleService
 
 extension Stipple {
     struct Demo: AsyncParsableCommand {
@@ -30,30 +27,18 @@ extension Stipple {
 
         func validate() throws {
             if clients < 0 || clients > 1_000_000 { throw ValidationError("--clients must be 0 to 1,000,000.") }
-            if years < 1 || years > DemoChain.maximumYears { throw ValidationError("--years must be 1 to \(DemoChain.maximumYears).") }
+            if years < 1 || years > Session.demoMaximumYears { throw ValidationError("--years must be 1 to \(Session.demoMaximumYears).") }
         }
 
         func run() async throws {
             try await reportingFailures {
-                let (log, principal) = try await options.open(for: .permission(.importEvents))
-                var demoOptions = DemoChain.Options()
-                demoOptions.clients = clients
-                demoOptions.seed = seed
-                demoOptions.years = years
-                var chain = DemoChain(options: demoOptions)
-                let exists = try await log.streamVersion(Recorder.Streams.clinic(DemoChain.clinics[0])) > 0
-                let batches = try chain.transactions(includeSetUp: !exists)
-                let master = try await options.masterKey(for: log)
-                let before = try await log.head().position
-                for (index, batch) in batches.enumerated() {
-                    try await log.transact(PersonalData.sealing(authorized(batch, principal: principal), master: master))
-                    if Output.stderrIsTerminal { Output.progress("\rdemo: \(index + 1) of \(batches.count) transactions") }
+                let terminal = Output.stderrIsTerminal
+                let (events, setUp) = try await options.session().demo(clients: clients, seed: seed, years: years) { done, total in
+                    if terminal { Output.progress("\rdemo: \(done) of \(total) transactions") }
                 }
-                if Output.stderrIsTerminal { Output.progress("\r\u{1B}[K") }
-                let after = try await log.head().position
-                Output.line("Recorded \(after - before) events: \(clients) clients over \(years) years (seed \(seed))\(exists ? "" : ", with the chain's clinics, technicians and lots").")
+                if terminal { Output.progress("\r\u{1B}[K") }
+                Output.line("Recorded \(events) events: \(clients) clients over \(years) years (seed \(seed))\(setUp ? ", with the chain's clinics, technicians and lots" : "").")
                 Output.flush()
-                await catchUpAfterAppend(log)
             }
         }
     }

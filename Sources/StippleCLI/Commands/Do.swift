@@ -1,9 +1,6 @@
 import ArgumentParser
-import Discretion
-import EventLog
 import Foundation
-import Recording
-import Treatment
+import StippleService
 
 extension Stipple {
     struct Do: AsyncParsableCommand {
@@ -36,29 +33,8 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let text: [UInt8]
-                if file == "-" {
-                    text = Array(FileHandle.standardInput.readDataToEndOfFile())
-                } else {
-                    guard let data = FileManager.default.contents(atPath: file) else {
-                        throw Failure.badInput("cannot read \(file): no such file, or it is not readable")
-                    }
-                    text = Array(data)
-                }
-                let commands = try CommandInput.parse(text)
-                let (log, principal) = try await options.open(for: .perEvent)
-                let appended: [AppendedEvent]
-                do {
-                    let master = try await options.masterKey(for: log)
-                    let decisions = commands.flatMap { authorized([$0.decision], principal: principal, target: $0.target) }
-                    appended = try await log.transact(PersonalData.sealing(decisions, master: master))
-                } catch let refused as CommandInput.LineRefusal {
-                    throw Failure(
-                        code: .refused,
-                        message: "line \(refused.line): \(refused.refusal.description)\nNothing was recorded.")
-                }
-                EventJSON.printAppended(appended)
-                await catchUpAfterAppend(log)
+                let commands = try CommandLines.parse(try readInput(file))
+                printRecorded(try await options.session().record(commands))
             }
         }
     }

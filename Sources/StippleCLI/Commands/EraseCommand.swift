@@ -1,8 +1,6 @@
 import ArgumentParser
-import Discretion
-import EventLog
 import Foundation
-import Recording
+import StippleService
 
 extension Stipple.Client {
     struct Erase: AsyncParsableCommand {
@@ -29,22 +27,7 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                let (log, principal) = try await options.open(for: .permission(.eraseClients))
-                let id = client.hasPrefix("client-") ? String(client.dropFirst("client-".count)) : client
-                if try await log.streamVersion(Recorder.Streams.client(id)) == 0 { throw Failure.badInput("there is no client \(id) in this log") }
-                _ = try await options.masterKey(for: log)
-                var metadata = EventMetadata(actor: principal.user)
-                metadata.extra["role"] = .string(principal.role.rawValue)
-                let appended: [AppendedEvent]
-                do {
-                    appended = try await log.transact([PersonalData.erasure(
-                        client: id, reason: reason, at: Int64(Date().timeIntervalSince1970), metadata: metadata)])
-                } catch DiscretionError.clientErased {
-                    throw Failure.badInput("client \(id)'s personal data was erased already; nothing was changed")
-                }
-                try await log.checkpointAndTruncateWAL()
-                EventJSON.printAppended(appended)
-                await catchUpAfterAppend(log)
+                printRecorded(try await options.session().erase(client: client, reason: reason))
             }
         }
     }

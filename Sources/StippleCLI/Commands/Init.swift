@@ -1,7 +1,6 @@
 import ArgumentParser
-import Discretion
-import EventLog
 import Foundation
+import StippleService
 
 extension Stipple {
     struct Init: AsyncParsableCommand {
@@ -29,23 +28,13 @@ extension Stipple {
         func run() async throws {
             try await reportingFailures {
                 let path = options.path
-                let log: EventLog
-                if FileManager.default.fileExists(atPath: path) {
-                    log = try await options.open()
-                } else {
-                    log = try EventLog.create(at: path, logger: options.logger)
-                    Output.line("Created an empty Stipple log at \(path).")
+                let initialized = try await Service.initialize(options.configuration(), admin: admin)
+                if initialized.createdLog { Output.line("Created an empty Stipple log at \(path).") }
+                if initialized.createdMasterKey {
+                    Output.line("Created the master key \(options.masterKeyPath) (readable by you only). Keep a copy somewhere safe: without it the clients' personal data cannot be read.")
                 }
-                // The master key: made on first use (owner-only), or checked against the log.
-                let keyPath = options.masterKeyPath
-                if !FileManager.default.fileExists(atPath: keyPath) {
-                    _ = try MasterKey.create(at: keyPath)
-                    Output.line("Created the master key \(keyPath) (readable by you only). Keep a copy somewhere safe: without it the clients' personal data cannot be read.")
-                }
-                _ = try await options.masterKey(for: log)
-                guard let token = try await Users(log: log).addFirstAdmin(admin) else {
-                    let head = try await log.head()
-                    Output.line("\(path) is already a Stipple log (\(head.position) events) with users; nothing to do.")
+                guard let token = initialized.adminToken else {
+                    Output.line("\(path) is already a Stipple log (\(initialized.headPosition) events) with users; nothing to do.")
                     Output.flush()
                     return
                 }

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Discretion
-import EventLog
 import Foundation
-import Treatment
+import StippleService
 
 extension Stipple {
     struct Read: AsyncParsableCommand {
@@ -49,48 +47,26 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let (log, principal) = try await options.open(for: .permission(.readClinical))
-                // Every client record shown is logged; a confidential one needs a purpose.
-                if let stream, StreamCategory(stream: stream) == .client, try await log.streamVersion(stream) > 0 {
-                    try await showRecord(
-                        of: String(stream.dropFirst(StreamCategory.client.prefix.count)), log: log, principal: principal,
-                        purpose: purpose.purpose, command: "read")
+                let session = try await options.session()
+                var sealedNoticeShown = false
+                func show(_ read: EventsRead) {
+                    if read.personalSealed && !sealedNoticeShown {
+                        Output.error("notice: no master key at \(options.masterKeyPath): personal data is shown sealed")
+                        sealedNoticeShown = true
+                    }
+                    for shown in read.events { Output.line(shown.json.canonicalBytes) }
                 }
-                if all, (purpose.purpose?.trimmingCharacters(in: .whitespaces).isEmpty ?? true), try await log.storedTypeVersions().contains(where: { $0.type == "ClientMarkedConfidential" }) {
-                    throw Failure(code: .denied, message: "refused: the log holds confidential clients: say why you read it all with --reason (it is kept in the access log)")
-                }
-                @Sendable func logPage(_ page: [RecordedEvent]) async throws {
-                    guard all else { return }
-                    let clients = Set(page.compactMap { event in
-                        StreamCategory(stream: event.stream) == .client ? String(event.stream.dropFirst(StreamCategory.client.prefix.count)) : nil
-                    })
-                    try await logAccess(to: Array(clients), log: log, principal: principal, purpose: purpose.purpose, command: "read --all")
-                }
-                let keys = try await options.clientKeysIfAvailable(for: log)
-                if keys == nil { Output.error("notice: no master key at \(options.masterKeyPath): personal data is shown sealed") }
-                @Sendable func line(_ event: RecordedEvent) async throws -> [UInt8] { try await EventJSON.revealedLine(event, keys: keys) }
-                var remaining = limit ?? Int.max
-                let pageSize = 1_000
-                if all {
+                if let stream {
+                    show(try await session.readStream(stream, from: from, backward: backward, limit: limit ?? Int.max, purpose: purpose.purpose))
+                } else {
+                    var remaining = limit ?? Int.max
                     var position = from ?? 1
                     while remaining > 0 {
-                        let page = try await log.readAll(from: position, limit: min(pageSize, remaining))
-                        try await logPage(page)
-                        for event in page { Output.line(try await line(event)) }
-                        remaining -= page.count
-                        guard let last = page.last, page.count == min(pageSize, remaining + page.count) else { break }
-                        position = last.position + 1
-                    }
-                } else if let stream {
-                    var version = from
-                    let direction: ReadDirection = backward ? .backward : .forward
-                    while remaining > 0 {
-                        let page = try await log.read(stream: stream, from: version, direction: direction, limit: min(pageSize, remaining))
-                        for event in page { Output.line(try await line(event)) }
-                        remaining -= page.count
-                        guard let last = page.last, page.count == min(pageSize, remaining + page.count) else { break }
-                        version = backward ? last.streamVersion - 1 : last.streamVersion + 1
-                        if version! < 1 { break }
+                        let page = try await session.readLog(from: position, limit: min(1_000, remaining), purpose: purpose.purpose)
+                        show(page)
+                        remaining -= page.events.count
+                        guard let next = page.next else { break }
+                        position = next
                     }
                 }
                 Output.flush()

@@ -1,9 +1,7 @@
 import ArgumentParser
-import Discretion
-import EventLog
 import Foundation
-import Recording
 import Reports
+import StippleService
 import Treatment
 
 /// A day typed by a person (`--from 2026-01-05`).
@@ -26,17 +24,12 @@ struct DateRange: ParsableArguments {
     }
 
     var days: (Day, Day) { (Day(from)!, Day(to)!) }
+}
 
-    /// Brings the reports up to date, makes the report of this range, prints it.
-    func print(
-        _ options: GlobalOptions, _ format: ReportFormatOptions, purpose: String? = nil, command: String = "report",
-        _ make: @escaping (ClinicReports, Day, Day) async throws -> ClinicReports.Report
-    ) async throws {
-        try await reportingFailures {
-            let reports = try await openReports(options, purpose: purpose, command: command)
-            let (from, to) = days
-            printReport(try await make(reports, from, to), format: format)
-        }
+/// Asks the session for a report and prints it.
+func printReport(_ request: ReportRequest, _ options: GlobalOptions, _ format: ReportFormatOptions, purpose: String? = nil) async throws {
+    try await reportingFailures {
+        printReport(try await options.session().report(request, purpose: purpose), format: format)
     }
 }
 
@@ -68,18 +61,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let id = client.hasPrefix("client-") ? String(client.dropFirst("client-".count)) : client
-                let (reports, _) = try await openReportsAs(
-                    options, .readClinical, clinic: { log in try await clientClinic(id, log: log) }, purpose: purpose.purpose, command: "history",
-                    check: { log in
-                        if try await log.streamVersion("client-" + id) == 0 { throw ReportsError.notFound(what: "client", id: id) }
-                    },
-                    beforeCatchUp: { log, principal in
-                        // Logged (and a confidential record's purpose checked) before anything is read.
-                        try await showRecord(of: id, log: log, principal: principal, purpose: purpose.purpose, command: "history")
-                    })
-                let report = try await reports.history(client: id, asOf: asOf.flatMap(Day.init))
-                printReport(report, format: format)
+                printReport(try await options.session().history(client: client, asOf: asOf.flatMap(Day.init), purpose: purpose.purpose), format: format)
             }
         }
     }
@@ -101,16 +83,8 @@ extension Stipple {
             @OptionGroup var format: ReportFormatOptions
 
             func run() async throws {
-                try await reportingFailures {
-                    let reports = try await openReports(options, clinic: { _ in clinic }, check: { log in
-                        if let clinic, try await log.streamVersion("clinic-" + clinic) == 0,
-                           try await !ClinicReports(log: log).clinicHasWork(clinic) {
-                            throw ReportsError.notFound(what: "clinic", id: clinic)
-                        }
-                    })
-                    let (from, to) = range.days
-                    printReport(try await reports.workload(from: from, to: to, clinic: clinic), format: format)
-                }
+                let (from, to) = range.days
+                try await printReport(.workload(from: from, to: to, clinic: clinic), options, format)
             }
         }
 
@@ -134,21 +108,7 @@ extension Stipple {
             }
 
             func run() async throws {
-                try await reportingFailures {
-                    let reports = try await openReports(options)
-                    var report = try await reports.audit(from: from.flatMap(Day.init), to: to.flatMap(Day.init))
-                    // Clients by pseudonym: the audit does not need to know who they are.
-                    if let keys = try await options.clientKeysIfAvailable(for: reports.log),
-                       let column = report.sections[0].columns.firstIndex(of: "client") {
-                        let pseudonyms = try await keys.pseudonyms()
-                        report.sections[0].rows = report.sections[0].rows.map { row in
-                            var row = row
-                            row[column] = .text(pseudonyms.pseudonym(for: row[column].description))
-                            return row
-                        }
-                    }
-                    printReport(report, format: format)
-                }
+                try await printReport(.audit(from: from.flatMap(Day.init), to: to.flatMap(Day.init)), options, format)
             }
         }
 
@@ -163,18 +123,8 @@ extension Stipple {
             @OptionGroup var purpose: PurposeOption
 
             func run() async throws {
-                try await reportingFailures {
-                    let lot = self.lot.hasPrefix("batch-") ? String(self.lot.dropFirst("batch-".count)) : self.lot
-                    let reports = try await openReports(options, purpose: purpose.purpose, command: "report lot", check: { log in
-                        // A lot never received may still have been used (an import): then
-                        // the projection knows it; one neither received nor used is refused.
-                        if try await log.streamVersion("batch-" + lot) == 0,
-                           try await !ClinicReports(log: log).lotWasUsed(lot) {
-                            throw ReportsError.notFound(what: "lot", id: lot)
-                        }
-                    })
-                    printReport(try await reports.lot(lot), format: format)
-                }
+                let lot = self.lot.hasPrefix("batch-") ? String(self.lot.dropFirst("batch-".count)) : self.lot
+                try await printReport(.lot(lot), options, format, purpose: purpose.purpose)
             }
         }
 
@@ -205,10 +155,7 @@ extension Stipple {
             }
 
             func run() async throws {
-                try await reportingFailures {
-                    let reports = try await openReports(options, purpose: purpose.purpose, command: "report due")
-                    printReport(try await reports.due(on: Day(on)!, touchUpMonths: touchUpMonths), format: format)
-                }
+                try await printReport(.due(on: Day(on)!, touchUpMonths: touchUpMonths), options, format, purpose: purpose.purpose)
             }
         }
 
@@ -221,7 +168,8 @@ extension Stipple {
             @OptionGroup var format: ReportFormatOptions
 
             func run() async throws {
-                try await range.print(options, format) { reports, from, to in try await reports.conversion(from: from, to: to) }
+                let (from, to) = range.days
+                try await printReport(.conversion(from: from, to: to), options, format)
             }
         }
 
@@ -235,9 +183,8 @@ extension Stipple {
             @OptionGroup var purpose: PurposeOption
 
             func run() async throws {
-                try await range.print(options, format, purpose: purpose.purpose, command: "report records") { reports, from, to in
-                    try await reports.serviceRecords(from: from, to: to)
-                }
+                let (from, to) = range.days
+                try await printReport(.records(from: from, to: to), options, format, purpose: purpose.purpose)
             }
         }
 
@@ -251,20 +198,7 @@ extension Stipple {
             @OptionGroup var format: ReportFormatOptions
 
             func run() async throws {
-                try await reportingFailures {
-                    let (log, _) = try await options.open(for: .permission(.readAccessLog))
-                    let id = client.hasPrefix("client-") ? String(client.dropFirst("client-".count)) : client
-                    if try await log.streamVersion(Recorder.Streams.client(id)) == 0 { throw ReportsError.notFound(what: "client", id: id) }
-                    let rows: [[ReportValue]] = try await log.read(stream: Recorder.Streams.access(id), limit: Int.max).compactMap { event in
-                        guard let accessed = try Recorder.decode(event) as? Stipple_V1_RecordAccessed else { return nil }
-                        return [.text(EventJSON.iso8601Seconds(accessed.accessedAt.seconds)), .text(accessed.actor), .text(accessed.role),
-                                .text(accessed.purpose), .text(accessed.command), .int(event.position)]
-                    }
-                    let table = ReportTable(
-                        title: "Access log of client \(id)", columns: ["at", "actor", "role", "purpose", "command", "position"], rows: rows,
-                        notes: ["\(rows.count) access\(rows.count == 1 ? "" : "es")"])
-                    printReport(ClinicReports.Report(sections: [table], notice: nil), format: format)
-                }
+                try await printReport(.access(client: client), options, format)
             }
         }
     }

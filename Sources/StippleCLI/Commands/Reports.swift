@@ -2,9 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import Reports
-import Recording
-import Discretion
-import Treatment
+import StippleService
 
 /// How a report is printed.
 struct ReportFormatOptions: ParsableArguments {
@@ -16,99 +14,6 @@ struct ReportFormatOptions: ParsableArguments {
 
     func validate() throws {
         if json && csv { throw ValidationError("Choose one of --json and --csv.") }
-    }
-}
-
-/// Opens the log for reading reports: brings the projections to the head first, so a
-/// report shows everything appended before it was asked for (a long catch-up shows progress).
-///
-/// - Parameter check: runs before anything is written (a client or lot that the log does
-///   not hold is refused without bringing the reports up to date first).
-/// - Parameters:
-///   - permission: what the report needs of its user; `clinic` finds the clinic it is for
-///     (`nil`: the whole chain).
-func openReports(
-    _ options: GlobalOptions, _ permission: Permission = .readReports, clinic: (EventLog) async throws -> String? = { _ in nil },
-    purpose: String? = nil, command: String = "report", check: (EventLog) async throws -> Void = { _ in }
-) async throws -> ClinicReports {
-    try await openReportsAs(options, permission, clinic: clinic, purpose: purpose, command: command, check: check).0
-}
-
-/// ``openReports(_:_:clinic:check:)``, with the user the token identified.
-func openReportsAs(
-    _ options: GlobalOptions, _ permission: Permission = .readReports, clinic: (EventLog) async throws -> String? = { _ in nil },
-    purpose: String? = nil, command: String = "report", check: (EventLog) async throws -> Void = { _ in },
-    beforeCatchUp: (EventLog, Principal) async throws -> Void = { _, _ in }
-) async throws -> (ClinicReports, Principal) {
-    let (log, principal) = try await options.open(for: .anyUser)
-    // The permission first: a user who may not read a record learns nothing of it, not
-    // even whether it exists (nor where, when the clinic comes from the record).
-    do {
-        try AccessPolicy.check(principal, permission, clinic: try await clinic(log))
-    } catch let denied as AccessDenied {
-        throw AccessDenied(user: denied.user, role: denied.role, permission: denied.permission, clinic: nil)
-    }
-    try await check(log)
-    try await beforeCatchUp(log, principal)
-    let reports = ClinicReports(
-        log: log, contacts: try await openedContacts(log, options: options, principal: principal, purpose: purpose, command: command))
-    do {
-        try await reports.projector.catchUp(progress: ProgressPrinter(delay: 1).callAsFunction)
-        ProgressPrinter.finishLine()
-    } catch EventLogError.readOnly {
-        // A file this user cannot write: the report is served as the tables stand, and
-        // its notice says how far behind they are.
-    }
-    return (reports, principal)
-}
-
-/// Names and contacts for a report, read from each client's registration and opened with
-/// the client's key — for admins only (DESIGN: names only to admins); everyone else sees a
-/// pseudonym. A confidential client's name needs a purpose (`--reason`). Every name shown
-/// is logged in the access log before the report is printed. An erased client shows as
-/// erased; without a master key file, no name can be opened.
-func openedContacts(
-    _ log: EventLog, options: GlobalOptions, principal: Principal, purpose: String?, command: String
-) async throws -> ContactResolver {
-    let keys = try await options.clientKeysIfAvailable(for: log)
-    let pseudonyms = try await keys?.pseudonyms()
-    return { clients in
-        var contacts: [String: ClientContact] = [:]
-        guard let keys else { return contacts }
-        var revealed: [String] = []
-        for client in Set(clients) {
-            let events = try await log.read(stream: Recorder.Streams.client(client), limit: Int.max)
-            guard let first = events.first, let registered = try Recorder.decode(first) as? Stipple_V1_ClientRegistered else { continue }
-            let pseudonym = ClientContact.pseudonymous(pseudonyms?.pseudonym(for: client) ?? "C-?")
-            // A history shows its reader the record they may read (checked before); other
-            // reports show names to admins only.
-            let mayName = command == "history" || principal.role == .admin
-            guard mayName, AccessLog.verdict(for: principal, clientEvents: events, purpose: purpose) == .allowed else {
-                contacts[client] = pseudonym
-                continue
-            }
-            switch try await PersonalData.open(registered, type: "ClientRegistered", client: client, keys: keys) {
-            case .readable(let opened):
-                contacts[client] = ClientContact((opened as? Stipple_V1_ClientRegistered)?.personal ?? registered.personal)
-                revealed.append(client)
-            case .erased:
-                contacts[client] = ClientContact(erased: true)
-            }
-        }
-        // A history logs its one access itself (see showRecord).
-        if command != "history" { try await logAccess(to: revealed, log: log, principal: principal, purpose: purpose, command: command) }
-        return contacts
-    }
-}
-
-/// Brings the projections to the head after a command appended, so the next report is
-/// quick; a failure here never undoes the append (it is durable), it is only reported.
-func catchUpAfterAppend(_ log: EventLog) async {
-    do {
-        try await ClinicReports(log: log).projector.catchUp(progress: ProgressPrinter(delay: 1).callAsFunction)
-        ProgressPrinter.finishLine()
-    } catch {
-        Output.error("warning: the events were recorded, but the reports could not be brought up to date: \(Failure.from(error).message)")
     }
 }
 
@@ -224,7 +129,7 @@ extension Stipple {
                 where it stopped when run again. Run it after an upgrade that changes a report or an \
                 event schema (`stipple reports status` says which are pending).
 
-                Projections: \(ClinicReports.projections.map(\.name).joined(separator: ", ")).
+                Projections: \(ProjectionName.all.map(\.rawValue).joined(separator: ", ")).
                 """)
 
         @OptionGroup var options: GlobalOptions
@@ -244,28 +149,24 @@ extension Stipple {
 
         func validate() throws {
             if all && !names.isEmpty { throw ValidationError("Name projections or pass --all, not both.") }
-            let known = ClinicReports.projections.map(\.name)
-            if let unknown = names.first(where: { !known.contains($0) }) {
-                throw ValidationError(ReportsError.unknownProjection(unknown, known: known).description)
+            if let unknown = names.first(where: { ProjectionName(rawValue: $0) == nil }) {
+                throw ValidationError(ProjectionName.unknown(unknown).message)
             }
             if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1 event, not \(chunk).") }
             if let pauseMilliseconds, !(0...60_000).contains(pauseMilliseconds) {
                 throw ValidationError("--pause-ms must be 0 to 60000, not \(pauseMilliseconds).")
             }
             if !all && names.isEmpty {
-                throw ValidationError("Name the projections to rebuild (\(ClinicReports.projections.map(\.name).joined(separator: ", "))) or pass --all.")
+                throw ValidationError("Name the projections to rebuild (\(ProjectionName.all.map(\.rawValue).joined(separator: ", "))) or pass --all.")
             }
         }
 
         func run() async throws {
             try await reportingFailures {
-                let (log, _) = try await options.open(for: .permission(.rebuildReports))
-                var settings = Projector.Options()
-                settings.maxEventsPerTransaction = chunk
-                settings.pauseBetweenTransactions = pauseMilliseconds.map { .milliseconds($0) }
-                let reports = ClinicReports(log: log, options: settings)
-                let summaries = try await reports.projector.rebuild(all ? nil : names, progress: ProgressPrinter().callAsFunction)
-                ProgressPrinter.finishLine()
+                let summaries = try await options.session().rebuild(
+                    all ? nil : names.compactMap(ProjectionName.init(rawValue:)),
+                    options: RebuildOptions(chunk: chunk, pause: pauseMilliseconds.map { .milliseconds($0) }),
+                    progress: ProgressPrinter().callAsFunction)
                 for summary in summaries {
                     Output.line("rebuilt \(summary.name) version \(summary.version) (generation \(summary.generation)\(summary.resumed ? ", resumed" : "")) up to event \(summary.checkpoint)")
                 }
@@ -287,8 +188,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let (log, _) = try await options.open(readOnly: true, for: .anyUser)
-                    let statuses = try await ClinicReports(log: log).projector.status()
+                    let statuses = try await options.session(readOnly: true).projectionsStatus()
                     let rows: [[ReportValue]] = statuses.map { status in
                         let state: String
                         if let building = status.building {

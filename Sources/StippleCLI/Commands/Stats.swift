@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import StippleService
 
 extension Stipple {
     struct Stats: AsyncParsableCommand {
@@ -14,8 +15,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let (log, _) = try await options.open(readOnly: true, for: .anyUser)
-                let stats = try await log.stats()
+                let stats = try await options.session(readOnly: true).stats()
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]

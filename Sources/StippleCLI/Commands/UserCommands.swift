@@ -1,8 +1,8 @@
 import ArgumentParser
 import Discretion
-import EventLog
 import Foundation
 import Reports
+import StippleService
 
 extension Stipple {
     struct User: AsyncParsableCommand {
@@ -35,8 +35,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let (log, principal) = try await options.open(for: .permission(.manageUsers))
-                    let token = try await Users(log: log).add(name, role: Role(rawValue: role)!, clinics: clinics, by: principal.user)
+                    let token = try await options.session().addUser(name, role: Role(rawValue: role)!, clinics: clinics)
                     Output.line("Added \(name) (\(role)\(clinics.isEmpty ? "" : " at " + clinics.sorted().joined(separator: ", "))). Their access token, shown this once:")
                     Output.line(token)
                     Output.flush()
@@ -52,8 +51,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let (log, _) = try await options.open(readOnly: true, for: .permission(.manageUsers))
-                    let rows: [[ReportValue]] = try await Users(log: log).list().map { user in
+                    let rows: [[ReportValue]] = try await options.session(readOnly: true).users().map { user in
                         [.text(user.name), .text(user.role.rawValue), .text(user.clinics.joined(separator: ", ")),
                          .text(user.disabled ? "disabled" : "active"), .text(user.createdBy),
                          .text(user.tokenRotatedAt.map { ISO8601DateFormatter().string(from: $0) } ?? "")]
@@ -73,8 +71,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let (log, _) = try await options.open(for: .permission(.manageUsers))
-                    try await Users(log: log).disable(name)
+                    try await options.session().disableUser(name)
                     Output.line("Disabled \(name).")
                     Output.flush()
                 }
@@ -91,8 +88,7 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    let (log, _) = try await options.open(for: .permission(.manageUsers))
-                    let token = try await Users(log: log).rotateToken(name)
+                    let token = try await options.session().rotateToken(of: name)
                     Output.line("New access token of \(name), shown this once (the old one no longer works):")
                     Output.line(token)
                     Output.flush()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import StippleService
 
 extension Stipple {
     struct Verify: AsyncParsableCommand {
@@ -23,7 +24,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
-                let (log, _) = try await options.open(readOnly: true, for: .anyUser)
+                let session = try await options.session(readOnly: true)
                 let showProgress = Output.stderrIsTerminal && !json
                 let started = Date()
                 let progress: (@Sendable (Int64, Int64) -> Void)?
@@ -32,7 +33,7 @@ extension Stipple {
                 } else {
                     progress = nil
                 }
-                let report = try await log.verify(progress: progress)
+                let report = try await session.verify(progress: progress)
                 if showProgress { Output.progress("\r\u{1B}[K") }
                 let seconds = Date().timeIntervalSince(started)
                 if json {

@@ -1,59 +1,52 @@
-import Discretion
 import EventLog
 import Foundation
 import Treatment
 
-/// The JSON lines the CLI prints for events.
-enum EventJSON {
+/// A stored event as a reader is shown it.
+public struct ShownEvent: Sendable {
+    /// The event; for a client event, its payload with the personal data opened when it could be.
+    public var event: RecordedEvent
+    public var personal: Personal
+
+    /// What became of the event's personal data.
+    public enum Personal: Sendable, Hashable {
+        /// As stored: not a client event, an unknown type, or no master key to open it with.
+        case asStored
+        /// Opened with the client's key (or there was nothing sealed).
+        case opened
+        /// The client was erased: the payload holds nothing personal.
+        case erased
+        /// A sealed value did not open (altered, or another client's); the rest is shown.
+        case unreadable(String)
+    }
+
+    /// The event's JSON line, as `stipple read` prints it and the API returns it:
+    /// `{"position","stream","version","type","schemaVersion","id","recordedAt","metadata","data"}`,
+    /// plus `"personalErased":true` or `"personalUnreadable":"…"`.
+    public var json: JSONValue {
+        switch personal {
+        case .asStored, .opened: return EventJSON.object(event)
+        case .erased: return EventJSON.object(event, extra: ["personalErased": .bool(true)])
+        case .unreadable(let reason): return EventJSON.object(event, extra: ["personalUnreadable": .string(reason)])
+        }
+    }
+}
+
+/// The JSON the front ends print and return for events.
+public enum EventJSON {
     /// Where an appended event landed: `{"position","stream","version","id"}`, plus
     /// `"alreadyStored":true` when the append returned an earlier one.
-    static func appendedLine(_ event: AppendedEvent) -> [UInt8] {
+    public static func appended(_ event: AppendedEvent) -> JSONValue {
         var object: [String: JSONValue] = [
             "position": .int(event.position), "stream": .string(event.stream),
             "version": .int(event.streamVersion), "id": .string(event.id.uuidString.lowercased()),
         ]
         if event.wasAlreadyStored { object["alreadyStored"] = .bool(true) }
-        return JSONValue.object(object).canonicalBytes
+        return .object(object)
     }
 
-    /// Prints every appended event, one line each.
-    static func printAppended(_ events: [AppendedEvent]) {
-        for event in events { Output.line(appendedLine(event)) }
-        Output.flush()
-    }
-
-    /// The event's line with its personal data opened with the client's key when `keys`
-    /// can (an erased client's shows `"personalErased": true` and nothing personal).
-    static func revealedLine(_ event: RecordedEvent, keys: ClientKeys?) async throws -> [UInt8] {
-        guard let keys, StreamCategory(stream: event.stream) == .client,
-              let schema = EventCatalogue.schema(type: event.type, version: event.schemaVersion),
-              let message = try? PayloadCodec.message(fromBinary: event.payload, schema: schema)
-        else { return line(event) }
-        let client = String(event.stream.dropFirst(StreamCategory.client.prefix.count))
-        var shown = event
-        let opened: PersonalData.Opened
-        do {
-            opened = try await PersonalData.open(message, type: event.type, client: client, keys: keys)
-        } catch let error as DiscretionError {
-            // One value that does not open does not hide the rest of the record.
-            return line(event, extra: ["personalUnreadable": .string(error.description)])
-        }
-        switch opened {
-        case .readable(let opened):
-            shown.payload = try opened.serializedBytes()
-            return line(shown)
-        case .erased(let stripped):
-            shown.payload = try stripped.serializedBytes()
-            return line(shown, extra: ["personalErased": .bool(true)])
-        }
-    }
-
-    /// `2026-11-25T14:03:00Z` of seconds since 1970.
-    static func iso8601Seconds(_ seconds: Int64) -> String {
-        String(Timestamp.iso8601(micros: seconds * 1_000_000).prefix(19)) + "Z"
-    }
-
-    static func line(_ event: RecordedEvent, extra: [String: JSONValue] = [:]) -> [UInt8] {
+    /// A stored event, as stored (its data not upcast), with `extra` keys.
+    public static func object(_ event: RecordedEvent, extra: [String: JSONValue] = [:]) -> JSONValue {
         var object: [String: JSONValue] = [
             "position": .int(event.position),
             "stream": .string(event.stream),
@@ -80,13 +73,14 @@ enum EventJSON {
             object["dataBase64"] = .string(Data(event.payload).base64EncodedString())
         }
         for (key, value) in extra { object[key] = value }
-        return JSONValue.object(object).canonicalBytes
+        return .object(object)
     }
 }
 
-/// UTC timestamps with microseconds, e.g. `2026-11-25T14:13:40.123456Z`.
-enum Timestamp {
-    static func iso8601(micros: Int64) -> String {
+/// UTC timestamps as Stipple prints them.
+public enum Timestamp {
+    /// `2026-11-25T14:13:40.123456Z` of microseconds since 1970.
+    public static func iso8601(micros: Int64) -> String {
         var seconds = time_t(micros / 1_000_000)
         var fraction = micros % 1_000_000
         if fraction < 0 {
@@ -101,5 +95,10 @@ enum Timestamp {
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(fraction), 6))Z"
+    }
+
+    /// `2026-11-25T14:03:00Z` of seconds since 1970.
+    public static func iso8601(seconds: Int64) -> String {
+        String(iso8601(micros: seconds * 1_000_000).prefix(19)) + "Z"
     }
 }

@@ -1,0 +1,81 @@
+import EventLog
+import Foundation
+import Recording
+import SwiftProtobuf
+import Treatment
+
+/// The `do` format: one command per line, `{"command": …, "data": {…}, "metadata"?: {…}}`
+/// plus the command's key:
+/// - `session` and `touch-up` (`"client"`), `amend` (`"client"`): decided against the
+///   client's, technician's and lots' streams;
+/// - `recall` (`"lot"`), `renew` (`"technician"`);
+/// - `record` (`"stream"`, `"type"`, `"expectedVersion"?`): an event no rule across
+///   streams guards (a registration, a consent, a receipt, a grant …), in the `append`
+///   format.
+public enum CommandLines {
+    static var names: String { Command.Name.allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// Parses every line into a command; throws on the first bad one.
+    ///
+    /// - Throws: ``ServiceError`` (`badInput`) naming the line and the field.
+    public static func parse(_ text: [UInt8], newID: () -> UUID = { UUID.v7() }) throws(ServiceError) -> [Command] {
+        var commands: [Command] = []
+        for (number, line) in JSONLines.lines(text) {
+            commands.append(try command(from: line, line: number, newID: newID))
+        }
+        if commands.isEmpty { throw ServiceError.badInput("no commands in the input: give one JSON object per line") }
+        return commands
+    }
+
+    static func command(from bytes: [UInt8], line: Int, newID: () -> UUID) throws(ServiceError) -> Command {
+        let fail = JSONLines.failure(line: line)
+        var object = try JSONLines.object(bytes, line: line)
+        guard let text = object["command"]?.stringValue else { throw fail("command", "is missing (one of: \(names))") }
+        guard let name = Command.Name(rawValue: text) else { throw fail("command", "\"\(text)\" is not known (one of: \(names))") }
+        func key(_ key: String) throws(ServiceError) -> String {
+            guard let value = object[key]?.stringValue, !value.isEmpty else { throw fail(key, "is missing (a non-empty string)") }
+            return value
+        }
+        var metadata = EventMetadata()
+        if let raw = object["metadata"] {
+            do { metadata = try EventMetadata(json: raw) } catch { throw fail("metadata", error.description) }
+            if metadata.extra["flags"] != nil { throw fail("metadata", "key \"flags\" is set by the rules, not by the caller") }
+            // Free keys would be text outside the sealing of personal data: only the known ones.
+            if let key = metadata.extra.keys.sorted().first {
+                throw fail("metadata", "key \"\(key)\" is not known (known: actor, clinic, correlationId, causationId; the actor is the token's user)")
+            }
+        }
+        func message<M: SwiftProtobuf.Message>(_ type: String, as: M.Type) throws(ServiceError) -> M {
+            guard let data = object["data"], case .object = data else { throw fail("data", "must be a JSON object") }
+            do {
+                let schema = try EventCatalogue.resolve(type: type, version: nil)
+                guard let message = try PayloadCodec.message(fromJSON: data.canonicalBytes, schema: schema) as? M else {
+                    throw fail("data", "is not a \(type)")
+                }
+                return message
+            } catch let error as CatalogueError {
+                throw fail("data", error.description)
+            } catch let error as ServiceError {
+                throw error
+            } catch {
+                throw fail("data", "\(error)")
+            }
+        }
+        let action: Command.Action
+        switch name {
+        case .session: action = .session(client: try key("client"), try message("SessionRecorded", as: Stipple_V1_SessionRecordedV2.self))
+        case .touchUp: action = .touchUp(client: try key("client"), try message("TouchUpRecorded", as: Stipple_V1_TouchUpRecorded.self))
+        case .amend: action = .amend(client: try key("client"), try message("RecordAmended", as: Stipple_V1_RecordAmended.self))
+        case .recall: action = .recall(lot: try key("lot"), try message("BatchRecalled", as: Stipple_V1_BatchRecalled.self))
+        case .renew:
+            action = .renew(technician: try key("technician"), try message("CertificationRenewed", as: Stipple_V1_CertificationRenewed.self))
+        case .record:
+            // The log's own line format, minus the types that only their command may record.
+            object.removeValue(forKey: "command")
+            let event = try ImportLines.event(from: JSONValue.object(object).canonicalBytes, line: line, newID: newID)
+            if let reason = Command.guardedTypeError(event.type) { throw fail("type", reason) }
+            return Command(.record(event), metadata: metadata, line: line)
+        }
+        return Command(action, metadata: metadata, id: newID(), line: line)
+    }
+}

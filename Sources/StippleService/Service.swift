@@ -1,0 +1,166 @@
+import Discretion
+import EventLog
+import Foundation
+import Logging
+import Recording
+import Reports
+
+/// How a ``Service`` opens its log, and what it is given from outside: the master key
+/// file, a logger, a clock and a source of event ids (tests pass fixed ones).
+public struct ServiceConfiguration: Sendable {
+    /// The log's file.
+    public var databasePath: String
+    /// The master key file: it seals every client's personal data. It may be missing for
+    /// reading (personal data then stays sealed), never for recording.
+    public var masterKeyPath: String
+    /// Open the log for reading only (verify, stats, lists).
+    public var readOnly = false
+    public var logger: Logger
+    /// "Now", for the access log, erasures and exports; the log's recorded-at uses it too.
+    public var clock: @Sendable () -> Date = { Date() }
+    /// Ids of the events the service makes (access log entries, erasures, commands given no id).
+    public var newID: @Sendable () -> UUID = { UUID.v7() }
+    /// Progress of a long catch-up of the reports (shown by the CLI on standard error).
+    public var catchUpProgress: Projector.ProgressHandler?
+    /// The log's own settings (limits, busy timeout); its `readOnly` and `clock` come from here.
+    public var log = EventLog.Configuration()
+
+    public init(databasePath: String, masterKeyPath: String, logger: Logger = EventLog.silentLogger) {
+        self.databasePath = databasePath
+        self.masterKeyPath = masterKeyPath
+        self.logger = logger
+    }
+
+    var eventLogConfiguration: EventLog.Configuration {
+        var configuration = log
+        configuration.readOnly = readOnly
+        configuration.clock = clock
+        return configuration
+    }
+
+    /// Seconds since 1970, now.
+    var nowSeconds: Int64 { Int64(clock().timeIntervalSince1970) }
+}
+
+/// Stipple's application layer: one chain's log, opened with its master key, and every
+/// use case the front ends offer. A front end opens a service, authenticates a token into
+/// a ``Session`` and calls it; it parses and renders, nothing else.
+///
+/// ```swift
+/// let service = try await Service.open(ServiceConfiguration(databasePath: "chain.sqlite", masterKeyPath: "chain.key"))
+/// let session = try await service.authenticate(token)
+/// let recorded = try await session.record([command])
+/// ```
+public final class Service: Sendable {
+    public let configuration: ServiceConfiguration
+    /// The log. Front ends never touch it: every read and write goes through a session.
+    package let log: EventLog
+
+    init(configuration: ServiceConfiguration, log: EventLog) {
+        self.configuration = configuration
+        self.log = log
+    }
+
+    /// Opens an existing log, refusing one that holds events this build cannot read, and
+    /// a master key file that others may read.
+    ///
+    /// - Throws: ``ServiceError`` (`badInput` for a missing file or one that is not a
+    ///   log, `failure` for unreadable events or a key file others may read).
+    public static func open(_ configuration: ServiceConfiguration) async throws(ServiceError) -> Service {
+        try await classified {
+            let log = try EventLog(path: configuration.databasePath, configuration: configuration.eventLogConfiguration, logger: configuration.logger)
+            let service = Service(configuration: configuration, log: log)
+            try await service.refuseUnreadableEvents()
+            // A key file others may read is refused before anything, by every use case.
+            if service.hasMasterKeyFile { _ = try MasterKey.load(from: configuration.masterKeyPath) }
+            return service
+        }
+    }
+
+    func refuseUnreadableEvents() async throws {
+        let unreadable = try await Recorder.unreadableVersions(in: log)
+        guard !unreadable.isEmpty else { return }
+        let names = unreadable.map { "\($0.type) version \($0.version)" }.joined(separator: ", ")
+        throw ServiceError.failure(
+            "\(configuration.databasePath) holds events this Stipple cannot read (\(names)): a newer Stipple wrote them, or they are not Stipple events. Upgrade Stipple; nothing was changed.")
+    }
+
+    /// What ``initialize(_:admin:)`` did.
+    public struct Initialized: Sendable {
+        public var service: Service
+        public var createdLog: Bool
+        public var createdMasterKey: Bool
+        /// The first admin's token, to show once; `nil` when the log had users already.
+        public var adminToken: String?
+        /// The log's head position.
+        public var headPosition: Int64
+    }
+
+    /// Creates a log (or opens the one at the path), makes the master key file if there is
+    /// none, checks it against the log's client keys, and adds the first admin when the
+    /// log has no users.
+    ///
+    /// - Throws: ``ServiceError`` (`badInput` for a file that is not a log or a bad name,
+    ///   `failure` for a wrong or unreadable key file).
+    public static func initialize(_ configuration: ServiceConfiguration, admin: String) async throws(ServiceError) -> Initialized {
+        let exists = FileManager.default.fileExists(atPath: configuration.databasePath)
+        let service: Service
+        if exists {
+            service = try await open(configuration)
+        } else {
+            service = try await classified {
+                Service(configuration: configuration, log: try EventLog.create(
+                    at: configuration.databasePath, configuration: configuration.eventLogConfiguration, logger: configuration.logger))
+            }
+        }
+        return try await classified {
+            let createdKey = !service.hasMasterKeyFile
+            if createdKey { _ = try MasterKey.create(at: configuration.masterKeyPath) }
+            _ = try await service.masterKey()
+            let token = try await Users(log: service.log).addFirstAdmin(admin, at: configuration.clock())
+            return Initialized(
+                service: service, createdLog: !exists, createdMasterKey: createdKey, adminToken: token,
+                headPosition: try await service.log.head().position)
+        }
+    }
+
+    /// The session of the user whose token this is.
+    ///
+    /// - Throws: ``ServiceError`` of kind `denied` for no token, a malformed, unknown or
+    ///   rotated one, or a disabled user.
+    public func authenticate(_ token: String?) async throws(ServiceError) -> Session {
+        let principal = try await classified { try await Users(log: log).authenticate(token) }
+        return Session(service: self, principal: principal)
+    }
+
+    /// Closes the log.
+    public func close() throws(ServiceError) {
+        do { try log.close() } catch { throw ServiceError(error) }
+    }
+
+    // MARK: - Keys
+
+    var hasMasterKeyFile: Bool { FileManager.default.fileExists(atPath: configuration.masterKeyPath) }
+
+    /// The master key, checked against the log's client keys (the first use records its check).
+    ///
+    /// - Throws: ``DiscretionError`` (no file, a file others may read, a wrong key).
+    func masterKey() async throws -> MasterKey {
+        let master = try MasterKey.load(from: configuration.masterKeyPath)
+        try await ClientKeys(log: log, master: master, masterPath: configuration.masterKeyPath).prepare()
+        return master
+    }
+
+    /// The client keys, when a master key file is there (reading works without it, showing
+    /// personal data sealed).
+    func clientKeysIfAvailable() async throws -> ClientKeys? {
+        guard hasMasterKeyFile else { return nil }
+        return ClientKeys(log: log, master: try await masterKey(), masterPath: configuration.masterKeyPath)
+    }
+
+    /// The reports, their "now" and their names as the log stores them (sealed names stay
+    /// sealed; a session opens them, see ``Session``).
+    func reports(options: Projector.Options = Projector.Options(), contacts: ContactResolver? = nil) -> ClinicReports {
+        ClinicReports(log: log, options: options, now: configuration.clock, contacts: contacts)
+    }
+}

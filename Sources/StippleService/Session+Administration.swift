@@ -1,0 +1,80 @@
+import Discretion
+import EventLog
+import Foundation
+
+// Users, keys and the log's upkeep.
+extension Session {
+    /// Adds a user; returns the token to show once (only its hash is stored).
+    ///
+    /// - Throws: ``ServiceError`` (`denied`; `badInput` for a taken or bad name, clinics
+    ///   missing for a clinician or reception, or given for an admin or auditor).
+    public func addUser(_ name: String, role: Role, clinics: [String]) async throws(ServiceError) -> String {
+        try require(.manageUsers)
+        return try await classified { try await Users(log: log).add(name, role: role, clinics: clinics, by: principal.user, at: configuration.clock()) }
+    }
+
+    /// Every user, by name (no tokens).
+    public func users() async throws(ServiceError) -> [UserRecord] {
+        try require(.manageUsers)
+        return try await classified { try await Users(log: log).list() }
+    }
+
+    /// Disables a user: their token stops working at once. The last enabled admin stays.
+    public func disableUser(_ name: String) async throws(ServiceError) {
+        try require(.manageUsers)
+        try await classified { try await Users(log: log).disable(name) }
+    }
+
+    /// Gives a user a new token (the old one stops working at once); returns it to show once.
+    public func rotateToken(of name: String) async throws(ServiceError) -> String {
+        try require(.manageUsers)
+        return try await classified { try await Users(log: log).rotateToken(name, at: configuration.clock()) }
+    }
+
+    /// Makes a new master key and wraps every client key (and the pseudonyms' key) with it
+    /// in one transaction; the new key is staged in `<key file>.new` and then replaces the
+    /// old file. Returns how many client keys were rewrapped.
+    ///
+    /// - Throws: ``ServiceError`` (`badInput` when an earlier rotation left a staged key;
+    ///   `failure` when the new file could not replace the old one, saying what to do).
+    public func rotateMasterKey() async throws(ServiceError) -> Int {
+        try require(.manageKeys)
+        let path = configuration.masterKeyPath
+        let staged = path + ".new"
+        return try await classified {
+            let current = try await service.masterKey()
+            if FileManager.default.fileExists(atPath: staged) {
+                throw ServiceError.badInput("\(staged) exists (an earlier rotation stopped?): if the log opens with it, move it to \(path); else remove it, then run this again")
+            }
+            let next = try MasterKey.create(at: staged)
+            let count = try await ClientKeys(log: log, master: current, masterPath: path).rotate(to: next)
+            guard rename(staged, path) == 0 else {
+                throw ServiceError.failure("the client keys are wrapped with the new key in \(staged), but it could not replace \(path): move it there by hand")
+            }
+            return count
+        }
+    }
+
+    /// Copies the log to a new file (SQLite's online backup) while appends go on, and
+    /// verifies the copy before it appears at `destination`.
+    public func backup(to destination: String) async throws(ServiceError) -> VerificationReport {
+        try require(.backUp)
+        return try await classified { try await log.backup(to: destination) }
+    }
+
+    /// Recomputes every chain hash (any user: the record's integrity is everyone's to check).
+    public func verify(progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws(ServiceError) -> VerificationReport {
+        try await classified { try await log.verify(progress: progress) }
+    }
+
+    /// The log's size, compression per codec and head.
+    public func stats() async throws(ServiceError) -> LogStats {
+        try await classified { try await log.stats() }
+    }
+
+    /// Trains a new LZ4 dictionary from recent payloads for new events (`nil`: no events yet).
+    public func trainDictionary() async throws(ServiceError) -> TrainingReport? {
+        try require(.maintainLog)
+        return try await classified { try await log.trainDictionary() }
+    }
+}

@@ -1,0 +1,103 @@
+import Discretion
+import EventLog
+import Foundation
+import Recording
+import Treatment
+
+/// Events read, as the reader may see them.
+public struct EventsRead: Sendable {
+    public var events: [ShownEvent]
+    /// No master key file was there: personal data is shown sealed.
+    public var personalSealed: Bool
+    /// The position to read the log on from, when there may be more (log reads only).
+    public var next: Int64?
+}
+
+extension Session {
+    /// Events of one stream, forward from version `from` (default the first) or backward
+    /// from it (default the newest). A client's record is disclosed through the read path:
+    /// checked, its purpose asked for when confidential, logged before it is returned.
+    ///
+    /// - Throws: ``ServiceError`` (`denied`, `failure`).
+    public func readStream(
+        _ stream: String, from version: Int64? = nil, backward: Bool = false, limit: Int = Int.max, purpose: String? = nil
+    ) async throws(ServiceError) -> EventsRead {
+        try require(.readClinical)
+        if StreamCategory(stream: stream) == .client, try await classified({ try await log.streamVersion(stream) }) > 0 {
+            try await disclose(Self.clientID(stream), purpose: purpose, use: .read)
+        }
+        return try await classified {
+            let keys = try await service.clientKeysIfAvailable()
+            var shown: [ShownEvent] = []
+            var remaining = limit
+            var version = version
+            let pageSize = 1_000
+            while remaining > 0 {
+                let page = try await log.read(stream: stream, from: version, direction: backward ? .backward : .forward, limit: min(pageSize, remaining))
+                for event in page { shown.append(try await self.shown(event, keys: keys)) }
+                remaining -= page.count
+                guard let last = page.last, page.count == min(pageSize, remaining + page.count) else { break }
+                version = backward ? last.streamVersion - 1 : last.streamVersion + 1
+                if version! < 1 { break }
+            }
+            return EventsRead(events: shown, personalSealed: keys == nil, next: nil)
+        }
+    }
+
+    /// One page of the whole log in position order, from `position`. Every client shown is
+    /// logged; once the log holds confidential clients, reading it all needs a purpose.
+    ///
+    /// - Parameter limit: at most this many events (1 to 10,000).
+    /// - Throws: ``ServiceError`` (`denied`, with ``ServiceError/PurposeRequired/wholeLog``
+    ///   when the purpose is missing).
+    public func readLog(from position: Int64 = 1, limit: Int = 1_000, purpose: String? = nil) async throws(ServiceError) -> EventsRead {
+        try require(.readClinical)
+        guard position >= 1 else { throw ServiceError.badInput("the first position is 1, not \(position)") }
+        guard (1...10_000).contains(limit) else { throw ServiceError.badInput("a page holds 1 to 10000 events, not \(limit)") }
+        if Self.isBlank(purpose), try await classified({ try await log.storedTypeVersions() }).contains(where: { $0.type == "ClientMarkedConfidential" }) {
+            throw ServiceError(
+                .denied, "refused: the log holds confidential clients: say why you read it all (the purpose is kept in the access log)",
+                detail: .purposeRequired(.wholeLog))
+        }
+        let page = try await classified { try await log.readAll(from: position, limit: limit) }
+        let clients = Set(page.compactMap { event in StreamCategory(stream: event.stream) == .client ? Self.clientID(event.stream) : nil })
+        try await logAccess(to: Array(clients), purpose: purpose, use: .readAll)
+        return try await classified {
+            let keys = try await service.clientKeysIfAvailable()
+            var shown: [ShownEvent] = []
+            for event in page { shown.append(try await self.shown(event, keys: keys)) }
+            return EventsRead(events: shown, personalSealed: keys == nil, next: page.count == limit ? page.last.map { $0.position + 1 } : nil)
+        }
+    }
+
+    /// A client's whole record with personal data opened, and the access log of it, as
+    /// one JSON document (subject access; admins). The export itself is logged.
+    ///
+    /// - Throws: ``ServiceError`` (`notFound`, `denied`).
+    public func export(client: String, purpose: String? = nil) async throws(ServiceError) -> JSONValue {
+        try require(.exportRecords)
+        let id = Self.clientID(client)
+        guard try await classified({ try await clientExists(id) }) else { throw ServiceError.notFound("there is no client \(id) in this log") }
+        let keys = try await classified { try await service.clientKeysIfAvailable() }
+        try await disclose(id, purpose: purpose, use: .export)
+        return try await classified {
+            var events: [JSONValue] = []
+            for event in try await log.read(stream: Recorder.Streams.client(id), limit: Int.max) {
+                events.append(try await shown(event, keys: keys).json)
+            }
+            let accesses = try await log.read(stream: Recorder.Streams.access(id), limit: Int.max).map { EventJSON.object($0) }
+            return JSONValue.object([
+                "client": .string(id),
+                "exportedAt": .string(Timestamp.iso8601(seconds: configuration.nowSeconds)),
+                "exportedBy": .string(principal.user),
+                "events": .array(events),
+                "accessLog": .array(accesses),
+            ])
+        }
+    }
+
+    /// Whether a purpose says nothing.
+    static func isBlank(_ purpose: String?) -> Bool {
+        purpose?.trimmingCharacters(in: .whitespaces).isEmpty ?? true
+    }
+}

@@ -1,0 +1,171 @@
+import Discretion
+import EventLog
+import Foundation
+import Recording
+import Reports
+import Treatment
+
+/// What a write recorded.
+public struct Recorded: Sendable {
+    /// Where each event landed, in order (durable).
+    public var events: [AppendedEvent]
+    /// Set when the events were recorded but the reports could not be brought up to date
+    /// afterwards (the events stay recorded; the next report catches up).
+    public var reportsNotCaughtUp: ServiceError?
+}
+
+// The one write path. Every use case that appends goes through `write`, in this order:
+// check access to the target → decide against the streams in the write transaction →
+// authorize each event → stamp actor and role → seal personal data → append → bring the
+// projections up. Recorder's decisions and Discretion's sealing are not public API: this
+// file is the only caller that composes them.
+extension Session {
+    /// Records commands, all in one transaction: each is decided against the current state
+    /// of every stream it touches, seeing what the commands before it recorded; if any is
+    /// refused, nothing is recorded.
+    ///
+    /// - Throws: ``ServiceError``: `denied` (the target or an event is not the user's to
+    ///   record; nothing revealed), `refused` (every rule broken, with the line), `conflict`,
+    ///   `badInput`, `failure`.
+    public func record(_ commands: [Command]) async throws(ServiceError) -> Recorded {
+        guard !commands.isEmpty else { throw ServiceError.badInput("no commands to record") }
+        let ids = commands.map { $0.id ?? configuration.newID() }
+        let decisions = zip(commands, ids).map { command, id in
+            authorized(target: command.target, line: command.line) { try command.decision(id: id) }
+        }
+        return try await write(decisions)
+    }
+
+    /// Imports events as given (the `append` format: no rules across streams; admins'
+    /// path for data from elsewhere), all in one batch. The actor is the importing user,
+    /// whatever the lines say; personal data is sealed as on every other path.
+    ///
+    /// - Throws: ``ServiceError`` naming the input line of the event refused.
+    public func importEvents(_ batch: ImportBatch) async throws(ServiceError) -> Recorded {
+        try require(.importEvents)
+        let events = batch.events
+        let appended: [AppendedEvent]
+        do {
+            appended = try await append([{ _ in events }])
+        } catch let error as EventLogError {
+            var start: Int64?
+            if case .versionConflict(let stream, _, _) = error { start = try? await log.streamVersion(stream) }
+            throw ServiceError(error).at(line: batch.line(of: error, streamStart: start), nothingWritten: "Nothing was appended.")
+        } catch {
+            throw ServiceError(error)
+        }
+        return Recorded(events: appended, reportsNotCaughtUp: await catchUp())
+    }
+
+    /// The most years of history ``demo(clients:seed:years:progress:)`` makes.
+    public static var demoMaximumYears: Int { DemoChain.maximumYears }
+
+    /// Builds a demo chain through the same path as every command (see ``DemoChain``):
+    /// returns how many events it recorded.
+    ///
+    /// - Parameter progress: called after each transaction with (done, total).
+    public func demo(
+        clients: Int, seed: UInt64, years: Int, progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) async throws(ServiceError) -> (events: Int64, setUp: Bool) {
+        try require(.importEvents)
+        return try await classified {
+            var options = DemoChain.Options()
+            options.clients = clients
+            options.seed = seed
+            options.years = years
+            var chain = DemoChain(options: options)
+            let exists = try await log.streamVersion(Recorder.Streams.clinic(DemoChain.clinics[0])) > 0
+            let batches = try chain.transactions(includeSetUp: !exists)
+            let before = try await log.head().position
+            for (index, batch) in batches.enumerated() {
+                _ = try await write(batch.map { decision in authorized(target: nil, line: nil) { decision } }, catchUp: false)
+                progress?(index + 1, batches.count)
+            }
+            _ = await catchUp()
+            return (try await log.head().position - before, !exists)
+        }
+    }
+
+    /// Erases a client's personal data (admins): their key is destroyed and `ClientErased`
+    /// appended in one transaction, then the WAL is emptied so no copy of the key stays.
+    ///
+    /// - Throws: ``ServiceError``: `notFound` for a client the log does not hold, `badInput`
+    ///   when erased already, `failure` when the WAL could not be emptied.
+    public func erase(client: String, reason: String) async throws(ServiceError) -> Recorded {
+        try require(.eraseClients)
+        let id = Self.clientID(client)
+        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ServiceError.badInput("--reason must say why the data is erased.") }
+        guard try await classified({ try await clientExists(id) }) else { throw ServiceError.notFound("there is no client \(id) in this log") }
+        let erasure = PersonalData.erasure(client: id, reason: reason, at: configuration.nowSeconds, metadata: EventMetadata(), id: configuration.newID())
+        let appended: [AppendedEvent]
+        do {
+            appended = try await append([erasure])
+        } catch DiscretionError.clientErased {
+            throw ServiceError.badInput("client \(id)'s personal data was erased already; nothing was changed")
+        } catch {
+            throw ServiceError(error)
+        }
+        try await classified { try await log.checkpointAndTruncateWAL() }
+        return Recorded(events: appended, reportsNotCaughtUp: await catchUp())
+    }
+
+    // MARK: - The path
+
+    /// Wraps a decision so that the user's access to `target` is checked before it is even
+    /// made (a refused user learns nothing from the rules: not whether the client exists,
+    /// nor their consent or sessions), and every event it returns is allowed for the user
+    /// (role and clinic, read inside the write transaction) and respects a confidential
+    /// client's care team.
+    func authorized(target: String?, line: Int?, _ make: @escaping @Sendable () throws -> Recorder.Decision) -> Recorder.Decision {
+        let principal = self.principal
+        return { reader in
+            do {
+                if let target { try EventAccess.checkTarget(target, principal: principal, reader: reader) }
+                return try make()(reader).map { event in
+                    for (permission, clinic) in try EventAccess.requirements(for: event, reader: reader) {
+                        try AccessPolicy.check(principal, permission, clinic: clinic)
+                    }
+                    // The target's own confidentiality was checked above, before the decision.
+                    if event.stream != target { try EventAccess.checkConfidential(event, principal: principal, reader: reader) }
+                    return event
+                }
+            } catch let refusal as Refusal {
+                throw ServiceError(refusal).at(line: line, nothingWritten: "Nothing was recorded.")
+            }
+        }
+    }
+
+    /// Stamps, seals and appends decided events in one transaction, then brings the
+    /// projections up (unless the caller does it once after several writes).
+    func write(_ decisions: [Recorder.Decision], catchUp: Bool = true) async throws(ServiceError) -> Recorded {
+        let appended = try await classified { try await append(decisions) }
+        return Recorded(events: appended, reportsNotCaughtUp: catchUp ? await self.catchUp() : nil)
+    }
+
+    /// ``write(_:catchUp:)`` without the catch-up, throwing the libraries' own errors.
+    func append(_ decisions: [Recorder.Decision]) async throws -> [AppendedEvent] {
+        let stamp = self.stamp
+        let stamped: [Recorder.Decision] = decisions.map { decision in
+            { reader in
+                try decision(reader).map { event in
+                    var event = event
+                    event.metadata.actor = stamp.actor
+                    event.metadata.extra["role"] = stamp.extra["role"]
+                    return event
+                }
+            }
+        }
+        return try await log.transact(PersonalData.sealing(stamped, master: try await service.masterKey()))
+    }
+
+    /// Brings the projections to the head; a failure never undoes what was recorded, it is
+    /// only returned.
+    func catchUp() async -> ServiceError? {
+        do {
+            try await service.reports().projector.catchUp(progress: configuration.catchUpProgress)
+            return nil
+        } catch {
+            return ServiceError(error)
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import Discretion
+import EventLog
+import Foundation
+import Recording
+import Reports
+import Treatment
+
+/// A report a user asks for, with its parameters.
+public enum ReportRequest: Sendable, Hashable {
+    /// Per technician, clinic and ISO week (the whole weeks holding `from` through `to`).
+    case workload(from: Day, to: Day, clinic: String?)
+    /// Every procedure checked; violations first. Clients by pseudonym.
+    case audit(from: Day?, to: Day?)
+    /// Who received a lot; for a recalled lot, whom to contact.
+    case lot(String)
+    /// Touch-ups and guarantees falling due, courses overdue.
+    case due(on: Day, touchUpMonths: Int)
+    /// Consultations per clinic and how many went on to a first session.
+    case conversion(from: Day, to: Day)
+    /// The personal-service-settings record.
+    case records(from: Day, to: Day)
+    /// Who was shown a client's record (admins, auditors).
+    case access(client: String)
+
+    /// The report's name, as the CLI's subcommand and the API's path give it.
+    public var name: ReportName {
+        switch self {
+        case .workload: return .workload
+        case .audit: return .audit
+        case .lot: return .lot
+        case .due: return .due
+        case .conversion: return .conversion
+        case .records: return .records
+        case .access: return .access
+        }
+    }
+}
+
+/// The reports, by name.
+public enum ReportName: String, Sendable, Hashable, CaseIterable {
+    case workload, audit, lot, due, conversion, records, access
+}
+
+/// A projection of this build, by name (`stipple rebuild NAME`).
+public struct ProjectionName: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// `nil` for a name no projection of this build has.
+    public init?(rawValue: String) {
+        guard Self.all.contains(where: { $0.rawValue == rawValue }) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    private init(known: String) { rawValue = known }
+
+    /// Every projection, in the order `reports status` lists them.
+    public static var all: [ProjectionName] { ClinicReports.projections.map { ProjectionName(known: $0.name) } }
+
+    public var description: String { rawValue }
+
+    /// The error for a name that is not one.
+    public static func unknown(_ name: String) -> ServiceError {
+        ServiceError(ReportsError.unknownProjection(name, known: all.map(\.rawValue)))
+    }
+}
+
+/// How a rebuild cuts its work.
+public struct RebuildOptions: Sendable {
+    /// At most this many events per transaction (`nil`: as many as fit in 25 ms).
+    public var chunk: Int?
+    /// A rest between transactions, leaving more room to clinicians' appends.
+    public var pause: Duration?
+
+    public init(chunk: Int? = nil, pause: Duration? = nil) {
+        self.chunk = chunk
+        self.pause = pause
+    }
+}
+
+extension Session {
+    /// A client's full timeline, oldest first, disclosed through the read path (the
+    /// access is logged before anything is read).
+    ///
+    /// - Parameter asOf: only events recorded up to the end of that day (UTC).
+    /// - Throws: ``ServiceError``: `denied` (also for a client the user may not know
+    ///   exists), `notFound` (for those who may), `denied` with a purpose required.
+    public func history(client: String, asOf: Day? = nil, purpose: String? = nil) async throws(ServiceError) -> ClinicReports.Report {
+        let id = Self.clientID(client)
+        guard !id.isEmpty else { throw ServiceError.badInput("name the client") }
+        // The permission first: a user who may not read a record learns nothing of it, not
+        // even whether it exists (nor where, when the clinic comes from the record).
+        let clinic = try await classified { try await EventAccess.registrationClinic(ofClient: id, log: log) }
+        try requireWithoutRevealing(.readClinical, clinic: clinic)
+        guard try await classified({ try await clientExists(id) }) else { throw ServiceError(ReportsError.notFound(what: "client", id: id)) }
+        try await disclose(id, purpose: purpose, use: .history)
+        let reports = service.reports(contacts: try await contacts(purpose: purpose, use: .history))
+        try await catchUpForReading(reports)
+        return try await classified { try await reports.history(client: id, asOf: asOf) }
+    }
+
+    /// A report, from its projection's live tables, brought up to date first (a report
+    /// shows everything recorded before it was asked for).
+    ///
+    /// - Throws: ``ServiceError`` (`denied`, `notFound` for an unknown clinic, lot or
+    ///   client, `badInput` for a reversed range).
+    public func report(_ request: ReportRequest, purpose: String? = nil) async throws(ServiceError) -> ClinicReports.Report {
+        switch request {
+        case .access(let client): return try await accessReport(client: client)
+        case .workload(_, _, let clinic): try requireWithoutRevealing(.readReports, clinic: clinic)
+        default: try require(.readReports)
+        }
+        // What the report is about must exist; checked before anything is written.
+        switch request {
+        case .workload(_, _, let clinic?):
+            let known = try await classified {
+                if try await log.streamVersion(Recorder.Streams.clinic(clinic)) > 0 { return true }
+                return try await service.reports().clinicHasWork(clinic)
+            }
+            if !known { throw ServiceError(ReportsError.notFound(what: "clinic", id: clinic)) }
+        case .lot(let lot):
+            // A lot never received may still have been used (an import): then the
+            // projection knows it; one neither received nor used is refused.
+            let known = try await classified {
+                if try await log.streamVersion(Recorder.Streams.batch(lot)) > 0 { return true }
+                return try await service.reports().lotWasUsed(lot)
+            }
+            if !known { throw ServiceError(ReportsError.notFound(what: "lot", id: lot)) }
+        default: break
+        }
+        let use: RecordUse
+        switch request {
+        case .lot: use = .lotReport
+        case .due: use = .dueReport
+        case .records: use = .recordsReport
+        default: use = .report
+        }
+        let reports = service.reports(contacts: try await contacts(purpose: purpose, use: use))
+        try await catchUpForReading(reports)
+        return try await classified {
+            switch request {
+            case .workload(let from, let to, let clinic): return try await reports.workload(from: from, to: to, clinic: clinic)
+            case .audit(let from, let to): return try await pseudonymous(try await reports.audit(from: from, to: to))
+            case .lot(let lot): return try await reports.lot(lot)
+            case .due(let on, let months): return try await reports.due(on: on, touchUpMonths: months)
+            case .conversion(let from, let to): return try await reports.conversion(from: from, to: to)
+            case .records(let from, let to): return try await reports.serviceRecords(from: from, to: to)
+            case .access: throw ServiceError.failure("the access report is read from the log")
+            }
+        }
+    }
+
+    /// The audit with its clients by pseudonym: it does not need to know who they are.
+    func pseudonymous(_ audit: ClinicReports.Report) async throws -> ClinicReports.Report {
+        guard let keys = try await service.clientKeysIfAvailable(), let column = audit.sections[0].columns.firstIndex(of: "client") else { return audit }
+        let pseudonyms = try await keys.pseudonyms()
+        var report = audit
+        report.sections[0].rows = report.sections[0].rows.map { row in
+            var row = row
+            row[column] = .text(pseudonyms.pseudonym(for: row[column].description))
+            return row
+        }
+        return report
+    }
+
+    /// Who was shown a client's record, when, why and through which use.
+    func accessReport(client: String) async throws(ServiceError) -> ClinicReports.Report {
+        try require(.readAccessLog)
+        let id = Self.clientID(client)
+        guard try await classified({ try await clientExists(id) }) else { throw ServiceError(ReportsError.notFound(what: "client", id: id)) }
+        let rows: [[ReportValue]] = try await classified {
+            try await log.read(stream: Recorder.Streams.access(id), limit: Int.max).compactMap { event in
+                guard let accessed = try Recorder.decode(event) as? Stipple_V1_RecordAccessed else { return nil }
+                return [.text(Timestamp.iso8601(seconds: accessed.accessedAt.seconds)), .text(accessed.actor), .text(accessed.role),
+                        .text(accessed.purpose), .text(accessed.command), .int(event.position)]
+            }
+        }
+        let table = ReportTable(
+            title: "Access log of client \(id)", columns: ["at", "actor", "role", "purpose", "command", "position"], rows: rows,
+            notes: ["\(rows.count) access\(rows.count == 1 ? "" : "es")"])
+        return ClinicReports.Report(sections: [table], notice: nil)
+    }
+
+    /// Brings the projections to the head before a report. A log this user cannot write is
+    /// served as its tables stand (the report's notice says how far behind they are).
+    func catchUpForReading(_ reports: ClinicReports) async throws(ServiceError) {
+        do {
+            try await reports.projector.catchUp(progress: configuration.catchUpProgress)
+        } catch EventLogError.readOnly {
+            return
+        } catch {
+            throw ServiceError(error)
+        }
+    }
+
+    /// Where each projection stands: version, checkpoint, lag, whether a rebuild is pending.
+    public func projectionsStatus() async throws(ServiceError) -> [ProjectionStatus] {
+        try await classified { try await service.reports().projector.status() }
+    }
+
+    /// Rebuilds projections (all when `names` is `nil`) beside the live ones, then swaps
+    /// them in; an interrupted rebuild goes on where it stopped.
+    public func rebuild(
+        _ names: [ProjectionName]?, options: RebuildOptions = RebuildOptions(), progress: Projector.ProgressHandler? = nil
+    ) async throws(ServiceError) -> [Projector.RebuildSummary] {
+        try require(.rebuildReports)
+        var settings = Projector.Options()
+        settings.maxEventsPerTransaction = options.chunk
+        settings.pauseBetweenTransactions = options.pause
+        return try await classified { try await service.reports(options: settings).projector.rebuild(names?.map(\.rawValue), progress: progress) }
+    }
+}

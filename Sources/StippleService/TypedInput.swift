@@ -1,0 +1,114 @@
+import Foundation
+import SwiftProtobuf
+import Treatment
+
+/// A closed set of values people type by name (`--area crown`, a form's select), with the
+/// error that lists them.
+public struct Vocabulary<Value: Sendable>: Sendable {
+    /// The names, in the order help texts list them.
+    public let names: [String]
+    private let values: [String: Value]
+
+    init(_ pairs: KeyValuePairs<String, Value>) {
+        names = pairs.map(\.key)
+        values = Dictionary(uniqueKeysWithValues: pairs.map { ($0.key, $0.value) })
+    }
+
+    /// The value named `text`.
+    ///
+    /// - Parameter field: how the input calls the value (`--area`), for the error.
+    /// - Throws: ``ServiceError`` (`badInput`) listing the names.
+    public func value(_ text: String, _ field: String) throws(ServiceError) -> Value {
+        guard let value = values[text] else {
+            throw ServiceError.badInput("\(field) must be one of \(names.joined(separator: ", ")), not \"\(text)\".")
+        }
+        return value
+    }
+
+    /// The names as help text lists them: `a, b or c`.
+    public var listed: String {
+        names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+}
+
+/// The values people type, parsed with errors that name the field: times, days, areas,
+/// lots. Front ends (flags, forms) share them, so a clinician types the same at the
+/// command line and on a page.
+public enum TypedInput {
+    public static let areas = Vocabulary<Stipple_V1_ScalpArea>([
+        "hairline": .hairline, "temples": .temples, "crown": .crown, "density-fill": .densityFill, "scar": .scar, "full-scalp": .fullScalp,
+    ])
+
+    public static let hairLossTypes = Vocabulary<Stipple_V1_HairLossType>([
+        "androgenetic": .androgenetic, "alopecia-areata": .alopeciaAreata, "alopecia-totalis": .alopeciaTotalis,
+        "alopecia-universalis": .alopeciaUniversalis, "diffuse-thinning": .diffuseThinning, "scar": .scar, "burn": .burn,
+        "birthmark": .birthmark, "post-transplant": .postTransplant,
+    ])
+
+    public static let touchUpReasons = Vocabulary<Stipple_V1_TouchUpReason>([
+        "fading": .fading, "colour-change": .colourChange, "scar": .scar, "guarantee": .guarantee,
+    ])
+
+    public static let certificationLevels = Vocabulary<Stipple_V1_CertificationLevel>([
+        "trainee": .trainee, "certified": .certified, "senior": .senior, "trainer": .trainer,
+    ])
+
+    public static let batchKinds = Vocabulary<Stipple_V1_BatchKind>(["pigment": .pigment, "cartridge": .cartridge])
+
+    public static let needleConfigurations = Vocabulary<Stipple_V1_NeedleConfiguration>([
+        "1RL": .needleConfiguration1Rl, "3RL": .needleConfiguration3Rl,
+    ])
+
+    public static let cancelledBy = Vocabulary<Stipple_V1_CancelledBy>(["client": .client, "clinic": .clinic])
+
+    public static let severities = Vocabulary<String>(["mild": "mild", "moderate": "moderate", "severe": "severe"])
+
+    /// `2026-03-14T10:00`, `2026-03-14T10:00:00`, either with a final `Z`, or with a space
+    /// for the `T`; always UTC.
+    public static func instant(_ text: String, _ field: String) throws(ServiceError) -> Google_Protobuf_Timestamp {
+        var normalized = text.replacingOccurrences(of: " ", with: "T")
+        if normalized.hasSuffix("Z") { normalized.removeLast() }
+        let parts = normalized.split(separator: "T", omittingEmptySubsequences: false)
+        let time = parts.count == 2 ? parts[1].split(separator: ":", omittingEmptySubsequences: false).map { Int($0) } : []
+        guard parts.count == 2, let day = Day(String(parts[0])), (2...3).contains(time.count),
+              time.allSatisfy({ $0 != nil }), parts[1].allSatisfy({ $0.isNumber || $0 == ":" }),
+              let hour = time[0], let minute = time[1], (0...23).contains(hour), (0...59).contains(minute),
+              time.count == 2 || (0...59).contains(time[2] ?? -1)
+        else { throw ServiceError.badInput("\(field) must be a time such as 2026-03-14T10:00 (UTC), not \"\(text)\".") }
+        var timestamp = Google_Protobuf_Timestamp()
+        timestamp.seconds = Int64(day.daysSinceEpoch) * 86_400 + Int64(hour * 3_600 + minute * 60 + (time.count == 3 ? time[2]! : 0))
+        return timestamp
+    }
+
+    /// A day, `2026-03-14`.
+    public static func day(_ text: String, _ field: String) throws(ServiceError) -> Day {
+        guard let day = Day(text) else { throw ServiceError.badInput("\(field) must be a day such as 2026-03-14, not \"\(text)\".") }
+        return day
+    }
+
+    /// `LOT` or `LOT:DILUTION` (percent).
+    public static func pigment(_ text: String) throws(ServiceError) -> Stipple_V1_PigmentUse {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        var pigment = Stipple_V1_PigmentUse()
+        pigment.lot = String(parts[0])
+        pigment.dilutionPercent = 100
+        if parts.count == 2, let dilution = Int32(parts[1]), !pigment.lot.isEmpty {
+            pigment.dilutionPercent = dilution
+        } else if parts.count != 1 || pigment.lot.isEmpty {
+            throw ServiceError.badInput("--pigment must be LOT or LOT:DILUTION (percent), e.g. PB-1187:30, not \"\(text)\".")
+        }
+        return pigment
+    }
+
+    /// `LOT:CONFIGURATION:DIAMETER`, e.g. `NC-0412:3RL:0.25`.
+    public static func cartridge(_ text: String) throws(ServiceError) -> Stipple_V1_CartridgeUse {
+        let parts = text.split(separator: ":").map(String.init)
+        guard parts.count == 3, let diameter = Double(parts[2]), let configuration = try? needleConfigurations.value(parts[1].uppercased(), "")
+        else { throw ServiceError.badInput("--cartridge must be LOT:1RL|3RL:DIAMETER, e.g. NC-0412:3RL:0.25, not \"\(text)\".") }
+        var cartridge = Stipple_V1_CartridgeUse()
+        cartridge.lot = parts[0]
+        cartridge.configuration = configuration
+        cartridge.diameterMm = diameter
+        return cartridge
+    }
+}
