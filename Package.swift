@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Discretion", targets: ["Discretion"]),
         .library(name: "StippleService", targets: ["StippleService"]),
+        .library(name: "StippleTesting", targets: ["StippleTesting"]),
         .executable(name: "stipple", targets: ["StippleCLI"]),
         .executable(name: "stipple-bench", targets: ["StippleBench"]),
     ],
@@ -87,6 +88,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Test support for every test target and front end: a temporary log with its key,
+        // users of every role, a small chain, and the policy's conformance cases.
+        .target(
+            name: "StippleTesting",
+            dependencies: [
+                "StippleService", "EventLog", "Treatment", "Discretion",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // The `stipple` command: parses, calls the application layer, renders, maps error
         // kinds to exit codes. It uses the other libraries' plain data types only (events,
         // messages, days, report tables, roles); Tools/test checks that it calls nothing else.
@@ -120,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "EventLogTests",
             dependencies: [
-                "EventLog", "CLZ4",
+                "EventLog", "CLZ4", "StippleTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 "stipple-crashwriter",
             ]
@@ -131,23 +141,30 @@ let package = Package(
         ),
         .testTarget(
             name: "RecordingTests",
-            dependencies: ["Recording", "EventLog", "Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["Recording", "EventLog", "Treatment", "StippleTesting", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(
             name: "ReportsTests",
             dependencies: [
-                "Reports", "Recording", "EventLog", "Treatment",
+                "Reports", "Recording", "EventLog", "Treatment", "StippleTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .testTarget(
             name: "DiscretionTests",
-            dependencies: ["Discretion", "EventLog", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Discretion", "EventLog", "StippleTesting", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "StippleServiceTests",
+            dependencies: [
+                "StippleService", "StippleTesting", "EventLog", "Treatment", "Reports", "Discretion",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "StippleCLITests",
-            dependencies: ["StippleCLI", "EventLog"],
+            dependencies: ["StippleCLI", "EventLog", "StippleTesting"],
             exclude: ["Fixtures"]
         ),
     ],

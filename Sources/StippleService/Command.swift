@@ -1,3 +1,4 @@
+import Discretion
 import EventLog
 import Foundation
 import Recording
@@ -72,6 +73,15 @@ public struct Command: Sendable {
         case .recall(let lot, _): return Recorder.Streams.batch(lot)
         case .renew(let technician, _): return Recorder.Streams.technician(technician)
         case .record(let event): return event.stream
+        }
+    }
+
+    /// The permission the command needs on its target, checked before its rules run.
+    var permission: Permission {
+        switch action {
+        case .session, .touchUp, .amend, .recall: return .recordClinical
+        case .renew: return .manageStaff
+        case .record(let event): return EventAccess.permission(type: event.type, stream: event.stream)
         }
     }
 

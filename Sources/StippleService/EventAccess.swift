@@ -12,49 +12,53 @@ enum EventAccess {
     /// Who may see a client, and the erasure of their data: admins only.
     static let adminTypes: Set<String> = ["ClientMarkedConfidential", "ClientConfidentialityLifted", "ClientErased"]
 
+    /// The permission an event of `type` on `stream` needs (at some clinic, for the
+    /// clinic-scoped roles).
+    static func permission(type: String, stream: String) -> Permission {
+        switch StreamCategory(stream: stream) {
+        case .client?:
+            if adminTypes.contains(type) { return .manageConfidentiality }
+            return bookingTypes.contains(type) ? .recordBookings : .recordClinical
+        case .batch?, .incident?: return .recordClinical
+        case .access?: return .importEvents
+        case .technician?, .clinic?, nil: return .manageStaff
+        }
+    }
+
     /// Every (permission, clinic) an event needs. On an existing client's or lot's stream
     /// the clinic it was registered at always counts, and so does a clinic the event names:
     /// naming one's own clinic on another clinic's client grants nothing.
     static func requirements(for event: NewEvent, reader: TransactionReader) throws -> [(Permission, String?)] {
-        let message = try Self.message(of: event)
-        let named = nonEmpty(clinic(of: message))
-        func scoped(_ permission: Permission) -> [(Permission, String?)] {
+        let permission = Self.permission(type: event.type, stream: event.stream)
+        let named = nonEmpty(clinic(of: try Self.message(of: event)))
+        switch StreamCategory(stream: event.stream) {
+        case .client? where !adminTypes.contains(event.type), .batch?:
             let registered = registrationClinic(event.stream, reader: reader)
             let clinics = Set([registered, named].compactMap { $0 })
             return clinics.isEmpty ? [(permission, nil)] : clinics.sorted().map { (permission, $0) }
-        }
-        switch StreamCategory(stream: event.stream) {
-        case .client?:
-            if adminTypes.contains(event.type) { return [(.manageConfidentiality, nil)] }
-            return scoped(bookingTypes.contains(event.type) ? .recordBookings : .recordClinical)
-        case .batch?:
-            return scoped(.recordClinical)
         case .incident?:
             // An exposure incident happens at a clinic; clinicians record their clinic's.
-            return [(.recordClinical, named)]
-        case .access?:
-            // Written by the reading use cases themselves, never through a decision of a user.
-            return [(.importEvents, nil)]
-        case .technician?, .clinic?, nil:
-            return [(.manageStaff, nil)]
+            return [(permission, named)]
+        default:
+            // Confidentiality and erasure, the access log (written by the reading use cases
+            // themselves), staff and clinics: across the chain.
+            return [(permission, nil)]
         }
     }
 
     /// The access to a command's target stream, checked before its decision runs: the
-    /// least any event on it needs, at the clinic it was registered at. A refusal names no
-    /// clinic, so it says nothing about whether the client (or lot) exists.
-    static func checkTarget(_ stream: String, principal: Principal, reader: TransactionReader) throws {
-        let permission: Permission
-        switch StreamCategory(stream: stream) {
-        case .client?: permission = .recordBookings
-        case .batch?, .incident?: permission = .recordClinical
-        case .access?: permission = .importEvents
-        case .technician?, .clinic?, nil: permission = .manageStaff
-        }
+    /// permission the command needs (`permission`: a session's is clinical, a booking's
+    /// reception's), at the clinic the stream was registered at. A refusal names no
+    /// clinic, so it says nothing about whether the client (or lot) exists, and comes
+    /// before any rule could say something about the record.
+    static func checkTarget(_ stream: String, permission: Permission, principal: Principal, reader: TransactionReader) throws {
         let clinic = registrationClinic(stream, reader: reader)
         let allowed = (try? AccessPolicy.check(principal, permission, clinic: clinic)) != nil
             || (clinic == nil && principal.role.isClinicScoped && AccessPolicy.grants[principal.role]?.contains(permission) == true)
-        if !allowed { throw AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: nil) }
+        // The record's clinic is named only to those who work there (it tells them nothing
+        // they may not know); to everyone else the refusal is the unknown record's.
+        let named = clinic.flatMap { principal.clinics.contains($0) ? $0 : nil }
+        if !allowed { throw AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: named) }
         if StreamCategory(stream: stream) == .client, let client = try? reader.read(stream: stream, limit: Int.max),
            AccessLog.verdict(for: principal, clientEvents: client, purpose: "recording") == .refused {
             throw AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: nil)
@@ -95,6 +99,7 @@ enum EventAccess {
         case let m as Stipple_V1_TouchUpRecorded: return m.clinicID
         case let m as Stipple_V1_BatchReceived: return m.clinicID
         case let m as Stipple_V1_BatchOpened: return m.clinicID
+        case let m as Stipple_V1_ExposureIncidentRecorded: return m.clinicID
         default: return nil
         }
     }

@@ -31,7 +31,7 @@ extension Session {
         guard !commands.isEmpty else { throw ServiceError.badInput("no commands to record") }
         let ids = commands.map { $0.id ?? configuration.newID() }
         let decisions = zip(commands, ids).map { command, id in
-            authorized(target: command.target, line: command.line) { try command.decision(id: id) }
+            authorized(target: (command.target, command.permission), line: command.line) { try command.decision(id: id) }
         }
         return try await write(decisions)
     }
@@ -116,17 +116,19 @@ extension Session {
     /// nor their consent or sessions), and every event it returns is allowed for the user
     /// (role and clinic, read inside the write transaction) and respects a confidential
     /// client's care team.
-    func authorized(target: String?, line: Int?, _ make: @escaping @Sendable () throws -> Recorder.Decision) -> Recorder.Decision {
+    func authorized(
+        target: (stream: String, permission: Permission)?, line: Int?, _ make: @escaping @Sendable () throws -> Recorder.Decision
+    ) -> Recorder.Decision {
         let principal = self.principal
         return { reader in
             do {
-                if let target { try EventAccess.checkTarget(target, principal: principal, reader: reader) }
+                if let target { try EventAccess.checkTarget(target.stream, permission: target.permission, principal: principal, reader: reader) }
                 return try make()(reader).map { event in
                     for (permission, clinic) in try EventAccess.requirements(for: event, reader: reader) {
                         try AccessPolicy.check(principal, permission, clinic: clinic)
                     }
                     // The target's own confidentiality was checked above, before the decision.
-                    if event.stream != target { try EventAccess.checkConfidential(event, principal: principal, reader: reader) }
+                    if event.stream != target?.stream { try EventAccess.checkConfidential(event, principal: principal, reader: reader) }
                     return event
                 }
             } catch let refusal as Refusal {

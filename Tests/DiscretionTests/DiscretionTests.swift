@@ -1,19 +1,16 @@
 import Crypto
 import EventLog
 import Foundation
+import StippleTesting
 import Testing
 @testable import Discretion
 
 /// A temporary folder with a log, for the key tests.
 struct KeyFolder {
-    let path: String
+    let folder: TemporaryFolder
+    var path: String { folder.path }
 
-    init() throws {
-        path = NSTemporaryDirectory() + "stipple-discretion-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    init() throws { folder = try TemporaryFolder("stipple-discretion") }
 
     /// The database file and its WAL, as bytes.
     func databaseBytes() throws -> [UInt8] {
@@ -37,7 +34,6 @@ struct MasterKeyTests {
     @Test("a new key file is the owner's only, and loads back to the same key")
     func createAndLoad() throws {
         let folder = try KeyFolder()
-        defer { folder.remove() }
         let path = folder.path + "/stipple.key"
         let created = try MasterKey.create(at: path)
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
@@ -49,7 +45,6 @@ struct MasterKeyTests {
     @Test("a key file others may read is refused, naming the mode and the fix")
     func openPermissions() throws {
         let folder = try KeyFolder()
-        defer { folder.remove() }
         let path = folder.path + "/stipple.key"
         _ = try MasterKey.create(at: path)
         chmod(path, 0o644)
@@ -62,7 +57,6 @@ struct MasterKeyTests {
     @Test("a missing, existing or malformed key file is refused with its reason; nothing is overwritten")
     func badFiles() throws {
         let folder = try KeyFolder()
-        defer { folder.remove() }
         let path = folder.path + "/stipple.key"
         #expect(throws: DiscretionError.noMasterKey(path: path)) { try MasterKey.load(from: path) }
         let first = try MasterKey.create(at: path)
@@ -109,7 +103,6 @@ struct PseudonymTokenTests {
     @Test("a pseudonym is stable for a client and key, differs between clients and keys, and has the documented shape")
     func pseudonyms() throws {
         let folder = try KeyFolder()
-        defer { folder.remove() }
         let one = Pseudonyms(master: try MasterKey.create(at: folder.path + "/a.key"))
         let two = Pseudonyms(master: try MasterKey.create(at: folder.path + "/b.key"))
         let name = one.pseudonym(for: "42")
@@ -180,7 +173,6 @@ struct ClientKeysTests {
     @Test("a client's key is made once, kept wrapped, and destroyed for good: no copy left in the file or its WAL")
     func lifecycle() async throws {
         let folder = try KeyFolder()
-        defer { folder.remove() }
         let log = try EventLog.create(at: folder.path + "/log.sqlite")
         let master = try MasterKey.create(at: folder.path + "/stipple.key")
         let keys = try await store(folder, master: master, log: log)
@@ -202,7 +194,6 @@ struct ClientKeysTests {
     @Test("a wrong master key is refused before any key is made; rotation rewraps every key")
     func wrongKeyAndRotation() async throws {
         let folder = try KeyFolder()
-        defer { folder.remove() }
         let log = try EventLog.create(at: folder.path + "/log.sqlite")
         let master = try MasterKey.create(at: folder.path + "/stipple.key")
         let keys = try await store(folder, master: master, log: log)

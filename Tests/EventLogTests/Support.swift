@@ -1,21 +1,11 @@
 import Foundation
 import GRDB
+import StippleTesting
 import Testing
 @testable import EventLog
 
-/// A folder of its own for each test, removed afterwards.
-final class TemporaryFolder {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "stipple-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
+/// Each test's own folder (removed afterwards), from the shared test support.
+typealias TemporaryFolder = StippleTesting.TemporaryFolder
 
 /// A fixed clock, so tests are deterministic.
 let fixedClock: @Sendable () -> Date = { Date(timeIntervalSince1970: 1_764_000_000.123456) }

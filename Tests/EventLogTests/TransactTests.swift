@@ -70,10 +70,8 @@ struct TransactTests {
 struct TablesBesideTheLogTests {
     @Test("a non-durable write of one's own tables leaves the writer durable for the appends that follow")
     func nonDurableWriteRestoresFull() async throws {
-        let folder = NSTemporaryDirectory() + "stipple-tables-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let log = try EventLog.create(at: folder + "/log.sqlite")
+        let folder = try TemporaryFolder("stipple-tables")
+        let log = try EventLog.create(at: folder.file("log.sqlite"))
         let during = try await log.writeTables(durable: false) { db in
             try db.execute(sql: "CREATE TABLE mine (x INTEGER)")
             return try Int.fetchOne(db, sql: "PRAGMA synchronous")

@@ -1,15 +1,15 @@
 import EventLog
 import Foundation
+import StippleTesting
 import Testing
 import Treatment
 @testable import Recording
 
 @Suite("Demo chain")
 struct DemoChainTests {
-    func build(seed: UInt64, clients: Int) async throws -> (EventLog, String) {
-        let folder = NSTemporaryDirectory() + "stipple-demo-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let log = try EventLog.create(at: folder + "/log.sqlite")
+    func build(seed: UInt64, clients: Int) async throws -> (EventLog, TemporaryFolder) {
+        let folder = try TemporaryFolder("stipple-demo")
+        let log = try EventLog.create(at: folder.file("log.sqlite"))
         var options = DemoChain.Options()
         options.seed = seed
         options.clients = clients
@@ -21,7 +21,7 @@ struct DemoChainTests {
     @Test("the demo chain builds through every rule, with every kind of fact, and verifies")
     func builds() async throws {
         let (log, folder) = try await build(seed: 7, clients: 120)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        defer { withExtendedLifetime(folder) {} }
         var counts: [String: Int] = [:]
         for try await event in log.events(pageSize: 500) { counts[event.type, default: 0] += 1 }
         #expect(counts["ClinicOpened"] == 4)
@@ -40,10 +40,7 @@ struct DemoChainTests {
     func deterministic() async throws {
         let (first, firstFolder) = try await build(seed: 3, clients: 30)
         let (second, secondFolder) = try await build(seed: 3, clients: 30)
-        defer {
-            try? FileManager.default.removeItem(atPath: firstFolder)
-            try? FileManager.default.removeItem(atPath: secondFolder)
-        }
+        defer { withExtendedLifetime((firstFolder, secondFolder)) {} }
         func facts(_ log: EventLog) async throws -> [String] {
             var facts: [String] = []
             for try await event in log.events(pageSize: 500) {

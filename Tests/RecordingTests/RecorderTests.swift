@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import SwiftProtobuf
+import StippleTesting
 import Testing
 import Treatment
 @testable import Recording
@@ -8,7 +9,7 @@ import Treatment
 /// A chain with one clinic, one certified technician, one client with consent, one
 /// pigment lot and one cartridge lot, on a real log in a temporary folder.
 struct Chain {
-    let folder: String
+    let folder: TemporaryFolder
     let log: EventLog
     let recorder: Recorder
     let staff = EventMetadata(actor: "admin-1", clinic: "toronto")
@@ -21,9 +22,8 @@ struct Chain {
     }
 
     init() async throws {
-        folder = NSTemporaryDirectory() + "stipple-recording-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        log = try EventLog.create(at: folder + "/log.sqlite")
+        folder = try TemporaryFolder("stipple-recording")
+        log = try EventLog.create(at: folder.file("log.sqlite"))
         recorder = Recorder(log: log)
         var registered = Stipple_V1_ClientRegistered()
         registered.clientID = "42"
@@ -81,7 +81,6 @@ struct Chain {
         return session
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: folder) }
 }
 
 @Suite("Recording commands against the log")
@@ -89,7 +88,6 @@ struct RecorderTests {
     @Test("a session is checked against client, technician and lots in the transaction, and stored as protobuf")
     func sessionAccepted() async throws {
         let chain = try await Chain()
-        defer { chain.remove() }
         let first = try await chain.recorder.recordSession(client: "42", chain.session(1, on: "2026-03-02"), metadata: chain.staff)
         #expect(first.streamVersion == 3)
         let second = try await chain.recorder.recordSession(client: "42", chain.session(2, on: "2026-03-05"), metadata: chain.staff)
@@ -106,7 +104,6 @@ struct RecorderTests {
     @Test("a recall lands between two sessions: the second is refused and nothing is written")
     func recalledLot() async throws {
         let chain = try await Chain()
-        defer { chain.remove() }
         try await chain.recorder.recordSession(client: "42", chain.session(1, on: "2026-03-02"), metadata: chain.staff)
         var recall = Stipple_V1_BatchRecalled()
         recall.authority = "Health Canada"
@@ -133,7 +130,6 @@ struct RecorderTests {
     @Test("touch-ups, renewals and amendments are decided against their streams too")
     func otherCommands() async throws {
         let chain = try await Chain()
-        defer { chain.remove() }
         let session = try await chain.recorder.recordSession(client: "42", chain.session(1, on: "2026-03-02"), metadata: chain.staff)
         var touchUp = Stipple_V1_TouchUpRecorded()
         let base = chain.session(1, on: "2026-08-20")
@@ -175,7 +171,6 @@ struct RecorderTests {
     @Test("old SessionRecorded events are read through the upcaster")
     func upcastOnRead() async throws {
         let chain = try await Chain()
-        defer { chain.remove() }
         var old = Stipple_V1_SessionRecorded()
         old.sessionNumber = 1
         old.technicianID = "17"

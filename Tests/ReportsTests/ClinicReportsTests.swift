@@ -23,7 +23,6 @@ struct ClinicReportsTests {
 
     @Test("history: every event of the client in order, the amendment beside what it corrects, --as-of replays the past")
     func history() async throws {
-        defer { scenario.remove() }
         let report = try await reports.history(client: "42")
         let table = report.sections[0]
         #expect(report.notice == nil)
@@ -49,7 +48,6 @@ struct ClinicReportsTests {
 
     @Test("workload: sessions and hours per technician and week, bookings ahead, cancellations, no-shows")
     func workload() async throws {
-        defer { scenario.remove() }
         let table = try await reports.workload(from: Day("2026-03-02")!, to: Day("2026-04-12")!).sections[0]
         #expect(texts(table, ["technician", "clinic", "week", "sessions", "touchUps", "hoursDone", "bookingsAhead", "cancelled", "noShows"]) == [
             ["17", "toronto", "2026-W10", "1", "0", "3.0", "0", "0", "0"],
@@ -71,7 +69,6 @@ struct ClinicReportsTests {
 
     @Test("audit: the recall and the suspension recorded later reach session 2, not session 1; violations first, then the clean count")
     func audit() async throws {
-        defer { scenario.remove() }
         let table = try await reports.audit().sections[0]
         #expect(texts(table, ["date", "client", "procedure", "technician", "supervisor", "rule", "finding"]) == [
             ["2026-03-05", "42", "session 2", "21", "17", "trainee-supervised", "supervisor 17 is not certified on 2026-03-05"],
@@ -86,7 +83,6 @@ struct ClinicReportsTests {
 
     @Test("lot: where the recalled lot went and whom to contact")
     func lot() async throws {
-        defer { scenario.remove() }
         let report = try await reports.lot("PB-1187")
         #expect(report.sections[0].title == "Lot PB-1187: pigment, Perma Blend SMP Pigment SMP Dark Grey, expires 2027-05-31, received 2025-12-01 at toronto")
         #expect(texts(report.sections[0], ["date", "client", "procedure", "clinic", "areas"]) == [
@@ -104,7 +100,6 @@ struct ClinicReportsTests {
 
     @Test("due: a course of 3 with 2 sessions is overdue 30 days after its last; touch-ups and guarantees follow a finished course")
     func due() async throws {
-        defer { scenario.remove() }
         let early = try await reports.due(on: Day("2026-03-20")!)
         #expect(early.sections.map(\.rows.count) == [0, 0, 0])
         let late = try await reports.due(on: Day("2026-05-01")!)
@@ -148,7 +143,6 @@ struct ClinicReportsTests {
 
     @Test("conversion: two consultations in February, one went on to a first session")
     func conversion() async throws {
-        defer { scenario.remove() }
         let table = try await reports.conversion(from: Day("2026-02-01")!, to: Day("2026-02-28")!).sections[0]
         #expect(texts(table, ["clinic", "consultations", "firstSessions", "percent"]) == [["toronto", "2", "1", "50.0"]])
         #expect(try await reports.conversion(from: Day("2026-03-01")!, to: Day("2026-03-31")!).sections[0].rows.isEmpty)
@@ -156,7 +150,6 @@ struct ClinicReportsTests {
 
     @Test("records: each procedure with the client's name and contact, provider, lots and their expiry")
     func records() async throws {
-        defer { scenario.remove() }
         let table = try await reports.serviceRecords(from: Day("2026-03-01")!, to: Day("2026-03-31")!).sections[0]
         #expect(texts(table, ["date", "client", "name", "contact", "procedure", "clinic", "provider", "pigmentLots", "cartridgeLots"]) == [
             ["2026-03-02", "42", "Ada Example", "+1-416-555-0142", "session 1", "toronto", "17 (Technician 17)",
@@ -171,7 +164,6 @@ struct ClinicReportsTests {
 
     @Test("the audit is the same when every chunk starts with a fresh cache (as after a restart between chunks)")
     func auditFromFreshCaches() async throws {
-        defer { scenario.remove() }
         // Rebuild the audit one event per transaction, with a new runtime (no memory) each time.
         var options = Projector.Options()
         options.maxEventsPerTransaction = 1

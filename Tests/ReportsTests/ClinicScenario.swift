@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Recording
 import SwiftProtobuf
+import StippleTesting
 import Synchronization
 import Treatment
 @testable import Reports
@@ -30,7 +31,7 @@ final class ScenarioClock: Sendable {
 /// - recorded later (2026-03-15): lot PB-1187 recalled as of 2026-03-03, and C-1
 ///   suspended from 2026-03-04 — both reach session 2, not session 1.
 struct ClinicScenario {
-    let folder: String
+    let folder: TemporaryFolder
     let log: EventLog
     let clock = ScenarioClock()
     let staff = EventMetadata(actor: "admin-1", clinic: "toronto")
@@ -43,16 +44,14 @@ struct ClinicScenario {
     }
 
     init() async throws {
-        folder = NSTemporaryDirectory() + "stipple-scenario-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        folder = try TemporaryFolder("stipple-scenario")
         var configuration = EventLog.Configuration()
         let clock = self.clock
         configuration.clock = { clock.read() }
-        log = try EventLog.create(at: folder + "/log.sqlite", configuration: configuration)
+        log = try EventLog.create(at: folder.file("log.sqlite"), configuration: configuration)
         try await build()
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: folder) }
 
     var recorder: Recorder { Recorder(log: log) }
 

@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import Recording
 import SwiftProtobuf
+import StippleTesting
 import Testing
 import Treatment
 @testable import Reports
@@ -18,10 +19,8 @@ struct DemoChainReportsTests {
 
     @Test("workload, lot trace, history, conversion, records, due and audit, row by row")
     func agree() async throws {
-        let folder = NSTemporaryDirectory() + "stipple-demo-reports-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let log = try EventLog.create(at: folder + "/log.sqlite")
+        let folder = try TemporaryFolder("stipple-demo-reports")
+        let log = try EventLog.create(at: folder.file("log.sqlite"))
         var options = DemoChain.Options()
         options.seed = 11
         options.clients = 80

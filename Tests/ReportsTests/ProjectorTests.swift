@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import GRDB
+import StippleTesting
 import Testing
 import Treatment
 @testable import Reports
@@ -37,13 +38,12 @@ struct CountingProjection: Projection {
 
 /// A log in a temporary folder with `clients` clients, each registered and consenting.
 struct ProjectionLog {
-    let folder: String
+    let folder: TemporaryFolder
     let log: EventLog
 
     init(clients: Int) async throws {
-        folder = NSTemporaryDirectory() + "stipple-reports-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        log = try EventLog.create(at: folder + "/log.sqlite")
+        folder = try TemporaryFolder("stipple-reports")
+        log = try EventLog.create(at: folder.file("log.sqlite"))
         try await add(clients: 0..<clients)
     }
 
@@ -61,7 +61,6 @@ struct ProjectionLog {
         try await log.append(events)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: folder) }
 
     /// Every row of every table of a generation, as text, table by table.
     func dump(_ tables: TableNames) async throws -> [String: [String]] {
@@ -84,7 +83,6 @@ struct ProjectorTests {
     @Test("catch-up builds a missing projection, then applies only what was appended since")
     func catchUpAppliesEachEventOnce() async throws {
         let fixture = try await ProjectionLog(clients: 30)
-        defer { fixture.remove() }
         let projector = Projector(log: fixture.log, projections: [CountingProjection(version: 1)])
         try await projector.catchUp()
         #expect(try await CountingProjection.counts(projector)["client-7"] == 2)
@@ -103,7 +101,6 @@ struct ProjectorTests {
     @Test("two runtimes catching up at once never apply an event twice")
     func concurrentCatchUp() async throws {
         let fixture = try await ProjectionLog(clients: 200)
-        defer { fixture.remove() }
         var options = Projector.Options()
         options.maxEventsPerTransaction = 7
         let first = Projector(log: fixture.log, projections: [CountingProjection(version: 1)], options: options)
@@ -121,7 +118,6 @@ struct ProjectorTests {
     @Test("an interrupted rebuild goes on where it stopped and ends with the tables a clean rebuild makes")
     func interruptedRebuildResumes() async throws {
         let fixture = try await ProjectionLog(clients: 500)
-        defer { fixture.remove() }
         var options = Projector.Options()
         options.maxEventsPerTransaction = 50
         options.pageSize = 100
@@ -163,7 +159,6 @@ struct ProjectorTests {
     @Test("a new version is rebuilt beside the old: the old report is served, with a notice, until the swap")
     func blueGreen() async throws {
         let fixture = try await ProjectionLog(clients: 300)
-        defer { fixture.remove() }
         let old = Projector(log: fixture.log, projections: [CountingProjection(version: 1)])
         try await old.catchUp()
         #expect(try await CountingProjection.counts(old)["client-1"] == 2)
@@ -208,7 +203,6 @@ struct ProjectorTests {
     @Test("without the old code, the old tables are served as they stand, saying how far behind they are")
     func frozenOldTables() async throws {
         let fixture = try await ProjectionLog(clients: 10)
-        defer { fixture.remove() }
         try await Projector(log: fixture.log, projections: [CountingProjection(version: 1)]).catchUp()
         try await fixture.add(clients: 10..<12)
         let upgraded = Projector(log: fixture.log, projections: [CountingProjection(version: 2)])
@@ -223,7 +217,6 @@ struct ProjectorTests {
     @Test("tables of another layout are not served: the report asks for the rebuild, which brings it back")
     func otherLayout() async throws {
         let fixture = try await ProjectionLog(clients: 5)
-        defer { fixture.remove() }
         try await Projector(log: fixture.log, projections: [CountingProjection(version: 1)]).catchUp()
         let upgraded = Projector(log: fixture.log, projections: [CountingProjection(version: 2, layout: 2)])
         await #expect(throws: ReportsError.rebuildRequired("counting")) { try await upgraded.source("counting") }
@@ -234,7 +227,6 @@ struct ProjectorTests {
     @Test("a rebuild of an unknown projection is refused before anything is written")
     func unknownProjection() async throws {
         let fixture = try await ProjectionLog(clients: 3)
-        defer { fixture.remove() }
         let projector = Projector(log: fixture.log, projections: [CountingProjection(version: 1)])
         await #expect(throws: ReportsError.unknownProjection("nope", known: ["counting"])) {
             try await projector.rebuild(["counting", "nope"])
@@ -298,7 +290,6 @@ struct ReplacedGenerationTests {
     @Test("a replaced generation with more rows than one step removes (composite key, no rowid) is emptied and dropped")
     func removeInSteps() async throws {
         let fixture = try await ProjectionLog(clients: 600)
-        defer { fixture.remove() }
         let projector = Projector(log: fixture.log, projections: [WideProjection()])
         try await projector.catchUp()
         #expect(try await fixture.dump(TableNames(projection: "wide", generation: 1))["rows"]?.count == 7_200)
@@ -312,7 +303,6 @@ struct ReplacedGenerationTests {
     @Test("a rebuild whose generation another process replaced stops with a clear error and swaps nothing in")
     func replacedWhileBuilding() async throws {
         let fixture = try await ProjectionLog(clients: 300)
-        defer { fixture.remove() }
         var options = Projector.Options()
         options.maxEventsPerTransaction = 20
         options.pauseBetweenTransactions = .milliseconds(5)
@@ -335,8 +325,7 @@ struct ReplacedGenerationTests {
     @Test("two logs open on one file, catching up the audit at once, apply each event once")
     func twoConnections() async throws {
         let scenario = try await ClinicScenario()
-        defer { scenario.remove() }
-        let second = try EventLog(path: scenario.folder + "/log.sqlite")
+        let second = try EventLog(path: scenario.folder.file("log.sqlite"))
         var options = Projector.Options()
         options.maxEventsPerTransaction = 3
         let a = Projector(log: scenario.log, projections: [AuditProjection()], options: options)

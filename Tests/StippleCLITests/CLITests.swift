@@ -1,10 +1,13 @@
 import EventLog
 import Foundation
+import StippleTesting
 import Testing
 
 /// End-to-end: the built `stipple` binary, run as a user would.
 struct CLI {
-    let folder: String
+    /// Removed once the test is done with it.
+    let temporary: TemporaryFolder
+    var folder: String { temporary.path }
     /// The admin token `init` printed, passed as STIPPLE_TOKEN to every later run.
     let tokens = TokenBox()
     /// Another file to use instead of the folder's (see ``database``).
@@ -12,8 +15,7 @@ struct CLI {
     var database: String { databaseOverride ?? folder + "/stipple.sqlite" }
 
     init() throws {
-        folder = NSTemporaryDirectory() + "stipple-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        temporary = try TemporaryFolder("stipple-cli")
     }
 
     static var binary: URL {
