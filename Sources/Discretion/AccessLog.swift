@@ -62,6 +62,11 @@ public enum AccessLog {
         case .reception: may = false
         }
         guard may else { return .refused }
-        return (purpose?.trimmingCharacters(in: .whitespaces).isEmpty ?? true) ? .purposeRequired : .allowed
+        return isBlank(purpose) ? .purposeRequired : .allowed
+    }
+
+    /// Whether a purpose says nothing: missing, or only spaces, newlines and control characters.
+    package static func isBlank(_ purpose: String?) -> Bool {
+        purpose?.unicodeScalars.allSatisfy { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) } ?? true
     }
 }

@@ -57,8 +57,7 @@ public enum PersonalData {
         decisions.map { decision in
             { reader in
                 try decision(reader).map { event in
-                    guard StreamCategory(stream: event.stream) == .client else { return event }
-                    let client = String(event.stream.dropFirst(StreamCategory.client.prefix.count))
+                    guard let client = StreamCategory.client.id(in: event.stream) else { return event }
                     let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
                     let decoded = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
                     // An older schema version with personal data cannot be sealed in place: it

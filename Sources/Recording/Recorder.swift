@@ -208,7 +208,7 @@ public struct Recorder: Sendable {
     }
 
     /// Types that start their stream.
-    static let creationTypes: Set<String> = ["ClientRegistered", "TechnicianRegistered", "BatchReceived", "ClinicOpened"]
+    package static let creationTypes: Set<String> = ["ClientRegistered", "TechnicianRegistered", "BatchReceived", "ClinicOpened"]
 
     /// Facts about a client, a technician or a lot need them registered (received);
     /// suspensions and revocations need the certification, and a grant a new
@@ -250,7 +250,7 @@ public struct Recorder: Sendable {
         case .batch?:
             // Opening or discarding a lot needs it received (whatever path records it).
             if try reader.version(of: event.stream) == 0 {
-                let lot = String(event.stream.dropFirst(StreamCategory.batch.prefix.count))
+                let lot = StreamCategory.batch.id(in: event.stream) ?? event.stream
                 throw Refusal([RuleViolation(.lotReceived, "lot \(lot) was never received")])
             }
         default:

@@ -85,6 +85,23 @@ public struct Command: Sendable {
         }
     }
 
+    /// Whether the command starts its target stream (a registration, a receipt, an incident).
+    var createsTarget: Bool {
+        guard case .record(let event) = action else { return false }
+        return Recorder.creationTypes.contains(event.type) || StreamCategory(stream: event.stream) == .incident
+    }
+
+    /// Types that only their own use case writes, on every path, imports included: the
+    /// access log (written by the reads themselves), erasure (which destroys a key first)
+    /// and the confidentiality marks (which decide who may read a record).
+    static let discretionTypes: Set<String> = ["RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted"]
+
+    /// Why an import of this type is refused, or `nil`.
+    static func importRefusal(_ type: String) -> String? {
+        guard discretionTypes.contains(type) else { return nil }
+        return "\(type) is recorded by its own command (client erase, client confidential; access entries by the reads themselves), never imported"
+    }
+
     /// Why a `record` of this type is refused: it is recorded by its own command, or by
     /// Stipple itself.
     static func guardedTypeError(_ type: String) -> String? {

@@ -36,15 +36,7 @@ public enum CommandLines {
             guard let value = object[key]?.stringValue, !value.isEmpty else { throw fail(key, "is missing (a non-empty string)") }
             return value
         }
-        var metadata = EventMetadata()
-        if let raw = object["metadata"] {
-            do { metadata = try EventMetadata(json: raw) } catch { throw fail("metadata", error.description) }
-            if metadata.extra["flags"] != nil { throw fail("metadata", "key \"flags\" is set by the rules, not by the caller") }
-            // Free keys would be text outside the sealing of personal data: only the known ones.
-            if let key = metadata.extra.keys.sorted().first {
-                throw fail("metadata", "key \"\(key)\" is not known (known: actor, clinic, correlationId, causationId; the actor is the token's user)")
-            }
-        }
+        let metadata = try JSONLines.metadata(object["metadata"], line: line)
         func message<M: SwiftProtobuf.Message>(_ type: String, as: M.Type) throws(ServiceError) -> M {
             guard let data = object["data"], case .object = data else { throw fail("data", "must be a JSON object") }
             do {

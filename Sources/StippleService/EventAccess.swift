@@ -51,17 +51,23 @@ enum EventAccess {
     /// reception's), at the clinic the stream was registered at. A refusal names no
     /// clinic, so it says nothing about whether the client (or lot) exists, and comes
     /// before any rule could say something about the record.
-    static func checkTarget(_ stream: String, permission: Permission, principal: Principal, reader: TransactionReader) throws {
+    ///
+    /// - Parameter creates: the command starts the stream (a registration, a receipt, an
+    ///   incident). Any other command on a stream that does not exist is refused to a
+    ///   clinic-scoped user exactly as one at another clinic is, so that nobody learns
+    ///   from a refusal whether a client or lot exists anywhere in the chain.
+    static func checkTarget(
+        _ stream: String, permission: Permission, creates: Bool, principal: Principal, reader: TransactionReader
+    ) throws {
+        let denied = AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: nil)
         let clinic = registrationClinic(stream, reader: reader)
+        if clinic == nil, principal.role.isClinicScoped, !creates, try reader.version(of: stream) == 0 { throw denied }
         let allowed = (try? AccessPolicy.check(principal, permission, clinic: clinic)) != nil
             || (clinic == nil && principal.role.isClinicScoped && AccessPolicy.grants[principal.role]?.contains(permission) == true)
-        // The record's clinic is named only to those who work there (it tells them nothing
-        // they may not know); to everyone else the refusal is the unknown record's.
-        let named = clinic.flatMap { principal.clinics.contains($0) ? $0 : nil }
-        if !allowed { throw AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: named) }
+        if !allowed { throw denied }
         if StreamCategory(stream: stream) == .client, let client = try? reader.read(stream: stream, limit: Int.max),
            AccessLog.verdict(for: principal, clientEvents: client, purpose: "recording") == .refused {
-            throw AccessDenied(user: principal.user, role: principal.role, permission: permission, clinic: nil)
+            throw denied
         }
     }
 

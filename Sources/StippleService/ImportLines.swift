@@ -117,14 +117,7 @@ public enum ImportLines {
         } catch {
             throw fail("data", error.description)
         }
-        var metadata = EventMetadata()
-        if let value = object["metadata"] {
-            do {
-                metadata = try EventMetadata(json: value)
-            } catch {
-                throw fail("metadata", error.description)
-            }
-        }
+        let metadata = try JSONLines.metadata(object["metadata"], line: line)
         return NewEvent(
             id: id ?? newID(), stream: stream, type: type, schemaVersion: schema.version, expectedVersion: expected,
             metadata: metadata, payload: payload)
@@ -151,6 +144,20 @@ enum JSONLines {
         { field, reason in
             ServiceError.badInput("line \(line): " + (field.map { "field \"\($0)\" " } ?? "") + reason, line: line)
         }
+    }
+
+    /// The line's metadata: the known keys only. Free keys would be text outside the
+    /// sealing of personal data; the actor and role are the session's user's.
+    static func metadata(_ raw: JSONValue?, line: Int) throws(ServiceError) -> EventMetadata {
+        let fail = failure(line: line)
+        guard let raw else { return EventMetadata() }
+        let metadata: EventMetadata
+        do { metadata = try EventMetadata(json: raw) } catch { throw fail("metadata", error.description) }
+        if metadata.extra["flags"] != nil { throw fail("metadata", "key \"flags\" is set by the rules, not by the caller") }
+        if let key = metadata.extra.keys.sorted().first {
+            throw fail("metadata", "key \"\(key)\" is not known (known: actor, clinic, correlationId, causationId; the actor is the token's user)")
+        }
+        return metadata
     }
 
     /// The line's JSON object.

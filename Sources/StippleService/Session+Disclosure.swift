@@ -108,11 +108,10 @@ extension Session {
     /// An event as the user may see it: personal data opened with the client's key when
     /// the master key file is there.
     func shown(_ event: RecordedEvent, keys: ClientKeys?) async throws -> ShownEvent {
-        guard let keys, StreamCategory(stream: event.stream) == .client,
+        guard let keys, let client = StreamCategory.client.id(in: event.stream),
               let schema = EventCatalogue.schema(type: event.type, version: event.schemaVersion),
               let message = try? PayloadCodec.message(fromBinary: event.payload, schema: schema)
         else { return ShownEvent(event: event, personal: .asStored) }
-        let client = String(event.stream.dropFirst(StreamCategory.client.prefix.count))
         var shown = event
         let opened: PersonalData.Opened
         do {

@@ -96,8 +96,6 @@ extension Session {
         }
     }
 
-    /// Whether a purpose says nothing.
-    static func isBlank(_ purpose: String?) -> Bool {
-        purpose?.trimmingCharacters(in: .whitespaces).isEmpty ?? true
-    }
+    /// Whether a purpose says nothing (see ``AccessLog/isBlank(_:)``).
+    static func isBlank(_ purpose: String?) -> Bool { AccessLog.isBlank(purpose) }
 }

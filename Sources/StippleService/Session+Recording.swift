@@ -31,9 +31,22 @@ extension Session {
         guard !commands.isEmpty else { throw ServiceError.badInput("no commands to record") }
         let ids = commands.map { $0.id ?? configuration.newID() }
         let decisions = zip(commands, ids).map { command, id in
-            authorized(target: (command.target, command.permission), line: command.line) { try command.decision(id: id) }
+            authorized(target: (command.target, command.permission, command.createsTarget), line: command.line) { try command.decision(id: id) }
         }
-        return try await write(decisions)
+        let appended: [AppendedEvent]
+        do {
+            appended = try await append(decisions)
+        } catch EventLogError.eventIdReused(let id, _, _) where principal.role.isClinicScoped {
+            // The log's own words name the stored event's stream, type and position: not
+            // for those who may not see every record.
+            let line = zip(commands, ids).first { $0.1 == id }?.0.line
+            throw ServiceError.badInput(
+                (line.map { "line \($0): " } ?? "") + "event id \(id.uuidString.lowercased()) is taken by another event: give the command a new id (or none). Nothing was recorded.",
+                line: line)
+        } catch {
+            throw ServiceError(error)
+        }
+        return Recorded(events: appended, reportsNotCaughtUp: await catchUp())
     }
 
     /// Imports events as given (the `append` format: no rules across streams; admins'
@@ -43,6 +56,10 @@ extension Session {
     /// - Throws: ``ServiceError`` naming the input line of the event refused.
     public func importEvents(_ batch: ImportBatch) async throws(ServiceError) -> Recorded {
         try require(.importEvents)
+        for (event, line) in zip(batch.events, batch.lines) {
+            if let refusal = Command.importRefusal(event.type) { throw ServiceError.badInput("line \(line): field \"type\" " + refusal, line: line) }
+            do { try InputHygiene.check(event) } catch { throw error.at(line: line, nothingWritten: "Nothing was appended.") }
+        }
         let events = batch.events
         let appended: [AppendedEvent]
         do {
@@ -117,13 +134,18 @@ extension Session {
     /// (role and clinic, read inside the write transaction) and respects a confidential
     /// client's care team.
     func authorized(
-        target: (stream: String, permission: Permission)?, line: Int?, _ make: @escaping @Sendable () throws -> Recorder.Decision
+        target: (stream: String, permission: Permission, creates: Bool)?, line: Int?, _ make: @escaping @Sendable () throws -> Recorder.Decision
     ) -> Recorder.Decision {
         let principal = self.principal
         return { reader in
             do {
-                if let target { try EventAccess.checkTarget(target.stream, permission: target.permission, principal: principal, reader: reader) }
+                if let target {
+                    try InputHygiene.check(stream: target.stream)
+                    try EventAccess.checkTarget(
+                        target.stream, permission: target.permission, creates: target.creates, principal: principal, reader: reader)
+                }
                 return try make()(reader).map { event in
+                    try InputHygiene.check(event)
                     for (permission, clinic) in try EventAccess.requirements(for: event, reader: reader) {
                         try AccessPolicy.check(principal, permission, clinic: clinic)
                     }
@@ -133,6 +155,8 @@ extension Session {
                 }
             } catch let refusal as Refusal {
                 throw ServiceError(refusal).at(line: line, nothingWritten: "Nothing was recorded.")
+            } catch let error as ServiceError where error.kind == .badInput {
+                throw error.at(line: line, nothingWritten: "Nothing was recorded.")
             }
         }
     }

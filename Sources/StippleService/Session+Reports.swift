@@ -170,12 +170,16 @@ extension Session {
         let rows: [[ReportValue]] = try await classified {
             try await log.read(stream: Recorder.Streams.access(id), limit: Int.max).compactMap { event in
                 guard let accessed = try Recorder.decode(event) as? Stipple_V1_RecordAccessed else { return nil }
+                // Who wrote the entry and when it was stored: the use case that showed the
+                // record, as the same user, at the same moment (anything else is a forgery).
+                let recordedBy = (try? event.metadata())?.actor
                 return [.text(Timestamp.iso8601(seconds: accessed.accessedAt.seconds)), .text(accessed.actor), .text(accessed.role),
-                        .text(accessed.purpose), .text(accessed.command), .int(event.position)]
+                        .text(accessed.purpose), .text(accessed.command), .int(event.position),
+                        .text(String(Timestamp.iso8601(micros: event.recordedAtMicros).prefix(19)) + "Z"), .text(recordedBy ?? "")]
             }
         }
         let table = ReportTable(
-            title: "Access log of client \(id)", columns: ["at", "actor", "role", "purpose", "command", "position"], rows: rows,
+            title: "Access log of client \(id)", columns: ["at", "actor", "role", "purpose", "command", "position", "recorded", "recordedBy"], rows: rows,
             notes: ["\(rows.count) access\(rows.count == 1 ? "" : "es")"])
         return ClinicReports.Report(sections: [table], notice: nil)
     }

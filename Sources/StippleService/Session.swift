@@ -48,7 +48,7 @@ public struct Session: Sendable {
 
     /// The id of a client given as `42` or `client-42`.
     static func clientID(_ text: String) -> String {
-        text.hasPrefix(StreamCategory.client.prefix) ? String(text.dropFirst(StreamCategory.client.prefix.count)) : text
+        StreamCategory.client.id(in: text) ?? text
     }
 
     /// Whether the log holds `client`.

@@ -8,11 +8,21 @@ public enum StreamCategory: String, Sendable, CaseIterable {
     public var prefix: String { rawValue + "-" }
 
     /// The category of a stream name, or `nil` when it has none of the known prefixes.
+    ///
+    /// Compared byte by byte, as the database compares names: a name is a client's stream
+    /// exactly when its UTF-8 bytes start with `client-` (`String.hasPrefix` compares
+    /// grapheme clusters, and "-" followed by a combining mark is one cluster).
     public init?(stream: String) {
-        guard let category = Self.allCases.first(where: { stream.hasPrefix($0.prefix) && stream.count > $0.prefix.count }) else {
-            return nil
-        }
+        guard let category = Self.allCases.first(where: { $0.id(in: stream) != nil }) else { return nil }
         self = category
+    }
+
+    /// The id in a stream name of this category (`42` of `client-42`), by its bytes; `nil`
+    /// when the name is not of this category or has nothing after the prefix.
+    public func id(in stream: String) -> String? {
+        let bytes = stream.utf8, prefix = self.prefix.utf8
+        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { return nil }
+        return String(decoding: bytes.dropFirst(prefix.count), as: UTF8.self)
     }
 }
 

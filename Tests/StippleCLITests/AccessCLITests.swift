@@ -127,7 +127,9 @@ struct AccessCLITests {
         #expect(booked.status == 0, "\(booked.stderr)")
         let consent = try chain.run(as: "desk-1", ["client", "consent", "--client", "42", "--form", "v4", "--at", "2026-02-21T10:00"])
         #expect(consent.status == 5)
-        #expect(consent.stderr.contains("desk-1 (reception) may not record clinical events for clinic toronto"))
+        // Refused before the rules, naming no clinic (finding 3 of the December review: a
+        // named clinic told reception that the client exists there).
+        #expect(consent.stderr.contains("refused: desk-1 (reception) may not record clinical events; nothing was done"), "\(consent.stderr)")
         #expect(try chain.run(as: "desk-1", ["history", "42"]).stderr.contains("may not read clinical records"))
         #expect(try chain.run(as: "desk-1", ["read", "client-42"]).status == 5)
         #expect(try chain.run(as: "audit-1", ["history", "43"]).status == 0)

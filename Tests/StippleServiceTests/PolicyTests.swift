@@ -70,7 +70,7 @@ struct RecordingPolicyTests {
         let line = #"{"command":"session","client":"42","data":{"sessionNumber":3,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","areas":["SCALP_AREA_HAIRLINE"],"pigments":[{"lot":"NOPE-1","dilutionPercent":30}],"depthMm":0.9}}"#
         let error = await serviceError({ try await chain.record(line, as: .reception) })
         #expect(error?.kind == .denied)
-        #expect(error?.message == "refused: desk-1 (reception) may not record clinical events for clinic toronto; nothing was done")
+        #expect(error?.message == "refused: desk-1 (reception) may not record clinical events; nothing was done")
         // The same line by a clinician meets the rules: every reason, with its line.
         let refused = await serviceError({ try await chain.record(line, as: .clinician) })
         #expect(refused?.kind == .refused)

@@ -79,7 +79,12 @@ extension JSONValue {
     /// Parses one JSON document.
     ///
     /// - Throws: ``JSONValue/ParseError`` naming what is wrong with the text.
+    /// Refuses text that is not UTF-8, and objects that give a key twice (parsers differ
+    /// on which one wins, so the input would mean different things to different readers).
     public static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> JSONValue {
+        let bytes = Array(bytes)
+        try checkUTF8(bytes)
+        try checkUniqueKeys(bytes)
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch let DecodingError.dataCorrupted(context) {
@@ -87,6 +92,81 @@ extension JSONValue {
             throw ParseError(reason: detail ?? context.debugDescription)
         } catch {
             throw ParseError(reason: String(describing: error))
+        }
+    }
+
+    /// Refuses bytes that are not UTF-8, naming the offset.
+    static func checkUTF8(_ bytes: [UInt8]) throws(ParseError) {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return
+            case .error: throw ParseError(reason: "the text is not valid UTF-8 (at byte \(offset + 1))")
+            }
+        }
+    }
+
+    /// Refuses an object that gives a key twice. A scan of the tokens with a stack of the
+    /// keys seen per open object (no recursion: deep nesting is the decoder's to refuse);
+    /// keys are compared after their escapes are decoded, as a parser would see them.
+    static func checkUniqueKeys(_ bytes: [UInt8]) throws(ParseError) {
+        var keys: [Set<[UInt8]>?] = []  // one entry per open container; nil for an array
+        var expectingKey = false
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "{"):
+                keys.append([])
+                expectingKey = true
+            case UInt8(ascii: "["):
+                keys.append(nil)
+                expectingKey = false
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if !keys.isEmpty { keys.removeLast() }
+                expectingKey = false
+            case UInt8(ascii: ","):
+                expectingKey = keys.last.map { $0 != nil } ?? false
+            case UInt8(ascii: "\""):
+                var decoded: [UInt8] = []
+                index += 1
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count {
+                        index += 1
+                        switch bytes[index] {
+                        case UInt8(ascii: "u") where index + 4 < bytes.count:
+                            let hex = String(decoding: bytes[(index + 1)...(index + 4)], as: UTF8.self)
+                            if let value = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(value) {
+                                decoded += Array(String(Character(scalar)).utf8)
+                            } else {
+                                decoded += Array(("\\u" + hex).utf8)  // a surrogate half: kept as written
+                            }
+                            index += 4
+                        case UInt8(ascii: "n"): decoded.append(0x0A)
+                        case UInt8(ascii: "t"): decoded.append(0x09)
+                        case UInt8(ascii: "r"): decoded.append(0x0D)
+                        case UInt8(ascii: "b"): decoded.append(0x08)
+                        case UInt8(ascii: "f"): decoded.append(0x0C)
+                        default: decoded.append(bytes[index])
+                        }
+                    } else {
+                        decoded.append(bytes[index])
+                    }
+                    index += 1
+                }
+                if expectingKey, let last = keys.indices.last, keys[last] != nil {
+                    if !keys[last]!.insert(decoded).inserted {
+                        throw ParseError(reason: "key \"\(String(decoding: decoded, as: UTF8.self))\" appears twice in one object")
+                    }
+                    expectingKey = false
+                }
+            default:
+                break
+            }
+            index += 1
         }
     }
 

@@ -26,7 +26,7 @@ public struct HistoryProjection: Projection {
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
         let insert = try FastStatement(db, "INSERT INTO \(tables["timeline"]) (client, position, recorded_at) VALUES (?, ?, ?)")
-        for event in events where event.stream.hasPrefix("client-") {
+        for event in events where StreamCategory(stream: event.stream) == .client {
             try insert.run(db) { bind in
                 bind(1, event.subject)
                 bind(2, event.position)

@@ -123,7 +123,7 @@ extension Stipple {
             @OptionGroup var purpose: PurposeOption
 
             func run() async throws {
-                let lot = self.lot.hasPrefix("batch-") ? String(self.lot.dropFirst("batch-".count)) : self.lot
+                let lot = StreamCategory.batch.id(in: self.lot) ?? self.lot
                 try await printReport(.lot(lot), options, format, purpose: purpose.purpose)
             }
         }

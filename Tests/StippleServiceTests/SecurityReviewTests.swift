@@ -1,0 +1,160 @@
+import Discretion
+import EventLog
+import Foundation
+import Reports
+import StippleService
+import StippleTesting
+import Testing
+import Treatment
+
+/// The findings of the outside security review of December 2026
+/// (`../shared/reviews/security-2026-12/FINDINGS.md`), each as a test that failed before
+/// its fix. File-handling findings are tested through the command line (`SecurityCLITests`).
+@Suite("Security review, December 2026")
+struct SecurityReviewTests {
+    static let consent = #"{"formVersion":"v9","signedAt":"2026-02-25T10:00:00Z","coversProcedure":true}"#
+
+    @Test("3: a recording command refuses an unknown client or lot exactly as a hidden one, to clinicians and reception")
+    func noExistenceOracle() async throws {
+        let chain = try await TestChain.make()
+        let before = try await chain.head()
+        for user in [TestUser.otherClinician, .reception] {
+            func refusal(_ line: String) async -> String? {
+                await serviceError({ try await chain.record(line, as: user) })?.message
+            }
+            let booking = #"{"bookingId":"B1","clinicId":"toronto","technicianId":"17","startsAt":"2026-03-09T10:00:00Z","expectedMinutes":180,"sessionNumber":1}"#
+            for type in ["ConsentSigned", "SessionBooked"] {
+                let data = type == "ConsentSigned" ? Self.consent : booking
+                let unknown = await refusal(#"{"command":"record","stream":"client-999","type":"\#(type)","data":\#(data)}"#)
+                let otherClinic = await refusal(#"{"command":"record","stream":"client-43","type":"\#(type)","data":\#(data)}"#)
+                let confidential = await refusal(#"{"command":"record","stream":"client-44","type":"\#(type)","data":\#(data)}"#)
+                #expect(unknown != nil && unknown == otherClinic && unknown == confidential, "\(user) \(type): \(unknown ?? "-") / \(otherClinic ?? "-") / \(confidential ?? "-")")
+            }
+            let unknownLot = await refusal(#"{"command":"record","stream":"batch-NOPE-9","type":"BatchOpened","data":{"clinicId":"toronto"}}"#)
+            let otherLot = await refusal(#"{"command":"record","stream":"batch-PB-2000","type":"BatchOpened","data":{"clinicId":"toronto"}}"#)
+            #expect(unknownLot != nil && unknownLot == otherLot, "\(user): \(unknownLot ?? "-") / \(otherLot ?? "-")")
+            // A session's and an amendment's refusals do not tell either.
+            let session = #"{"command":"session","client":"999","data":{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","depthMm":0.9}}"#
+            #expect(await refusal(session) == (await refusal(session.replacingOccurrences(of: #""client":"999""#, with: #""client":"43""#))))
+        }
+        #expect(try await chain.head() == before)
+        // Admins and auditors may know what exists: an admin hears the rule.
+        let admin = await serviceError({ try await chain.record(#"{"command":"record","stream":"client-999","type":"ConsentSigned","data":\#(Self.consent)}"#) })
+        #expect(admin?.kind == .refused)
+        #expect(admin?.message.contains("client-999 is not registered") == true)
+    }
+
+    @Test("5: a client id starting with a combining mark is refused; stream names are classified by their bytes")
+    func combiningMark() async throws {
+        #expect(StreamCategory(stream: "client-\u{301}x1") == .client, "byte-level: it is a client stream")
+        #expect(StreamCategory.client.id(in: "client-\u{301}x1") == "\u{301}x1")
+        #expect(StreamCategory(stream: "client-") == nil)
+        let chain = try await TestChain.make()
+        let before = try await chain.head()
+        let line = #"{"command":"record","stream":"client-\u0301x1","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"Combining Clearname"}}}"#
+        let error = await serviceError({ try await chain.record(line) })
+        #expect(error?.kind == .badInput)
+        #expect(error?.message.contains("cannot be an id: it must start with a letter or a digit") == true, "\(error?.message ?? "")")
+        let imported = await serviceError({
+            _ = try await chain.session(.admin).importEvents(try ImportLines.parse(Array(line.replacingOccurrences(of: #""command":"record","#, with: "").utf8)))
+        })
+        #expect(imported?.kind == .badInput, "the import path checks ids too")
+        #expect(try await chain.head() == before)
+    }
+
+    @Test("6, 11: ids are one safe ASCII shape everywhere in an event: no look-alikes, newlines, paths or controls")
+    func idShapes() async throws {
+        let chain = try await TestChain.make()
+        let cases: [(String, String)] = [
+            (#"{"command":"record","stream":"client-\u00e91","type":"ClientRegistered","data":{"clinicId":"toronto"}}"#, #"field "stream""#),
+            (#"{"command":"record","stream":"client-82\n83","type":"ClientRegistered","data":{"clinicId":"toronto"}}"#, #"field "stream""#),
+            (#"{"command":"record","stream":"client-../../etc/passwd","type":"ClientRegistered","data":{"clinicId":"toronto"}}"#, #"field "stream""#),
+            (#"{"command":"record","stream":"client-70","type":"ClientRegistered","data":{"clinicId":"toronto\u0301"}}"#, #"field "data.clinicId""#),
+            (#"{"command":"record","stream":"client-42","type":"AdverseReactionReported","data":{"severity":"mild","lots":["PB 1187"]}}"#, #"field "data.lots[0]""#),
+            (#"{"command":"record","stream":"client-70","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"Evil\u001b[2K\rInnocent"}}}"#, #"field "data.personal.name" holds a control character (U+001B)"#),
+            (#"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v9"},"metadata":{"correlationId":"Zebulon Quartzfield +1-416-555-0142"}}"#, #"key "correlationId""#),
+        ]
+        let before = try await chain.head()
+        for (line, field) in cases {
+            let error = await serviceError({ try await chain.record(line) })
+            #expect(error?.kind == .badInput, "\(line)")
+            #expect(error?.message.contains(field) == true, "\(error?.message ?? "recorded")")
+            #expect(error?.message.hasPrefix("line 1: ") == true)
+        }
+        #expect(try await chain.head() == before)
+        // Names stay Unicode, with newlines in notes.
+        try await chain.record(#"{"command":"record","stream":"client-71","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"Zoë Ångström-Nuñez"}}}"#)
+        #expect(try await chain.session(.admin).history(client: "71").sections[0].title.contains("Zoë Ångström-Nuñez"))
+    }
+
+    @Test("7: RecordAccessed, ClientErased and the confidentiality marks are written by their own use cases only; the access report shows who wrote each entry")
+    func noForgedLogs() async throws {
+        let chain = try await TestChain.make()
+        let admin = try await chain.session(.admin)
+        let forgeries = [
+            #"{"stream":"access-42","type":"RecordAccessed","data":{"clientId":"42","actor":"dr-lee","role":"clinician","purpose":"curiosity","command":"history","accessedAt":"2026-11-30T03:00:00Z"}}"#,
+            #"{"stream":"client-42","type":"ClientErased","data":{"reason":"fake"}}"#,
+            #"{"stream":"client-42","type":"ClientMarkedConfidential","data":{"reason":"x"}}"#,
+            #"{"stream":"client-44","type":"ClientConfidentialityLifted","data":{"reason":"x"}}"#,
+        ]
+        let before = try await chain.head()
+        for line in forgeries {
+            let error = await serviceError({ _ = try await admin.importEvents(try ImportLines.parse(Array(line.utf8))) })
+            #expect(error?.kind == .badInput, "\(line)")
+            #expect(error?.message.contains("is recorded by its own command") == true, "\(error?.message ?? "")")
+        }
+        #expect(try await chain.head() == before)
+        _ = try await chain.session(.auditor).history(client: "42")
+        let report = try await admin.report(.access(client: "42"))
+        #expect(report.sections[0].columns.contains("recordedBy") && report.sections[0].columns.contains("recorded"))
+        #expect(report.sections[0].column("recordedBy") == [.text("audit-1")])
+    }
+
+    @Test("10: import refuses free metadata keys, as do does")
+    func noFreeMetadata() async throws {
+        let chain = try await TestChain.make()
+        let line = #"{"stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v9"},"metadata":{"note":"Plainy McPlain 555"}}"#
+        let error = await serviceError({ _ = try ImportLines.parse(Array(line.utf8)) })
+        #expect(error?.kind == .badInput)
+        #expect(error?.message.contains(#"key "note" is not known"#) == true, "\(error?.message ?? "")")
+        _ = chain
+    }
+
+    @Test("14: an event id already used elsewhere is refused without naming its stream, type or position (to clinic-scoped users)")
+    func idReuse() async throws {
+        let chain = try await TestChain.make()
+        let taken = TestChain.registrationOf42.uuidString.lowercased()
+        let line = #"{"command":"record","stream":"client-90","type":"ClientRegistered","id":"\#(taken)","data":{"clinicId":"toronto"}}"#
+        let error = await serviceError({ try await chain.record(line, as: .reception) })
+        #expect(error?.kind == .badInput)
+        #expect(error?.message.contains(taken) == true)
+        for leak in ["client-42", "ClientRegistered", "position"] {
+            #expect(error?.message.contains(leak) == false, "\(error?.message ?? "")")
+        }
+    }
+
+    @Test("15: a purpose of only spaces, newlines or controls is no purpose")
+    func blankPurpose() async throws {
+        let chain = try await TestChain.make()
+        for blank in ["\n", " \t\n", "\r\n", "\u{7}"] {
+            let error = await serviceError({ _ = try await chain.session(.auditor).history(client: "44", purpose: blank) })
+            #expect(error?.detail == .purposeRequired(.client("44")), "\(blank.debugDescription)")
+            let wholeLog = await serviceError({ _ = try await chain.session(.admin).readLog(purpose: blank) })
+            #expect(wholeLog?.detail == .purposeRequired(.wholeLog))
+        }
+    }
+
+    @Test("18: duplicate JSON keys are refused with the line and the key; invalid UTF-8 is named as such")
+    func jsonHygiene() async throws {
+        let duplicate = #"{"stream":"client-42","stream":"client-43","type":"ConsentSigned","data":{}}"#
+        let error = await serviceError({ _ = try ImportLines.parse(Array(duplicate.utf8)) })
+        #expect(error?.message.contains(#"line 1: "#) == true)
+        #expect(error?.message.contains(#"key "stream" appears twice"#) == true, "\(error?.message ?? "")")
+        let nested = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"a","formVersion":"b"}}"#
+        #expect(await serviceError({ _ = try CommandLines.parse(Array(nested.utf8)) })?.message.contains(#"key "formVersion" appears twice"#) == true)
+        var invalid = Array(#"{"stream":"client-42","type":"ConsentSigned","data":{"formVersion":"x"}}"#.utf8)
+        invalid[invalid.count - 5] = 0xFF
+        let utf8 = await serviceError({ _ = try ImportLines.parse(invalid) })
+        #expect(utf8?.message.contains("not valid UTF-8") == true, "\(utf8?.message ?? "")")
+    }
+}
