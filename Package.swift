@@ -159,6 +159,7 @@ let package = Package(
             name: "StippleServiceTests",
             dependencies: [
                 "StippleService", "StippleTesting", "EventLog", "Treatment", "Reports", "Discretion",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

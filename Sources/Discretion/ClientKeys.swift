@@ -117,19 +117,23 @@ public struct ClientKeys: Sendable {
         return try await log.writeTables { db in try Self.keyCreatingIfNeeded(client, in: db, master: master) }
     }
 
-    /// Destroys `client`'s key in `db`'s transaction (`secure_delete` overwrites the old
-    /// bytes); the client is marked erased, so nothing is sealed for it again.
-    static func destroy(_ client: String, in db: Database) throws {
+    /// Destroys `client`'s key in `db`'s transaction; the client is marked erased, so
+    /// nothing is sealed for it again. The key table is then rewritten (see
+    /// ``rewriteTable(in:)``) and an erasure marked pending until the WAL is emptied (see
+    /// ``finishPendingErasures(patience:)``).
+    static func destroy(_ client: String, in db: Database, at now: Date = Date()) throws {
         try createTables(in: db)
         try db.execute(sql: "PRAGMA secure_delete = ON")
         try db.execute(sql: """
             INSERT INTO client_keys (client, wrapped, created_at, erased_at) VALUES (?1, NULL, ?2, ?2)
             ON CONFLICT (client) DO UPDATE SET wrapped = NULL, erased_at = ?2
-            """, arguments: [client, Date().timeIntervalSince1970])
+            """, arguments: [client, now.timeIntervalSince1970])
+        try rewriteTable(in: db)
+        try db.execute(sql: "INSERT INTO discretion_settings (name, value) VALUES ('erasure_pending', '1') ON CONFLICT (name) DO UPDATE SET value = '1'")
     }
 
-    /// Destroys `client`'s key, then checkpoints and empties the WAL so that no copy of the
-    /// wrapped key stays in the files. Returns whether the client had one.
+    /// Destroys `client`'s key, then empties the WAL so that no copy of the wrapped key
+    /// stays in the files. Returns whether the client had one.
     @discardableResult
     package func destroy(client: String) async throws -> Bool {
         let master = self.master
@@ -139,8 +143,58 @@ public struct ClientKeys: Sendable {
             try Self.destroy(client, in: db)
             return had
         }
-        try await log.checkpointAndTruncateWAL()
+        try await Self.finishPendingErasures(in: log)
         return had
+    }
+
+    /// Rewrites the key table from its live rows and drops the old one, in `db`'s
+    /// transaction, so that no page of the file keeps a copy of a destroyed (or
+    /// rewrapped) key.
+    ///
+    /// `secure_delete` zeroes a deleted row and every page it frees, but not the copies
+    /// that B-tree rebalancing left earlier in the unused space of pages that stay in use
+    /// (about one client in 2,000 had such a copy, by the December review). Dropping the
+    /// table frees (so zeroes) each of its pages; the new table, written in key order,
+    /// holds only the live rows. It costs one pass over the table (a second or so per
+    /// million clients): erasures and rotations are rare.
+    static func rewriteTable(in db: Database) throws {
+        try db.execute(sql: """
+            PRAGMA secure_delete = ON;
+            CREATE TABLE client_keys_rewritten (
+                client TEXT PRIMARY KEY, wrapped BLOB, created_at REAL NOT NULL, erased_at REAL
+            ) WITHOUT ROWID;
+            INSERT INTO client_keys_rewritten (client, wrapped, created_at, erased_at)
+                SELECT client, wrapped, created_at, erased_at FROM client_keys ORDER BY client;
+            DROP TABLE client_keys;
+            ALTER TABLE client_keys_rewritten RENAME TO client_keys;
+            """)
+    }
+
+    /// Whether an erasure (or a rotation) committed but the WAL, which still holds the old
+    /// pages, has not been emptied since.
+    package static func erasurePending(in log: EventLog) async throws -> Bool {
+        try await log.readTables { db in
+            guard try db.tableExists("discretion_settings") else { return false }
+            return try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'erasure_pending'") == "1"
+        }
+    }
+
+    /// Empties the WAL after an erasure (or a rotation), so that the old pages, which hold
+    /// the destroyed key, are gone from the files; then clears the mark. Returns whether
+    /// one was pending.
+    ///
+    /// - Throws: ``EventLogError/database(code:message:)`` when another process keeps an
+    ///   older state open past `patience` (the mark stays: the next writer finishes it).
+    @discardableResult
+    package static func finishPendingErasures(in log: EventLog, patience: Duration = .seconds(10)) async throws -> Bool {
+        guard try await erasurePending(in: log) else { return false }
+        try await log.checkpointAndTruncateWAL(patience: patience)
+        try await log.writeTables { db in
+            try db.execute(sql: "DELETE FROM discretion_settings WHERE name = 'erasure_pending'")
+        }
+        // The mark's own removal is the only frame in the WAL now; empty it too, if it can be.
+        try? await log.checkpointAndTruncateWAL(patience: .zero)
+        return true
     }
 
     /// The log's pseudonyms: keyed by a random key made on first use and kept wrapped with
@@ -203,9 +257,12 @@ public struct ClientKeys: Sendable {
                     arguments: [Data(try Self.wrapPseudonymKey(key, master: newMaster)).base64EncodedString()])
             }
             try db.execute(sql: "UPDATE discretion_settings SET value = ? WHERE name = 'master_check'", arguments: [newMaster.check])
+            // No copy of a key wrapped with the old master key stays in a page.
+            try Self.rewriteTable(in: db)
+            try db.execute(sql: "INSERT INTO discretion_settings (name, value) VALUES ('erasure_pending', '1') ON CONFLICT (name) DO UPDATE SET value = '1'")
             return rows.count
         }
-        try await log.checkpointAndTruncateWAL()
+        try await Self.finishPendingErasures(in: log)
         return count
     }
 }

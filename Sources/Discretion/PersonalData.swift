@@ -139,7 +139,7 @@ extension PersonalData {
                     && (try Int.fetchOne(db, sql: "SELECT count(*) FROM client_keys WHERE client = ? AND wrapped IS NULL", arguments: [client]) ?? 0) > 0
             }
             if erasedAlready { throw DiscretionError.clientErased(client) }
-            try reader.withDatabase { db in try ClientKeys.destroy(client, in: db) }
+            try reader.withDatabase { db in try ClientKeys.destroy(client, in: db, at: Date(timeIntervalSince1970: Double(seconds))) }
             var erased = Stipple_V1_ClientErased()
             erased.reason = reason
             erased.erasedAt.seconds = seconds

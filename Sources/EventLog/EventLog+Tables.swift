@@ -75,7 +75,12 @@ extension EventLog {
         while true {
             let done: Bool
             do {
+                let busyTimeout = Int(configuration.busyTimeout * 1_000)
                 done = try await writer.withWriter { db, _ in
+                    // A TRUNCATE checkpoint waits on the busy handler for readers to finish:
+                    // not here (the writer is held meanwhile); this loop tries again instead.
+                    try db.execute(sql: "PRAGMA busy_timeout = 0")
+                    defer { try? db.execute(sql: "PRAGMA busy_timeout = \(busyTimeout)") }
                     // (busy, frames in the WAL, frames checkpointed): emptied when 0, 0.
                     guard let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") else { return false }
                     return (row[0] as Int) == 0 && (row[1] as Int) <= 0

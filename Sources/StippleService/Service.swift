@@ -22,6 +22,8 @@ public struct ServiceConfiguration: Sendable {
     public var newID: @Sendable () -> UUID = { UUID.v7() }
     /// Progress of a long catch-up of the reports (shown by the CLI on standard error).
     public var catchUpProgress: Projector.ProgressHandler?
+    /// How long an erasure waits for other processes' reads to let it empty the WAL.
+    public var walPatience: Duration = .seconds(10)
     /// The log's own settings (limits, busy timeout); its `readOnly` and `clock` come from here.
     public var log = EventLog.Configuration()
 
@@ -73,6 +75,15 @@ public final class Service: Sendable {
             try await service.refuseUnreadableEvents()
             // A key file others may read is refused before anything, by every use case.
             if service.hasMasterKeyFile { _ = try MasterKey.load(from: configuration.masterKeyPath) }
+            // An erasure that could not empty the WAL (a reader, a crash) is finished by the
+            // next writer: until then the main file holds the destroyed key's old pages.
+            if !configuration.readOnly {
+                do {
+                    try await ClientKeys.finishPendingErasures(in: log, patience: .zero)
+                } catch {
+                    configuration.logger.warning("an erasure's WAL could not be emptied yet", metadata: ["error": "\(error)"])
+                }
+            }
             return service
         }
     }

@@ -103,11 +103,15 @@ extension Session {
         }
     }
 
-    /// Erases a client's personal data (admins): their key is destroyed and `ClientErased`
-    /// appended in one transaction, then the WAL is emptied so no copy of the key stays.
+    /// Erases a client's personal data (admins): their key is destroyed, the key table
+    /// rewritten (so no page keeps an old copy) and `ClientErased` appended, in one
+    /// transaction; then the WAL is emptied so the old pages are gone from the files.
+    ///
+    /// Run again for a client whose erasure could not empty the WAL, it finishes that and
+    /// returns no event.
     ///
     /// - Throws: ``ServiceError``: `notFound` for a client the log does not hold, `badInput`
-    ///   when erased already, `failure` when the WAL could not be emptied.
+    ///   when erased and finished already, `failure` when the WAL could not be emptied.
     public func erase(client: String, reason: String) async throws(ServiceError) -> Recorded {
         try require(.eraseClients)
         let id = Self.clientID(client)
@@ -118,11 +122,22 @@ extension Session {
         do {
             appended = try await append([erasure])
         } catch DiscretionError.clientErased {
+            // Erased already: finish what an interrupted erasure left (the WAL not emptied).
+            if try await classified({ try await ClientKeys.finishPendingErasures(in: log, patience: configuration.walPatience) }) {
+                return Recorded(events: [], reportsNotCaughtUp: nil)
+            }
             throw ServiceError.badInput("client \(id)'s personal data was erased already; nothing was changed")
         } catch {
             throw ServiceError(error)
         }
-        try await classified { try await log.checkpointAndTruncateWAL() }
+        do {
+            try await ClientKeys.finishPendingErasures(in: log, patience: configuration.walPatience)
+        } catch {
+            throw ServiceError.failure(
+                "client \(id)'s key is destroyed and ClientErased recorded (position \(appended.first?.position ?? 0)), but old copies of the key "
+                    + "stay in the database file until its WAL is emptied, which another process's read prevents: run `stipple client erase \(id)` "
+                    + "again once it is done (any command that records finishes it too); until then a copy of the file taken by hand holds the key")
+        }
         return Recorded(events: appended, reportsNotCaughtUp: await catchUp())
     }
 

@@ -64,8 +64,8 @@ public struct TestChain: Sendable {
     public var databasePath: String { folder.file("stipple.sqlite") }
     public var masterKeyPath: String { folder.file("stipple.key") }
 
-    /// A fresh copy of the chain.
-    public static func make() async throws -> TestChain {
+    /// A fresh copy of the chain, opened with the fixed clock and what `configure` changes.
+    public static func make(configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> TestChain {
         let template = try await Template.shared.chain()
         let folder = try TemporaryFolder("stipple-chain")
         for name in ["stipple.sqlite", "stipple.sqlite-wal", "stipple.key"]
@@ -73,7 +73,9 @@ public struct TestChain: Sendable {
             try FileManager.default.copyItem(atPath: template.folder.file(name), toPath: folder.file(name))
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: folder.file(name))
         }
-        let service = try await Service.open(configuration(in: folder))
+        var configuration = configuration(in: folder)
+        configure(&configuration)
+        let service = try await Service.open(configuration)
         return TestChain(folder: folder, service: service, tokens: template.tokens)
     }
 
