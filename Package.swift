@@ -165,7 +165,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StippleCLITests",
-            dependencies: ["StippleCLI", "EventLog", "StippleTesting"],
+            dependencies: ["StippleCLI", "EventLog", "Reports", "StippleTesting"],
             exclude: ["Fixtures"]
         ),
     ],

@@ -170,6 +170,15 @@ public struct ClientKeys: Sendable {
             """)
     }
 
+    /// Whether the log's client keys were made with a master key (its check value is
+    /// stored): then no new key file may be made for it.
+    package static func hasMasterCheck(in log: EventLog) async throws -> Bool {
+        try await log.readTables { db in
+            guard try db.tableExists("discretion_settings") else { return false }
+            return try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'master_check'") != nil
+        }
+    }
+
     /// Whether an erasure (or a rotation) committed but the WAL, which still holds the old
     /// pages, has not been emptied since.
     package static func erasurePending(in log: EventLog) async throws -> Bool {

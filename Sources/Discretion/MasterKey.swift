@@ -44,12 +44,23 @@ public struct MasterKey: Sendable {
     ///   ``DiscretionError/malformedKeyFile(path:reason:)``.
     package static func load(from path: String) throws -> MasterKey {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw DiscretionError.noMasterKey(path: path) }
+        guard lstat(path, &info) == 0 else { throw DiscretionError.noMasterKey(path: path) }
+        // A link could point at a key someone else planted (or reads): only a plain file of
+        // the user running Stipple is a master key.
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw DiscretionError.malformedKeyFile(path: path, reason: "it is a symbolic link or not a plain file; give the key file itself")
+        }
+        guard info.st_uid == geteuid() else {
+            throw DiscretionError.malformedKeyFile(path: path, reason: "it belongs to another user (uid \(info.st_uid)); Stipple uses only a key file of the user it runs as")
+        }
         let permissions = info.st_mode & 0o777
         guard permissions & 0o077 == 0 else {
             throw DiscretionError.keyFileTooOpen(path: path, mode: String(permissions, radix: 8))
         }
-        guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW)
+        guard descriptor >= 0 else { throw DiscretionError.malformedKeyFile(path: path, reason: "it cannot be opened: \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        guard let data = try? handle.readToEnd(), let text = String(data: data, encoding: .utf8) else {
             throw DiscretionError.malformedKeyFile(path: path, reason: "it cannot be read as text")
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)

@@ -126,7 +126,15 @@ public final class Service: Sendable {
         }
         return try await classified {
             let createdKey = !service.hasMasterKeyFile
-            if createdKey { _ = try MasterKey.create(at: configuration.masterKeyPath) }
+            if createdKey {
+                // A log whose keys were made with a master key never gets a new one: the
+                // path is wrong, and a stray key would only mislead.
+                if try await ClientKeys.hasMasterCheck(in: service.log) {
+                    throw ServiceError.failure(
+                        "there is no master key at \(configuration.masterKeyPath), and this log's client keys were made with one: give its path with STIPPLE_MASTER_KEY_FILE; nothing was created")
+                }
+                _ = try MasterKey.create(at: configuration.masterKeyPath)
+            }
             _ = try await service.masterKey()
             let token = try await Users(log: service.log).addFirstAdmin(admin, at: configuration.clock())
             return Initialized(
@@ -151,7 +159,11 @@ public final class Service: Sendable {
 
     // MARK: - Keys
 
-    var hasMasterKeyFile: Bool { FileManager.default.fileExists(atPath: configuration.masterKeyPath) }
+    /// Whether something is at the key file's path (a link too: loading it refuses one).
+    var hasMasterKeyFile: Bool {
+        var info = stat()
+        return lstat(configuration.masterKeyPath, &info) == 0
+    }
 
     /// The master key, checked against the log's client keys (the first use records its check).
     ///

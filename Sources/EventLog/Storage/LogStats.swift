@@ -74,18 +74,23 @@ extension EventLog {
     /// - Throws: ``EventLogError/database(code:message:)`` when `destination` exists or
     ///   cannot be written; ``BackupError`` when the copy does not verify.
     public func backup(to destination: String) async throws -> VerificationReport {
-        if FileManager.default.fileExists(atPath: destination) {
+        var info = stat()
+        if lstat(destination, &info) == 0 {
             throw EventLogError.database(code: 0, message: "\(destination) already exists; choose a new file for the backup")
         }
-        let partial = destination + ".partial"
-        try? FileManager.default.removeItem(atPath: partial)
+        // A name of its own, made here (O_EXCL), so that no file this backup did not make is
+        // ever removed; readable by its owner only: a copy holds every client's sealed data,
+        // the users and the access log.
+        let partial = destination + ".partial-" + UUID().uuidString.prefix(8).lowercased()
+        let descriptor = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw EventLogError.database(code: 0, message: "cannot create \(partial) beside \(destination): \(String(cString: strerror(errno)))")
+        }
+        Glibc.close(descriptor)
         defer {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: partial + suffix) }
+            for suffix in ["", "-wal", "-shm"] { unlink(partial + suffix) }
         }
         do {
-            // Readable by its owner only: a copy holds every client's sealed data, the users
-            // and the access log.
-            FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600])
             let copy = try DatabaseQueue(path: partial)
             try await backupSnapshot(to: copy)
             try await copy.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
@@ -105,10 +110,11 @@ extension EventLog {
         if report.head.position > 0, original.map(Array.init) != report.head.hash {
             throw BackupError.copyDiffersFromOriginal(position: report.head.position)
         }
-        do {
-            try FileManager.default.moveItem(atPath: partial, toPath: destination)
-        } catch {
-            throw EventLogError.database(code: 0, message: "cannot move the verified copy to \(destination): \(error.localizedDescription)")
+        // A hard link never replaces a file (rename would): a file that appeared at the
+        // destination meanwhile is kept, and the backup refused.
+        guard link(partial, destination) == 0 else {
+            let reason = errno == EEXIST ? "it exists now" : String(cString: strerror(errno))
+            throw EventLogError.database(code: 0, message: "cannot put the verified copy at \(destination): \(reason)")
         }
         return report
     }

@@ -117,7 +117,7 @@ extension Stipple {
         struct Open: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a clinic opened (stream clinic-<id>).")
             @OptionGroup var options: GlobalOptions
-                @Option(help: "The clinic's id, e.g. toronto.") var clinic: String
+        @Option(help: "The clinic's id, e.g. toronto.") var clinic: String
             @Option(help: "Its name.") var name: String
             @Option(help: "Opened on, e.g. 2021-05-01.") var opened: String
             @Option(help: "IANA time zone.") var timeZone: String = "America/Toronto"
@@ -211,7 +211,8 @@ extension Stipple.Client {
         @Option(help: "Quoted price in cents.") var priceCents: Int64 = 0
         @Option(help: "Currency.") var currency: String = "CAD"
         @Option(help: "Hairline design.") var hairline: String = ""
-        @Option(help: "Notes (personal data).") var notes: String?
+        @Option(help: "Notes (personal data; or give them with --personal).") var notes: String?
+        @OptionGroup var personal: PersonalInput
 
         func validate() throws {
             if (norwood == nil) == (ludwig == nil) { throw ValidationError("Give either --norwood (men) or --ludwig (women).") }
@@ -234,7 +235,9 @@ extension Stipple.Client {
                 consultation.quotedPriceCents = priceCents
                 consultation.currency = currency
                 consultation.hairlineDesign = hairline
-                if let notes { consultation.personal.notes = notes }
+                var flags = Stipple_V1_ConsultationPersonal()
+                flags.notes = notes ?? ""
+                consultation.personal = try personal.message(flags, given: notes != nil)
                 try await recordFact(consultation, type: "ConsultationRecorded", stream: Streams.client(client), options)
             }
         }
@@ -283,7 +286,8 @@ extension Stipple.Client {
         @Option(help: "A lot suspected (repeat).") var lot: [String] = []
         @Option(help: "The procedure's event id, if known.") var procedure: String = ""
         @Option(help: "What was done.") var actions: String = ""
-        @Option(help: "What the client describes (personal data).") var description: String = ""
+        @Option(help: "What the client describes (personal data; or give it with --personal).") var description: String?
+        @OptionGroup var personal: PersonalInput
 
         func run() async throws {
             try await reportingFailures {
@@ -294,7 +298,9 @@ extension Stipple.Client {
                 reaction.lots = lot
                 reaction.procedureEventID = procedure
                 reaction.actionsTaken = actions
-                reaction.personal.description_p = description
+                var flags = Stipple_V1_ReactionPersonal()
+                flags.description_p = description ?? ""
+                reaction.personal = try personal.message(flags, given: description != nil)
                 try await recordFact(reaction, type: "AdverseReactionReported", stream: Streams.client(client), options)
             }
         }

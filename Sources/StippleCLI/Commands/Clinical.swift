@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventLog
 import Foundation
 import StippleService
 import SwiftProtobuf
@@ -11,6 +12,30 @@ import Treatment
 /// token's user (role and clinic) and against the rules inside one transaction.
 func record(_ commands: Command..., options: GlobalOptions) async throws {
     printRecorded(try await options.session().record(commands))
+}
+
+/// Personal data given as a JSON object, from a file or standard input, so that it shows
+/// in neither the process list nor the shell history (flags do).
+struct PersonalInput: ParsableArguments {
+    @Option(name: .customLong("personal"), help: ArgumentHelp(
+        "The personal data as a JSON object (e.g. {\"name\":…,\"phone\":…}), from this file or - for standard input: unlike flags, it shows in neither the process list nor the shell history.",
+        valueName: "file"))
+    var file: String?
+
+    /// The flags' personal data, or the file's: one or the other.
+    func message<M: SwiftProtobuf.Message>(_ flags: M, given: Bool) throws -> M {
+        guard let file else { return flags }
+        if given { throw ValidationError("Give the personal data with flags or with --personal, not both.") }
+        let bytes = try readInput(file)
+        do {
+            _ = try JSONValue.parse(bytes)  // duplicate keys and bad UTF-8 named as such
+            return try M(jsonUTF8Bytes: bytes)
+        } catch let error as JSONValue.ParseError {
+            throw ValidationError("--personal: \(error.description)")
+        } catch {
+            throw ValidationError("--personal: the object is not the personal data of this event (\(error))")
+        }
+    }
 }
 
 /// Records one fact that no rule across streams guards, its values checked.
@@ -30,12 +55,17 @@ extension Stipple {
         struct Register: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Register a client at a clinic.")
             @OptionGroup var options: GlobalOptions
-                @Option(help: "The client's id (the stream is client-<id>).") var client: String
+        @Option(help: "The client's id (the stream is client-<id>).") var client: String
             @Option(help: "The clinic.") var clinic: String
-            @Option(help: "The client's name (personal data).") var name: String
+            @Option(help: "The client's name (personal data; or give it with --personal).") var name: String?
             @Option(help: "Phone (personal data).") var phone: String?
             @Option(help: "Email (personal data).") var email: String?
+            @OptionGroup var personal: PersonalInput
             @Option(help: "When (UTC), e.g. 2026-03-14T10:00.") var at: String
+
+            func validate() throws {
+                if name == nil && personal.file == nil { throw ValidationError("Give the client's name with --name, or their personal data with --personal.") }
+            }
 
             func run() async throws {
                 try await reportingFailures {
@@ -43,9 +73,11 @@ extension Stipple {
                     registered.clientID = client
                     registered.clinicID = clinic
                     registered.registeredAt = try TypedInput.instant(at, "--at")
-                    registered.personal.name = name
-                    registered.personal.phone = phone ?? ""
-                    registered.personal.email = email ?? ""
+                    var flags = Stipple_V1_ClientPersonal()
+                    flags.name = name ?? ""
+                    flags.phone = phone ?? ""
+                    flags.email = email ?? ""
+                    registered.personal = try personal.message(flags, given: name != nil || phone != nil || email != nil)
                     try await recordFact(registered, type: "ClientRegistered", stream: Streams.client(client), options)
                 }
             }
@@ -54,7 +86,7 @@ extension Stipple {
         struct Consent: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a signed consent form.")
             @OptionGroup var options: GlobalOptions
-                @Option(help: "The client's id.") var client: String
+        @Option(help: "The client's id.") var client: String
             @Option(help: "Version of the consent form.") var form: String
             @Option(help: "When it was signed (UTC).") var at: String
             @Flag(help: "The consent covers photos.") var photos = false
@@ -83,7 +115,7 @@ extension Stipple {
                     an expired or recalled lot, a wrong session number, …
                     """)
             @OptionGroup var options: GlobalOptions
-                @Option(help: "The client's id.") var client: String
+        @Option(help: "The client's id.") var client: String
             @Option(help: "Number of the session in the course (1, 2, 3 …).") var number: Int32
             @Option(help: "The clinic.") var clinic: String
             @Option(help: "The technician's id.") var technician: String
@@ -126,7 +158,7 @@ extension Stipple {
         struct Receive: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a lot received at a clinic.")
             @OptionGroup var options: GlobalOptions
-                @Option(help: "Lot number (the stream is batch-<lot>).") var lot: String
+            @Option(help: "Lot number (the stream is batch-<lot>).") var lot: String
             @Option(help: "pigment or cartridge.") var kind: String
             @Option(help: "Manufacturer.") var manufacturer: String
             @Option(help: "Expiry day, e.g. 2027-05-31.") var expiry: String
@@ -160,7 +192,7 @@ extension Stipple {
         struct Recall: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a recall of a lot (once).")
             @OptionGroup var options: GlobalOptions
-                @Option(help: "Lot number.") var lot: String
+            @Option(help: "Lot number.") var lot: String
             @Option(help: "Authority, e.g. \"Health Canada\".") var authority: String
             @Option(help: "The notice's reference.") var notice: String
             @Option(help: "Reason given.") var reason: String
@@ -187,7 +219,7 @@ extension Stipple {
         struct Certify: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a certification granted.")
             @OptionGroup var options: GlobalOptions
-                @Option(help: "The technician's id (the stream is technician-<id>).") var technician: String
+        @Option(help: "The technician's id (the stream is technician-<id>).") var technician: String
             @Option(help: "The certification's id.") var certification: String
             @Option(help: "trainee, certified, senior or trainer.") var level: String
             @Option(help: "Issued on, e.g. 2026-01-10.") var issued: String
@@ -210,7 +242,7 @@ extension Stipple {
         struct Renew: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a certification renewed (not after a revocation).")
             @OptionGroup var options: GlobalOptions
-                @Option(help: "The technician's id.") var technician: String
+        @Option(help: "The technician's id.") var technician: String
             @Option(help: "The certification's id.") var certification: String
             @Option(help: "Renewed on.") var renewed: String
             @Option(help: "New expiry.") var expires: String
@@ -229,7 +261,7 @@ extension Stipple {
         struct BBP: AsyncParsableCommand {
             static let configuration = CommandConfiguration(commandName: "bbp", abstract: "Record bloodborne-pathogens training completed (valid 12 months).")
             @OptionGroup var options: GlobalOptions
-                @Option(help: "The technician's id.") var technician: String
+        @Option(help: "The technician's id.") var technician: String
             @Option(help: "Completed on.") var completed: String
             @Option(help: "Provider.") var provider: String = ""
 

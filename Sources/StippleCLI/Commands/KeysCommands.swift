@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventLog
 import Foundation
 import StippleService
 
@@ -51,10 +52,19 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                let document = try await options.session().export(client: client, purpose: purpose.purpose)
+                // The file first: an output that cannot be written must not leave an access
+                // logged for a record nobody received.
+                let file = try output.map { try SecretFile($0, what: "subject-access export") }
+                let document: JSONValue
+                do {
+                    document = try await options.session().export(client: client, purpose: purpose.purpose)
+                } catch {
+                    file?.discard()
+                    throw error
+                }
                 let bytes = document.canonicalBytes
-                if let output {
-                    try writeSecret(String(decoding: bytes, as: UTF8.self) + "\n", to: output)
+                if let file, let output {
+                    try file.write(String(decoding: bytes, as: UTF8.self) + "\n")
                     var count = 0
                     if case .array(let events)? = document.objectValue?["events"] { count = events.count }
                     Output.line("Wrote the record of client \(document.objectValue?["client"]?.stringValue ?? client) (\(count) events) to \(output).")

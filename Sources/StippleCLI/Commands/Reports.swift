@@ -31,32 +31,51 @@ func printReport(_ report: ClinicReports.Report, format: ReportFormatOptions) {
     } else if format.csv {
         for (index, section) in report.sections.enumerated() {
             if index > 0 { Output.line("") }
-            Output.line(section.columns.map(csvField).joined(separator: ","))
-            for row in section.rows { Output.line(row.map { csvField($0.description) }.joined(separator: ",")) }
+            Output.line(section.columns.map { csvField($0) }.joined(separator: ","))
+            for row in section.rows { Output.line(row.map(csvField).joined(separator: ",")) }
         }
     } else {
         for (index, section) in report.sections.enumerated() {
             if index > 0 { Output.line("") }
-            Output.line(section.title)
+            Output.line(printable(section.title))
             for line in alignedTable(section) { Output.line(line) }
-            for note in section.notes { Output.line(note) }
+            for note in section.notes { Output.line(printable(note)) }
         }
     }
     Output.flush()
 }
 
-private func csvField(_ text: String) -> String {
+/// A CSV cell: quoted when it must be, and a text that a spreadsheet would run as a
+/// formula (`=`, `+`, `-`, `@`, tab, carriage return first) kept as text with a `'`.
+func csvField(_ value: ReportValue) -> String {
+    if case .text(let text) = value { return csvField(text) }
+    return csvField(value.description, formulaGuard: false)
+}
+
+func csvField(_ text: String, formulaGuard: Bool = true) -> String {
+    var text = text
+    if formulaGuard, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
     guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
     return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
+/// Text as a terminal shows it harmlessly: control characters (escape sequences, carriage
+/// returns, newlines that would forge a row) written as `\u{…}`.
+func printable(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isControl) else { return text }
+    return text.unicodeScalars.map { isControl($0) ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+}
+
+private func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) }
+
 /// Columns padded to their widest cell; numbers aligned right.
 func alignedTable(_ section: ReportTable) -> [String] {
     guard !section.rows.isEmpty else { return ["(none)"] }
-    let header = section.columns
+    let header = section.columns.map(printable)
+    let cells = section.rows.map { $0.map { printable($0.description) } }
     var widths = header.map(\.count)
-    for row in section.rows {
-        for (index, value) in row.enumerated() { widths[index] = max(widths[index], value.description.count) }
+    for row in cells {
+        for (index, value) in row.enumerated() { widths[index] = max(widths[index], value.count) }
     }
     func line(_ cells: [String], numeric: [Bool]) -> String {
         var text = ""
@@ -75,7 +94,7 @@ func alignedTable(_ section: ReportTable) -> [String] {
         }
     }
     return [line(header, numeric: numeric), line(widths.map { String(repeating: "-", count: $0) }, numeric: numeric)]
-        + section.rows.map { line($0.map(\.description), numeric: numeric) }
+        + cells.map { line($0, numeric: numeric) }
 }
 
 /// Progress of a long catch-up or rebuild on standard error: one line redrawn on a
