@@ -1,6 +1,9 @@
 import EventLog
 import Foundation
 import GRDB
+import Recording
+import SwiftProtobuf
+import Treatment
 
 /// A user as the users table holds it (never the token, only its hash).
 public struct UserRecord: Sendable, Hashable {
@@ -35,6 +38,9 @@ public enum UserError: Error, Sendable, Equatable, CustomStringConvertible {
     case lastAdmin(String)
     /// The log has no users yet (made before users existed): `stipple init` adds the first admin.
     case noUsers
+    /// The users table says something about a user that the chain's user events do not:
+    /// it was edited behind the log's back. Nobody signs in as that user until it is mended.
+    case tampered(String)
 
     public var description: String {
         switch self {
@@ -62,11 +68,16 @@ public enum UserError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(name) is the last enabled admin; make another admin first"
         case .noUsers:
             return "this log has no users yet: run `stipple init` to add the first admin"
+        case .tampered(let name):
+            return "the users table does not match the log's events for user \(name) (it was edited outside Stipple): nobody signs in as \(name) until an admin restores it from a backup; `stipple verify` lists what differs"
         }
     }
 }
 
-/// The users table beside the log: names, roles, clinics and token hashes.
+/// Stipple's users: each change is an event on the user's stream (`user-<name>`, in the
+/// chain, so `verify` covers it), and the `users` table beside the log is its index by
+/// token hash. A sign-in is checked against both: a row edited behind the log's back
+/// (a role raised, a token swapped) matches no event and signs nobody in.
 public struct Users: Sendable {
     package let log: EventLog
 
@@ -89,45 +100,167 @@ public struct Users: Sendable {
             """)
     }
 
+    /// The stream of `name`'s events.
+    package static func stream(_ name: String) -> String { StreamCategory.user.prefix + name }
+
     /// Whether `name` can be a user name.
     static func isValidName(_ name: String) -> Bool {
         (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }
     }
 
-    /// Adds the first admin when the log has no user yet; returns its token (to show once),
-    /// or `nil` when there are users already.
-    package func addFirstAdmin(_ name: String, at now: Date = Date()) async throws -> String? {
-        guard Self.isValidName(name) else { throw UserError.invalidName(name) }
-        let (token, hash) = Tokens.generate()
-        let added = try await log.writeTables { db -> Bool in
-            try Self.create(in: db)
-            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM users") == 0 else { return false }
-            try db.execute(
-                sql: "INSERT INTO users (name, role, clinics, token_hash, created_by, created_at) VALUES (?, 'admin', '', ?, 'stipple init', ?)",
-                arguments: [name, hash, now.timeIntervalSince1970])
-            return true
-        }
-        return added ? token : nil
+    /// A user as the chain's events make them.
+    package struct Folded: Sendable, Hashable {
+        package var role: String
+        package var clinics: [String]
+        package var tokenHash: String
+        package var disabled: Bool
     }
 
-    /// Adds a user; returns the token to show once.
-    package func add(_ name: String, role: Role, clinics: [String], by creator: String, at now: Date = Date()) async throws -> String {
-        guard Self.isValidName(name) else { throw UserError.invalidName(name) }
+    /// The fold of one user's events (`nil` when there are none).
+    static func fold(_ events: [RecordedEvent]) throws -> Folded? {
+        var user: Folded?
+        for event in events {
+            switch try Recorder.decode(event) {
+            case let added as Stipple_V1_UserAdded:
+                user = Folded(role: added.role, clinics: added.clinics.sorted(), tokenHash: added.tokenHash, disabled: false)
+            case let rotated as Stipple_V1_UserTokenRotated:
+                user?.tokenHash = rotated.tokenHash
+            case is Stipple_V1_UserDisabled:
+                user?.disabled = true
+            default:
+                break
+            }
+        }
+        return user
+    }
+
+    /// The event of `message` on `name`'s stream, `expected` at its version.
+    static func event(_ message: any SwiftProtobuf.Message, type: String, user name: String, expected: ExpectedVersion) throws -> NewEvent {
+        try Recorder.newEvent(message, type: type, stream: stream(name), expected: expected, metadata: EventMetadata())
+    }
+
+    // MARK: - Changes, as decisions (the application layer stamps and appends them)
+
+    /// The first admin, when the log has no user yet: the token to show once, and the
+    /// decision (which records nothing when there are users already).
+    package static func firstAdmin(_ name: String, at now: Date) throws -> (token: String, decision: Recorder.Decision) {
+        guard isValidName(name) else { throw UserError.invalidName(name) }
+        let (token, hash) = Tokens.generate()
+        return (token, { reader in
+            try reader.withDatabase { db -> [NewEvent] in
+                try create(in: db)
+                guard try Int.fetchOne(db, sql: "SELECT count(*) FROM users") == 0 else { return [] }
+                try db.execute(
+                    sql: "INSERT INTO users (name, role, clinics, token_hash, created_by, created_at) VALUES (?, 'admin', '', ?, 'stipple init', ?)",
+                    arguments: [name, hash, now.timeIntervalSince1970])
+                var added = Stipple_V1_UserAdded()
+                added.role = Role.admin.rawValue
+                added.tokenHash = hash
+                return [try event(added, type: "UserAdded", user: name, expected: .noStream)]
+            }
+        })
+    }
+
+    /// A new user: the token to show once, and the decision.
+    package static func adding(
+        _ name: String, role: Role, clinics: [String], by creator: String, at now: Date
+    ) throws -> (token: String, decision: Recorder.Decision) {
+        guard isValidName(name) else { throw UserError.invalidName(name) }
         if role.isClinicScoped && clinics.isEmpty { throw UserError.clinicsRequired(role) }
         if let bad = clinics.first(where: { $0.isEmpty || $0.contains(",") }) { throw UserError.invalidClinic(bad) }
         if !role.isClinicScoped && !clinics.isEmpty { throw UserError.clinicsNotAllowed(role) }
         let (token, hash) = Tokens.generate()
-        try await log.writeTables { db in
-            try Self.create(in: db)
-            if try Int.fetchOne(db, sql: "SELECT count(*) FROM users WHERE name = ?", arguments: [name]) != 0 {
-                throw UserError.userExists(name)
+        return (token, { reader in
+            try reader.withDatabase { db -> [NewEvent] in
+                try create(in: db)
+                if try Int.fetchOne(db, sql: "SELECT count(*) FROM users WHERE name = ?", arguments: [name]) != 0 {
+                    throw UserError.userExists(name)
+                }
+                try db.execute(
+                    sql: "INSERT INTO users (name, role, clinics, token_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [name, role.rawValue, clinics.sorted().joined(separator: ","), hash, creator, now.timeIntervalSince1970])
+                var added = Stipple_V1_UserAdded()
+                added.role = role.rawValue
+                added.clinics = clinics.sorted()
+                added.tokenHash = hash
+                return [try event(added, type: "UserAdded", user: name, expected: .noStream)]
             }
-            try db.execute(
-                sql: "INSERT INTO users (name, role, clinics, token_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [name, role.rawValue, clinics.sorted().joined(separator: ","), hash, creator, now.timeIntervalSince1970])
-        }
-        return token
+        })
     }
+
+    /// Disables a user (their token stops working at once); the last enabled admin stays.
+    package static func disabling(_ name: String) -> Recorder.Decision {
+        { reader in
+            let version = try reader.version(of: stream(name))
+            return try reader.withDatabase { db -> [NewEvent] in
+                try create(in: db)
+                guard let role = try String.fetchOne(db, sql: "SELECT role FROM users WHERE name = ?", arguments: [name]) else {
+                    throw UserError.unknownUser(name)
+                }
+                if role == Role.admin.rawValue,
+                   try Int.fetchOne(db, sql: "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND name <> ?", arguments: [name]) == 0 {
+                    throw UserError.lastAdmin(name)
+                }
+                try db.execute(sql: "UPDATE users SET disabled = 1 WHERE name = ?", arguments: [name])
+                return [try event(Stipple_V1_UserDisabled(), type: "UserDisabled", user: name, expected: .exactly(version))]
+            }
+        }
+    }
+
+    /// A new token for a user (the old one stops working at once): the token to show
+    /// once, and the decision.
+    package static func rotating(_ name: String, at now: Date) -> (token: String, decision: Recorder.Decision) {
+        let (token, hash) = Tokens.generate()
+        return (token, { reader in
+            let version = try reader.version(of: stream(name))
+            return try reader.withDatabase { db -> [NewEvent] in
+                try create(in: db)
+                try db.execute(
+                    sql: "UPDATE users SET token_hash = ?, token_rotated_at = ? WHERE name = ?",
+                    arguments: [hash, now.timeIntervalSince1970, name])
+                if db.changesCount == 0 { throw UserError.unknownUser(name) }
+                var rotated = Stipple_V1_UserTokenRotated()
+                rotated.tokenHash = hash
+                return [try event(rotated, type: "UserTokenRotated", user: name, expected: .exactly(version))]
+            }
+        })
+    }
+
+    /// The events of a log whose users were made before user events existed: one
+    /// `UserAdded` (and `UserDisabled`) per user of the table, so the chain holds them.
+    /// Nothing when the log has user events already (a row added since would be a forgery,
+    /// not a user to adopt).
+    package static func recordingTable() -> Recorder.Decision {
+        { reader in
+            try reader.withDatabase { db -> [NewEvent] in
+                guard try db.tableExists(table) else { return [] }
+                var events: [NewEvent] = []
+                for row in try Row.fetchAll(db, sql: "SELECT name, role, clinics, token_hash, disabled FROM users ORDER BY name") {
+                    let name: String = row[0]
+                    guard try reader.version(of: stream(name)) == 0 else { return [] }
+                    var added = Stipple_V1_UserAdded()
+                    added.role = row[1]
+                    let clinics: String = row[2]
+                    added.clinics = clinics.isEmpty ? [] : clinics.split(separator: ",").map(String.init).sorted()
+                    added.tokenHash = row[3]
+                    events.append(try event(added, type: "UserAdded", user: name, expected: .noStream))
+                    if row[4] as Bool {
+                        var disabled = Stipple_V1_UserDisabled()
+                        disabled.reason = "disabled before user events were recorded"
+                        events.append(try event(disabled, type: "UserDisabled", user: name, expected: .exactly(1)))
+                    }
+                }
+                return events
+            }
+        }
+    }
+
+    /// Whether the log holds any user event (a log made before them holds none).
+    package func hasUserEvents() async throws -> Bool {
+        try await log.storedTypeVersions().contains { $0.type == "UserAdded" }
+    }
+
+    // MARK: - Reading
 
     /// Every user, by name.
     package func list() async throws -> [UserRecord] {
@@ -144,38 +277,49 @@ public struct Users: Sendable {
         }
     }
 
-    /// Disables a user: their token stops working at once.
-    package func disable(_ name: String) async throws {
-        try await log.writeTables { db in
-            try Self.create(in: db)
-            guard let role = try String.fetchOne(db, sql: "SELECT role FROM users WHERE name = ?", arguments: [name]) else {
-                throw UserError.unknownUser(name)
-            }
-            if role == Role.admin.rawValue,
-               try Int.fetchOne(db, sql: "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND name <> ?", arguments: [name]) == 0 {
-                throw UserError.lastAdmin(name)
-            }
-            try db.execute(sql: "UPDATE users SET disabled = 1 WHERE name = ?", arguments: [name])
+    /// What the users table says that the chain does not: one line per user that differs
+    /// (a row with no events, events with no row, or a role, clinics, token or state that
+    /// differ). Empty when they agree, or when the log predates user events.
+    package func mismatches() async throws -> [String] {
+        guard try await hasUserEvents() else { return [] }
+        let rows = try await list()
+        let hashes = try await log.readTables { db -> [String: String] in
+            guard try db.tableExists(Self.table) else { return [:] }
+            return Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, token_hash FROM users").map { ($0[0] as String, $0[1] as String) })
         }
+        var problems: [String] = []
+        var seen: Set<String> = []
+        for row in rows {
+            seen.insert(row.name)
+            guard let folded = try Self.fold(try await log.read(stream: Self.stream(row.name), limit: Int.max)) else {
+                problems.append("\(row.name): in the users table, but the log never added them")
+                continue
+            }
+            let table = Folded(role: row.role.rawValue, clinics: row.clinics.sorted(), tokenHash: hashes[row.name] ?? "", disabled: row.disabled)
+            if table != folded { problems.append("\(row.name): " + Self.difference(table: table, log: folded)) }
+        }
+        for stream in try await log.streamNames(prefix: StreamCategory.user.prefix) {
+            let name = StreamCategory.user.id(in: stream) ?? stream
+            if !seen.contains(name) { problems.append("\(name): added in the log, but missing from the users table") }
+        }
+        return problems
     }
 
-    /// Gives a user a new token (the old one stops working at once); returns it to show once.
-    package func rotateToken(_ name: String, at now: Date = Date()) async throws -> String {
-        let (token, hash) = Tokens.generate()
-        try await log.writeTables { db in
-            try Self.create(in: db)
-            try db.execute(
-                sql: "UPDATE users SET token_hash = ?, token_rotated_at = ? WHERE name = ?",
-                arguments: [hash, now.timeIntervalSince1970, name])
-            if db.changesCount == 0 { throw UserError.unknownUser(name) }
+    static func difference(table: Folded, log: Folded) -> String {
+        var parts: [String] = []
+        if table.role != log.role { parts.append("role \(table.role) in the table, \(log.role) in the log") }
+        if table.clinics != log.clinics {
+            parts.append("clinics \(table.clinics.joined(separator: ",")) in the table, \(log.clinics.joined(separator: ",")) in the log")
         }
-        return token
+        if table.tokenHash != log.tokenHash { parts.append("another token in the table than in the log") }
+        if table.disabled != log.disabled { parts.append(table.disabled ? "disabled in the table only" : "disabled in the log, active in the table") }
+        return parts.joined(separator: "; ")
     }
 
-    /// The user a token belongs to.
+    /// The user a token belongs to, as both the users table and the chain's events say.
     ///
     /// - Throws: ``UserError/noToken``, ``UserError/notAToken``, ``UserError/unknownToken``,
-    ///   ``UserError/disabled(_:)``, ``UserError/noUsers``.
+    ///   ``UserError/disabled(_:)``, ``UserError/noUsers``, ``UserError/tampered(_:)``.
     package func authenticate(_ token: String?) async throws -> Principal {
         guard let token, !token.isEmpty else { throw UserError.noToken }
         guard Tokens.looksLikeToken(token) else { throw UserError.notAToken }
@@ -187,7 +331,14 @@ public struct Users: Sendable {
         }
         guard hasUsers else { throw UserError.noUsers }
         guard let (name, role, clinics, disabled) = found, let parsedRole = Role(rawValue: role) else { throw UserError.unknownToken }
+        let clinicList = clinics.isEmpty ? [] : clinics.split(separator: ",").map(String.init).sorted()
+        // The chain's word on this user: a row that the events do not back signs nobody in.
+        if let folded = try Self.fold(try await log.read(stream: Self.stream(name), limit: Int.max)) {
+            guard folded == Folded(role: role, clinics: clinicList, tokenHash: hash, disabled: disabled) else { throw UserError.tampered(name) }
+        } else if try await hasUserEvents() {
+            throw UserError.tampered(name)
+        }
         if disabled { throw UserError.disabled(name) }
-        return Principal(user: name, role: parsedRole, clinics: Set(clinics.split(separator: ",").map(String.init)))
+        return Principal(user: name, role: parsedRole, clinics: Set(clinicList))
     }
 }

@@ -254,6 +254,15 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// The names of the streams whose names start with `prefix` (by their bytes), sorted.
+    public func streamNames(prefix: String) async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT name FROM streams WHERE substr(CAST(name AS BLOB), 1, ?) = CAST(? AS BLOB) ORDER BY name",
+                arguments: [prefix.utf8.count, prefix])
+        }
+    }
+
     /// Up to `limit` events of one stream, from version `from` (inclusive) in `direction`.
     ///
     /// Forward reads start at version 1 by default, backward reads at the newest.

@@ -59,8 +59,9 @@ public struct Recorder: Sendable {
     /// Types that only their own command may record (their rules read other streams).
     public static let guardedTypes: Set<String> = [
         "SessionRecorded", "TouchUpRecorded", "BatchRecalled", "CertificationRenewed", "RecordAmended",
-        // Discretion's own: erasure destroys a key first; access is logged by the reading command.
-        "ClientErased", "RecordAccessed",
+        // Discretion's own: erasure destroys a key first; access is logged by the reading command;
+        // users are changed by the user commands.
+        "ClientErased", "RecordAccessed", "UserAdded", "UserTokenRotated", "UserDisabled",
     ]
 
     /// Records a session of a client's course.

@@ -94,12 +94,14 @@ public struct Command: Sendable {
     /// Types that only their own use case writes, on every path, imports included: the
     /// access log (written by the reads themselves), erasure (which destroys a key first)
     /// and the confidentiality marks (which decide who may read a record).
-    static let discretionTypes: Set<String> = ["RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted"]
+    static let discretionTypes: Set<String> = [
+        "RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted", "UserAdded", "UserTokenRotated", "UserDisabled",
+    ]
 
     /// Why an import of this type is refused, or `nil`.
     static func importRefusal(_ type: String) -> String? {
         guard discretionTypes.contains(type) else { return nil }
-        return "\(type) is recorded by its own command (client erase, client confidential; access entries by the reads themselves), never imported"
+        return "\(type) is recorded by its own command (client erase, client confidential, user; access entries by the reads themselves), never imported"
     }
 
     /// Why a `record` of this type is refused: it is recorded by its own command, or by

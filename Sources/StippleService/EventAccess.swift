@@ -21,6 +21,7 @@ enum EventAccess {
             return bookingTypes.contains(type) ? .recordBookings : .recordClinical
         case .batch?, .incident?: return .recordClinical
         case .access?: return .importEvents
+        case .user?: return .manageUsers
         case .technician?, .clinic?, nil: return .manageStaff
         }
     }

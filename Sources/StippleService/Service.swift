@@ -75,9 +75,14 @@ public final class Service: Sendable {
             try await service.refuseUnreadableEvents()
             // A key file others may read is refused before anything, by every use case.
             if service.hasMasterKeyFile { _ = try MasterKey.load(from: configuration.masterKeyPath) }
-            // An erasure that could not empty the WAL (a reader, a crash) is finished by the
-            // next writer: until then the main file holds the destroyed key's old pages.
             if !configuration.readOnly {
+                // Users made before user events existed get their events, once.
+                let users = Users(log: log)
+                if try await !users.hasUserEvents(), try await !users.list().isEmpty {
+                    _ = try await service.system("stipple upgrade").append([Users.recordingTable()])
+                }
+                // An erasure that could not empty the WAL (a reader, a crash) is finished by
+                // the next writer: until then the main file holds the destroyed key's old pages.
                 do {
                     try await ClientKeys.finishPendingErasures(in: log, patience: .zero)
                 } catch {
@@ -136,9 +141,10 @@ public final class Service: Sendable {
                 _ = try MasterKey.create(at: configuration.masterKeyPath)
             }
             _ = try await service.masterKey()
-            let token = try await Users(log: service.log).addFirstAdmin(admin, at: configuration.clock())
+            let (token, decision) = try Users.firstAdmin(admin, at: configuration.clock())
+            let added = try await service.system("stipple init").append([decision])
             return Initialized(
-                service: service, createdLog: !exists, createdMasterKey: createdKey, adminToken: token,
+                service: service, createdLog: !exists, createdMasterKey: createdKey, adminToken: added.isEmpty ? nil : token,
                 headPosition: try await service.log.head().position)
         }
     }
@@ -150,6 +156,12 @@ public final class Service: Sendable {
     public func authenticate(_ token: String?) async throws(ServiceError) -> Session {
         let principal = try await classified { try await Users(log: log).authenticate(token) }
         return Session(service: self, principal: principal)
+    }
+
+    /// A session for Stipple's own writes (the first admin, an upgrade), recorded with
+    /// `actor` as their actor. Never given to a front end.
+    func system(_ actor: String) -> Session {
+        Session(service: self, principal: Principal(user: actor, role: .admin))
     }
 
     /// Closes the log.

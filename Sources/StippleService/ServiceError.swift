@@ -97,7 +97,7 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
             self = .denied(denied)
         case let error as UserError:
             switch error {
-            case .noToken, .notAToken, .unknownToken, .disabled, .noUsers:
+            case .noToken, .notAToken, .unknownToken, .disabled, .noUsers, .tampered:
                 self.init(.denied, "refused: " + error.description)
             case .userExists, .invalidName, .clinicsRequired, .clinicsNotAllowed, .invalidClinic, .lastAdmin:
                 self = .badInput(error.description)

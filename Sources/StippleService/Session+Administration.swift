@@ -10,7 +10,11 @@ extension Session {
     ///   missing for a clinician or reception, or given for an admin or auditor).
     public func addUser(_ name: String, role: Role, clinics: [String]) async throws(ServiceError) -> String {
         try require(.manageUsers)
-        return try await classified { try await Users(log: log).add(name, role: role, clinics: clinics, by: principal.user, at: configuration.clock()) }
+        return try await classified {
+            let (token, decision) = try Users.adding(name, role: role, clinics: clinics, by: principal.user, at: configuration.clock())
+            _ = try await append([decision])
+            return token
+        }
     }
 
     /// Every user, by name (no tokens).
@@ -22,13 +26,15 @@ extension Session {
     /// Disables a user: their token stops working at once. The last enabled admin stays.
     public func disableUser(_ name: String) async throws(ServiceError) {
         try require(.manageUsers)
-        try await classified { try await Users(log: log).disable(name) }
+        try await classified { _ = try await append([Users.disabling(name)]) }
     }
 
     /// Gives a user a new token (the old one stops working at once); returns it to show once.
     public func rotateToken(of name: String) async throws(ServiceError) -> String {
         try require(.manageUsers)
-        return try await classified { try await Users(log: log).rotateToken(name, at: configuration.clock()) }
+        let (token, decision) = Users.rotating(name, at: configuration.clock())
+        try await classified { _ = try await append([decision]) }
+        return token
     }
 
     /// Makes a new master key and wraps every client key (and the pseudonyms' key) with it
@@ -62,9 +68,12 @@ extension Session {
         return try await classified { try await log.backup(to: destination) }
     }
 
-    /// Recomputes every chain hash (any user: the record's integrity is everyone's to check).
-    public func verify(progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws(ServiceError) -> VerificationReport {
-        try await classified { try await log.verify(progress: progress) }
+    /// Recomputes every chain hash, and checks the users table against the user events
+    /// (any user: the record's integrity is everyone's to check).
+    public func verify(progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws(ServiceError) -> Verification {
+        try await classified {
+            Verification(log: try await log.verify(progress: progress), userMismatches: try await Users(log: log).mismatches())
+        }
     }
 
     /// The log's size, compression per codec and head.
@@ -77,4 +86,15 @@ extension Session {
         try require(.maintainLog)
         return try await classified { try await log.trainDictionary() }
     }
+}
+
+/// What `verify` found.
+public struct Verification: Sendable {
+    /// The chain: every hash, position and stream version.
+    public var log: VerificationReport
+    /// Users whose row in the users table differs from their events (edited outside
+    /// Stipple), one sentence each.
+    public var userMismatches: [String]
+
+    public var isIntact: Bool { log.isIntact && userMismatches.isEmpty }
 }

@@ -3,6 +3,8 @@ import SwiftProtobuf
 /// Which kind of stream an event type belongs to (the stream name's prefix).
 public enum StreamCategory: String, Sendable, CaseIterable {
     case client, technician, batch, clinic, incident, access
+    /// Stipple's users (`user-<name>`): who may do what, in the chain.
+    case user
 
     /// The prefix of the category's stream names, e.g. `client-`.
     public var prefix: String { rawValue + "-" }
@@ -89,6 +91,10 @@ public enum EventCatalogue {
         EventSchema("RecordAccessed", 1, Stipple_V1_RecordAccessed.self, .access),
         // Clinic stream.
         EventSchema("ClinicOpened", 1, Stipple_V1_ClinicOpened.self, .clinic),
+        // Users (one stream per user: user-<name>).
+        EventSchema("UserAdded", 1, Stipple_V1_UserAdded.self, .user),
+        EventSchema("UserTokenRotated", 1, Stipple_V1_UserTokenRotated.self, .user),
+        EventSchema("UserDisabled", 1, Stipple_V1_UserDisabled.self, .user),
     ]
 
     private static let byKey: [String: [Int32: EventSchema]] = {

@@ -91,7 +91,8 @@ struct CLITests {
         #expect(appended.status == 0, "\(appended.stderr)")
         #expect(appended.lines.count == 3)
         let first = try cli.json(appended.lines[0])
-        #expect(first["position"] as? Int == 1)
+        // Position 1 is the first admin, added by init (users are events: see users.proto).
+        #expect(first["position"] as? Int == 2)
         #expect(first["stream"] as? String == "client-1")
         #expect(first["version"] as? Int == 1)
         #expect((first["id"] as? String)?.count == 36)
@@ -104,17 +105,17 @@ struct CLITests {
         #expect((event["recordedAt"] as? String)?.hasSuffix("Z") == true)
         let backward = try cli.run(["read", "client-1", "--backward", "--limit", "1"])
         #expect(try cli.json(backward.lines[0])["version"] as? Int == 2)
-        let all = try cli.run(["read", "--all", "--from", "2"])
+        let all = try cli.run(["read", "--all", "--from", "3"])
         let shown = try all.lines.map { try cli.json($0) }
-        #expect(shown.prefix(2).compactMap { $0["position"] as? Int } == [2, 3])
+        #expect(shown.prefix(2).compactMap { $0["position"] as? Int } == [3, 4])
         // Each read of client-1's record was logged on its access stream.
         #expect(shown.dropFirst(2).allSatisfy { ($0["stream"] as? String) == "access-1" && ($0["type"] as? String) == "RecordAccessed" })
         #expect(shown.count == 2 + 2)
         let verify = try cli.run(["verify"])
         #expect(verify.status == 0)
-        #expect(verify.stdout.hasPrefix("ok: 6 events verified"), "\(verify.stdout)")
+        #expect(verify.stdout.hasPrefix("ok: 7 events verified"), "\(verify.stdout)")
         let stats = try cli.run(["stats", "--json"])
-        #expect(try cli.json(stats.lines[0])["events"] as? Int == 6)
+        #expect(try cli.json(stats.lines[0])["events"] as? Int == 7)
         let backup = try cli.run(["backup", cli.folder + "/copy.sqlite"])
         #expect(backup.status == 0, "\(backup.stderr)")
         #expect(try cli.run(["verify", "--db", cli.folder + "/copy.sqlite"]).status == 0)
@@ -151,7 +152,8 @@ struct CLITests {
         let run = try cli.run(["append", "-"], input: input)
         #expect(run.status == 2)
         #expect(run.stderr.contains(message), "\(run.stderr)")
-        #expect(try cli.run(["read", "--all"]).lines.count == 1)
+        // The first admin (init's event) and the first line's consent: nothing more.
+        #expect(try cli.run(["read", "--all"]).lines.count == 2)
     }
 
     @Test("a payload over the limit exits 2 with its line and the limit")
@@ -163,7 +165,7 @@ struct CLITests {
         #expect(run.status == 2)
         #expect(run.stderr.contains("line 2: "))
         #expect(run.stderr.contains("over the limit of 1048576 bytes"))
-        #expect(try cli.run(["read", "--all"]).lines.isEmpty)
+        #expect(try cli.run(["read", "--all"]).lines.count == 1, "only init's first admin")
     }
 
     @Test("a version conflict exits 3 naming the line, the stream and both versions")
@@ -194,7 +196,7 @@ struct CLITests {
         #expect(try cli.json(again.lines[0])["alreadyStored"] as? Bool == true)
         let other = try cli.run(["append"], input: line.replacingOccurrences(of: #""v1""#, with: #""v2""#))
         #expect(other.status == 2)
-        #expect(other.stderr.contains("already stored at position 1 with other content (other payload)"))
+        #expect(other.stderr.contains("already stored at position 2 with other content (other payload)"))
     }
 
     @Test("the W1 workload appends as valid typed events and reads back as JSON")

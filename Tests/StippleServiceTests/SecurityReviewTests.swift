@@ -1,6 +1,7 @@
 import Discretion
 import EventLog
 import Foundation
+import GRDB
 import Reports
 import StippleService
 import StippleTesting
@@ -156,5 +157,61 @@ struct SecurityReviewTests {
         invalid[invalid.count - 5] = 0xFF
         let utf8 = await serviceError({ _ = try ImportLines.parse(invalid) })
         #expect(utf8?.message.contains("not valid UTF-8") == true, "\(utf8?.message ?? "")")
+    }
+}
+
+/// Finding 8: user management in the tamper-evident log; tables edited behind its back.
+@Suite("Security review, December 2026: users and report tables in the chain")
+struct TamperingTests {
+    /// Runs SQL on the chain's file from another connection, as someone with the file would.
+    static func tamper(_ chain: TestChain, _ sql: String) throws {
+        let queue = try DatabaseQueue(path: chain.databasePath)
+        defer { try? queue.close() }
+        try queue.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    }
+
+    @Test("8: adding, disabling and rotating a user append events on the user's stream")
+    func userEvents() async throws {
+        let chain = try await TestChain.make()
+        let admin = try await chain.session(.admin)
+        var head = try await chain.head()
+        _ = try await admin.addUser("dr-new", role: .clinician, clinics: ["brampton"])
+        #expect(try await chain.head() != head)
+        head = try await chain.head()
+        _ = try await admin.rotateToken(of: "dr-new")
+        #expect(try await chain.head() != head)
+        try await admin.disableUser("dr-new")
+        let types = try await admin.readStream("user-dr-new").events.map(\.event.type)
+        #expect(types == ["UserAdded", "UserTokenRotated", "UserDisabled"])
+        let added = try await admin.readStream("user-dr-new").events[0]
+        #expect(try added.event.metadata().actor == "admin")
+        #expect(!added.json.canonicalString.contains("stp_"), "the token is never stored, only its hash")
+        #expect(try await admin.verify().isIntact)
+    }
+
+    @Test("8: a users table edited outside Stipple signs nobody in, and verify names what differs", arguments: [
+        ("UPDATE users SET role = 'admin', clinics = '' WHERE name = 'dr-lee'", "dr-lee", "role admin in the table, clinician in the log"),
+        ("UPDATE users SET disabled = 0 WHERE name = 'dr-kim'", "dr-kim", "disabled in the log, active in the table"),
+        ("UPDATE users SET clinics = 'toronto,brampton' WHERE name = 'desk-1'", "desk-1", "clinics brampton,toronto in the table, toronto in the log"),
+    ])
+    func usersTable(sql: String, user: String, difference: String) async throws {
+        let chain = try await TestChain.make()
+        if user == "dr-kim" { try await chain.session(.admin).disableUser("dr-kim") }
+        try Self.tamper(chain, sql)
+        let signIn = await serviceError({ _ = try await chain.session(TestUser(rawValue: user)!) })
+        #expect(signIn?.kind == .denied)
+        #expect(signIn?.message.contains("the users table does not match the log's events for user \(user)") == true, "\(signIn?.message ?? "")")
+        let verification = try await chain.session(.admin).verify()
+        #expect(!verification.isIntact)
+        #expect(verification.userMismatches.contains { $0.hasPrefix("\(user): ") && $0.contains(difference) }, "\(verification.userMismatches)")
+    }
+
+    @Test("8: a user added by hand, with no events, signs nobody in")
+    func forgedUser() async throws {
+        let chain = try await TestChain.make()
+        let hash = String(repeating: "ab", count: 32)
+        try Self.tamper(chain, "INSERT INTO users (name, role, clinics, token_hash, created_by, created_at) VALUES ('mallory', 'admin', '', '\(hash)', 'admin', 0)")
+        let verification = try await chain.session(.admin).verify()
+        #expect(verification.userMismatches == ["mallory: in the users table, but the log never added them"])
     }
 }

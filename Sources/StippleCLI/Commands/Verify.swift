@@ -9,9 +9,10 @@ extension Stipple {
             abstract: "Check that nothing in the log was altered, inserted, reordered or removed.",
             discussion: """
                 Recomputes every chain hash, checks that positions and stream versions have no gap \
-                and that every payload decodes. Exit 0 with the count and head hash; exit 1 naming \
-                the first break (its position and kind: altered, missing, inserted, reordered) or \
-                the immutability triggers that are missing.
+                and that every payload decodes, and that the users table says what the user events \
+                say. Exit 0 with the count and head hash; exit 1 naming the first break (its position \
+                and kind: altered, missing, inserted, reordered), the immutability triggers that are \
+                missing, or each user whose row was edited outside Stipple.
 
                 Keep the printed head hash somewhere else: comparing it later also proves that no \
                 event was removed from the end.
@@ -33,14 +34,16 @@ extension Stipple {
                 } else {
                     progress = nil
                 }
-                let report = try await session.verify(progress: progress)
+                let verification = try await session.verify(progress: progress)
+                let report = verification.log
                 if showProgress { Output.progress("\r\u{1B}[K") }
                 let seconds = Date().timeIntervalSince(started)
                 if json {
                     var object: [String: JSONValue] = [
-                        "intact": .bool(report.isIntact), "events": .int(report.eventCount),
+                        "intact": .bool(verification.isIntact), "events": .int(report.eventCount),
                         "headPosition": .int(report.head.position), "headHash": .string(report.head.hashHex),
                         "missingTriggers": .array(report.missingTriggers.map { .string($0) }),
+                        "userMismatches": .array(verification.userMismatches.map { .string($0) }),
                     ]
                     if let problem = report.firstBreak {
                         object["break"] = .object([
@@ -49,17 +52,20 @@ extension Stipple {
                         ])
                     }
                     Output.line(JSONValue.object(object).canonicalBytes)
-                } else if report.isIntact {
+                } else if verification.isIntact {
                     Output.line("ok: \(report.eventCount) events verified in \(String(format: "%.2f", seconds)) s; head position \(report.head.position), hash \(report.head.hashHex)")
                 }
                 Output.flush()
-                if !report.isIntact {
+                if !verification.isIntact {
                     if !json {
                         if let problem = report.firstBreak {
                             Output.error("the log is broken: \(problem.kind.rawValue) at position \(problem.position): \(problem.detail)")
                         }
                         if !report.missingTriggers.isEmpty {
                             Output.error("the immutability triggers are missing: \(report.missingTriggers.joined(separator: ", "))")
+                        }
+                        for mismatch in verification.userMismatches {
+                            Output.error("the users table differs from the log: \(mismatch)")
                         }
                     }
                     throw ExitCode(Failure.Code.failure.rawValue)
