@@ -201,6 +201,15 @@ extension Session {
         try await classified { try await service.reports().projector.status() }
     }
 
+    /// Compares every projection's live tables with a fold of the log from scratch (in a
+    /// scratch copy beside the log, removed afterwards): report rows edited outside
+    /// Stipple are found. Admins and auditors.
+    public func checkReports(progress: Projector.ProgressHandler? = nil) async throws(ServiceError) -> [ProjectionCheck] {
+        try require(.readReports)
+        let scratch = configuration.databasePath + ".check-" + UUID().uuidString.prefix(8).lowercased()
+        return try await classified { try await service.reports().projector.check(scratch: scratch, progress: progress) }
+    }
+
     /// Rebuilds projections (all when `names` is `nil`) beside the live ones, then swaps
     /// them in; an interrupted rebuild goes on where it stopped.
     public func rebuild(

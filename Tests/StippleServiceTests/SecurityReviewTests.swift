@@ -215,3 +215,27 @@ struct TamperingTests {
         #expect(verification.userMismatches == ["mallory: in the users table, but the log never added them"])
     }
 }
+
+extension TamperingTests {
+    @Test("8: report rows edited outside Stipple are found by comparing with a fold from scratch")
+    func reportTables() async throws {
+        let chain = try await TestChain.make()
+        try await chain.record(#"{"command":"session","client":"42","data":{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","areas":["SCALP_AREA_HAIRLINE"],"pigments":[{"lot":"PB-1187","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.9}}"#)
+        let admin = try await chain.session(.admin)
+        let clean = try await admin.checkReports()
+        #expect(clean.count == 7 && clean.allSatisfy { $0.matches }, "\(clean)")
+        // Someone with the file removes client 42 from the lot trace (a recall's contact list).
+        let queue = try DatabaseQueue(path: chain.databasePath)
+        let uses = try await queue.read { db in
+            try String.fetchOne(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rp_lots_%_uses'")
+        }
+        try await queue.write { db in try db.execute(sql: "DELETE FROM \"\(try #require(uses))\"") }
+        try queue.close()
+        let checks = try await admin.checkReports()
+        #expect(checks.first { $0.name == "lots" }?.differingTables == ["uses"], "\(checks)")
+        #expect(checks.filter { $0.name != "lots" }.allSatisfy { $0.matches })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: chain.folder.path).allSatisfy { !$0.contains(".check-") }, "the scratch copy is removed")
+        // Clinicians and reception do not run it.
+        #expect(await serviceError({ _ = try await chain.session(.clinician).checkReports() })?.kind == .denied)
+    }
+}

@@ -205,9 +205,18 @@ extension Stipple {
             @OptionGroup var options: GlobalOptions
             @OptionGroup var format: ReportFormatOptions
 
+            @Flag(help: """
+                Also compare each projection's tables with a fold of the whole log from scratch (in a copy beside the log, \
+                removed afterwards): rows edited outside Stipple show as differing. Costs a backup and a rebuild; \
+                exit 1 when a table differs. Admins and auditors.
+                """)
+            var check = false
+
             func run() async throws {
                 try await reportingFailures {
-                    let statuses = try await options.session(readOnly: true).projectionsStatus()
+                    let session = try await options.session(readOnly: true)
+                    let statuses = try await session.projectionsStatus()
+                    let checks = check ? try await session.checkReports(progress: ProgressPrinter(delay: 1).callAsFunction) : []
                     let rows: [[ReportValue]] = statuses.map { status in
                         let state: String
                         if let building = status.building {
@@ -220,14 +229,25 @@ extension Stipple {
                         } else {
                             state = "current"
                         }
-                        return [.text(status.name), .int(Int64(status.version)), .int(status.live?.checkpoint ?? 0), .int(status.lag),
-                                .text(status.rebuildPending || status.building != nil ? "yes" : "no"), .text(state), .text(status.summary)]
+                        var row: [ReportValue] = [
+                            .text(status.name), .int(Int64(status.version)), .int(status.live?.checkpoint ?? 0), .int(status.lag),
+                            .text(status.rebuildPending || status.building != nil ? "yes" : "no"), .text(state), .text(status.summary),
+                        ]
+                        if let found = checks.first(where: { $0.name == status.name }) {
+                            row.append(.text(!found.built ? "not built" : found.matches
+                                ? "match the log" : "differ from the log: " + found.differingTables.joined(separator: ", ")))
+                        }
+                        return row
                     }
                     let head = statuses.first?.head ?? 0
                     let table = ReportTable(
                         title: "Projections (log head: event \(head))",
-                        columns: ["name", "version", "checkpoint", "lag", "rebuildPending", "state", "summary"], rows: rows)
+                        columns: ["name", "version", "checkpoint", "lag", "rebuildPending", "state", "summary"] + (check ? ["tables"] : []), rows: rows)
                     printReport(ClinicReports.Report(sections: [table], notice: nil), format: format)
+                    if checks.contains(where: { $0.built && !$0.matches }) {
+                        Output.error("report tables differ from the log: they were edited outside Stipple; `stipple rebuild NAME` rebuilds them from the log")
+                        throw ExitCode(Failure.Code.failure.rawValue)
+                    }
                 }
             }
         }
