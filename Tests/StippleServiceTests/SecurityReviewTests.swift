@@ -239,3 +239,16 @@ extension TamperingTests {
         #expect(await serviceError({ _ = try await chain.session(.clinician).checkReports() })?.kind == .denied)
     }
 }
+
+extension SecurityReviewTests {
+    @Test("also found: a session typed without lot details keeps each lot's expiry from its receipt (the records report shows it)")
+    func lotExpiry() async throws {
+        let chain = try await TestChain.make()
+        try await chain.record(#"{"command":"session","client":"42","data":{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","areas":["SCALP_AREA_HAIRLINE"],"pigments":[{"lot":"PB-1187","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.9}}"#)
+        let report = try await chain.session(.admin).report(.records(from: Day("2026-03-01")!, to: Day("2026-03-31")!))
+        #expect(report.text.contains("PB-1187 (exp. 2027-05-31)") && report.text.contains("NC-0412 (exp. 2027-05-31)"), "\(report.text)")
+        #expect(!report.text.contains("(exp. ?)"))
+        let stored = try await chain.session(.admin).readStream("client-42", backward: true, limit: 1).events[0].json.canonicalString
+        #expect(stored.contains(#""brand":"Perma Blend""#) && stored.contains(#""manufacturer":"Kwadron""#), "\(stored)")
+    }
+}

@@ -115,13 +115,43 @@ public enum SessionRules {
             if spacing < usualSpacingDays.lowerBound { flags.append("spacing-under-7-days") }
             if spacing > usualSpacingDays.upperBound { flags.append("spacing-over-60-days") }
         }
-        return .success(SessionDecision(session: session, flags: flags))
+        var recorded = session
+        (recorded.pigments, recorded.cartridges) = completed(session.pigments, session.cartridges, context: context)
+        return .success(SessionDecision(session: recorded, flags: flags))
+    }
+
+    /// The lots as the record keeps them: what the caller left empty (expiry, brand,
+    /// shade, manufacturer) filled from the lot's receipt, so that the personal-service-
+    /// settings record has every lot's expiry however the procedure was typed.
+    static func completed(
+        _ pigments: [Stipple_V1_PigmentUse], _ cartridges: [Stipple_V1_CartridgeUse], context: SessionContext
+    ) -> ([Stipple_V1_PigmentUse], [Stipple_V1_CartridgeUse]) {
+        let pigments = pigments.map { use -> Stipple_V1_PigmentUse in
+            guard let received = context.lots[use.lot]?.received else { return use }
+            var use = use
+            if use.expiry.isEmpty { use.expiry = received.expiry }
+            if use.brand.isEmpty { use.brand = received.manufacturer }
+            if use.product.isEmpty { use.product = received.product }
+            if use.shade.isEmpty { use.shade = received.shade }
+            return use
+        }
+        let cartridges = cartridges.map { use -> Stipple_V1_CartridgeUse in
+            guard let received = context.lots[use.lot]?.received else { return use }
+            var use = use
+            if use.expiry.isEmpty { use.expiry = received.expiry }
+            if use.manufacturer.isEmpty { use.manufacturer = received.manufacturer }
+            return use
+        }
+        return (pigments, cartridges)
     }
 
     /// Decides a touch-up: the session's rules but the course numbering.
     public static func decideTouchUp(_ touchUp: Stipple_V1_TouchUpRecorded, context: SessionContext) -> Result<Stipple_V1_TouchUpRecorded, Refusal> {
         let violations = validate(touchUp) + contextViolations(ProcedureView(touchUp), context: context, noun: "a touch-up")
-        return violations.isEmpty ? .success(touchUp) : .failure(Refusal(violations))
+        guard violations.isEmpty else { return .failure(Refusal(violations)) }
+        var recorded = touchUp
+        (recorded.pigments, recorded.cartridges) = completed(touchUp.pigments, touchUp.cartridges, context: context)
+        return .success(recorded)
     }
 
     /// The rules that need other streams, shared by sessions and touch-ups.
