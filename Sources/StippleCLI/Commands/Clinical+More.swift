@@ -140,7 +140,7 @@ extension Stipple.Tech {
         static let configuration = CommandConfiguration(abstract: "Record a technician joining the chain.")
         @OptionGroup var options: GlobalOptions
         @Option(help: "The technician's id.") var technician: String
-        @Option(help: "Name (personal data).") var name: String
+        @Option(help: "Name (stored in clear: technicians' names are not sealed).") var name: String
         @Option(help: "When (UTC).") var at: String
 
         func run() async throws {
