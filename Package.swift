@@ -159,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "StippleServiceTests",
             dependencies: [
-                "StippleService", "StippleTesting", "EventLog", "Treatment", "Reports", "Discretion",
+                "StippleService", "StippleTesting", "EventLog", "Treatment", "Recording", "Reports", "Discretion",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

@@ -25,14 +25,14 @@ public struct DemoChain {
     static let lapsing = 5
 
     let options: Options
-    var random: SplitMix
+    var random: SplitMix64
     var technicians: [Int: TechnicianState] = [:]
     var lots: [String: (kind: Stipple_V1_BatchKind, clinic: String, received: Day, expiry: Day, recalled: Day?)] = [:]
     let staff: EventMetadata
 
     public init(options: Options) {
         self.options = options
-        random = SplitMix(seed: options.seed)
+        random = SplitMix64(seed: options.seed)
         staff = EventMetadata(actor: "demo", extra: ["demo": .bool(true)])
     }
 
@@ -359,18 +359,20 @@ public struct DemoChain {
     }
 }
 
-/// SplitMix64: small, fast, seedable.
-struct SplitMix {
+/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64): the same seed
+/// gives the same numbers on every machine, for the demo chain, the benchmark's workload
+/// and tests.
+package struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    package init(seed: UInt64) { state = seed }
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    package mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
 }
 
 extension Recorder {

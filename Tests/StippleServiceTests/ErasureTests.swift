@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Recording
 import StippleService
 import StippleTesting
 import Testing
@@ -71,7 +72,7 @@ struct ErasureTests {
         let chain = try await TestChain.make()
         let started = Date()
         defer { print("erasure remnant test: 4,000 clients imported in \(String(format: "%.2f", Date().timeIntervalSince(started))) s") }
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let admin = try await chain.session(.admin)
         for batch in 0..<10 {
             var lines: [String] = []
@@ -123,17 +124,8 @@ struct ErasureTests {
         let chain = try await TestChain.make { $0.walPatience = .milliseconds(200) }
         let wrapped = try #require(try Self.wrappedKeys(chain.databasePath)["42"])
         // Another process keeps an old snapshot open: the WAL cannot be emptied.
-        let reader = Process()
-        reader.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        reader.arguments = [chain.databasePath]
-        let input = Pipe()
-        let output = Pipe()
-        reader.standardInput = input
-        reader.standardOutput = output
-        try reader.run()
-        defer { if reader.isRunning { reader.terminate() } }
-        input.fileHandleForWriting.write(Data("BEGIN; SELECT count(*) FROM events;\n".utf8))
-        _ = output.fileHandleForReading.availableData  // the read has begun
+        let reader = try Reader(chain.databasePath)
+        defer { reader.stop() }
         let admin = try await chain.session(.admin)
         let error = await serviceError({ _ = try await admin.erase(client: "42", reason: "erasure request") })
         #expect(error?.kind == .failure)
@@ -141,8 +133,7 @@ struct ErasureTests {
         #expect(error?.message.contains("run `stipple client erase 42` again") == true)
         #expect(try await admin.history(client: "42").sections[0].title.contains("personal data erased"))
         // The reader is done: a re-run finishes the erasure and records nothing more.
-        input.fileHandleForWriting.write(Data("COMMIT;\n.quit\n".utf8))
-        reader.waitUntilExit()
+        reader.stop()
         let head = try await chain.head()
         let rerun = try await admin.erase(client: "42", reason: "erasure request")
         #expect(rerun.events.isEmpty)
@@ -156,34 +147,39 @@ struct ErasureTests {
     func nextWriterFinishes() async throws {
         let chain = try await TestChain.make { $0.walPatience = .milliseconds(200) }
         let wrapped = try #require(try Self.wrappedKeys(chain.databasePath)["42"])
-        let reader = Process()
-        reader.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        reader.arguments = [chain.databasePath]
-        let input = Pipe(), output = Pipe()
-        reader.standardInput = input
-        reader.standardOutput = output
-        try reader.run()
-        defer { if reader.isRunning { reader.terminate() } }
-        input.fileHandleForWriting.write(Data("BEGIN; SELECT count(*) FROM events;\n".utf8))
-        _ = output.fileHandleForReading.availableData
+        let reader = try Reader(chain.databasePath)
+        defer { reader.stop() }
         _ = await serviceError({ _ = try await chain.session(.admin).erase(client: "42", reason: "erasure request") })
-        input.fileHandleForWriting.write(Data("COMMIT;\n.quit\n".utf8))
-        reader.waitUntilExit()
+        reader.stop()
         try chain.service.close()
         _ = try await Service.open(chain.configuration)
         #expect(Self.count(wrapped, in: Self.fileBytes(chain.databasePath)) == 0)
     }
 }
 
-/// A small deterministic generator (SplitMix64), so the bulk chain's id order is the same every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// Another process (the `sqlite3` shell) holding a read transaction open on a log, so its
+/// WAL cannot be emptied until it stops.
+final class Reader {
+    let process = Process()
+    let input = Pipe()
+
+    init(_ path: String) throws {
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [path]
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data("BEGIN; SELECT count(*) FROM events;\n".utf8))
+        _ = output.fileHandleForReading.availableData  // the read has begun
     }
+
+    /// Ends the read and waits for the process to exit.
+    func stop() {
+        guard process.isRunning else { return }
+        input.fileHandleForWriting.write(Data("COMMIT;\n.quit\n".utf8))
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
 }
