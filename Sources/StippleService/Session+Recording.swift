@@ -14,11 +14,12 @@ public struct Recorded: Sendable {
     public var reportsNotCaughtUp: ServiceError?
 }
 
-// The one write path. Every use case that appends goes through `write`, in this order:
+// The one write path. Every use case that appends goes through `append(_:)`, in this order:
 // check access to the target → decide against the streams in the write transaction →
 // authorize each event → stamp actor and role → seal personal data → append → bring the
 // projections up. Recorder's decisions and Discretion's sealing are not public API: this
-// file is the only caller that composes them.
+// file is the only caller that composes them. (The read path's own access entries are the
+// one other append: `logAccess`, in Session+Disclosure.swift.)
 extension Session {
     /// Records commands, all in one transaction: each is decided against the current state
     /// of every stream it touches, seeing what the commands before it recorded; if any is
@@ -115,7 +116,7 @@ extension Session {
     public func erase(client: String, reason: String) async throws(ServiceError) -> Recorded {
         try require(.eraseClients)
         let id = Self.clientID(client)
-        if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ServiceError.badInput("--reason must say why the data is erased.") }
+        if AccessLog.isBlank(reason) { throw ServiceError.badInput("the reason must say why the data is erased (a request's reference, the legal basis)") }
         guard try await classified({ try await clientExists(id) }) else { throw ServiceError.notFound("there is no client \(id) in this log") }
         let erasure = PersonalData.erasure(client: id, reason: reason, at: configuration.nowSeconds, metadata: EventMetadata(), id: configuration.newID())
         let appended: [AppendedEvent]

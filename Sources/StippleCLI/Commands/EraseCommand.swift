@@ -27,7 +27,11 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                printRecorded(try await options.session().erase(client: client, reason: reason))
+                let recorded = try await options.session().erase(client: client, reason: reason)
+                if recorded.events.isEmpty {
+                    Output.line("Client \(client)'s personal data was erased already; what an unfinished erasure had left in the file is gone now.")
+                }
+                printRecorded(recorded)
             }
         }
     }
