@@ -87,6 +87,8 @@ let package = Package(
                 "EventLog", "Treatment", "Recording", "Reports", "Discretion",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // Test support for every test target and front end: a temporary log with its key,

@@ -254,6 +254,20 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Where the events with these ids landed (in the order given; `nil` for an id the log
+    /// does not hold), as a retried append would report them (`wasAlreadyStored`).
+    public func appended(ids: [UUID]) async throws -> [AppendedEvent?] {
+        try await read { db in
+            try ids.map { id in
+                try Row.fetchOne(db, sql: """
+                    SELECT e.position, s.name, e.stream_version FROM events e JOIN streams s ON s.id = e.stream_id WHERE e.event_id = ?
+                    """, arguments: [Data(id.byteArray)]).map {
+                    AppendedEvent(position: $0[0], stream: $0[1], streamVersion: $0[2], id: id, wasAlreadyStored: true)
+                }
+            }
+        }
+    }
+
     /// The names of the streams whose names start with `prefix` (by their bytes), sorted.
     public func streamNames(prefix: String) async throws -> [String] {
         try await read { db in

@@ -41,6 +41,10 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         case purposeRequired(PurposeRequired)
         /// The permission that was missing.
         case denied(Permission)
+        /// No valid token: none, a malformed, unknown or rotated one, a disabled user.
+        case unauthenticated
+        /// An idempotency key given again with another request.
+        case idempotencyKeyReused
     }
 
     /// What needs a purpose.
@@ -98,7 +102,7 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         case let error as UserError:
             switch error {
             case .noToken, .notAToken, .unknownToken, .disabled, .noUsers, .tampered:
-                self.init(.denied, "refused: " + error.description)
+                self.init(.denied, "refused: " + error.description, detail: .unauthenticated)
             case .userExists, .invalidName, .clinicsRequired, .clinicsNotAllowed, .invalidClinic, .lastAdmin:
                 self = .badInput(error.description)
             case .unknownUser:

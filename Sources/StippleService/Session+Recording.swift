@@ -28,15 +28,30 @@ extension Session {
     /// - Throws: ``ServiceError``: `denied` (the target or an event is not the user's to
     ///   record; nothing revealed), `refused` (every rule broken, with the line), `conflict`,
     ///   `badInput`, `failure`.
-    public func record(_ commands: [Command]) async throws(ServiceError) -> Recorded {
+    ///
+    /// - Parameter idempotency: the caller's key for this request: a retry with the same
+    ///   key and the same request records nothing again and returns the first answer
+    ///   (`wasAlreadyStored`); the key given with another request is refused.
+    public func record(_ commands: [Command], idempotency: Idempotency? = nil) async throws(ServiceError) -> Recorded {
         guard !commands.isEmpty else { throw ServiceError.badInput("no commands to record") }
-        let ids = commands.map { $0.id ?? configuration.newID() }
-        let decisions = zip(commands, ids).map { command, id in
+        let ids = commands.map { command -> UUID in
+            if let id = command.id { return id }
+            if case .record(let event) = command.action { return event.id }
+            return configuration.newID()
+        }
+        var decisions = zip(commands, ids).map { command, id in
             authorized(target: (command.target, command.permission, command.createsTarget), line: command.line) { try command.decision(id: id) }
+        }
+        if let idempotency {
+            try idempotency.validate()
+            decisions.insert(idempotency.decision(user: principal.user, ids: ids, at: configuration.clock()), at: 0)
         }
         let appended: [AppendedEvent]
         do {
             appended = try await append(decisions)
+        } catch let replay as Idempotency.Replay {
+            let events = try await classified { try await log.appended(ids: replay.ids) }
+            return Recorded(events: events.compactMap { $0 }, reportsNotCaughtUp: nil)
         } catch EventLogError.eventIdReused(let id, _, _) where principal.role.isClinicScoped {
             // The log's own words name the stored event's stream, type and position: not
             // for those who may not see every record.
