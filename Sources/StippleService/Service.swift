@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Recording
 import Reports
+import Synchronization
 
 /// How a ``Service`` opens its log, and what it is given from outside: the master key
 /// file, a logger, a clock and a source of event ids (tests pass fixed ones).
@@ -22,6 +23,8 @@ public struct ServiceConfiguration: Sendable {
     public var newID: @Sendable () -> UUID = { UUID.v7() }
     /// Progress of a long catch-up of the reports (shown by the CLI on standard error).
     public var catchUpProgress: Projector.ProgressHandler?
+    /// When the reports' projections are brought up to date.
+    public var projectionUpkeep = ProjectionUpkeep.afterEachWrite
     /// How long an erasure waits for other processes' reads to let it empty the WAL.
     public var walPatience: Duration = .seconds(10)
     /// The log's own settings (limits, busy timeout); its `readOnly` and `clock` come from here.
@@ -44,6 +47,17 @@ public struct ServiceConfiguration: Sendable {
     var nowSeconds: Int64 { Int64(clock().timeIntervalSince1970) }
 }
 
+/// When the projections are brought up to date after writes.
+public enum ProjectionUpkeep: Sendable, Hashable {
+    /// After each write, before it returns, and before each report (a command line: one
+    /// command, then exit).
+    case afterEachWrite
+    /// By ``Service/keepProjectionsCurrent()``, running beside the use cases (a server);
+    /// a report waits at most `readYourWrites` until the projections hold the last write
+    /// of the user who asks.
+    case background(readYourWrites: Duration)
+}
+
 /// Stipple's application layer: one chain's log, opened with its master key, and every
 /// use case the front ends offer. A front end opens a service, authenticates a token into
 /// a ``Session`` and calls it; it parses and renders, nothing else.
@@ -57,10 +71,15 @@ public final class Service: Sendable {
     public let configuration: ServiceConfiguration
     /// The log. Front ends never touch it: every read and write goes through a session.
     package let log: EventLog
+    /// Each user's last write (position), for read-your-writes in background upkeep.
+    private let lastWrites = Mutex<[String: Int64]>([:])
+    /// Wakes ``keepProjectionsCurrent()`` when a write lands.
+    private let writes: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
 
     init(configuration: ServiceConfiguration, log: EventLog) {
         self.configuration = configuration
         self.log = log
+        writes = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Opens an existing log, refusing one that holds events this build cannot read, and
@@ -156,6 +175,66 @@ public final class Service: Sendable {
     public func authenticate(_ token: String?) async throws(ServiceError) -> Session {
         let principal = try await classified { try await Users(log: log).authenticate(token) }
         return Session(service: self, principal: principal)
+    }
+
+    // MARK: - Projections in the background
+
+    /// Keeps the projections at the head until the task is cancelled: after every write
+    /// through this service, and at least every second (other processes append too).
+    /// A server runs it beside its requests (``ProjectionUpkeep/background(readYourWrites:)``).
+    public func keepProjectionsCurrent() async {
+        let projector = reports().projector
+        let wake = writes.continuation
+        let logger = configuration.logger
+        await withTaskGroup(of: Void.self) { group in
+            // At least once a second: other processes append too.
+            group.addTask {
+                while !Task.isCancelled {
+                    wake.yield()
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            // Each wake (writes in a burst wake it once: the stream keeps the newest only).
+            let stream = writes.stream
+            group.addTask {
+                for await _ in stream {
+                    if Task.isCancelled { return }
+                    do {
+                        try await projector.catchUp()
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        logger.warning("the reports could not be brought up to date", metadata: ["error": "\(ServiceError(error).message)"])
+                    }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Notes a write, for read-your-writes, and wakes the upkeep.
+    func noteWrite(by user: String, upTo position: Int64) {
+        lastWrites.withLock { $0[user] = max($0[user] ?? 0, position) }
+        writes.continuation.yield()
+    }
+
+    /// The last position `user` wrote through this service (0: none).
+    func lastWrite(by user: String) -> Int64 { lastWrites.withLock { $0[user] ?? 0 } }
+
+    /// Waits until every projection's live tables hold `position`, or `wait` has passed.
+    func waitForProjections(reaching position: Int64, within wait: Duration) async throws {
+        guard position > 0 else { return }
+        let deadline = ContinuousClock.now.advanced(by: wait)
+        while try await projectionCheckpoint() < position, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// The lowest checkpoint of the projections' live tables (0 when one is not built).
+    public func projectionCheckpoint() async throws -> Int64 {
+        let statuses = try await reports().projector.status()
+        return statuses.map { $0.live?.checkpoint ?? 0 }.min() ?? 0
     }
 
     /// A session for Stipple's own writes (the first admin, an upgrade), recorded with

@@ -62,7 +62,7 @@ extension Session {
         } catch {
             throw ServiceError(error)
         }
-        return Recorded(events: appended, reportsNotCaughtUp: await catchUp())
+        return Recorded(events: appended, reportsNotCaughtUp: await catchUp(after: appended))
     }
 
     /// Imports events as given (the `append` format: no rules across streams; admins'
@@ -87,7 +87,7 @@ extension Session {
         } catch {
             throw ServiceError(error)
         }
-        return Recorded(events: appended, reportsNotCaughtUp: await catchUp())
+        return Recorded(events: appended, reportsNotCaughtUp: await catchUp(after: appended))
     }
 
     /// The most years of history ``demo(clients:seed:years:progress:)`` makes.
@@ -114,8 +114,9 @@ extension Session {
                 _ = try await write(batch.map { decision in authorized(target: nil, line: nil) { decision } }, catchUp: false)
                 progress?(index + 1, batches.count)
             }
-            _ = await catchUp()
-            return (try await log.head().position - before, !exists)
+            let head = try await log.head().position
+            _ = await catchUp(after: [AppendedEvent(position: head, stream: "", streamVersion: 0, id: UUID(), wasAlreadyStored: false)])
+            return (head - before, !exists)
         }
     }
 
@@ -154,7 +155,7 @@ extension Session {
                     + "stay in the database file until its WAL is emptied, which another process's read prevents: run `stipple client erase \(id)` "
                     + "again once it is done (any command that records finishes it too); until then a copy of the file taken by hand holds the key")
         }
-        return Recorded(events: appended, reportsNotCaughtUp: await catchUp())
+        return Recorded(events: appended, reportsNotCaughtUp: await catchUp(after: appended))
     }
 
     // MARK: - The path
@@ -196,7 +197,7 @@ extension Session {
     /// projections up (unless the caller does it once after several writes).
     func write(_ decisions: [Recorder.Decision], catchUp: Bool = true) async throws(ServiceError) -> Recorded {
         let appended = try await classified { try await append(decisions) }
-        return Recorded(events: appended, reportsNotCaughtUp: catchUp ? await self.catchUp() : nil)
+        return Recorded(events: appended, reportsNotCaughtUp: catchUp ? await self.catchUp(after: appended) : nil)
     }
 
     /// ``write(_:catchUp:)`` without the catch-up, throwing the libraries' own errors.
@@ -215,14 +216,21 @@ extension Session {
         return try await log.transact(PersonalData.sealing(stamped, master: try await service.masterKey()))
     }
 
-    /// Brings the projections to the head; a failure never undoes what was recorded, it is
-    /// only returned.
-    func catchUp() async -> ServiceError? {
-        do {
-            try await service.reports().projector.catchUp(progress: configuration.catchUpProgress)
+    /// Brings the projections up after a write: at once (``ProjectionUpkeep/afterEachWrite``),
+    /// or by noting the write for the background upkeep, which a later report of this user
+    /// waits for. A failure never undoes what was recorded, it is only returned.
+    func catchUp(after appended: [AppendedEvent]) async -> ServiceError? {
+        switch configuration.projectionUpkeep {
+        case .background:
+            service.noteWrite(by: principal.user, upTo: appended.map(\.position).max() ?? 0)
             return nil
-        } catch {
-            return ServiceError(error)
+        case .afterEachWrite:
+            do {
+                try await service.reports().projector.catchUp(progress: configuration.catchUpProgress)
+                return nil
+            } catch {
+                return ServiceError(error)
+            }
         }
     }
 }

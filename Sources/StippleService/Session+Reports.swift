@@ -187,6 +187,12 @@ extension Session {
     /// Brings the projections to the head before a report. A log this user cannot write is
     /// served as its tables stand (the report's notice says how far behind they are).
     func catchUpForReading(_ reports: ClinicReports) async throws(ServiceError) {
+        if case .background(let wait) = configuration.projectionUpkeep {
+            // Read-your-writes: the projections hold this user's last write (or the report
+            // says how far behind they are, after `wait`).
+            try await classified { try await service.waitForProjections(reaching: service.lastWrite(by: principal.user), within: wait) }
+            return
+        }
         do {
             try await reports.projector.catchUp(progress: configuration.catchUpProgress)
         } catch EventLogError.readOnly {
