@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // liblz4 from Debian (`liblz4-dev`): a module map and nothing else.
@@ -100,13 +105,30 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // `stipple serve`: the HTTP API on the application layer (Hummingbird 2). Routes
+        // parse, call a session and render; errors render themselves from their kind.
+        .target(
+            name: "StippleServer",
+            dependencies: [
+                "StippleService", "EventLog", "Treatment", "Reports", "Discretion",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("openapi.json")]
+        ),
         // The `stipple` command: parses, calls the application layer, renders, maps error
         // kinds to exit codes. It uses the other libraries' plain data types only (events,
         // messages, days, report tables, roles); Tools/test checks that it calls nothing else.
         .executableTarget(
             name: "StippleCLI",
             dependencies: [
-                "StippleService", "EventLog", "Treatment", "Reports", "Discretion",
+                "StippleService", "StippleServer", "EventLog", "Treatment", "Reports", "Discretion",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -164,6 +186,14 @@ let package = Package(
                 "StippleService", "StippleTesting", "EventLog", "Treatment", "Recording", "Reports", "Discretion",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .testTarget(
+            name: "StippleServerTests",
+            dependencies: [
+                "StippleServer", "StippleService", "StippleTesting", "EventLog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

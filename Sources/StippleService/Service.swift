@@ -47,6 +47,18 @@ public struct ServiceConfiguration: Sendable {
     var nowSeconds: Int64 { Int64(clock().timeIntervalSince1970) }
 }
 
+/// What ``Service/readiness(maxLag:)`` found.
+public struct Readiness: Sendable {
+    /// Why the service is not ready (empty: it is).
+    public var problems: [String]
+    public var projectionLag: Int64
+    public var isReady: Bool { problems.isEmpty }
+
+    public var json: JSONValue {
+        .object(["ready": .bool(isReady), "problems": .array(problems.map { .string($0) }), "projectionLag": .int(projectionLag)])
+    }
+}
+
 /// When the projections are brought up to date after writes.
 public enum ProjectionUpkeep: Sendable, Hashable {
     /// After each write, before it returns, and before each report (a command line: one
@@ -235,6 +247,28 @@ public final class Service: Sendable {
     public func projectionCheckpoint() async throws -> Int64 {
         let statuses = try await reports().projector.status()
         return statuses.map { $0.live?.checkpoint ?? 0 }.min() ?? 0
+    }
+
+    /// How many events the slowest projection has not applied yet.
+    public func projectionLag() async throws -> Int64 {
+        let statuses = try await reports().projector.status()
+        return statuses.map(\.lag).max() ?? 0
+    }
+
+    /// Whether the service can serve: the log reads, the master key opens its client
+    /// keys, and the projections are at most `maxLag` events behind.
+    public func readiness(maxLag: Int64) async -> Readiness {
+        var problems: [String] = []
+        var lag: Int64 = -1
+        do { _ = try await log.head() } catch { problems.append("the log cannot be read: \(ServiceError(error).message)") }
+        do { _ = try await masterKey() } catch { problems.append("the master key is not usable: \(ServiceError(error).message)") }
+        do {
+            lag = try await projectionLag()
+            if lag > maxLag { problems.append("the reports are \(lag) events behind the log (at most \(maxLag))") }
+        } catch {
+            problems.append("the reports' status cannot be read: \(ServiceError(error).message)")
+        }
+        return Readiness(problems: problems, projectionLag: lag)
     }
 
     /// A session for Stipple's own writes (the first admin, an upgrade), recorded with

@@ -97,4 +97,21 @@ public struct Verification: Sendable {
     public var userMismatches: [String]
 
     public var isIntact: Bool { log.isIntact && userMismatches.isEmpty }
+
+    /// `{"intact","events","headPosition","headHash","missingTriggers","userMismatches","break"?}`,
+    /// as `verify --json` prints it and the API returns it.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "intact": .bool(isIntact), "events": .int(log.eventCount),
+            "headPosition": .int(log.head.position), "headHash": .string(log.head.hashHex),
+            "missingTriggers": .array(log.missingTriggers.map { .string($0) }),
+            "userMismatches": .array(userMismatches.map { .string($0) }),
+        ]
+        if let problem = log.firstBreak {
+            object["break"] = .object([
+                "position": .int(problem.position), "kind": .string(problem.kind.rawValue), "detail": .string(problem.detail),
+            ])
+        }
+        return .object(object)
+    }
 }

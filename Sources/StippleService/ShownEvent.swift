@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Reports
 import Treatment
 
 /// A stored event as a reader is shown it.
@@ -100,5 +101,19 @@ public enum Timestamp {
     /// `2026-11-25T14:03:00Z` of seconds since 1970.
     public static func iso8601(seconds: Int64) -> String {
         String(iso8601(micros: seconds * 1_000_000).prefix(19)) + "Z"
+    }
+}
+
+extension ClinicReports.Report {
+    /// The report as one JSON object, as `--json` prints it and the API returns it:
+    /// `{"sections":[{"title","rows":[{column: value}],"notes"}],"notice"?}`.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "sections": .array(sections.map { section in
+                .object(["title": .string(section.title), "rows": .array(section.jsonRows), "notes": .array(section.notes.map { .string($0) })])
+            }),
+        ]
+        if let notice { object["notice"] = .string(notice) }
+        return .object(object)
     }
 }

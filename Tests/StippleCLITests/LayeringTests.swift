@@ -12,7 +12,7 @@ struct LayeringTests {
     /// Modules whose plain data types the CLI renders (events, messages, days, report
     /// tables, roles), besides the application layer and the parsing library.
     static let allowedImports: Set<String> = [
-        "ArgumentParser", "Discretion", "EventLog", "Foundation", "Logging", "Reports", "StippleService", "SwiftProtobuf", "Treatment",
+        "ArgumentParser", "Discretion", "EventLog", "Foundation", "Logging", "Reports", "StippleServer", "StippleService", "SwiftProtobuf", "Treatment",
     ]
 
     /// What only the application layer may touch: the log's read and write API, the

@@ -22,6 +22,12 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The value's items, or `nil` when it is not an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
     /// The value's string, or `nil` when it is not a string.
     public var stringValue: String? {
         if case .string(let string) = self { return string }

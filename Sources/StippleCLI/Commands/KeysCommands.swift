@@ -65,8 +65,7 @@ extension Stipple.Client {
                 let bytes = document.canonicalBytes
                 if let file, let output {
                     try file.write(String(decoding: bytes, as: UTF8.self) + "\n")
-                    var count = 0
-                    if case .array(let events)? = document.objectValue?["events"] { count = events.count }
+                    let count = document.objectValue?["events"]?.arrayValue?.count ?? 0
                     Output.line("Wrote the record of client \(document.objectValue?["client"]?.stringValue ?? client) (\(count) events) to \(output).")
                 } else {
                     Output.line(bytes)

@@ -21,13 +21,7 @@ struct ReportFormatOptions: ParsableArguments {
 func printReport(_ report: ClinicReports.Report, format: ReportFormatOptions) {
     if let notice = report.notice { Output.error("notice: \(notice)") }
     if format.json {
-        var object: [String: JSONValue] = [
-            "sections": .array(report.sections.map { section in
-                .object(["title": .string(section.title), "rows": .array(section.jsonRows), "notes": .array(section.notes.map { .string($0) })])
-            }),
-        ]
-        if let notice = report.notice { object["notice"] = .string(notice) }
-        Output.line(JSONValue.object(object).canonicalBytes)
+        Output.line(report.json.canonicalBytes)
     } else if format.csv {
         for (index, section) in report.sections.enumerated() {
             if index > 0 { Output.line("") }

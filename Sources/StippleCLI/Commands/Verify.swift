@@ -39,19 +39,7 @@ extension Stipple {
                 if showProgress { Output.progress("\r\u{1B}[K") }
                 let seconds = Date().timeIntervalSince(started)
                 if json {
-                    var object: [String: JSONValue] = [
-                        "intact": .bool(verification.isIntact), "events": .int(report.eventCount),
-                        "headPosition": .int(report.head.position), "headHash": .string(report.head.hashHex),
-                        "missingTriggers": .array(report.missingTriggers.map { .string($0) }),
-                        "userMismatches": .array(verification.userMismatches.map { .string($0) }),
-                    ]
-                    if let problem = report.firstBreak {
-                        object["break"] = .object([
-                            "position": .int(problem.position), "kind": .string(problem.kind.rawValue),
-                            "detail": .string(problem.detail),
-                        ])
-                    }
-                    Output.line(JSONValue.object(object).canonicalBytes)
+                    Output.line(verification.json.canonicalBytes)
                 } else if verification.isIntact {
                     Output.line("ok: \(report.eventCount) events verified in \(String(format: "%.2f", seconds)) s; head position \(report.head.position), hash \(report.head.hashHex)")
                 }

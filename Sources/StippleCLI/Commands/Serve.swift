@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StippleServer
+import StippleService
+
+extension Stipple {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the chain's log over HTTP: the API under /v1 (see /openapi.json), on the same rules as every command.",
+            discussion: """
+                One server for the chain: the clinics connect over HTTPS, with the tokens of `stipple user add` \
+                (`Authorization: Bearer <token>`). Without --tls-cert and --tls-key it listens on loopback only \
+                (put a TLS proxy in front), unless --insecure-http. The reports are kept current in the \
+                background; /healthz, /readyz and /metrics (Prometheus) need no token. SIGTERM or Ctrl-C stops \
+                it gracefully: requests in flight finish, then the log is closed.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+
+        @Option(help: ArgumentHelp("The address to listen on.", valueName: "host"))
+        var hostname = "127.0.0.1"
+
+        @Option(help: ArgumentHelp("The port (0: any free one, printed when listening).", valueName: "port"))
+        var port = 8080
+
+        @Option(name: .customLong("tls-cert"), help: ArgumentHelp("The certificate chain, PEM.", valueName: "file"))
+        var tlsCertificate: String?
+
+        @Option(name: .customLong("tls-key"), help: ArgumentHelp("Its private key, PEM.", valueName: "file"))
+        var tlsKey: String?
+
+        @Flag(name: .customLong("insecure-http"), help: "Serve plain HTTP on an address other machines can reach (not for a real chain).")
+        var insecureHTTP = false
+
+        @Option(name: .customLong("max-body-mb"), help: ArgumentHelp("The largest request body read, in MiB.", valueName: "MiB"))
+        var maxBodyMegabytes = 8
+
+        func validate() throws {
+            if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("Give both --tls-cert and --tls-key, or neither.") }
+            if !(1...1_024).contains(maxBodyMegabytes) { throw ValidationError("--max-body-mb must be 1 to 1024, not \(maxBodyMegabytes).") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                var server = ServerConfiguration()
+                server.hostname = hostname
+                server.port = port
+                server.insecureHTTP = insecureHTTP
+                server.maxBodyBytes = maxBodyMegabytes << 20
+                if let tlsCertificate, let tlsKey { server.tls = (tlsCertificate, tlsKey) }
+                do { try server.validate() } catch { throw Failure.badInput("\(error)") }
+                var configuration = options.configuration()
+                configuration.projectionUpkeep = .background(readYourWrites: .seconds(2))
+                configuration.catchUpProgress = nil
+                var logger = options.logger
+                logger.logLevel = options.verbose ? .debug : .info
+                configuration.logger = logger
+                let service = try await Service.open(configuration)
+                let scheme = server.tls == nil ? "http" : "https"
+                let host = hostname.contains(":") ? "[\(hostname)]" : hostname
+                try await StippleServer.serve(service: service, configuration: server, logger: logger) { port in
+                    Output.line("Serving \(options.path) on \(scheme)://\(host):\(port) (API: /v1, its description: /openapi.json). Ctrl-C stops.")
+                    Output.flush()
+                }
+                try service.close()
+            }
+        }
+    }
+}
