@@ -179,6 +179,14 @@ public struct ClientKeys: Sendable {
         }
     }
 
+    /// Whether `client`'s key was destroyed by an erasure.
+    package static func isErased(_ client: String, in log: EventLog) async throws -> Bool {
+        try await log.readTables { db in
+            guard try db.tableExists("client_keys") else { return false }
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM client_keys WHERE client = ? AND wrapped IS NULL", arguments: [client]) ?? 0 > 0
+        }
+    }
+
     /// Whether an erasure (or a rotation) committed but the WAL, which still holds the old
     /// pages, has not been emptied since.
     package static func erasurePending(in log: EventLog) async throws -> Bool {

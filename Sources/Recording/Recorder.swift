@@ -53,6 +53,9 @@ public struct Recorder: Sendable {
             metadata: metadata, payload: payload)
     }
 
+    /// Whether a lot, as its receipt says (`nil`: never received), is the recording user's to see.
+    package typealias LotVisibility = @Sendable (Stipple_V1_BatchReceived?) -> Bool
+
     /// A decision to take inside the write transaction (see ``EventLog/transact(_:)-([_])``).
     public typealias Decision = @Sendable (TransactionReader) throws -> [NewEvent]
 
@@ -116,12 +119,18 @@ public struct Recorder: Sendable {
     // MARK: - Decisions
 
     /// The session decision of ``recordSession(client:_:metadata:)``.
-    package static func session(client clientID: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata, id: UUID = UUID.v7()) -> Decision {
+    ///
+    /// - Parameter lotVisible: whether the recording user may see a lot (as received); a
+    ///   lot they may not see is, to the rules, a lot never received.
+    package static func session(
+        client clientID: String, _ session: Stipple_V1_SessionRecordedV2, metadata: EventMetadata, id: UUID = UUID.v7(),
+        lotVisible: @escaping LotVisibility = { _ in true }
+    ) -> Decision {
         { reader in
             let clientStream = Streams.client(clientID)
             let context = try context(
                 client: clientStream, technician: session.technicianID, supervisor: session.supervisorID,
-                lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), reader)
+                lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), lotVisible: lotVisible, reader)
             let decision = try SessionRules.decide(session, context: context).get()
             var metadata = metadata
             // Audit flags are the rules' to set, never the caller's.
@@ -133,12 +142,15 @@ public struct Recorder: Sendable {
     }
 
     /// The touch-up decision of ``recordTouchUp(client:_:metadata:)``.
-    package static func touchUp(client clientID: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata, id: UUID = UUID.v7()) -> Decision {
+    package static func touchUp(
+        client clientID: String, _ touchUp: Stipple_V1_TouchUpRecorded, metadata: EventMetadata, id: UUID = UUID.v7(),
+        lotVisible: @escaping LotVisibility = { _ in true }
+    ) -> Decision {
         { reader in
             let clientStream = Streams.client(clientID)
             let context = try context(
                 client: clientStream, technician: touchUp.technicianID, supervisor: touchUp.supervisorID,
-                lots: touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot), reader)
+                lots: touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot), lotVisible: lotVisible, reader)
             let accepted = try SessionRules.decideTouchUp(touchUp, context: context).get()
             return [try newEvent(
                 accepted, type: "TouchUpRecorded", stream: clientStream,
@@ -196,7 +208,17 @@ public struct Recorder: Sendable {
     package static func checked(_ event: NewEvent) throws -> Decision {
         let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
         let message = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
-        let violations = ValueRules.violations(message)
+        var violations = ValueRules.violations(message)
+        // A registration's (or a receipt's) own id is its stream's: one client, one name.
+        switch message {
+        case let registered as Stipple_V1_ClientRegistered
+            where !registered.clientID.isEmpty && registered.clientID != StreamCategory.client.id(in: event.stream):
+            violations.append(RuleViolation(.valueInRange, field: "clientId", "is \(registered.clientID), but the stream is \(event.stream): leave it out or make them agree"))
+        case let batch as Stipple_V1_BatchReceived where !batch.lot.isEmpty && batch.lot != StreamCategory.batch.id(in: event.stream):
+            violations.append(RuleViolation(.valueInRange, field: "lot", "is \(batch.lot), but the stream is \(event.stream): make them agree"))
+        default:
+            break
+        }
         if !violations.isEmpty { throw Refusal(violations) }
         var event = event
         // Events that start a stream start it: a second registration (or a second receipt of
@@ -261,7 +283,10 @@ public struct Recorder: Sendable {
 
     /// Folds the streams a procedure's rules read: the client, the technician, the
     /// supervisor and every lot named.
-    static func context(client stream: String, technician: String, supervisor: String, lots: [String], _ reader: TransactionReader) throws -> SessionContext {
+    static func context(
+        client stream: String, technician: String, supervisor: String, lots: [String], lotVisible: LotVisibility = { _ in true },
+        _ reader: TransactionReader
+    ) throws -> SessionContext {
         var client = ClientState()
         try fold(stream, reader) { client.apply(type: $0, message: $1, id: $2) }
         var technicianState = TechnicianState()
@@ -276,7 +301,7 @@ public struct Recorder: Sendable {
         for lot in Set(lots) where !lot.isEmpty {
             var batch = BatchState()
             try fold(Streams.batch(lot), reader) { batch.apply(type: $0, message: $1, id: $2) }
-            if batch.received != nil || batch.recalled != nil { batches[lot] = batch }
+            if batch.received != nil || batch.recalled != nil, lotVisible(batch.received) { batches[lot] = batch }
         }
         return SessionContext(client: client, technician: technicianState, supervisor: supervisorState, lots: batches)
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventLog
 import Foundation
 import StippleService
 
@@ -110,4 +111,26 @@ enum Output {
     }
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
+}
+
+/// Commands that write a copy of the log (a backup, a report check) remove it when they
+/// are interrupted by SIGINT or SIGTERM: a `defer` does not run then, and the copy would
+/// stay beside its destination, holding the keys of clients erased later.
+enum Interruption {
+    /// `nonisolated(unsafe)`: set once, by the command's own task, before any signal can come.
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+
+    static func removeScratchFilesOnSignal() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                ScratchFiles.removeAll()
+                FileHandle.standardError.write(Data("stipple: interrupted; the partial copy was removed\n".utf8))
+                exit(128 + number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
 }

@@ -112,10 +112,14 @@ public struct Command: Sendable {
     }
 
     /// The decision that records the command against the streams it reads.
-    func decision(id: UUID) throws -> Recorder.Decision {
+    ///
+    /// - Parameter lotVisible: the lots the recording user may use: a clinician's or
+    ///   reception's are those received at their clinics; any other is, to the rules, a
+    ///   lot never received (so no refusal tells them about another clinic's stock).
+    func decision(id: UUID, lotVisible: @escaping Recorder.LotVisibility) throws -> Recorder.Decision {
         switch action {
-        case .session(let client, let message): return Recorder.session(client: client, message, metadata: metadata, id: id)
-        case .touchUp(let client, let message): return Recorder.touchUp(client: client, message, metadata: metadata, id: id)
+        case .session(let client, let message): return Recorder.session(client: client, message, metadata: metadata, id: id, lotVisible: lotVisible)
+        case .touchUp(let client, let message): return Recorder.touchUp(client: client, message, metadata: metadata, id: id, lotVisible: lotVisible)
         case .amend(let client, let message): return Recorder.amendment(client: client, message, metadata: metadata, id: id)
         case .recall(let lot, let message): return Recorder.recall(lot: lot, message, metadata: metadata, id: id)
         case .renew(let technician, let message): return Recorder.renewal(technician: technician, message, metadata: metadata, id: id)

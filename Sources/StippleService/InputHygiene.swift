@@ -28,15 +28,24 @@ enum InputHygiene {
         return nil
     }
 
-    /// Why `text` cannot be stored, or `nil`: a control character other than tab and newline.
+    /// Why `text` cannot be stored, or `nil`: a control character other than tab and
+    /// newline, or a bidirectional embedding, override or isolate (which makes a report
+    /// read other than it is written, e.g. a name shown backwards).
     static func textProblem(_ text: String) -> String? {
         for scalar in text.unicodeScalars {
             let value = scalar.value
+            let code = "U+" + String(value, radix: 16, uppercase: true).leftPadded(4)
             if (value < 0x20 && value != 0x09 && value != 0x0A) || (0x7F...0x9F).contains(value) {
-                return "holds a control character (U+\(String(value, radix: 16, uppercase: true).leftPadded(4)))"
+                return "holds a control character (\(code))"
             }
+            if isBidiControl(scalar) { return "holds a bidirectional control character (\(code))" }
         }
         return nil
+    }
+
+    /// U+202A–U+202E and U+2066–U+2069: embeddings, overrides and isolates.
+    static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+        (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
     }
 
     /// Checks the id in a stream name.

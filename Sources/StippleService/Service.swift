@@ -112,13 +112,6 @@ public final class Service: Sendable {
                 if try await !users.hasUserEvents(), try await !users.list().isEmpty {
                     _ = try await service.system("stipple upgrade").append([Users.recordingTable()])
                 }
-                // An erasure that could not empty the WAL (a reader, a crash) is finished by
-                // the next writer: until then the main file holds the destroyed key's old pages.
-                do {
-                    try await ClientKeys.finishPendingErasures(in: log, patience: .zero)
-                } catch {
-                    configuration.logger.warning("an erasure's WAL could not be emptied yet", metadata: ["error": "\(error)"])
-                }
             }
             return service
         }
@@ -160,7 +153,23 @@ public final class Service: Sendable {
                     at: configuration.databasePath, configuration: configuration.eventLogConfiguration, logger: configuration.logger))
             }
         }
-        return try await classified {
+        do {
+            return try await firstUse(service, configuration: configuration, admin: admin, createdLog: !exists)
+        } catch {
+            // A log made here that could not be set up is removed: nothing is left half made.
+            if !exists {
+                try? service.log.close()
+                for suffix in ["", "-wal", "-shm"] { unlink(configuration.databasePath + suffix) }
+            }
+            throw error
+        }
+    }
+
+    /// The key file and the first admin of `initialize(_:admin:)`.
+    private static func firstUse(
+        _ service: Service, configuration: ServiceConfiguration, admin: String, createdLog: Bool
+    ) async throws(ServiceError) -> Initialized {
+        try await classified {
             let createdKey = !service.hasMasterKeyFile
             if createdKey {
                 // A log whose keys were made with a master key never gets a new one: the
@@ -175,7 +184,7 @@ public final class Service: Sendable {
             let (token, decision) = try Users.firstAdmin(admin, at: configuration.clock())
             let added = try await service.system("stipple init").append([decision])
             return Initialized(
-                service: service, createdLog: !exists, createdMasterKey: createdKey, adminToken: added.isEmpty ? nil : token,
+                service: service, createdLog: createdLog, createdMasterKey: createdKey, adminToken: added.isEmpty ? nil : token,
                 headPosition: try await service.log.head().position)
         }
     }

@@ -10,6 +10,9 @@ extension Session {
     ///   missing for a clinician or reception, or given for an admin or auditor).
     public func addUser(_ name: String, role: Role, clinics: [String]) async throws(ServiceError) -> String {
         try require(.manageUsers)
+        for clinic in clinics {
+            if let problem = InputHygiene.idProblem(clinic) { throw ServiceError.badInput("\"\(InputHygiene.printable(clinic))\" cannot be a clinic: it \(problem)") }
+        }
         return try await classified {
             let (token, decision) = try Users.adding(name, role: role, clinics: clinics, by: principal.user, at: configuration.clock())
             _ = try await append([decision])

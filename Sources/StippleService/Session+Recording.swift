@@ -39,8 +39,17 @@ extension Session {
             if case .record(let event) = command.action { return event.id }
             return configuration.newID()
         }
+        let principal = self.principal
+        let lotVisible: Recorder.LotVisibility = { received in
+            !principal.role.isClinicScoped || received.map { principal.clinics.contains($0.clinicID) } ?? false
+        }
         var decisions = zip(commands, ids).map { command, id in
-            authorized(target: (command.target, command.permission, command.createsTarget), line: command.line) { try command.decision(id: id) }
+            authorized(target: (command.target, command.permission, command.createsTarget), line: command.line) {
+                // What the input says alone is checked first, before the target's access:
+                // such a refusal is the same whatever the log holds.
+                if case .record(let event) = command.action { try InputHygiene.check(event) }
+                return try command.decision(id: id, lotVisible: lotVisible)
+            }
         }
         if let idempotency {
             try idempotency.validate()
@@ -134,15 +143,26 @@ extension Session {
         let id = Self.clientID(client)
         if AccessLog.isBlank(reason) { throw ServiceError.badInput("the reason must say why the data is erased (a request's reference, the legal basis)") }
         guard try await classified({ try await clientExists(id) }) else { throw ServiceError.notFound("there is no client \(id) in this log") }
+        // Scratch copies a check left behind (a kill) would hold the key: they go first.
+        Self.removeScratchCopies(of: configuration.databasePath)
+        if try await classified({ try await ClientKeys.isErased(id, in: log) }) {
+            // Erased already: finish what an interrupted erasure left (the WAL not emptied).
+            let finished: Bool
+            do {
+                finished = try await ClientKeys.finishPendingErasures(in: log, patience: configuration.walPatience)
+            } catch {
+                throw ServiceError.failure(
+                    "client \(id)'s key is destroyed, but old copies of it stay in the database file until its WAL is emptied, "
+                        + "which another process's read still prevents: run `stipple client erase \(id)` again once it is done")
+            }
+            if finished { return Recorded(events: [], reportsNotCaughtUp: nil) }
+            throw ServiceError.badInput("client \(id)'s personal data was erased already; nothing was changed")
+        }
         let erasure = PersonalData.erasure(client: id, reason: reason, at: configuration.nowSeconds, metadata: EventMetadata(), id: configuration.newID())
         let appended: [AppendedEvent]
         do {
             appended = try await append([erasure])
         } catch DiscretionError.clientErased {
-            // Erased already: finish what an interrupted erasure left (the WAL not emptied).
-            if try await classified({ try await ClientKeys.finishPendingErasures(in: log, patience: configuration.walPatience) }) {
-                return Recorded(events: [], reportsNotCaughtUp: nil)
-            }
             throw ServiceError.badInput("client \(id)'s personal data was erased already; nothing was changed")
         } catch {
             throw ServiceError(error)
@@ -160,23 +180,25 @@ extension Session {
 
     // MARK: - The path
 
-    /// Wraps a decision so that the user's access to `target` is checked before it is even
-    /// made (a refused user learns nothing from the rules: not whether the client exists,
-    /// nor their consent or sessions), and every event it returns is allowed for the user
-    /// (role and clinic, read inside the write transaction) and respects a confidential
-    /// client's care team.
+    /// Wraps a decision so that the user's access to `target` is checked before it reads
+    /// any stream (a refused user learns nothing from the rules: not whether the client
+    /// exists, nor their consent or sessions), and every event it returns is allowed for
+    /// the user (role and clinic, read inside the write transaction) and respects a
+    /// confidential client's care team. `make` runs first: it checks what the input says
+    /// alone (values, ids), which tells nothing of the log.
     func authorized(
         target: (stream: String, permission: Permission, creates: Bool)?, line: Int?, _ make: @escaping @Sendable () throws -> Recorder.Decision
     ) -> Recorder.Decision {
         let principal = self.principal
         return { reader in
             do {
+                if let target { try InputHygiene.check(stream: target.stream) }
+                let decision = try make()
                 if let target {
-                    try InputHygiene.check(stream: target.stream)
                     try EventAccess.checkTarget(
                         target.stream, permission: target.permission, creates: target.creates, principal: principal, reader: reader)
                 }
-                return try make()(reader).map { event in
+                return try decision(reader).map { event in
                     try InputHygiene.check(event)
                     for (permission, clinic) in try EventAccess.requirements(for: event, reader: reader) {
                         try AccessPolicy.check(principal, permission, clinic: clinic)
@@ -201,7 +223,15 @@ extension Session {
     }
 
     /// ``write(_:catchUp:)`` without the catch-up, throwing the libraries' own errors.
+    ///
+    /// An erasure that could not empty the WAL (another process reading, a crash) is
+    /// finished first, if it can be now: until then the main file holds the old pages.
     func append(_ decisions: [Recorder.Decision]) async throws -> [AppendedEvent] {
+        do {
+            try await ClientKeys.finishPendingErasures(in: log, patience: .zero)
+        } catch {
+            configuration.logger.warning("an erasure's WAL could not be emptied yet", metadata: ["error": "\(ServiceError(error).message)"])
+        }
         let stamp = self.stamp
         let stamped: [Recorder.Decision] = decisions.map { decision in
             { reader in

@@ -212,8 +212,27 @@ extension Session {
     /// Stipple are found. Admins and auditors.
     public func checkReports(progress: Projector.ProgressHandler? = nil) async throws(ServiceError) -> [ProjectionCheck] {
         try require(.readReports)
-        let scratch = configuration.databasePath + ".check-" + UUID().uuidString.prefix(8).lowercased()
+        Self.removeScratchCopies(of: configuration.databasePath)
+        let scratch = configuration.databasePath + Self.scratchMark + UUID().uuidString.prefix(8).lowercased()
         return try await classified { try await service.reports().projector.check(scratch: scratch, progress: progress) }
+    }
+
+    /// What names a check's scratch copy: `<db>.check-<8 hex>`, beside the log.
+    static let scratchMark = ".check-"
+
+    /// Removes the scratch copies an interrupted check left beside the log (they hold the
+    /// log as it was, keys of clients erased since included). Only names of that shape.
+    static func removeScratchCopies(of databasePath: String) {
+        let url = URL(fileURLWithPath: databasePath)
+        let folder = url.deletingLastPathComponent().path
+        let prefix = url.lastPathComponent + scratchMark
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            let stem = rest.prefix(8)
+            guard stem.count == 8, stem.allSatisfy(\.isHexDigit), ["", "-wal", "-shm"].contains(String(rest.dropFirst(8))) else { continue }
+            unlink(folder + "/" + name)
+        }
     }
 
     /// Rebuilds projections (all when `names` is `nil`) beside the live ones, then swaps

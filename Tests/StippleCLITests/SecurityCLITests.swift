@@ -47,6 +47,12 @@ struct SecurityCLITests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: cli.folder).filter { $0.hasPrefix("important.partial-") && !$0.hasSuffix("wal") && !$0.hasSuffix("shm") }
         #expect(leftovers.isEmpty, "\(leftovers)")
         #expect(try cli.run(["backup", destination]).status != 0, "an existing file is never replaced")
+        // A -wal beside the destination would be read as part of the copy (N5 of the re-test).
+        try "planted\n".write(toFile: cli.folder + "/fresh-wal", atomically: true, encoding: .utf8)
+        let planted = try cli.run(["backup", cli.folder + "/fresh"])
+        #expect(planted.status == 1)
+        #expect(planted.stderr.contains("fresh-wal exists: SQLite would read it as part of the backup"), "\(planted.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cli.folder + "/fresh"))
     }
 
     @Test("13: export --output onto an existing file is refused before the access is logged, and says what it refused")
@@ -81,6 +87,7 @@ struct SecurityCLITests {
         try FileManager.default.createSymbolicLink(atPath: planted2, withDestinationPath: cli.folder + "/attacker.key")
         let adopted = try other.run(["init"])
         #expect(adopted.status != 0, "init refuses to adopt a linked key file: \(adopted.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: other.database), "a refused init leaves no log behind")
         // A wrong key path on an existing log: refused, and no stray key is made.
         let stray = cli.folder + "/stray.key"
         let wrong = try cli.run(["init"], environment: ["STIPPLE_MASTER_KEY_FILE": stray])

@@ -74,6 +74,7 @@ struct SecurityReviewTests {
             (#"{"command":"record","stream":"client-42","type":"AdverseReactionReported","data":{"severity":"mild","lots":["PB 1187"]}}"#, #"field "data.lots[0]""#),
             (#"{"command":"record","stream":"client-70","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"Evil\u001b[2K\rInnocent"}}}"#, #"field "data.personal.name" holds a control character (U+001B)"#),
             (#"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v9"},"metadata":{"correlationId":"Zebulon Quartzfield +1-416-555-0142"}}"#, #"key "correlationId""#),
+            (#"{"command":"record","stream":"client-70","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"Evil‮Innocent"}}}"#, "holds a bidirectional control character (U+202E)"),
         ]
         let before = try await chain.head()
         for (line, field) in cases {
@@ -153,6 +154,10 @@ struct SecurityReviewTests {
         #expect(error?.message.contains(#"key "stream" appears twice"#) == true, "\(error?.message ?? "")")
         let nested = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"a","formVersion":"b"}}"#
         #expect(await serviceError({ _ = try CommandLines.parse(Array(nested.utf8)) })?.message.contains(#"key "formVersion" appears twice"#) == true)
+        let surrogate = #"{"stream":"client-42","type":"ConsentSigned","data":{"formVersion":"\ud800"}}"#
+        #expect(await serviceError({ _ = try ImportLines.parse(Array(surrogate.utf8)) })?.message.contains("half of a surrogate pair") == true)
+        let bom = [0xEF, 0xBB, 0xBF] + Array(#"{"stream":"client-42","type":"ConsentSigned","data":{}}"#.utf8)
+        #expect(await serviceError({ _ = try ImportLines.parse(bom) })?.message.contains("byte order mark") == true)
         var invalid = Array(#"{"stream":"client-42","type":"ConsentSigned","data":{"formVersion":"x"}}"#.utf8)
         invalid[invalid.count - 5] = 0xFF
         let utf8 = await serviceError({ _ = try ImportLines.parse(invalid) })
@@ -250,5 +255,86 @@ extension SecurityReviewTests {
         #expect(!report.text.contains("(exp. ?)"))
         let stored = try await chain.session(.admin).readStream("client-42", backward: true, limit: 1).events[0].json.canonicalString
         #expect(stored.contains(#""brand":"Perma Blend""#) && stored.contains(#""manufacturer":"Kwadron""#), "\(stored)")
+    }
+}
+
+/// What the re-test of the fixes found (the helper review of December 2026).
+@Suite("Security re-test, December 2026")
+struct SecurityRetestTests {
+    @Test("N2: what the input says alone is refused before the target's access, the same for every target")
+    func inputBeforeAccess() async throws {
+        let chain = try await TestChain.make()
+        let bad = #"{"command":"record","stream":"client-CLIENT","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"P","email":"x\u0007"}}}"#
+        var messages: Set<String> = []
+        for client in ["42", "998", "43", "44"] {
+            let error = await serviceError({ try await chain.record(bad.replacingOccurrences(of: "CLIENT", with: client), as: .reception) })
+            #expect(error?.kind == .badInput, "\(client): \(error?.message ?? "")")
+            messages.insert(error?.message ?? "")
+        }
+        #expect(messages.count == 1, "\(messages)")
+        let lot = #"{"command":"record","stream":"batch-LOT","type":"BatchReceived","data":{"lot":"LOT","kind":"BATCH_KIND_CARTRIDGE","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.9,"expiry":"2027-05-31","clinicId":"toronto"}}"#
+        var lotMessages: Set<String> = []
+        for name in ["PB-2000", "PB-1187", "NEW-1"] {
+            lotMessages.insert(await serviceError({ try await chain.record(lot.replacingOccurrences(of: "LOT", with: name), as: .otherClinician) })?.message.replacingOccurrences(of: name, with: "LOT") ?? "")
+        }
+        #expect(lotMessages.count == 1, "\(lotMessages)")
+    }
+
+    @Test("N4: a lot received at another clinic is, to a clinician's procedure, a lot never received")
+    func otherClinicsLots() async throws {
+        let chain = try await TestChain.make()
+        let session = #"{"command":"session","client":"42","data":{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","areas":["SCALP_AREA_HAIRLINE"],"pigments":[{"lot":"LOT","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.9}}"#
+        let foreign = await serviceError({ try await chain.record(session.replacingOccurrences(of: "LOT", with: "PB-2000"), as: .clinician) })
+        let unknown = await serviceError({ try await chain.record(session.replacingOccurrences(of: "LOT", with: "NOPE-7"), as: .clinician) })
+        #expect(foreign?.kind == .refused)
+        #expect(foreign?.message.replacingOccurrences(of: "PB-2000", with: "LOT") == unknown?.message.replacingOccurrences(of: "NOPE-7", with: "LOT"))
+        #expect(foreign?.message.contains("lot PB-2000 was never received") == true, "\(foreign?.message ?? "")")
+        // An admin sees every clinic's stock.
+        #expect(try await chain.record(session.replacingOccurrences(of: "LOT", with: "PB-2000")).events.count == 1)
+    }
+
+    @Test("notes: a registration's id is its stream's; confidentiality needs a reason; a user's clinics are ids")
+    func valueRules() async throws {
+        let chain = try await TestChain.make()
+        let mismatch = await serviceError({ try await chain.record(#"{"command":"record","stream":"client-99","type":"ClientRegistered","data":{"clientId":"42","clinicId":"toronto"}}"#) })
+        #expect(mismatch?.kind == .refused)
+        #expect(mismatch?.message.contains("clientId: is 42, but the stream is client-99") == true, "\(mismatch?.message ?? "")")
+        let noReason = await serviceError({ try await chain.record(#"{"command":"record","stream":"client-42","type":"ClientMarkedConfidential","data":{"reason":" \n"}}"#) })
+        #expect(noReason?.message.contains("reason: must say why the record is confidential") == true, "\(noReason?.message ?? "")")
+        let clinic = await serviceError({ _ = try await chain.session(.admin).addUser("u1", role: .clinician, clinics: ["t'x"]) })
+        #expect(clinic?.kind == .badInput)
+        #expect(clinic?.message.contains("cannot be a clinic") == true)
+    }
+
+    @Test("N1: a second live generation, made by hand to hide rows from a report, is found by the check")
+    func secondLiveGeneration() async throws {
+        let chain = try await TestChain.make()
+        _ = try await chain.session(.admin).checkReports()
+        let queue = try DatabaseQueue(path: chain.databasePath)
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO report_projections SELECT name, 0, version, signature, layout, 'live', checkpoint, created_at, swapped_at
+                FROM report_projections WHERE name = 'lots' AND state = 'live'
+                """)
+        }
+        try queue.close()
+        let checks = try await chain.session(.admin).checkReports()
+        let lots = try #require(checks.first { $0.name == "lots" })
+        #expect(!lots.matches)
+        #expect(lots.differingTables.first?.contains("2 live generations") == true, "\(lots.differingTables)")
+    }
+
+    @Test("N3: scratch copies an interrupted check left beside the log are removed by the next check and by an erasure")
+    func scratchLeftovers() async throws {
+        let chain = try await TestChain.make()
+        let leftover = chain.databasePath + ".check-0a1b2c3d"
+        let other = chain.databasePath + ".check-notmine"
+        for path in [leftover, leftover + "-wal", other] { FileManager.default.createFile(atPath: path, contents: Data("copy".utf8)) }
+        _ = try await chain.session(.admin).checkReports()
+        #expect(!FileManager.default.fileExists(atPath: leftover) && !FileManager.default.fileExists(atPath: leftover + "-wal"))
+        #expect(FileManager.default.fileExists(atPath: other), "a file of another shape is not ours to remove")
+        FileManager.default.createFile(atPath: leftover, contents: Data("copy".utf8))
+        _ = try await chain.session(.admin).erase(client: "42", reason: "erasure request")
+        #expect(!FileManager.default.fileExists(atPath: leftover))
     }
 }

@@ -89,6 +89,9 @@ extension JSONValue {
     /// on which one wins, so the input would mean different things to different readers).
     public static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> JSONValue {
         let bytes = Array(bytes)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            throw ParseError(reason: "the text starts with a byte order mark (U+FEFF): save it as UTF-8 without one")
+        }
         try checkUTF8(bytes)
         try checkUniqueKeys(bytes)
         do {
@@ -145,12 +148,20 @@ extension JSONValue {
                         switch bytes[index] {
                         case UInt8(ascii: "u") where index + 4 < bytes.count:
                             let hex = String(decoding: bytes[(index + 1)...(index + 4)], as: UTF8.self)
-                            if let value = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(value) {
-                                decoded += Array(String(Character(scalar)).utf8)
-                            } else {
-                                decoded += Array(("\\u" + hex).utf8)  // a surrogate half: kept as written
-                            }
+                            guard let value = UInt32(hex, radix: 16) else { throw ParseError(reason: "\\u\(hex) is not an escape (four hex digits)") }
                             index += 4
+                            if let scalar = Unicode.Scalar(value) {
+                                decoded += Array(String(Character(scalar)).utf8)
+                            } else if (0xD800...0xDBFF).contains(value), index + 6 < bytes.count, bytes[index + 1] == UInt8(ascii: "\\"),
+                                      bytes[index + 2] == UInt8(ascii: "u"),
+                                      let low = UInt32(String(decoding: bytes[(index + 3)...(index + 6)], as: UTF8.self), radix: 16),
+                                      (0xDC00...0xDFFF).contains(low),
+                                      let scalar = Unicode.Scalar(0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)) {
+                                decoded += Array(String(Character(scalar)).utf8)
+                                index += 6
+                            } else {
+                                throw ParseError(reason: "\\u\(hex) is half of a surrogate pair with no other half: it is no character")
+                            }
                         case UInt8(ascii: "n"): decoded.append(0x0A)
                         case UInt8(ascii: "t"): decoded.append(0x09)
                         case UInt8(ascii: "r"): decoded.append(0x0D)

@@ -78,6 +78,11 @@ extension EventLog {
         if lstat(destination, &info) == 0 {
             throw EventLogError.database(code: 0, message: "\(destination) already exists; choose a new file for the backup")
         }
+        // SQLite would take a file beside the destination for part of the copy.
+        for suffix in ["-wal", "-shm", "-journal"] where lstat(destination + suffix, &info) == 0 {
+            throw EventLogError.database(
+                code: 0, message: "\(destination + suffix) exists: SQLite would read it as part of the backup; remove it or choose another name")
+        }
         // A name of its own, made here (O_EXCL), so that no file this backup did not make is
         // ever removed; readable by its owner only: a copy holds every client's sealed data,
         // the users and the access log.
@@ -87,8 +92,10 @@ extension EventLog {
             throw EventLogError.database(code: 0, message: "cannot create \(partial) beside \(destination): \(String(cString: strerror(errno)))")
         }
         Glibc.close(descriptor)
+        ScratchFiles.add(partial)
         defer {
             for suffix in ["", "-wal", "-shm"] { unlink(partial + suffix) }
+            ScratchFiles.remove(partial)
         }
         do {
             let copy = try DatabaseQueue(path: partial)

@@ -30,7 +30,11 @@ extension Projector {
     ///
     /// - Throws: store errors (no room for the copy, a copy that does not verify).
     public func check(scratch: String, progress: ProgressHandler? = nil) async throws -> [ProjectionCheck] {
-        defer { for suffix in ["", "-wal", "-shm"] { unlink(scratch + suffix) } }
+        ScratchFiles.add(scratch)
+        defer {
+            for suffix in ["", "-wal", "-shm"] { unlink(scratch + suffix) }
+            ScratchFiles.remove(scratch)
+        }
         _ = try await log.backup(to: scratch)
         var configuration = EventLog.Configuration()
         configuration.autoTrainThreshold = 0
@@ -47,17 +51,24 @@ extension Projector {
                 return ProjectionCheck(name: projection.name, checkpoint: 0, built: false, differingTables: [])
             }
             let tables = Set(live.tables.keys).union(fresh.tables.keys).sorted()
-            return ProjectionCheck(
-                name: projection.name, checkpoint: fresh.checkpoint, built: true,
-                differingTables: tables.filter { live.tables[$0] != fresh.tables[$0] })
+            var differing = tables.filter { live.tables[$0] != fresh.tables[$0] }
+            // The runtime keeps one live generation per projection: a second one was made
+            // by hand (reports would read one, catch-ups update another).
+            if live.liveGenerations > 1 { differing.insert("report_projections (\(live.liveGenerations) live generations)", at: 0) }
+            return ProjectionCheck(name: projection.name, checkpoint: fresh.checkpoint, built: true, differingTables: differing)
         }
     }
 
-    /// A fingerprint of each table of each live generation, by projection.
-    func fingerprints() async throws -> [String: (checkpoint: Int64, tables: [String: [UInt8]])] {
+    /// A fingerprint of each table of the live generation reports read, by projection,
+    /// and how many live generations the registry holds for it.
+    func fingerprints() async throws -> [String: (checkpoint: Int64, liveGenerations: Int, tables: [String: [UInt8]])] {
         try await log.readTables { db in
-            var result: [String: (checkpoint: Int64, tables: [String: [UInt8]])] = [:]
-            for generation in try Registry.all(in: db) where generation.state == .live {
+            var result: [String: (checkpoint: Int64, liveGenerations: Int, tables: [String: [UInt8]])] = [:]
+            let all = try Registry.all(in: db)
+            for projection in self.projections {
+                // The generation a report reads (``source(_:in:)``): the first live one.
+                let lives = all.filter { $0.name == projection.name && $0.state == .live }
+                guard let generation = lives.first else { continue }
                 let prefix = generation.tables.prefix
                 let names = try String.fetchAll(
                     db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
@@ -74,7 +85,7 @@ extension Projector {
                     }
                     tables[String(name.dropFirst(prefix.count))] = Array(hasher.finalize())
                 }
-                result[generation.name] = (generation.checkpoint, tables)
+                result[generation.name] = (generation.checkpoint, lives.count, tables)
             }
             return result
         }

@@ -18,6 +18,7 @@ extension Stipple {
 
         func run() async throws {
             try await reportingFailures {
+                Interruption.removeScratchFilesOnSignal()
                 let report = try await options.session().backup(to: destination)
                 Output.line("Backed up \(report.eventCount) events to \(destination) (verified; head hash \(report.head.hashHex)).")
                 Output.flush()

@@ -60,7 +60,9 @@ func printable(_ text: String) -> String {
     return text.unicodeScalars.map { isControl($0) ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
 }
 
-private func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) }
+private func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+}
 
 /// Columns padded to their widest cell; numbers aligned right.
 func alignedTable(_ section: ReportTable) -> [String] {
@@ -210,6 +212,7 @@ extension Stipple {
                 try await reportingFailures {
                     let session = try await options.session(readOnly: true)
                     let statuses = try await session.projectionsStatus()
+                    if check { Interruption.removeScratchFilesOnSignal() }
                     let checks = check ? try await session.checkReports(progress: ProgressPrinter(delay: 1).callAsFunction) : []
                     let rows: [[ReportValue]] = statuses.map { status in
                         let state: String

@@ -61,6 +61,10 @@ public enum ValueRules {
             day(training.completedOn, "completedOn")
         case let booked as Stipple_V1_SessionBooked:
             check((60...480).contains(booked.expectedMinutes), "expectedMinutes", "must be 60 to 480 minutes, not \(booked.expectedMinutes)")
+        case let marked as Stipple_V1_ClientMarkedConfidential:
+            check(!isBlank(marked.reason), "reason", "must say why the record is confidential")
+        case let lifted as Stipple_V1_ClientConfidentialityLifted:
+            check(!isBlank(lifted.reason), "reason", "must say why the mark is lifted")
         case let assigned as Stipple_V1_TechnicianAssignedToClinic:
             check(!assigned.clinicID.isEmpty, "clinicId", "is missing")
             day(assigned.fromDay, "fromDay")
@@ -68,5 +72,10 @@ public enum ValueRules {
             break
         }
         return violations
+    }
+
+    /// Whether a text says nothing: empty, or only spaces, newlines and control characters.
+    public static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { $0.properties.isWhitespace || $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
     }
 }
