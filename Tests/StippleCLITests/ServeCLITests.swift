@@ -70,6 +70,11 @@ struct ServeCLITests {
             body: #"[{"command":"record","stream":"client-42","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"Over HTTP"}}}]"#)
         #expect(status == 201, "\(body)")
         #expect(try await server.request("/v1/stats").0 == 401)
+        let metrics = try await server.request("/metrics")
+        #expect(metrics.0 == 200)
+        for name in ["stipple_append_seconds", "stipple_group_commit_jobs", "stipple_projection_lag_events", "hb_requests"] {
+            #expect(metrics.1.contains(name), "\(name) missing from /metrics")
+        }
         #expect(server.stop() == 0, "a graceful stop")
         let verified = try cli.json(try cli.run(["verify", "--json"]).stdout)
         #expect(verified["intact"] as? Bool == true)

@@ -47,7 +47,9 @@ final class GroupCommitWriter: Sendable {
 
     /// Appends one job atomically; returns once it is durable.
     func append(_ work: Work) async throws -> [AppendedEvent] {
-        try await withCheckedThrowingContinuation { continuation in
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { LogMetrics.appendLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
+        return try await withCheckedThrowingContinuation { continuation in
             let startDraining = queue.withLock { queue in
                 queue.jobs.append(Job(work: work, continuation: continuation))
                 if queue.draining { return false }
@@ -91,6 +93,8 @@ final class GroupCommitWriter: Sendable {
                 }
             }
             let results = commit(jobs, in: db)
+            LogMetrics.jobsPerCommit.record(jobs.count)
+            LogMetrics.eventsPerCommit.record(results.reduce(0) { count, result in count + ((try? result.get())?.count ?? 0) })
             // Before answering: a process that exits right after its append (the CLI)
             // must still get its automatic dictionary training done.
             if results.contains(where: { if case .success = $0 { return true } else { return false } }) {
