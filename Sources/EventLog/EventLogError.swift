@@ -31,6 +31,8 @@ public enum EventLogError: Error, Sendable, Equatable {
     case corruptEvent(position: Int64, reason: String)
     /// Another failure of the database, with SQLite's own words.
     case database(code: Int32, message: String)
+    /// A destination for a copy of the log (a backup) that cannot take it; nothing was written there.
+    case badDestination(path: String, reason: String)
 }
 
 extension EventLogError: CustomStringConvertible, LocalizedError {
@@ -60,6 +62,8 @@ extension EventLogError: CustomStringConvertible, LocalizedError {
             return "The event at position \(position) cannot be decoded: \(reason). Run `stipple verify`."
         case .database(let code, let message):
             return "Database error \(code): \(message)"
+        case .badDestination(let path, let reason):
+            return "\(path) cannot take the backup: \(reason)"
         }
     }
 

@@ -92,7 +92,7 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
             switch error {
             case .versionConflict(let stream, let expected, let actual):
                 self.init(.conflict, error.description, detail: .conflict(stream: stream, expected: expected, actual: actual, line: nil))
-            case .noLog, .notAStippleLog, .logFromNewerVersion, .eventIdReused, .invalidEvent, .tooLarge:
+            case .noLog, .notAStippleLog, .logFromNewerVersion, .eventIdReused, .invalidEvent, .tooLarge, .badDestination:
                 self = .badInput(error.description)
             case .readOnly, .diskFull, .damaged, .corruptEvent, .database:
                 self = .failure(error.description)

@@ -76,12 +76,12 @@ extension EventLog {
     public func backup(to destination: String) async throws -> VerificationReport {
         var info = stat()
         if lstat(destination, &info) == 0 {
-            throw EventLogError.database(code: 0, message: "\(destination) already exists; choose a new file for the backup")
+            throw EventLogError.badDestination(path: destination, reason: "it exists already; choose a new file for the backup")
         }
         // SQLite would take a file beside the destination for part of the copy.
         for suffix in ["-wal", "-shm", "-journal"] where lstat(destination + suffix, &info) == 0 {
-            throw EventLogError.database(
-                code: 0, message: "\(destination + suffix) exists: SQLite would read it as part of the backup; remove it or choose another name")
+            throw EventLogError.badDestination(
+                path: destination, reason: "\(destination + suffix) exists: SQLite would read it as part of the backup; remove it or choose another name")
         }
         // A name of its own, made here (O_EXCL), so that no file this backup did not make is
         // ever removed; readable by its owner only: a copy holds every client's sealed data,
@@ -89,7 +89,7 @@ extension EventLog {
         let partial = destination + ".partial-" + UUID().uuidString.prefix(8).lowercased()
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
-            throw EventLogError.database(code: 0, message: "cannot create \(partial) beside \(destination): \(String(cString: strerror(errno)))")
+            throw EventLogError.badDestination(path: destination, reason: "cannot create \(partial) beside it: \(String(cString: strerror(errno)))")
         }
         Glibc.close(descriptor)
         ScratchFiles.add(partial)
@@ -121,7 +121,7 @@ extension EventLog {
         // destination meanwhile is kept, and the backup refused.
         guard link(partial, destination) == 0 else {
             let reason = errno == EEXIST ? "it exists now" : String(cString: strerror(errno))
-            throw EventLogError.database(code: 0, message: "cannot put the verified copy at \(destination): \(reason)")
+            throw EventLogError.badDestination(path: destination, reason: "the verified copy cannot be put there: \(reason)")
         }
         return report
     }

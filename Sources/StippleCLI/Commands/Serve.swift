@@ -36,9 +36,13 @@ extension Stipple {
         @Option(name: .customLong("max-body-mb"), help: ArgumentHelp("The largest request body read, in MiB.", valueName: "MiB"))
         var maxBodyMegabytes = 8
 
+        @Option(name: .customLong("max-feed-wait"), help: ArgumentHelp("The longest a feed request (GET /v1/events?wait=) waits for new events, in seconds.", valueName: "seconds"))
+        var maxFeedWait = 30
+
         func validate() throws {
             if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("Give both --tls-cert and --tls-key, or neither.") }
             if !(1...1_024).contains(maxBodyMegabytes) { throw ValidationError("--max-body-mb must be 1 to 1024, not \(maxBodyMegabytes).") }
+            if !(0...3_600).contains(maxFeedWait) { throw ValidationError("--max-feed-wait must be 0 to 3600 seconds, not \(maxFeedWait).") }
         }
 
         func run() async throws {
@@ -48,6 +52,7 @@ extension Stipple {
                 server.port = port
                 server.insecureHTTP = insecureHTTP
                 server.maxBodyBytes = maxBodyMegabytes << 20
+                server.maxFeedWait = .seconds(maxFeedWait)
                 if let tlsCertificate, let tlsKey { server.tls = (tlsCertificate, tlsKey) }
                 do { try server.validate() } catch { throw Failure.badInput("\(error)") }
                 var configuration = options.configuration()
