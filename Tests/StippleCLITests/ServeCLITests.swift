@@ -92,4 +92,69 @@ struct ServeCLITests {
         #expect(half.status == 2)
         #expect(half.stderr.contains("Give both --tls-cert and --tls-key"))
     }
+
+    @Test("SIGKILL under load loses no acknowledged write; the log verifies after")
+    func killedUnderLoad() async throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        try cli.run(["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"])
+        let server = try Server(cli)
+        let token = try #require(cli.tokens.token)
+        let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    var ids: [String] = []
+                    for round in 0..<200 {
+                        let body = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"w\#(writer)-\#(round)","coversProcedure":true}}]"#
+                        guard let (status, text) = try? await server.request("/v1/commands", method: "POST", token: token, body: body) else { break }
+                        if status == 201, let id = text.firstMatch(of: /"id":"([0-9a-f-]+)"/)?.1 { ids.append(String(id)) }
+                    }
+                    return ids
+                }
+            }
+            try await Task.sleep(for: .milliseconds(700))
+            kill(server.process.processIdentifier, SIGKILL)
+            var all: [String] = []
+            for try await ids in group { all += ids }
+            return all
+        }
+        server.process.waitUntilExit()
+        #expect(acknowledged.count > 0, "some writes were acknowledged before the kill")
+        let stored = Set(try cli.run(["read", "client-42"]).lines.compactMap { try? cli.json($0)["id"] as? String })
+        #expect(acknowledged.allSatisfy(stored.contains), "\(acknowledged.filter { !stored.contains($0) }.count) acknowledged writes are missing")
+        let verified = try cli.json(try cli.run(["verify", "--json"]).stdout)
+        #expect(verified["intact"] as? Bool == true)
+    }
+
+    @Test("a client that disconnects mid-request writes nothing and leaves the server serving")
+    func disconnectMidRequest() async throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let server = try Server(cli)
+        let before = try cli.run(["verify", "--json"]).stdout
+        let token = try #require(cli.tokens.token)
+        let body = #"[{"command":"record","stream":"client-42","type":"ClientRegistered","data":{"clinicId":"toronto"}}]"#
+        let head = "POST /v1/commands HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        for _ in 0..<5 { try Self.sendAndHangUp(port: server.port, Array((head + body.prefix(30)).utf8)) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await server.request("/healthz").0 == 200, "still serving")
+        #expect(server.stop() == 0)
+        #expect(try cli.run(["verify", "--json"]).stdout == before, "nothing was written")
+    }
+
+    /// Connects, writes `bytes` (a request cut short) and closes the connection.
+    static func sendAndHangUp(port: Int, _ bytes: [UInt8]) throws {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw POSIXError(.EIO) }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        _ = bytes.withUnsafeBytes { write(socket, $0.baseAddress, $0.count) }
+    }
 }

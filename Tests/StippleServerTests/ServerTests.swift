@@ -159,3 +159,95 @@ struct ServerTests {
         #expect(documented == served, "documented only: \(documented.subtracting(served).sorted()); served only: \(served.subtracting(documented).sorted())")
     }
 }
+
+@Suite("HTTP API: bad input, faults and attacks")
+struct ServerFaultTests {
+    @Test("tokens: missing, malformed, wrong scheme, unknown, rotated, disabled: 401 with the reason")
+    func tokens() async throws {
+        let api = try await API()
+        let admin = try await api.chain.session(.admin)
+        let old = api.chain.tokens[.clinician]!
+        _ = try await admin.rotateToken(of: TestUser.clinician.rawValue)
+        try await admin.disableUser(TestUser.otherClinician.rawValue)
+        try await api.application().test(.router) { client in
+            for (authorization, reason) in [
+                (nil, "no access token"), ("Bearer hunter2", "not a Stipple access token"), ("Basic YWRtaW46YWRtaW4=", "Authorization: Bearer"),
+                ("Bearer stp_" + String(repeating: "A", count: 43), "not valid"), ("Bearer " + old, "not valid"),
+                ("Bearer " + api.chain.tokens[.otherClinician]!, "is disabled"),
+            ] as [(String?, String)] {
+                var headers: HTTPFields = [:]
+                if let authorization { headers[.authorization] = authorization }
+                let response = try await client.execute(uri: "/v1/stats", method: .get, headers: headers)
+                #expect(response.status == .unauthorized, "\(authorization ?? "none")")
+                #expect(try API.json(response)["detail"]?.stringValue?.contains(reason) == true, "\(String(buffer: response.body))")
+            }
+        }
+    }
+
+    @Test("a body over the limit is refused with 413 before it is parsed; an unknown method on a route, 405 or 404")
+    func limits() async throws {
+        let api = try await API()
+        var configuration = ServerConfiguration()
+        configuration.maxBodyBytes = 1_000
+        let application = try buildApplication(service: api.chain.service, configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        try await application.test(.router) { client in
+            let big = "[" + Array(repeating: ServerTests.consent.dropFirst().dropLast(), count: 20).joined(separator: ",") + "]"
+            let response = try await client.execute(uri: "/v1/commands", method: .post, headers: api.headers(.admin), body: ByteBuffer(string: big))
+            #expect(response.status == .contentTooLarge)
+            #expect(try API.json(response)["type"] == .string("/problems/too-large"))
+            let method = try await client.execute(uri: "/v1/stats", method: .delete, headers: api.headers(.admin))
+            #expect([.methodNotAllowed, .notFound].contains(method.status))
+            #expect(method.headers[.contentType] == "application/problem+json")
+        }
+    }
+
+    @Test("two writers deciding on the same stream version: one records, the other gets 409 naming the stream and both versions")
+    func concurrentConflict() async throws {
+        let api = try await API()
+        let line = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","expectedVersion":2,"data":{"formVersion":"v9","coversProcedure":true}}]"#
+        try await api.application().test(.router) { client in
+            async let first = client.execute(uri: "/v1/commands", method: .post, headers: api.headers(.clinician), body: ByteBuffer(string: line))
+            async let second = client.execute(uri: "/v1/commands", method: .post, headers: api.headers(.admin), body: ByteBuffer(string: line))
+            let statuses = [try await first, try await second].map(\.status).sorted { $0.code < $1.code }
+            #expect(statuses == [.created, .conflict])
+        }
+    }
+
+    @Test("a full disk during a request: a clean 5xx problem, nothing written, and reads still served")
+    func fullDisk() async throws {
+        let chain = try await TestChain.make()
+        let pages = try await chain.session(.admin).stats().databaseBytes / 4_096
+        try chain.service.close()
+        var configuration = chain.configuration
+        configuration.log.maxPageCount = Int(pages) + 2
+        configuration.projectionUpkeep = .background(readYourWrites: .milliseconds(100))
+        let service = try await Service.open(configuration)
+        let application = try buildApplication(service: service, configuration: ServerConfiguration(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let api = API(chain: chain)
+        try await application.test(.router) { client in
+            var refused: TestResponse?
+            for round in 0..<200 where refused == nil {
+                let body = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v\#(round)-\#(String(repeating: "x", count: 4_000))","coversProcedure":true}}]"#
+                let response = try await client.execute(uri: "/v1/commands", method: .post, headers: api.headers(.admin), body: ByteBuffer(string: body))
+                if response.status != .created { refused = response }
+            }
+            let full = try #require(refused)
+            #expect(full.status == .internalServerError)
+            #expect(try API.json(full)["detail"]?.stringValue?.contains("full") == true, "\(String(buffer: full.body))")
+            for uri in ["/v1/stats", "/v1/streams/batch-PB-1187", "/v1/reports/workload?from=2026-03-01&to=2026-03-31", "/readyz"] {
+                let read = try await client.execute(uri: uri, method: .get, headers: api.headers(.admin))
+                #expect(read.status == .ok, "reads go on: \(uri) \(String(buffer: read.body))")
+            }
+            // A client's record is not shown when its reading cannot be logged.
+            let history = try await client.execute(uri: "/v1/clients/42/history", method: .get, headers: api.headers(.admin))
+            #expect(history.status == .internalServerError)
+            #expect(try API.json(history)["detail"]?.stringValue?.contains("full") == true)
+            let verify = try await client.execute(uri: "/v1/verify", method: .get, headers: api.headers(.admin))
+            #expect(try API.json(verify)["intact"] == .bool(true))
+        }
+    }
+}
+
+extension API {
+    init(chain: TestChain) { self.chain = chain }
+}
