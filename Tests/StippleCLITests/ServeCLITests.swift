@@ -100,19 +100,26 @@ struct ServeCLITests {
         try cli.run(["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"])
         let server = try Server(cli)
         let token = try #require(cli.tokens.token)
+        let count = Counter()
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
             for writer in 0..<8 {
                 group.addTask {
                     var ids: [String] = []
-                    for round in 0..<200 {
+                    for round in 0..<10_000 {
                         let body = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"w\#(writer)-\#(round)","coversProcedure":true}}]"#
                         guard let (status, text) = try? await server.request("/v1/commands", method: "POST", token: token, body: body) else { break }
-                        if status == 201, let id = text.firstMatch(of: /"id":"([0-9a-f-]+)"/)?.1 { ids.append(String(id)) }
+                        if status == 201, let id = text.firstMatch(of: /"id":"([0-9a-f-]+)"/)?.1 {
+                            ids.append(String(id))
+                            await count.add()
+                        }
                     }
                     return ids
                 }
             }
-            try await Task.sleep(for: .milliseconds(700))
+            // Kill it in the middle of the load: once some writes were acknowledged (however
+            // slow the machine), while the writers keep sending.
+            let deadline = Date().addingTimeInterval(60)
+            while await count.value < 40, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
             kill(server.process.processIdentifier, SIGKILL)
             var all: [String] = []
             for try await ids in group { all += ids }
@@ -157,4 +164,10 @@ struct ServeCLITests {
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
         _ = bytes.withUnsafeBytes { write(socket, $0.baseAddress, $0.count) }
     }
+}
+
+/// Acknowledged writes, counted across the writers.
+actor Counter {
+    private(set) var value = 0
+    func add() { value += 1 }
 }
