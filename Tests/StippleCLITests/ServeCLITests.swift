@@ -29,7 +29,7 @@ struct ServeCLITests {
             while !seen.contains("\n"), Date() < deadline, process.isRunning {
                 seen += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
             }
-            guard let match = seen.firstMatch(of: /127\.0\.0\.1:(\d+)/), let port = Int(match.1) else {
+            guard let match = seen.firstMatch(of: /(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)/), let port = Int(match.1) else {
                 process.terminate()
                 throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "the server printed no address: \(seen)"])
             }
@@ -79,6 +79,32 @@ struct ServeCLITests {
         let verified = try cli.json(try cli.run(["verify", "--json"]).stdout)
         #expect(verified["intact"] as? Bool == true)
         #expect(try cli.run(["history", "42"]).stdout.contains("Over HTTP"))
+    }
+
+    @Test("with a certificate and its key it serves HTTPS, also on an address other machines reach")
+    func tls() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                             "-keyout", cli.folder + "/key.pem", "-out", cli.folder + "/cert.pem"]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0)
+        let server = try Server(cli, arguments: ["--hostname", "0.0.0.0", "--tls-cert", cli.folder + "/cert.pem", "--tls-key", cli.folder + "/key.pem"])
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", "--cacert", cli.folder + "/cert.pem", "https://127.0.0.1:\(server.port)/healthz"]
+        let out = Pipe()
+        curl.standardOutput = out
+        try curl.run()
+        let body = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        #expect(body.contains(#""status":"up""#), "\(body)")
+        #expect(server.stop() == 0)
     }
 
     @Test("it refuses plain HTTP on an address other machines reach, and half a TLS pair")
