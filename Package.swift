@@ -139,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "StippleBench",
             dependencies: [
-                "EventLog", "Treatment", "Recording", "Reports",
+                "EventLog", "Treatment", "Recording", "Reports", "StippleService",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -68,7 +68,7 @@ struct ReportsBench {
 
     func all(clients: Int, smallClients: Int, historyReads: Int, auditRuns: Int, fullLog: String?) async throws {
         if smallClients < clients {
-            let log = try await filledLog(clients: smallClients, path: folder + "/reports-small.sqlite")
+            let log = try await Self.filledLog(clients: smallClients, path: folder + "/reports-small.sqlite")
             _ = try await rebuildFigure(log: log)
             try log.close()
         }
@@ -80,7 +80,7 @@ struct ReportsBench {
                 throw BenchError.failed("\(fullLog) holds \(head) events, not W1's \(clients * 7)")
             }
         } else {
-            log = try await filledLog(clients: clients, path: folder + "/reports-full.sqlite")
+            log = try await Self.filledLog(clients: clients, path: folder + "/reports-full.sqlite")
         }
         let reports = try await rebuildFigure(log: log)
         try await historyFigure(reports, clients: clients, reads: historyReads)
@@ -91,7 +91,7 @@ struct ReportsBench {
     /// A new log holding W1's first `clients` clients (seed 42, as `run` makes them) encoded
     /// as protobuf. Made a chunk at a time so the process never holds the workload: the
     /// peak RSS measured afterwards is the projections', not the generator's.
-    func filledLog(clients: Int, path: String) async throws -> EventLog {
+    static func filledLog(clients: Int, path: String) async throws -> EventLog {
         let log = try EventLog.create(at: path)
         var workload = W1(seed: 42)
         let clientsPerChunk = 1_429  // 10,003 events per transaction, as append-bulk-encoded's 10,000
