@@ -12,6 +12,8 @@ struct ServeCLITests {
         // `@unchecked`: a test uses it from one task.
         let process = Process()
         let port: Int
+        /// What the server logs (standard error).
+        let logFile: String
 
         init(_ cli: CLI, arguments: [String] = []) throws {
             process.executableURL = CLI.binary
@@ -22,7 +24,9 @@ struct ServeCLITests {
             process.environment = environment
             let output = Pipe()
             process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
+            logFile = cli.folder + "/server-\(UUID().uuidString.prefix(8)).log"
+            FileManager.default.createFile(atPath: logFile, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: logFile)
             try process.run()
             var seen = ""
             let deadline = Date().addingTimeInterval(20)
@@ -75,7 +79,13 @@ struct ServeCLITests {
         for name in ["stipple_append_seconds", "stipple_group_commit_jobs", "stipple_projection_lag_events", "hb_requests"] {
             #expect(metrics.1.contains(name), "\(name) missing from /metrics")
         }
+        #expect(try await server.request("/v1/clients/42/history", token: token).0 == 200)
         #expect(server.stop() == 0, "a graceful stop")
+        // One structured line per request: the route's template, never the path with the
+        // client's id, no token, no personal data.
+        let logged = try String(contentsOfFile: server.logFile, encoding: .utf8)
+        #expect(logged.contains("http.route=/v1/clients/{client}/history"), "\(logged)")
+        for secret in [token, "Over HTTP", "/v1/clients/42"] { #expect(!logged.contains(secret), "the log holds \(secret)") }
         let verified = try cli.json(try cli.run(["verify", "--json"]).stdout)
         #expect(verified["intact"] as? Bool == true)
         #expect(try cli.run(["history", "42"]).stdout.contains("Over HTTP"))
