@@ -87,6 +87,17 @@ public final class Service: Sendable {
     private let lastWrites = Mutex<[String: Int64]>([:])
     /// Wakes ``keepProjectionsCurrent()`` when a write lands.
     private let writes: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    /// Sign-ins already checked against the users table and the chain, by token hash,
+    /// with the version of the user's stream before the check: any change to the user
+    /// (by any process) appends to that stream, and the cached sign-in is used only while
+    /// the version is the same. A server signs a token in on every request.
+    private let signIns = Mutex<[String: (principal: Principal, version: Int64)]>([:])
+    /// The master key as last loaded and checked, with the file's identity then (a
+    /// rotation, a chmod or another file there loads it again).
+    private let master = Mutex<(identity: FileIdentity, key: MasterKey)?>(nil)
+    /// When the last check for an unfinished erasure found none (checked at most once a
+    /// second by writes; an erasure that leaves one clears it).
+    private let erasureCheck = Mutex<ContinuousClock.Instant?>(nil)
 
     init(configuration: ServiceConfiguration, log: EventLog) {
         self.configuration = configuration
@@ -194,7 +205,25 @@ public final class Service: Sendable {
     /// - Throws: ``ServiceError`` of kind `denied` for no token, a malformed, unknown or
     ///   rotated one, or a disabled user.
     public func authenticate(_ token: String?) async throws(ServiceError) -> Session {
-        let principal = try await classified { try await Users(log: log).authenticate(token) }
+        let principal = try await classified { () -> Principal in
+            guard let token, Tokens.looksLikeToken(token) else { return try await Users(log: log).authenticate(token) }
+            let hash = Tokens.hash(token)
+            if let cached = signIns.withLock({ $0[hash] }), try await log.streamVersion(Users.stream(cached.principal.user)) == cached.version {
+                return cached.principal
+            }
+            let principal = try await Users(log: log).authenticate(token)
+            // The version read before the check would do too, but not one read after: a
+            // change landing between the two would be cached as checked.
+            let version = try await log.streamVersion(Users.stream(principal.user))
+            let confirmed = try await Users(log: log).authenticate(token)
+            if confirmed == principal, version > 0 {
+                signIns.withLock { signIns in
+                    if signIns.count >= 4_096 { signIns.removeAll() }
+                    signIns[hash] = (principal, version)
+                }
+            }
+            return confirmed
+        }
         return Session(service: self, principal: principal)
     }
 
@@ -303,10 +332,26 @@ public final class Service: Sendable {
     ///
     /// - Throws: ``DiscretionError`` (no file, a file others may read, a wrong key).
     func masterKey() async throws -> MasterKey {
+        let identity = FileIdentity(configuration.masterKeyPath)
+        if let identity, let cached = self.master.withLock({ $0 }), cached.identity == identity { return cached.key }
         let master = try MasterKey.load(from: configuration.masterKeyPath)
         try await ClientKeys(log: log, master: master, masterPath: configuration.masterKeyPath).prepare()
+        if let identity { self.master.withLock { $0 = (identity, master) } }
         return master
     }
+
+    /// Whether a write should look for an unfinished erasure now (at most once a second).
+    func shouldCheckErasures() -> Bool {
+        erasureCheck.withLock { last in
+            let now = ContinuousClock.now
+            if let last, now - last < .seconds(1) { return false }
+            last = now
+            return true
+        }
+    }
+
+    /// An erasure could not empty the WAL: the next write looks again.
+    func noteUnfinishedErasure() { erasureCheck.withLock { $0 = nil } }
 
     /// The client keys, when a master key file is there (reading works without it, showing
     /// personal data sealed).
@@ -319,5 +364,24 @@ public final class Service: Sendable {
     /// sealed; a session opens them, see ``Session``).
     func reports(options: Projector.Options = Projector.Options(), contacts: ContactResolver? = nil) -> ClinicReports {
         ClinicReports(log: log, options: options, now: configuration.clock, contacts: contacts)
+    }
+}
+
+/// What tells a file from another: a replaced, rewritten or re-permissioned key file
+/// differs in one of these.
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64, inode: UInt64, size: Int64, mode: UInt32, owner: UInt32
+    var modified: Int, modifiedNanoseconds: Int
+
+    init?(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        mode = UInt32(info.st_mode)
+        owner = UInt32(info.st_uid)
+        modified = info.st_mtim.tv_sec
+        modifiedNanoseconds = info.st_mtim.tv_nsec
     }
 }

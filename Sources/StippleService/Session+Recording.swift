@@ -170,6 +170,7 @@ extension Session {
         do {
             try await ClientKeys.finishPendingErasures(in: log, patience: configuration.walPatience)
         } catch {
+            service.noteUnfinishedErasure()
             throw ServiceError.failure(
                 "client \(id)'s key is destroyed and ClientErased recorded (position \(appended.first?.position ?? 0)), but old copies of the key "
                     + "stay in the database file until its WAL is emptied, which another process's read prevents: run `stipple client erase \(id)` "
@@ -227,10 +228,13 @@ extension Session {
     /// An erasure that could not empty the WAL (another process reading, a crash) is
     /// finished first, if it can be now: until then the main file holds the old pages.
     func append(_ decisions: [Recorder.Decision]) async throws -> [AppendedEvent] {
-        do {
-            try await ClientKeys.finishPendingErasures(in: log, patience: .zero)
-        } catch {
-            configuration.logger.warning("an erasure's WAL could not be emptied yet", metadata: ["error": "\(ServiceError(error).message)"])
+        if service.shouldCheckErasures() {
+            do {
+                try await ClientKeys.finishPendingErasures(in: log, patience: .zero)
+            } catch {
+                service.noteUnfinishedErasure()
+                configuration.logger.warning("an erasure's WAL could not be emptied yet", metadata: ["error": "\(ServiceError(error).message)"])
+            }
         }
         let stamp = self.stamp
         let stamped: [Recorder.Decision] = decisions.map { decision in

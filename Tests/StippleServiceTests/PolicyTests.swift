@@ -169,3 +169,23 @@ struct RecordingPolicyTests {
         }
     }
 }
+
+@Suite("Sign-ins")
+struct SignInTests {
+    @Test("a sign-in remembered by a long-running service ends when another process disables the user or rotates the token")
+    func rememberedSignIns() async throws {
+        let chain = try await TestChain.make()
+        _ = try await chain.session(.clinician)
+        _ = try await chain.session(.otherClinician)
+        // Another process: the command line of an admin, on the same files.
+        let other = try await Service.open(chain.configuration)
+        let admin = try await other.authenticate(chain.tokens[.admin])
+        try await admin.disableUser(TestUser.clinician.rawValue)
+        _ = try await admin.rotateToken(of: TestUser.otherClinician.rawValue)
+        let disabled = await serviceError({ _ = try await chain.session(.clinician) })
+        #expect(disabled?.message.contains("dr-lee is disabled") == true, "\(disabled?.message ?? "signed in")")
+        let rotated = await serviceError({ _ = try await chain.session(.otherClinician) })
+        #expect(rotated?.message.contains("not valid") == true, "\(rotated?.message ?? "signed in")")
+        try other.close()
+    }
+}

@@ -140,7 +140,7 @@ struct HTTPBench {
         let server = try ServerProcess(stipple: stipple, configuration: configuration)
         defer { server.stop() }
         let script = folder + "/sessions.lua"
-        let perThread = httpPool / 2
+        let perThread = httpPool  // wrk runs one thread: it shares the 2 cores with the server
         try """
             local counter = 0
             local threads = 0
@@ -277,7 +277,7 @@ enum WRK {
     static func run(url: String, connections: Int, seconds: Int, script: String) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-        process.arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "--timeout", "30s", "-s", script, url]
+        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", "--timeout", "30s", "-s", script, url]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
