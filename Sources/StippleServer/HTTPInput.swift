@@ -46,19 +46,15 @@ struct HTTPInput {
         return Array(buffer.readableBytesView)
     }
 
-    /// The body's JSON array, one object per item, as the line formats' lines (item N is line N).
-    func lines() async throws -> (lines: [UInt8], raw: [UInt8]) {
+    /// The body's JSON array: one object per item (item N is "line" N in errors), and the
+    /// body's bytes (an idempotency key's fingerprint).
+    func items() async throws -> (items: [JSONValue], raw: [UInt8]) {
         let raw = try await body()
         let value: JSONValue
         do { value = try JSONValue.parse(raw) } catch { throw Problem.badRequest(error.description) }
         guard case .array(let items) = value else { throw Problem.badRequest("the body must be a JSON array of objects, not \(value.kindName)") }
         guard !items.isEmpty else { throw Problem.badRequest("the array is empty: give at least one object") }
-        var lines: [UInt8] = []
-        for item in items {
-            lines += item.canonicalBytes
-            lines.append(0x0A)
-        }
-        return (lines, raw)
+        return (items, raw)
     }
 
     /// The body's JSON object.

@@ -7,15 +7,15 @@ extension StippleAPI {
     static var writes: [Route] {
         [
             Self.route(.post, "/v1/commands") { input, _ in
-                let (lines, raw) = try await input.lines()
-                let commands = try CommandLines.parse(lines)
+                let (items, raw) = try await input.items()
+                let commands = try CommandLines.parse(objects: items)
                 let recorded = try await input.session().record(commands, idempotency: input.idempotency(body: raw))
                 let replayed = !recorded.events.isEmpty && recorded.events.allSatisfy(\.wasAlreadyStored)
                 return JSONBody.response(JSONBody.appended(recorded), status: replayed ? .ok : .created)
             },
             Self.route(.post, "/v1/events") { input, _ in
-                let (lines, _) = try await input.lines()
-                let batch = try ImportLines.parse(lines)
+                let (items, _) = try await input.items()
+                let batch = try ImportLines.parse(objects: items)
                 let recorded = try await input.session().importEvents(batch)
                 return JSONBody.response(JSONBody.appended(recorded), status: .created)
             },

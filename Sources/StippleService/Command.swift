@@ -41,6 +41,8 @@ public struct Command: Sendable {
     public var id: UUID?
     /// The input line the command came from, named in its errors.
     public var line: Int?
+    /// Set by the line parsers, which check ids and text as they read (``InputHygiene``).
+    var inputChecked = false
 
     public init(_ action: Action, metadata: EventMetadata = EventMetadata(), id: UUID? = nil, line: Int? = nil) {
         self.action = action
@@ -63,6 +65,26 @@ public struct Command: Sendable {
             throw ServiceError(error)
         }
         return Command(.record(event))
+    }
+
+    /// Checks the ids and text of a command built otherwise than by a line parser (from
+    /// flags), from its message's encoding.
+    func checkInput() throws(ServiceError) {
+        guard !inputChecked else { return }
+        try InputHygiene.check(stream: target, metadata: metadata)
+        let message: any SwiftProtobuf.Message
+        switch action {
+        case .session(_, let value): message = value
+        case .touchUp(_, let value): message = value
+        case .amend(_, let value): message = value
+        case .recall(_, let value): message = value
+        case .renew(_, let value): message = value
+        case .record(let event):
+            try InputHygiene.check(event)
+            return
+        }
+        guard let json = try? message.jsonString(), let data = try? JSONValue.parse(Array(json.utf8)) else { return }
+        try InputHygiene.check(data, path: "data")
     }
 
     /// The stream the command is about: the user's access to it is checked before its

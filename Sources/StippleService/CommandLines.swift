@@ -21,15 +21,29 @@ public enum CommandLines {
     public static func parse(_ text: [UInt8], newID: () -> UUID = { UUID.v7() }) throws(ServiceError) -> [Command] {
         var commands: [Command] = []
         for (number, line) in JSONLines.lines(text) {
-            commands.append(try command(from: line, line: number, newID: newID))
+            commands.append(try command(from: try JSONLines.object(line, line: number), line: number, newID: newID))
         }
         if commands.isEmpty { throw ServiceError.badInput("no commands in the input: give one JSON object per line") }
         return commands
     }
 
-    static func command(from bytes: [UInt8], line: Int, newID: () -> UUID) throws(ServiceError) -> Command {
+    /// The commands of objects already parsed (the items of an API request's array: item
+    /// N is "line" N in errors).
+    public static func parse(objects: [JSONValue], newID: () -> UUID = { UUID.v7() }) throws(ServiceError) -> [Command] {
+        var commands: [Command] = []
+        for (index, item) in objects.enumerated() {
+            guard case .object(let object) = item else {
+                throw JSONLines.failure(line: index + 1)(nil, "must be a JSON object, not \(item.kindName)")
+            }
+            commands.append(try command(from: object, line: index + 1, newID: newID))
+        }
+        if commands.isEmpty { throw ServiceError.badInput("no commands: give at least one object") }
+        return commands
+    }
+
+    static func command(from parsed: [String: JSONValue], line: Int, newID: () -> UUID) throws(ServiceError) -> Command {
         let fail = JSONLines.failure(line: line)
-        var object = try JSONLines.object(bytes, line: line)
+        var object = parsed
         guard let text = object["command"]?.stringValue else { throw fail("command", "is missing (one of: \(names))") }
         guard let name = Command.Name(rawValue: text) else { throw fail("command", "\"\(text)\" is not known (one of: \(names))") }
         func key(_ key: String) throws(ServiceError) -> String {
@@ -39,6 +53,7 @@ public enum CommandLines {
         let metadata = try JSONLines.metadata(object["metadata"], line: line)
         func message<M: SwiftProtobuf.Message>(_ type: String, as: M.Type) throws(ServiceError) -> M {
             guard let data = object["data"], case .object = data else { throw fail("data", "must be a JSON object") }
+            do { try InputHygiene.check(data, path: "data") } catch { throw error.at(line: line, nothingWritten: "Nothing was recorded.") }
             do {
                 let schema = try EventCatalogue.resolve(type: type, version: nil)
                 guard let message = try PayloadCodec.message(fromJSON: data.canonicalBytes, schema: schema) as? M else {
@@ -64,10 +79,17 @@ public enum CommandLines {
         case .record:
             // The log's own line format, minus the types that only their command may record.
             object.removeValue(forKey: "command")
-            let event = try ImportLines.event(from: JSONValue.object(object).canonicalBytes, line: line, newID: newID)
+            let event = try ImportLines.event(from: object, line: line, newID: newID)
             if let reason = Command.guardedTypeError(event.type) { throw fail("type", reason) }
-            return Command(.record(event), metadata: metadata, line: line)
+            var command = Command(.record(event), metadata: metadata, line: line)
+            command.inputChecked = true
+            return command
         }
-        return Command(action, metadata: metadata, id: newID(), line: line)
+        do { try InputHygiene.check(stream: Command(action).target, metadata: metadata) } catch {
+            throw error.at(line: line, nothingWritten: "Nothing was recorded.")
+        }
+        var command = Command(action, metadata: metadata, id: newID(), line: line)
+        command.inputChecked = true
+        return command
     }
 }

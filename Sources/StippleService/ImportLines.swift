@@ -6,6 +6,8 @@ import Treatment
 public struct ImportBatch: Sendable {
     public var events: [NewEvent] = []
     public var lines: [Int] = []
+    /// Set by the parsers, which check ids and text as they read (``InputHygiene``).
+    var inputChecked = false
 
     public init(events: [NewEvent] = [], lines: [Int] = []) {
         self.events = events
@@ -53,19 +55,34 @@ public enum ImportLines {
     public static func parse(_ text: [UInt8], newID: () -> UUID = { UUID.v7() }) throws(ServiceError) -> ImportBatch {
         var batch = ImportBatch()
         for (number, line) in JSONLines.lines(text) {
-            batch.events.append(try event(from: line, line: number, newID: newID))
+            batch.events.append(try event(from: try JSONLines.object(line, line: number), line: number, newID: newID))
             batch.lines.append(number)
         }
+        batch.inputChecked = true
         if batch.events.isEmpty {
             throw ServiceError.badInput("no events in the input: give one JSON object per line")
         }
         return batch
     }
 
-    /// One line's event.
-    static func event(from bytes: [UInt8], line: Int, newID: () -> UUID) throws(ServiceError) -> NewEvent {
+    /// The events of objects already parsed (an API request's items: item N is line N).
+    public static func parse(objects: [JSONValue], newID: () -> UUID = { UUID.v7() }) throws(ServiceError) -> ImportBatch {
+        var batch = ImportBatch()
+        for (index, item) in objects.enumerated() {
+            guard case .object(let object) = item else {
+                throw JSONLines.failure(line: index + 1)(nil, "must be a JSON object, not \(item.kindName)")
+            }
+            batch.events.append(try event(from: object, line: index + 1, newID: newID))
+            batch.lines.append(index + 1)
+        }
+        if batch.events.isEmpty { throw ServiceError.badInput("no events: give at least one object") }
+        batch.inputChecked = true
+        return batch
+    }
+
+    /// One line's event, its ids and text checked (``InputHygiene``).
+    static func event(from object: [String: JSONValue], line: Int, newID: () -> UUID) throws(ServiceError) -> NewEvent {
         let fail = JSONLines.failure(line: line)
-        let object = try JSONLines.object(bytes, line: line)
         if let unknown = object.keys.filter({ !fields.contains($0) }).sorted().first {
             throw fail(unknown, "is not known (expected: \(fields.sorted().joined(separator: ", ")))")
         }
@@ -118,6 +135,12 @@ public enum ImportLines {
             throw fail("data", error.description)
         }
         let metadata = try JSONLines.metadata(object["metadata"], line: line)
+        do {
+            try InputHygiene.check(stream: stream, metadata: metadata)
+            try InputHygiene.check(data, path: "data")
+        } catch {
+            throw error.at(line: line, nothingWritten: "Nothing was recorded.")
+        }
         return NewEvent(
             id: id ?? newID(), stream: stream, type: type, schemaVersion: schema.version, expectedVersion: expected,
             metadata: metadata, payload: payload)

@@ -43,13 +43,24 @@ extension Session {
         let lotVisible: Recorder.LotVisibility = { received in
             !principal.role.isClinicScoped || received.map { principal.clinics.contains($0.clinicID) } ?? false
         }
-        var decisions = zip(commands, ids).map { command, id in
-            authorized(target: (command.target, command.permission, command.createsTarget), line: command.line) {
-                // What the input says alone is checked first, before the target's access:
-                // such a refusal is the same whatever the log holds.
-                if case .record(let event) = command.action { try InputHygiene.check(event) }
-                return try command.decision(id: id, lotVisible: lotVisible)
+        // What the input says alone (ids, text, values) is checked before the write
+        // transaction, off the writer, and before the target's access: such a refusal is
+        // the same whatever the log holds.
+        var decisions: [Recorder.Decision] = []
+        for (command, id) in zip(commands, ids) {
+            let decision: Recorder.Decision
+            do {
+                try command.checkInput()
+                decision = try command.decision(id: id, lotVisible: lotVisible)
+            } catch let refusal as Refusal {
+                throw ServiceError(refusal).at(line: command.line, nothingWritten: "Nothing was recorded.")
+            } catch let error as ServiceError {
+                throw error.kind == .badInput && command.line != nil && !error.message.hasPrefix("line ")
+                    ? error.at(line: command.line, nothingWritten: "Nothing was recorded.") : error
+            } catch {
+                throw ServiceError(error)
             }
+            decisions.append(authorized(target: (command.target, command.permission, command.createsTarget), line: command.line) { decision })
         }
         if let idempotency {
             try idempotency.validate()
@@ -83,7 +94,9 @@ extension Session {
         try require(.importEvents)
         for (event, line) in zip(batch.events, batch.lines) {
             if let refusal = Command.importRefusal(event.type) { throw ServiceError.badInput("line \(line): field \"type\" " + refusal, line: line) }
-            do { try InputHygiene.check(event) } catch { throw error.at(line: line, nothingWritten: "Nothing was appended.") }
+            if !batch.inputChecked {
+                do { try InputHygiene.check(event) } catch { throw error.at(line: line, nothingWritten: "Nothing was appended.") }
+            }
         }
         let events = batch.events
         let appended: [AppendedEvent]
@@ -193,14 +206,12 @@ extension Session {
         let principal = self.principal
         return { reader in
             do {
-                if let target { try InputHygiene.check(stream: target.stream) }
                 let decision = try make()
                 if let target {
                     try EventAccess.checkTarget(
                         target.stream, permission: target.permission, creates: target.creates, principal: principal, reader: reader)
                 }
                 return try decision(reader).map { event in
-                    try InputHygiene.check(event)
                     for (permission, clinic) in try EventAccess.requirements(for: event, reader: reader) {
                         try AccessPolicy.check(principal, permission, clinic: clinic)
                     }
