@@ -52,6 +52,15 @@ extension StippleAPI {
                 let token = try await input.session().rotateToken(of: name)
                 return JSONBody.response(.object(["name": .string(name), "token": .string(token)]), status: .created)
             },
+            Self.route(.post, "/v1/dictionaries") { input, _ in
+                guard let report = try await input.session().trainDictionary() else {
+                    return JSONBody.response(.object(["trained": .bool(false)]))
+                }
+                return JSONBody.response(.object([
+                    "trained": .bool(true), "codec": .int(Int64(report.codecID)), "dictionaryBytes": .int(Int64(report.dictionaryBytes)),
+                    "samples": .int(Int64(report.samples)), "ratioBefore": .double(report.ratioBefore), "ratioAfter": .double(report.ratioAfter),
+                ]), status: .created)
+            },
             Self.route(.post, "/v1/keys/rotation") { input, _ in
                 let count = try await input.session().rotateMasterKey()
                 return JSONBody.response(.object(["rewrapped": .int(Int64(count))]))
