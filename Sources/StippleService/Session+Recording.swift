@@ -60,7 +60,7 @@ extension Session {
             } catch {
                 throw ServiceError(error)
             }
-            decisions.append(authorized(target: (command.target, command.permission, command.createsTarget), line: command.line) { decision })
+            decisions.append(authorized(decision, target: (command.target, command.permission, command.createsTarget), line: command.line))
         }
         if let idempotency {
             try idempotency.validate()
@@ -133,7 +133,7 @@ extension Session {
             let batches = try chain.transactions(includeSetUp: !exists)
             let before = try await log.head().position
             for (index, batch) in batches.enumerated() {
-                _ = try await write(batch.map { decision in authorized(target: nil, line: nil) { decision } }, catchUp: false)
+                _ = try await write(batch.map { authorized($0, target: nil, line: nil) }, catchUp: false)
                 progress?(index + 1, batches.count)
             }
             let head = try await log.head().position
@@ -198,15 +198,13 @@ extension Session {
     /// any stream (a refused user learns nothing from the rules: not whether the client
     /// exists, nor their consent or sessions), and every event it returns is allowed for
     /// the user (role and clinic, read inside the write transaction) and respects a
-    /// confidential client's care team. `make` runs first: it checks what the input says
-    /// alone (values, ids), which tells nothing of the log.
+    /// confidential client's care team.
     func authorized(
-        target: (stream: String, permission: Permission, creates: Bool)?, line: Int?, _ make: @escaping @Sendable () throws -> Recorder.Decision
+        _ decision: @escaping Recorder.Decision, target: (stream: String, permission: Permission, creates: Bool)?, line: Int?
     ) -> Recorder.Decision {
         let principal = self.principal
         return { reader in
             do {
-                let decision = try make()
                 if let target {
                     try EventAccess.checkTarget(
                         target.stream, permission: target.permission, creates: target.creates, principal: principal, reader: reader)
