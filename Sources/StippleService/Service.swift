@@ -85,8 +85,10 @@ public final class Service: Sendable {
     package let log: EventLog
     /// Each user's last write (position), for read-your-writes in background upkeep.
     private let lastWrites = Mutex<[String: Int64]>([:])
-    /// Wakes ``keepProjectionsCurrent()`` when a write lands.
-    private let writes: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    /// Wakes every running ``keepProjectionsCurrent()`` when a write lands: one stream
+    /// per upkeep, by a number of its own (a stream ends when its consumer is cancelled,
+    /// so an upkeep started later needs a new one).
+    private let upkeepWakes = Mutex<(next: Int, streams: [Int: AsyncStream<Void>.Continuation])>((0, [:]))
     /// Sign-ins already checked against the users table and the chain, by token hash,
     /// with the version of the user's stream before the check: any change to the user
     /// (by any process) appends to that stream, and the cached sign-in is used only while
@@ -102,7 +104,6 @@ public final class Service: Sendable {
     init(configuration: ServiceConfiguration, log: EventLog) {
         self.configuration = configuration
         self.log = log
-        writes = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Opens an existing log, refusing one that holds events this build cannot read, and
@@ -234,7 +235,14 @@ public final class Service: Sendable {
     /// A server runs it beside its requests (``ProjectionUpkeep/background(readYourWrites:)``).
     public func keepProjectionsCurrent() async {
         let projector = reports().projector
-        let wake = writes.continuation
+        // Writes in a burst wake it once: the stream keeps the newest only.
+        let (stream, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let number = upkeepWakes.withLock { wakes in
+            defer { wakes.next += 1 }
+            wakes.streams[wakes.next] = wake
+            return wakes.next
+        }
+        defer { _ = upkeepWakes.withLock { $0.streams.removeValue(forKey: number) } }
         let logger = configuration.logger
         await withTaskGroup(of: Void.self) { group in
             // At least once a second: other processes append too.
@@ -244,8 +252,7 @@ public final class Service: Sendable {
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
-            // Each wake (writes in a burst wake it once: the stream keeps the newest only).
-            let stream = writes.stream
+            // Each wake.
             group.addTask {
                 for await _ in stream {
                     if Task.isCancelled { return }
@@ -266,7 +273,7 @@ public final class Service: Sendable {
     /// Notes a write, for read-your-writes, and wakes the upkeep.
     func noteWrite(by user: String, upTo position: Int64) {
         lastWrites.withLock { $0[user] = max($0[user] ?? 0, position) }
-        writes.continuation.yield()
+        for wake in upkeepWakes.withLock({ Array($0.streams.values) }) { wake.yield() }
     }
 
     /// The last position `user` wrote through this service (0: none).

@@ -102,6 +102,7 @@ struct HTTPBench {
         let pool = 64_000
         try await register(0..<pool, admin: admin)
         let clinician = try await service.authenticate(clinicianToken)
+        try await caughtUp(service)
         let upkeep = Task { await service.keepProjectionsCurrent() }
 
         let perTask = pool / connections
@@ -119,6 +120,7 @@ struct HTTPBench {
         // As many fresh clients as the server could record at three times that rate.
         let httpPool = max(10_000, Int(inProcessRate * Double(seconds) * 3))
         try await register(pool..<(pool + httpPool), admin: admin)
+        try await caughtUp(service)
         try service.close()
         let server = try ServerProcess(stipple: stipple, configuration: configuration)
         defer { server.stop() }
@@ -191,6 +193,14 @@ struct HTTPBench {
 }
 
 extension HTTPBench {
+    /// Waits until the projections hold every event: each timed run starts as a server's
+    /// steady state does, with no registration backlog for the upkeep to fold.
+    func caughtUp(_ service: Service) async throws {
+        let upkeep = Task { await service.keepProjectionsCurrent() }
+        defer { upkeep.cancel() }
+        while try await service.projectionLag() > 0 { try await Task.sleep(for: .milliseconds(50)) }
+    }
+
     /// Runs `body` in `tasks` concurrent tasks, `rounds` times each or until the run's
     /// seconds are over: every call's latency, and the seconds the whole run took.
     func timed(
