@@ -1,4 +1,5 @@
 import Crypto
+import EventLog
 import Foundation
 
 /// Access tokens: 32 random bytes shown once (`stp_` and base64url), stored only as their
@@ -17,7 +18,7 @@ public enum Tokens {
 
     /// The stored form of a token (lower-case hex SHA-256 of its text).
     package static func hash(_ token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Array(token.utf8)).hexString
     }
 
     /// Whether `text` has a token's shape (a typo is told apart from a wrong token).

@@ -80,12 +80,12 @@ struct ChainHasher {
     }
 }
 
-extension Array where Element == UInt8 {
+extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal.
-    var hexString: String {
+    package var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
-        out.reserveCapacity(count * 2)
+        out.reserveCapacity(underestimatedCount * 2)
         for byte in self {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0F)])

@@ -86,105 +86,14 @@ extension JSONValue {
     ///
     /// - Throws: ``JSONValue/ParseError`` naming what is wrong with the text.
     /// Refuses text that is not UTF-8, and objects that give a key twice (parsers differ
-    /// on which one wins, so the input would mean different things to different readers).
+    /// on which one wins, so the input would mean different things to different readers);
+    /// see ``JSONReader`` for the rest.
     public static func parse(_ bytes: some Collection<UInt8>) throws(ParseError) -> JSONValue {
-        let bytes = Array(bytes)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
-            throw ParseError(reason: "the text starts with a byte order mark (U+FEFF): save it as UTF-8 without one")
+        let parsed = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(ParseError) in try JSONReader.parse(buffer) }
         }
-        try checkUTF8(bytes)
-        try checkUniqueKeys(bytes)
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch let DecodingError.dataCorrupted(context) {
-            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw ParseError(reason: detail ?? context.debugDescription)
-        } catch {
-            throw ParseError(reason: String(describing: error))
-        }
-    }
-
-    /// Refuses bytes that are not UTF-8, naming the offset.
-    static func checkUTF8(_ bytes: [UInt8]) throws(ParseError) {
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        var offset = 0
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let scalar): offset += UTF8.width(scalar)
-            case .emptyInput: return
-            case .error: throw ParseError(reason: "the text is not valid UTF-8 (at byte \(offset + 1))")
-            }
-        }
-    }
-
-    /// Refuses an object that gives a key twice. A scan of the tokens with a stack of the
-    /// keys seen per open object (no recursion: deep nesting is the decoder's to refuse);
-    /// keys are compared after their escapes are decoded, as a parser would see them.
-    static func checkUniqueKeys(_ bytes: [UInt8]) throws(ParseError) {
-        var keys: [Set<[UInt8]>?] = []  // one entry per open container; nil for an array
-        var expectingKey = false
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            switch byte {
-            case UInt8(ascii: "{"):
-                keys.append([])
-                expectingKey = true
-            case UInt8(ascii: "["):
-                keys.append(nil)
-                expectingKey = false
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                if !keys.isEmpty { keys.removeLast() }
-                expectingKey = false
-            case UInt8(ascii: ","):
-                expectingKey = keys.last.map { $0 != nil } ?? false
-            case UInt8(ascii: "\""):
-                var decoded: [UInt8] = []
-                index += 1
-                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-                    if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count {
-                        index += 1
-                        switch bytes[index] {
-                        case UInt8(ascii: "u") where index + 4 < bytes.count:
-                            let hex = String(decoding: bytes[(index + 1)...(index + 4)], as: UTF8.self)
-                            guard let value = UInt32(hex, radix: 16) else { throw ParseError(reason: "\\u\(hex) is not an escape (four hex digits)") }
-                            index += 4
-                            if let scalar = Unicode.Scalar(value) {
-                                decoded += Array(String(Character(scalar)).utf8)
-                            } else if (0xD800...0xDBFF).contains(value), index + 6 < bytes.count, bytes[index + 1] == UInt8(ascii: "\\"),
-                                      bytes[index + 2] == UInt8(ascii: "u"),
-                                      let low = UInt32(String(decoding: bytes[(index + 3)...(index + 6)], as: UTF8.self), radix: 16),
-                                      (0xDC00...0xDFFF).contains(low),
-                                      let scalar = Unicode.Scalar(0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)) {
-                                decoded += Array(String(Character(scalar)).utf8)
-                                index += 6
-                            } else {
-                                throw ParseError(reason: "\\u\(hex) is half of a surrogate pair with no other half: it is no character")
-                            }
-                        case UInt8(ascii: "n"): decoded.append(0x0A)
-                        case UInt8(ascii: "t"): decoded.append(0x09)
-                        case UInt8(ascii: "r"): decoded.append(0x0D)
-                        case UInt8(ascii: "b"): decoded.append(0x08)
-                        case UInt8(ascii: "f"): decoded.append(0x0C)
-                        default: decoded.append(bytes[index])
-                        }
-                    } else {
-                        decoded.append(bytes[index])
-                    }
-                    index += 1
-                }
-                if expectingKey, let last = keys.indices.last, keys[last] != nil {
-                    if !keys[last]!.insert(decoded).inserted {
-                        throw ParseError(reason: "key \"\(String(decoding: decoded, as: UTF8.self))\" appears twice in one object")
-                    }
-                    expectingKey = false
-                }
-            default:
-                break
-            }
-            index += 1
-        }
+        if let parsed { return try parsed.get() }
+        return try Array(bytes).withUnsafeBufferPointer { buffer throws(ParseError) in try JSONReader.parse(buffer) }
     }
 
     /// Parses one JSON document from a string.
