@@ -91,6 +91,18 @@ struct ServeCLITests {
         #expect(try cli.run(["history", "42"]).stdout.contains("Over HTTP"))
     }
 
+    @Test("--log-level warning leaves out the line per request")
+    func quieter() async throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let server = try Server(cli, arguments: ["--log-level", "warning"])
+        #expect(try await server.request("/healthz").0 == 200)
+        #expect(try await server.request("/v1/stats").0 == 401)
+        #expect(server.stop() == 0)
+        let logged = try String(contentsOfFile: server.logFile, encoding: .utf8)
+        #expect(!logged.contains("http.route="), "\(logged)")
+    }
+
     @Test("with a certificate and its key it serves HTTPS, also on an address other machines reach")
     func tls() throws {
         let cli = try CLI()
@@ -117,7 +129,7 @@ struct ServeCLITests {
         #expect(server.stop() == 0)
     }
 
-    @Test("it refuses plain HTTP on an address other machines reach, and half a TLS pair")
+    @Test("it refuses plain HTTP on an address other machines reach, half a TLS pair, and an unknown log level")
     func refusals() throws {
         let cli = try CLI()
         try cli.run(["init"])
@@ -127,6 +139,9 @@ struct ServeCLITests {
         let half = try cli.run(["serve", "--tls-cert", "cert.pem"])
         #expect(half.status == 2)
         #expect(half.stderr.contains("Give both --tls-cert and --tls-key"))
+        let loud = try cli.run(["serve", "--port", "0", "--log-level", "loud"])
+        #expect(loud.status == 2)
+        #expect(loud.stderr.contains("The value 'loud' is invalid for '--log-level <level>'"), "\(loud.stderr)")
     }
 
     @Test("SIGKILL under load loses no acknowledged write; the log verifies after")

@@ -69,6 +69,7 @@ final class GroupCommitWriter: Sendable {
 
     private func drain(_ db: Database) {
         var answered = 0
+        var lastCommitNanos: UInt64 = 0
         while true {
             var jobs = queue.withLock { queue in
                 let jobs = queue.jobs
@@ -78,12 +79,16 @@ final class GroupCommitWriter: Sendable {
             }
             if jobs.isEmpty { return }
             // The callers answered last time are likely coming back with their next
-            // append; when fewer than half are back, give them up to 200 µs to join this
-            // transaction rather than paying a commit for a handful. A lone writer
-            // (answered 1) never waits.
-            if jobs.count < answered / 2 {
-                let deadline = DispatchTime.now().uptimeNanoseconds + 200_000
-                while jobs.count < answered / 2, DispatchTime.now().uptimeNanoseconds < deadline {
+            // append; when fewer than three in four are back, give them up to a quarter
+            // of the last commit's time (200 µs – 2 ms) to join this transaction rather
+            // than paying a commit (its fsync) for a handful: over HTTP the callers come
+            // back through the network stack, later than in-process ones, and batches
+            // fell to a third of the connections. A lone writer (answered 1) never waits.
+            let wanted = answered * 3 / 4
+            if jobs.count < wanted {
+                let budget = min(2_000_000, max(200_000, lastCommitNanos / 4))
+                let deadline = DispatchTime.now().uptimeNanoseconds + budget
+                while jobs.count < wanted, DispatchTime.now().uptimeNanoseconds < deadline {
                     usleep(20)
                     jobs += queue.withLock { queue in
                         let more = queue.jobs
@@ -92,6 +97,7 @@ final class GroupCommitWriter: Sendable {
                     }
                 }
             }
+            let committing = DispatchTime.now().uptimeNanoseconds
             let results = commit(jobs, in: db)
             LogMetrics.jobsPerCommit.record(jobs.count)
             LogMetrics.eventsPerCommit.record(results.reduce(0) { count, result in count + ((try? result.get())?.count ?? 0) })
@@ -104,6 +110,7 @@ final class GroupCommitWriter: Sendable {
                 job.continuation.resume(with: result)
             }
             answered = jobs.count
+            lastCommitNanos = DispatchTime.now().uptimeNanoseconds - committing
         }
     }
 

@@ -39,6 +39,11 @@ extension Stipple {
         @Option(name: .customLong("max-feed-wait"), help: ArgumentHelp("The longest a feed request (GET /v1/events?wait=) waits for new events, in seconds.", valueName: "seconds"))
         var maxFeedWait = 30
 
+        @Option(name: .customLong("log-level"), help: ArgumentHelp(
+            "The least severe log lines written to standard error: trace, debug, info (a line per request), notice, warning, error, critical.",
+            valueName: "level"))
+        var logLevel: LogLevel = .info
+
         func validate() throws {
             if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("Give both --tls-cert and --tls-key, or neither.") }
             if !(1...1_024).contains(maxBodyMegabytes) { throw ValidationError("--max-body-mb must be 1 to 1024, not \(maxBodyMegabytes).") }
@@ -59,7 +64,7 @@ extension Stipple {
                 configuration.projectionUpkeep = .background(readYourWrites: .seconds(2))
                 configuration.catchUpProgress = nil
                 var logger = options.logger
-                logger.logLevel = options.verbose ? .debug : .info
+                logger.logLevel = options.verbose ? .debug : logLevel.level
                 configuration.logger = logger
                 let service = try await Service.open(configuration)
                 let scheme = server.tls == nil ? "http" : "https"
@@ -72,4 +77,21 @@ extension Stipple {
             }
         }
     }
+}
+
+/// A log level as `--log-level` names it (swift-log's levels).
+struct LogLevel: ExpressibleByArgument {
+    let level: Logger.Level
+
+    static let info = LogLevel(level: .info)
+
+    init(level: Logger.Level) { self.level = level }
+
+    init?(argument: String) {
+        guard let level = Logger.Level(rawValue: argument.lowercased()) else { return nil }
+        self.level = level
+    }
+
+    static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
+    var defaultValueDescription: String { level.rawValue }
 }
