@@ -129,7 +129,7 @@ public struct Recorder: Sendable {
         { reader in
             let clientStream = Streams.client(clientID)
             let context = try context(
-                client: clientStream, technician: session.technicianID, supervisor: session.supervisorID,
+                client: clientStream, clinic: session.clinicID, technician: session.technicianID, supervisor: session.supervisorID,
                 lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), lotVisible: lotVisible, reader)
             let decision = try SessionRules.decide(session, context: context).get()
             var metadata = metadata
@@ -149,7 +149,7 @@ public struct Recorder: Sendable {
         { reader in
             let clientStream = Streams.client(clientID)
             let context = try context(
-                client: clientStream, technician: touchUp.technicianID, supervisor: touchUp.supervisorID,
+                client: clientStream, clinic: touchUp.clinicID, technician: touchUp.technicianID, supervisor: touchUp.supervisorID,
                 lots: touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot), lotVisible: lotVisible, reader)
             let accepted = try SessionRules.decideTouchUp(touchUp, context: context).get()
             return [try newEvent(
@@ -284,11 +284,12 @@ public struct Recorder: Sendable {
     /// Folds the streams a procedure's rules read: the client, the technician, the
     /// supervisor and every lot named.
     static func context(
-        client stream: String, technician: String, supervisor: String, lots: [String], lotVisible: LotVisibility = { _ in true },
-        _ reader: TransactionReader
+        client stream: String, clinic: String, technician: String, supervisor: String, lots: [String],
+        lotVisible: LotVisibility = { _ in true }, _ reader: TransactionReader
     ) throws -> SessionContext {
         var client = ClientState()
         try fold(stream, reader) { client.apply(type: $0, message: $1, id: $2) }
+        let times = try clinicTimes(Set([clinic] + client.procedures.map(\.clinicID)), reader)
         var technicianState = TechnicianState()
         try fold(Streams.technician(technician), reader) { technicianState.apply(type: $0, message: $1, id: $2) }
         var supervisorState: TechnicianState?
@@ -303,7 +304,17 @@ public struct Recorder: Sendable {
             try fold(Streams.batch(lot), reader) { batch.apply(type: $0, message: $1, id: $2) }
             if batch.received != nil || batch.recalled != nil, lotVisible(batch.received) { batches[lot] = batch }
         }
-        return SessionContext(client: client, technician: technicianState, supervisor: supervisorState, lots: batches)
+        return SessionContext(client: client, technician: technicianState, supervisor: supervisorState, lots: batches, times: times)
+    }
+
+    /// The time zones of `clinics`, from their `ClinicOpened` (the chain's default zone
+    /// for a clinic without one).
+    package static func clinicTimes(_ clinics: Set<String>, _ reader: TransactionReader) throws -> ClinicTimes {
+        var times = ClinicTimes()
+        for clinic in clinics where !clinic.isEmpty {
+            try fold(Streams.clinic(clinic), reader) { _, message, _ in times.apply(clinic: clinic, message) }
+        }
+        return times
     }
 
     /// Folds every event of `stream` through `apply` (type, newest message, event id).

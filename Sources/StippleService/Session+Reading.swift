@@ -99,3 +99,46 @@ extension Session {
     /// Whether a purpose says nothing (see ``AccessLog/isBlank(_:)``).
     static func isBlank(_ purpose: String?) -> Bool { AccessLog.isBlank(purpose) }
 }
+
+// MARK: - Clinic time
+
+extension Session {
+    /// A clinic's time: the zone of its `ClinicOpened` (the chain's default, America/Toronto,
+    /// for a clinic without one). What a named command reads a local time in. A clinic's
+    /// zone is no record: every user may ask.
+    public func clinicTime(_ clinic: String) async throws(ServiceError) -> ClinicTime {
+        let events = try await classified { try await log.read(stream: Recorder.Streams.clinic(clinic), limit: Int.max) }
+        var times = ClinicTimes()
+        for event in events { if let message = try? Recorder.decode(event) { times.apply(clinic: clinic, message) } }
+        return times[clinic]
+    }
+
+    /// The time of the clinic where `client` was registered, for a command about the client
+    /// that names no clinic (a consent, a reaction, a reschedule).
+    ///
+    /// Only a user the access policy lets see the client learns that clinic's zone; anyone
+    /// else gets the chain's default, and their write is then refused with the words a
+    /// client that does not exist gets: the answer tells nothing about the client.
+    public func clinicTime(ofClient client: String) async throws(ServiceError) -> ClinicTime {
+        let events = try await classified { try await log.read(stream: Recorder.Streams.client(client), limit: Int.max) }
+        guard AccessLog.verdict(for: principal, clientEvents: events, purpose: "zone") == .allowed,
+              let first = events.first, let message = try? Recorder.decode(first),
+              let clinic = EventAccess.clinic(of: message), !clinic.isEmpty
+        else { return .chainDefault }
+        return try await clinicTime(clinic)
+    }
+}
+
+extension Session {
+    /// The time of the clinic that received `lot`, for a command about the lot that names
+    /// no clinic (a discard). Users of other clinics get the chain's default (as for
+    /// ``clinicTime(ofClient:)``: the answer tells nothing of another clinic's lots).
+    public func clinicTime(ofLot lot: String) async throws(ServiceError) -> ClinicTime {
+        let events = try await classified { try await log.read(stream: Recorder.Streams.batch(lot), limit: 1) }
+        guard let first = events.first, let message = try? Recorder.decode(first),
+              let clinic = EventAccess.clinic(of: message), !clinic.isEmpty,
+              principal.role == .admin || principal.role == .auditor || principal.clinics.contains(clinic)
+        else { return .chainDefault }
+        return try await clinicTime(clinic)
+    }
+}

@@ -63,20 +63,48 @@ public enum TypedInput {
 
     public static let severities = Vocabulary<String>(["mild": "mild", "moderate": "moderate", "severe": "severe"])
 
-    /// `2026-03-14T10:00`, `2026-03-14T10:00:00`, either with a final `Z`, or with a space
-    /// for the `T`; always UTC.
-    public static func instant(_ text: String, _ field: String) throws(ServiceError) -> Google_Protobuf_Timestamp {
-        var normalized = text.replacingOccurrences(of: " ", with: "T")
-        if normalized.hasSuffix("Z") { normalized.removeLast() }
-        let parts = normalized.split(separator: "T", omittingEmptySubsequences: false)
-        let time = parts.count == 2 ? parts[1].split(separator: ":", omittingEmptySubsequences: false).map { Int($0) } : []
-        guard parts.count == 2, let day = Day(String(parts[0])), (2...3).contains(time.count),
-              time.allSatisfy({ $0 != nil }), parts[1].allSatisfy({ $0.isNumber || $0 == ":" }),
-              let hour = time[0], let minute = time[1], (0...23).contains(hour), (0...59).contains(minute),
-              time.count == 2 || (0...59).contains(time[2] ?? -1)
-        else { throw ServiceError.badInput("\(field) must be a time such as 2026-03-14T10:00 (UTC), not \"\(text)\".") }
+    /// A time typed for a clinic's event: `2026-03-14T10:00` or `2026-03-14 10:00` (seconds
+    /// optional) is the clinic's local time; with a final `Z` or an offset (`-05:00`) it is
+    /// that instant. Stored as UTC.
+    ///
+    /// - Parameter time: the clinic's time; `nil` for an event of no clinic, whose time
+    ///   must carry its offset.
+    /// - Throws: ``ServiceError`` (bad input) for text that is no time, a time without an
+    ///   offset where no clinic gives the zone, a local time the clocks skip (spring
+    ///   forward) or show twice (fall back: give the offset).
+    public static func instant(_ text: String, _ field: String, in time: ClinicTime?) throws(ServiceError) -> Google_Protobuf_Timestamp {
+        let example = time.map { "a time such as 2026-03-14T10:00 (\($0.zone.identifier) time) or 2026-03-14T15:00Z" }
+            ?? "a time with its offset, such as 2026-03-14T10:00-05:00 or 2026-03-14T15:00Z (this event belongs to no clinic whose zone could be used)"
+        var rest = Substring(text.replacingOccurrences(of: " ", with: "T"))
+        var offset: Int?
+        if rest.hasSuffix("Z") {
+            offset = 0
+            rest = rest.dropLast()
+        } else if rest.count > 6, let sign = rest.dropLast(5).last, sign == "+" || sign == "-" {
+            let zone = rest.suffix(5)
+            let hours = Int(zone.prefix(2)), minutes = Int(zone.suffix(2))
+            guard zone.dropFirst(2).first == ":", let hours, let minutes, hours <= 14, minutes < 60, zone.allSatisfy({ $0.isASCII }) else {
+                throw ServiceError.badInput("\(field) must be \(example), not \"\(text)\".")
+            }
+            offset = (sign == "-" ? -1 : 1) * (hours * 3_600 + minutes * 60)
+            rest = rest.dropLast(6)
+        }
+        let parts = rest.split(separator: "T", omittingEmptySubsequences: false)
+        let clock = parts.count == 2 ? parts[1].split(separator: ":", omittingEmptySubsequences: false).map { Int($0) } : []
+        guard parts.count == 2, let day = Day(String(parts[0])), (2...3).contains(clock.count),
+              clock.allSatisfy({ $0 != nil }), parts[1].allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ":") }),
+              let hour = clock[0], let minute = clock[1], (0...23).contains(hour), (0...59).contains(minute),
+              clock.count == 2 || (0...59).contains(clock[2] ?? -1)
+        else { throw ServiceError.badInput("\(field) must be \(example), not \"\(text)\".") }
+        let local = day.startSeconds + Int64(hour * 3_600 + minute * 60 + (clock.count == 3 ? clock[2]! : 0))
         var timestamp = Google_Protobuf_Timestamp()
-        timestamp.seconds = Int64(day.daysSinceEpoch) * 86_400 + Int64(hour * 3_600 + minute * 60 + (time.count == 3 ? time[2]! : 0))
+        if let offset {
+            timestamp.seconds = local - Int64(offset)
+        } else if let time {
+            do { timestamp.seconds = try time.instant(local: local) } catch { throw ServiceError.badInput("\(field): \(error)") }
+        } else {
+            throw ServiceError.badInput("\(field) must be \(example), not \"\(text)\".")
+        }
         return timestamp
     }
 

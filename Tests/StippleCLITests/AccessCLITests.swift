@@ -14,7 +14,7 @@ struct AccessCLITests {
             cli = try CLI()
             try cli.run(["init"])
             for arguments in [
-                ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00"],
+                ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00Z"],
                 ["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "certified", "--issued", "2025-01-10", "--expires", "2027-01-10"],
                 ["tech", "bbp", "--technician", "17", "--completed", "2025-09-01"],
                 ["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"],

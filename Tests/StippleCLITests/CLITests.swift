@@ -283,7 +283,7 @@ struct CLITests {
         let cli = try CLI()
         try cli.run(["init"])
         for arguments in [
-            ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00"],
+            ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00Z"],
             ["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "certified", "--issued", "2025-01-10", "--expires", "2027-01-10"],
             ["tech", "bbp", "--technician", "17", "--completed", "2025-09-01"],
             ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
@@ -301,13 +301,13 @@ struct CLITests {
         }
         let first = try cli.run(session("1", "2026-03-02"))
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(try cli.run(["batch", "recall", "--lot", "PB-1187", "--authority", "Health Canada", "--notice", "RA-7", "--reason", "contamination", "--at", "2026-03-10T09:00"]).status == 0)
+        #expect(try cli.run(["batch", "recall", "--lot", "PB-1187", "--authority", "Health Canada", "--notice", "RA-7", "--reason", "contamination", "--at", "2026-03-10T09:00-05:00"]).status == 0)
         let refused = try cli.run(session("2", "2026-03-16"))
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("[lot-not-recalled] lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-7)"), "\(refused.stderr)")
         let badTime = try cli.run(session("2", "2026-03-16").map { $0 == "2026-03-16T10:00" ? "16 March" : $0 })
         #expect(badTime.status == 2)
-        #expect(badTime.stderr.contains("--start must be a time such as 2026-03-14T10:00 (UTC)"))
+        #expect(badTime.stderr.contains("--start must be a time such as 2026-03-14T10:00 (America/Toronto time) or 2026-03-14T15:00Z"), "\(badTime.stderr)")
         for bad in ["2026-03-16T10:00:99", "2026-03-16T10:00:-30", "2026-03-16TZ10:00", "2026-03-16T24:00"] {
             let run = try cli.run(session("2", "2026-03-16").map { $0 == "2026-03-16T10:00" ? bad : $0 })
             #expect(run.status == 2, "\(bad)")
@@ -328,8 +328,8 @@ struct CLITests {
         let steps: [([String], Int32)] = [
             (["clinic", "open", "--clinic", "toronto", "--name", "Stipple Toronto", "--opened", "2021-05-01"], 0),
             (["clinic", "open", "--clinic", "toronto", "--name", "again", "--opened", "2021-05-01"], 3),
-            (["tech", "register", "--technician", "18", "--name", "New Tech", "--at", "2026-01-02T09:00"], 0),
-            (["tech", "register", "--technician", "18", "--name", "Twice", "--at", "2026-01-03T09:00"], 3),
+            (["tech", "register", "--technician", "18", "--name", "New Tech", "--at", "2026-01-02T09:00Z"], 0),
+            (["tech", "register", "--technician", "18", "--name", "Twice", "--at", "2026-01-03T09:00Z"], 3),
             (["tech", "revoke", "--technician", "18", "--certification", "C-9", "--on", "2026-03-01", "--reason", "typo"], 4),
             (["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "trainer", "--issued", "2026-01-01", "--expires", "2030-01-01"], 4),
             (["client", "consent", "--client", "43", "--form", "v4", "--at", "2026-03-01T10:00"], 4),

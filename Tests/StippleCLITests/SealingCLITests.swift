@@ -20,7 +20,7 @@ struct SealingCLITests {
         let name = "Zebulon Quixotebright-" + String(UUID().uuidString.prefix(8))
         let phone = "+1-416-555-" + String(Int.random(in: 1000...9999))
         for arguments in [
-            ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00"],
+            ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00Z"],
             ["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "certified", "--issued", "2025-01-10", "--expires", "2027-01-10"],
             ["tech", "bbp", "--technician", "17", "--completed", "2025-09-01"],
             ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],

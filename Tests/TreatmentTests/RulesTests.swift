@@ -19,6 +19,11 @@ struct Fixture {
         return parsed
     }
 
+    /// A procedure at the Toronto clinic at noon local time on `day`.
+    static func procedure(_ number: Int32, _ day: String) -> ClientState.Procedure {
+        ClientState.Procedure(number: number, clinicID: "toronto", startedAt: Day(day)!.startSeconds + 17 * 3_600)
+    }
+
     init() {
         session.sessionNumber = 2
         session.clinicID = "toronto"
@@ -39,7 +44,7 @@ struct Fixture {
 
         client.registered = true
         client.consentSigned = true
-        client.procedures = [ClientState.Procedure(number: 1, day: Day("2026-03-02")!)]
+        client.procedures = [Fixture.procedure(1, "2026-03-02")]
 
         technician.registered = true
         technician.certifications["C-1"] = TechnicianState.Certification(
@@ -145,7 +150,7 @@ struct SessionRulesTests {
         fixture.lots["PB-1187"]?.received?.expiry = "2027-05"
         #expect(try fixture.refusal().violations == [RuleViolation(.lotNotExpired, #"lot PB-1187 has no readable expiry on file ("2027-05")"#)])
         fixture = Fixture()
-        fixture.lots["PB-1187"]?.discardedOn = Day("2026-03-01")!
+        fixture.lots["PB-1187"]?.discardedAt = Day("2026-03-01")!.startSeconds + 12 * 3_600
         #expect(try fixture.refusal().violations == [RuleViolation(.lotNotRecalled, "lot PB-1187 was discarded on 2026-03-01")])
     }
 
@@ -210,10 +215,10 @@ struct SessionRulesTests {
         #expect(try fixture.refusal().violations == [RuleViolation(
             .sessionNumbersConsecutive, field: "sessionNumber", "the next session of this course is number 2, not 3")])
         fixture = Fixture()
-        fixture.client.procedures.append(ClientState.Procedure(number: 0, day: Day("2026-03-14")!))
+        fixture.client.procedures.append(Fixture.procedure(0, "2026-03-14"))
         #expect(try fixture.refusal().rules == [.oneSessionPerDay])
         fixture = Fixture()
-        fixture.client.procedures = [ClientState.Procedure(number: 1, day: Day("2026-03-20")!)]
+        fixture.client.procedures = [Fixture.procedure(1, "2026-03-20")]
         #expect(try fixture.refusal().violations == [RuleViolation(
             .sessionsInOrder, field: "startedAt", "the client's last procedure was on 2026-03-20; a session cannot be dated before it")])
     }
@@ -255,9 +260,9 @@ struct SessionRulesTests {
     @Test("spacing under 7 or over 60 days is allowed but flagged")
     func spacing() throws {
         var fixture = Fixture()
-        fixture.client.procedures = [ClientState.Procedure(number: 1, day: Day("2026-03-10")!)]
+        fixture.client.procedures = [Fixture.procedure(1, "2026-03-10")]
         #expect(try fixture.decide().get().flags == ["spacing-under-7-days"])
-        fixture.client.procedures = [ClientState.Procedure(number: 1, day: Day("2025-12-01")!)]
+        fixture.client.procedures = [Fixture.procedure(1, "2025-12-01")]
         #expect(try fixture.decide().get().flags == ["spacing-over-60-days"])
     }
 }

@@ -13,8 +13,8 @@ extension Stipple.Client {
         @Option(help: "The clinic.") var clinic: String
         @Option(help: "The technician's id.") var technician: String
         @Option(help: "The supervisor's id (for a trainee).") var supervisor: String?
-        @Option(help: "Start (UTC).") var start: String
-        @Option(help: "End (UTC).") var end: String
+        @Option(help: "Start, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var start: String
+        @Option(help: "End, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var end: String
         @Option(help: "A scalp area (repeat).") var area: [String] = []
         @Option(help: "A pigment lot used, LOT or LOT:DILUTION (repeat).") var pigment: [String] = []
         @Option(help: "A needle cartridge used, LOT:1RL|3RL:DIAMETER (repeat).") var cartridge: [String] = []
@@ -24,20 +24,22 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                let why = try TypedInput.touchUpReasons.value(reason, "--reason")
-                var touchUp = Stipple_V1_TouchUpRecorded()
-                touchUp.clinicID = clinic
-                touchUp.technicianID = technician
-                touchUp.supervisorID = supervisor ?? ""
-                touchUp.startedAt = try TypedInput.instant(start, "--start")
-                touchUp.endedAt = try TypedInput.instant(end, "--end")
-                touchUp.areas = try area.map { try TypedInput.areas.value($0, "--area") }
-                touchUp.pigments = try pigment.map(TypedInput.pigment)
-                touchUp.cartridges = try cartridge.map(TypedInput.cartridge)
-                touchUp.depthMm = depth
-                touchUp.reason = why
-                touchUp.underGuarantee = guarantee
-                try await record(Command(.touchUp(client: client, touchUp)), options: options)
+                try await record(at: .clinic(clinic), options: options) { time in
+                    let why = try TypedInput.touchUpReasons.value(reason, "--reason")
+                    var touchUp = Stipple_V1_TouchUpRecorded()
+                    touchUp.clinicID = clinic
+                    touchUp.technicianID = technician
+                    touchUp.supervisorID = supervisor ?? ""
+                    touchUp.startedAt = try TypedInput.instant(start, "--start", in: time)
+                    touchUp.endedAt = try TypedInput.instant(end, "--end", in: time)
+                    touchUp.areas = try area.map { try TypedInput.areas.value($0, "--area") }
+                    touchUp.pigments = try pigment.map(TypedInput.pigment)
+                    touchUp.cartridges = try cartridge.map(TypedInput.cartridge)
+                    touchUp.depthMm = depth
+                    touchUp.reason = why
+                    touchUp.underGuarantee = guarantee
+                    return Command(.touchUp(client: client, touchUp))
+                }
             }
         }
     }
@@ -71,21 +73,23 @@ extension Stipple.Client {
         @Option(help: "The booking's id.") var booking: String
         @Option(help: "The clinic.") var clinic: String
         @Option(help: "The technician's id.") var technician: String
-        @Option(help: "Start (UTC).") var start: String
+        @Option(help: "Start, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var start: String
         @Option(help: "Expected length in minutes (60–480).") var minutes: Int32 = 180
         @Option(help: "Number of the session in the course (omit for a touch-up).") var number: Int32?
 
         func run() async throws {
             try await reportingFailures {
-                var booked = Stipple_V1_SessionBooked()
-                booked.bookingID = booking
-                booked.clinicID = clinic
-                booked.technicianID = technician
-                booked.startsAt = try TypedInput.instant(start, "--start")
-                booked.expectedMinutes = minutes
-                booked.sessionNumber = number ?? 0
-                booked.touchUp = number == nil
-                try await recordFact(booked, type: "SessionBooked", stream: Streams.client(client), options)
+                try await record(at: .clinic(clinic), options: options) { time in
+                    var booked = Stipple_V1_SessionBooked()
+                    booked.bookingID = booking
+                    booked.clinicID = clinic
+                    booked.technicianID = technician
+                    booked.startsAt = try TypedInput.instant(start, "--start", in: time)
+                    booked.expectedMinutes = minutes
+                    booked.sessionNumber = number ?? 0
+                    booked.touchUp = number == nil
+                    return try Command.record(booked, type: "SessionBooked", stream: Streams.client(client))
+                }
             }
         }
     }
@@ -141,14 +145,16 @@ extension Stipple.Tech {
         @OptionGroup var options: GlobalOptions
         @Option(help: "The technician's id.") var technician: String
         @Option(help: "Name (stored in clear: technicians' names are not sealed).") var name: String
-        @Option(help: "When (UTC).") var at: String
+        @Option(help: "When, with its offset (this event is no clinic's): e.g. 2026-03-14T10:00-05:00 or 2026-03-14T15:00Z.") var at: String
 
         func run() async throws {
             try await reportingFailures {
-                var registered = Stipple_V1_TechnicianRegistered()
-                registered.registeredAt = try TypedInput.instant(at, "--at")
-                registered.personal.name = name
-                try await recordFact(registered, type: "TechnicianRegistered", stream: Streams.technician(technician), options)
+                try await record(at: .none, options: options) { time in
+                    var registered = Stipple_V1_TechnicianRegistered()
+                    registered.registeredAt = try TypedInput.instant(at, "--at", in: time)
+                    registered.personal.name = name
+                    return try Command.record(registered, type: "TechnicianRegistered", stream: Streams.technician(technician))
+                }
             }
         }
     }
@@ -199,7 +205,7 @@ extension Stipple.Client {
         @Option(help: "The client's id.") var client: String
         @Option(help: "The clinic.") var clinic: String
         @Option(help: "The consulting technician's id.") var consultant: String
-        @Option(help: "When (UTC).") var at: String
+        @Option(help: "When, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
         @Option(help: "Hair-loss type: androgenetic, alopecia-areata, alopecia-totalis, alopecia-universalis, diffuse-thinning, scar, burn, birthmark, post-transplant.")
         var hairLoss: String
         @Option(help: "Norwood stage (men): I … VII, 3V, 5A …") var norwood: String?
@@ -220,25 +226,27 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                let type = try TypedInput.hairLossTypes.value(hairLoss, "--hair-loss")
-                var consultation = Stipple_V1_ConsultationRecorded()
-                consultation.clinicID = clinic
-                consultation.consultantID = consultant
-                consultation.consultedAt = try TypedInput.instant(at, "--at")
-                consultation.hairLossType = type
-                if let norwood { consultation.norwoodStage = norwood }
-                if let ludwig { consultation.ludwigStage = ludwig }
-                consultation.fitzpatrickType = fitzpatrick
-                consultation.areas = try area.map { try TypedInput.areas.value($0, "--area") }
-                consultation.contraindications = contraindication
-                consultation.estimatedSessions = sessions
-                consultation.quotedPriceCents = priceCents
-                consultation.currency = currency
-                consultation.hairlineDesign = hairline
-                var flags = Stipple_V1_ConsultationPersonal()
-                flags.notes = notes ?? ""
-                consultation.personal = try personal.message(flags, given: notes != nil)
-                try await recordFact(consultation, type: "ConsultationRecorded", stream: Streams.client(client), options)
+                try await record(at: .clinic(clinic), options: options) { time in
+                    let type = try TypedInput.hairLossTypes.value(hairLoss, "--hair-loss")
+                    var consultation = Stipple_V1_ConsultationRecorded()
+                    consultation.clinicID = clinic
+                    consultation.consultantID = consultant
+                    consultation.consultedAt = try TypedInput.instant(at, "--at", in: time)
+                    consultation.hairLossType = type
+                    if let norwood { consultation.norwoodStage = norwood }
+                    if let ludwig { consultation.ludwigStage = ludwig }
+                    consultation.fitzpatrickType = fitzpatrick
+                    consultation.areas = try area.map { try TypedInput.areas.value($0, "--area") }
+                    consultation.contraindications = contraindication
+                    consultation.estimatedSessions = sessions
+                    consultation.quotedPriceCents = priceCents
+                    consultation.currency = currency
+                    consultation.hairlineDesign = hairline
+                    var flags = Stipple_V1_ConsultationPersonal()
+                    flags.notes = notes ?? ""
+                    consultation.personal = try personal.message(flags, given: notes != nil)
+                    return try Command.record(consultation, type: "ConsultationRecorded", stream: Streams.client(client))
+                }
             }
         }
     }
@@ -248,16 +256,18 @@ extension Stipple.Client {
         @OptionGroup var options: GlobalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The booking's id.") var booking: String
-        @Option(help: "New start (UTC).") var start: String
+        @Option(help: "New start, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var start: String
         @Option(help: "Why.") var reason: String = ""
 
         func run() async throws {
             try await reportingFailures {
-                var moved = Stipple_V1_SessionRescheduled()
-                moved.bookingID = booking
-                moved.startsAt = try TypedInput.instant(start, "--start")
-                moved.reason = reason
-                try await recordFact(moved, type: "SessionRescheduled", stream: Streams.client(client), options)
+                try await record(at: .client(client), options: options) { time in
+                    var moved = Stipple_V1_SessionRescheduled()
+                    moved.bookingID = booking
+                    moved.startsAt = try TypedInput.instant(start, "--start", in: time)
+                    moved.reason = reason
+                    return try Command.record(moved, type: "SessionRescheduled", stream: Streams.client(client))
+                }
             }
         }
     }
@@ -281,7 +291,7 @@ extension Stipple.Client {
         static let configuration = CommandConfiguration(abstract: "Record an adverse reaction the client reported.")
         @OptionGroup var options: GlobalOptions
         @Option(help: "The client's id.") var client: String
-        @Option(help: "When reported (UTC).") var at: String
+        @Option(help: "When reported, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
         @Option(help: "mild, moderate or severe.") var severity: String
         @Option(help: "A lot suspected (repeat).") var lot: [String] = []
         @Option(help: "The procedure's event id, if known.") var procedure: String = ""
@@ -291,17 +301,19 @@ extension Stipple.Client {
 
         func run() async throws {
             try await reportingFailures {
-                let severity = try TypedInput.severities.value(severity, "--severity")
-                var reaction = Stipple_V1_AdverseReactionReported()
-                reaction.reportedAt = try TypedInput.instant(at, "--at")
-                reaction.severity = severity
-                reaction.lots = lot
-                reaction.procedureEventID = procedure
-                reaction.actionsTaken = actions
-                var flags = Stipple_V1_ReactionPersonal()
-                flags.description_p = description ?? ""
-                reaction.personal = try personal.message(flags, given: description != nil)
-                try await recordFact(reaction, type: "AdverseReactionReported", stream: Streams.client(client), options)
+                try await record(at: .client(client), options: options) { time in
+                    let severity = try TypedInput.severities.value(severity, "--severity")
+                    var reaction = Stipple_V1_AdverseReactionReported()
+                    reaction.reportedAt = try TypedInput.instant(at, "--at", in: time)
+                    reaction.severity = severity
+                    reaction.lots = lot
+                    reaction.procedureEventID = procedure
+                    reaction.actionsTaken = actions
+                    var flags = Stipple_V1_ReactionPersonal()
+                    flags.description_p = description ?? ""
+                    reaction.personal = try personal.message(flags, given: description != nil)
+                    return try Command.record(reaction, type: "AdverseReactionReported", stream: Streams.client(client))
+                }
             }
         }
     }
@@ -336,14 +348,16 @@ extension Stipple.Batch {
         @OptionGroup var options: GlobalOptions
         @Option(help: "Lot number.") var lot: String
         @Option(help: "The clinic.") var clinic: String
-        @Option(help: "When (UTC).") var at: String
+        @Option(help: "When, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
 
         func run() async throws {
             try await reportingFailures {
-                var opened = Stipple_V1_BatchOpened()
-                opened.openedAt = try TypedInput.instant(at, "--at")
-                opened.clinicID = clinic
-                try await recordFact(opened, type: "BatchOpened", stream: Streams.batch(lot), options)
+                try await record(at: .clinic(clinic), options: options) { time in
+                    var opened = Stipple_V1_BatchOpened()
+                    opened.openedAt = try TypedInput.instant(at, "--at", in: time)
+                    opened.clinicID = clinic
+                    return try Command.record(opened, type: "BatchOpened", stream: Streams.batch(lot))
+                }
             }
         }
     }
@@ -352,15 +366,17 @@ extension Stipple.Batch {
         static let configuration = CommandConfiguration(abstract: "Record a lot thrown away (no procedure may use it after).")
         @OptionGroup var options: GlobalOptions
         @Option(help: "Lot number.") var lot: String
-        @Option(help: "When (UTC).") var at: String
+        @Option(help: "When, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
         @Option(help: "Why.") var reason: String
 
         func run() async throws {
             try await reportingFailures {
-                var discarded = Stipple_V1_BatchDiscarded()
-                discarded.discardedAt = try TypedInput.instant(at, "--at")
-                discarded.reason = reason
-                try await recordFact(discarded, type: "BatchDiscarded", stream: Streams.batch(lot), options)
+                try await record(at: .lot(lot), options: options) { time in
+                    var discarded = Stipple_V1_BatchDiscarded()
+                    discarded.discardedAt = try TypedInput.instant(at, "--at", in: time)
+                    discarded.reason = reason
+                    return try Command.record(discarded, type: "BatchDiscarded", stream: Streams.batch(lot))
+                }
             }
         }
     }

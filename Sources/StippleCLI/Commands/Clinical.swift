@@ -43,6 +43,29 @@ func recordFact(_ message: any SwiftProtobuf.Message, type: String, stream: Stri
     try await record(try Command.record(message, type: type, stream: stream), options: options)
 }
 
+/// Where a command's typed times are local: a clinic it names, the clinic of the client or
+/// lot it is about, or none (its times must carry their offset).
+enum TimeSource {
+    case clinic(String)
+    case client(String)
+    case lot(String)
+    case none
+}
+
+/// Records the command `make` builds with the command's clinic's time (times typed
+/// without an offset are that clinic's local time).
+func record(at source: TimeSource, options: GlobalOptions, _ make: (ClinicTime?) throws -> Command) async throws {
+    let session = try await options.session()
+    let time: ClinicTime?
+    switch source {
+    case .clinic(let clinic): time = try await session.clinicTime(clinic)
+    case .client(let client): time = try await session.clinicTime(ofClient: client)
+    case .lot(let lot): time = try await session.clinicTime(ofLot: lot)
+    case .none: time = nil
+    }
+    printRecorded(try await session.record([try make(time)]))
+}
+
 extension Stipple {
     struct Client: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -61,7 +84,7 @@ extension Stipple {
             @Option(help: "Phone (personal data).") var phone: String?
             @Option(help: "Email (personal data).") var email: String?
             @OptionGroup var personal: PersonalInput
-            @Option(help: "When (UTC), e.g. 2026-03-14T10:00.") var at: String
+            @Option(help: "When, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
 
             func validate() throws {
                 if name == nil && personal.file == nil { throw ValidationError("Give the client's name with --name, or their personal data with --personal.") }
@@ -69,16 +92,18 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    var registered = Stipple_V1_ClientRegistered()
-                    registered.clientID = client
-                    registered.clinicID = clinic
-                    registered.registeredAt = try TypedInput.instant(at, "--at")
-                    var flags = Stipple_V1_ClientPersonal()
-                    flags.name = name ?? ""
-                    flags.phone = phone ?? ""
-                    flags.email = email ?? ""
-                    registered.personal = try personal.message(flags, given: name != nil || phone != nil || email != nil)
-                    try await recordFact(registered, type: "ClientRegistered", stream: Streams.client(client), options)
+                    try await record(at: .clinic(clinic), options: options) { time in
+                        var registered = Stipple_V1_ClientRegistered()
+                        registered.clientID = client
+                        registered.clinicID = clinic
+                        registered.registeredAt = try TypedInput.instant(at, "--at", in: time)
+                        var flags = Stipple_V1_ClientPersonal()
+                        flags.name = name ?? ""
+                        flags.phone = phone ?? ""
+                        flags.email = email ?? ""
+                        registered.personal = try personal.message(flags, given: name != nil || phone != nil || email != nil)
+                        return try Command.record(registered, type: "ClientRegistered", stream: Streams.client(client))
+                    }
                 }
             }
         }
@@ -88,17 +113,19 @@ extension Stipple {
             @OptionGroup var options: GlobalOptions
         @Option(help: "The client's id.") var client: String
             @Option(help: "Version of the consent form.") var form: String
-            @Option(help: "When it was signed (UTC).") var at: String
+            @Option(help: "When it was signed, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
             @Flag(help: "The consent covers photos.") var photos = false
 
             func run() async throws {
                 try await reportingFailures {
-                    var consent = Stipple_V1_ConsentSigned()
-                    consent.formVersion = form
-                    consent.signedAt = try TypedInput.instant(at, "--at")
-                    consent.coversProcedure = true
-                    consent.coversPhotos = photos
-                    try await recordFact(consent, type: "ConsentSigned", stream: Streams.client(client), options)
+                    try await record(at: .client(client), options: options) { time in
+                        var consent = Stipple_V1_ConsentSigned()
+                        consent.formVersion = form
+                        consent.signedAt = try TypedInput.instant(at, "--at", in: time)
+                        consent.coversProcedure = true
+                        consent.coversPhotos = photos
+                        return try Command.record(consent, type: "ConsentSigned", stream: Streams.client(client))
+                    }
                 }
             }
         }
@@ -120,8 +147,8 @@ extension Stipple {
             @Option(help: "The clinic.") var clinic: String
             @Option(help: "The technician's id.") var technician: String
             @Option(help: "The supervisor's id (for a trainee).") var supervisor: String?
-            @Option(help: "Start (UTC), e.g. 2026-03-14T10:00.") var start: String
-            @Option(help: "End (UTC).") var end: String
+            @Option(help: "Start, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var start: String
+            @Option(help: "End, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var end: String
             @Option(help: "A scalp area (repeat): hairline, temples, crown, density-fill, scar, full-scalp.") var area: [String] = []
             @Option(help: "A pigment lot used, LOT or LOT:DILUTION (repeat).") var pigment: [String] = []
             @Option(help: "A needle cartridge used, LOT:1RL|3RL:DIAMETER (repeat).") var cartridge: [String] = []
@@ -131,20 +158,22 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    var session = Stipple_V1_SessionRecordedV2()
-                    session.sessionNumber = number
-                    session.clinicID = clinic
-                    session.technicianID = technician
-                    session.supervisorID = supervisor ?? ""
-                    session.startedAt = try TypedInput.instant(start, "--start")
-                    session.endedAt = try TypedInput.instant(end, "--end")
-                    session.areas = try area.map { try TypedInput.areas.value($0, "--area") }
-                    session.pigments = try pigment.map(TypedInput.pigment)
-                    session.cartridges = try cartridge.map(TypedInput.cartridge)
-                    session.depthMm = depth
-                    session.machine = machine ?? ""
-                    session.aftercareSheetVersion = aftercare ?? ""
-                    try await record(Command(.session(client: client, session)), options: options)
+                    try await record(at: .clinic(clinic), options: options) { time in
+                        var session = Stipple_V1_SessionRecordedV2()
+                        session.sessionNumber = number
+                        session.clinicID = clinic
+                        session.technicianID = technician
+                        session.supervisorID = supervisor ?? ""
+                        session.startedAt = try TypedInput.instant(start, "--start", in: time)
+                        session.endedAt = try TypedInput.instant(end, "--end", in: time)
+                        session.areas = try area.map { try TypedInput.areas.value($0, "--area") }
+                        session.pigments = try pigment.map(TypedInput.pigment)
+                        session.cartridges = try cartridge.map(TypedInput.cartridge)
+                        session.depthMm = depth
+                        session.machine = machine ?? ""
+                        session.aftercareSheetVersion = aftercare ?? ""
+                        return Command(.session(client: client, session))
+                    }
                 }
             }
         }
@@ -167,24 +196,26 @@ extension Stipple {
             @Option(help: "Configuration, 1RL or 3RL (cartridges).") var configuration: String?
             @Option(help: "Needle diameter in mm (cartridges).") var diameter: Double?
             @Option(help: "How many units.") var quantity: Int32 = 1
-            @Option(help: "When (UTC).") var at: String
+            @Option(help: "When, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
 
             func run() async throws {
                 try await reportingFailures {
-                    var batch = Stipple_V1_BatchReceived()
-                    batch.lot = lot
-                    batch.kind = try TypedInput.batchKinds.value(kind, "--kind")
-                    batch.manufacturer = manufacturer
-                    batch.expiry = try TypedInput.day(expiry, "--expiry").description
-                    batch.clinicID = clinic
-                    batch.shade = shade ?? ""
-                    if let configuration {
-                        batch.configuration = try TypedInput.needleConfigurations.value(configuration.uppercased(), "--configuration")
+                    try await record(at: .clinic(clinic), options: options) { time in
+                        var batch = Stipple_V1_BatchReceived()
+                        batch.lot = lot
+                        batch.kind = try TypedInput.batchKinds.value(kind, "--kind")
+                        batch.manufacturer = manufacturer
+                        batch.expiry = try TypedInput.day(expiry, "--expiry").description
+                        batch.clinicID = clinic
+                        batch.shade = shade ?? ""
+                        if let configuration {
+                            batch.configuration = try TypedInput.needleConfigurations.value(configuration.uppercased(), "--configuration")
+                        }
+                        batch.diameterMm = diameter ?? 0
+                        batch.quantity = quantity
+                        batch.receivedAt = try TypedInput.instant(at, "--at", in: time)
+                        return try Command.record(batch, type: "BatchReceived", stream: Streams.batch(lot))
                     }
-                    batch.diameterMm = diameter ?? 0
-                    batch.quantity = quantity
-                    batch.receivedAt = try TypedInput.instant(at, "--at")
-                    try await recordFact(batch, type: "BatchReceived", stream: Streams.batch(lot), options)
                 }
             }
         }
@@ -196,16 +227,18 @@ extension Stipple {
             @Option(help: "Authority, e.g. \"Health Canada\".") var authority: String
             @Option(help: "The notice's reference.") var notice: String
             @Option(help: "Reason given.") var reason: String
-            @Option(help: "When (UTC).") var at: String
+            @Option(help: "When, with its offset (this event is no clinic's): e.g. 2026-03-14T10:00-05:00 or 2026-03-14T15:00Z.") var at: String
 
             func run() async throws {
                 try await reportingFailures {
-                    var recall = Stipple_V1_BatchRecalled()
-                    recall.authority = authority
-                    recall.noticeReference = notice
-                    recall.reason = reason
-                    recall.recalledAt = try TypedInput.instant(at, "--at")
-                    try await record(Command(.recall(lot: lot, recall)), options: options)
+                    try await record(at: .none, options: options) { time in
+                        var recall = Stipple_V1_BatchRecalled()
+                        recall.authority = authority
+                        recall.noticeReference = notice
+                        recall.reason = reason
+                        recall.recalledAt = try TypedInput.instant(at, "--at", in: time)
+                        return Command(.recall(lot: lot, recall))
+                    }
                 }
             }
         }

@@ -47,10 +47,16 @@ public struct AuditedProcedure: Sendable, Hashable {
     public var cartridgeLots: [String]
     /// Whether a consent covering the procedure was on file before it.
     public var consentOnFile: Bool
+    /// Its clinic's time: `day` is a local day there, and so are a recall's and a discard's.
+    public var time: ClinicTime
 
-    public init(technicianID: String, supervisorID: String, day: Day, pigmentLots: [String], cartridgeLots: [String], consentOnFile: Bool) {
+    public init(
+        technicianID: String, supervisorID: String, day: Day, pigmentLots: [String], cartridgeLots: [String], consentOnFile: Bool,
+        time: ClinicTime = .chainDefault
+    ) {
         self.technicianID = technicianID
         self.supervisorID = supervisorID
+        self.time = time
         self.day = day
         self.pigmentLots = pigmentLots
         self.cartridgeLots = cartridgeLots
@@ -92,7 +98,7 @@ public enum AuditRules {
                 }
                 if received.kind != kind { findings.insert(.lotNotReceived) }
                 if batch.expiry.map({ $0 < day }) ?? true { findings.insert(.lotExpired) }
-                if batch.recalledOn.map({ $0 <= day }) == true || batch.discardedOn.map({ $0 <= day }) == true {
+                if batch.recalledOn(in: procedure.time).map({ $0 <= day }) == true || batch.discardedOn(in: procedure.time).map({ $0 <= day }) == true {
                     findings.insert(.lotRecalled)
                 }
             }
@@ -108,8 +114,8 @@ public enum AuditRules {
             technicianID: procedure.technicianID, supervisorID: procedure.supervisorID, day: procedure.day,
             technician: technician, supervisor: supervisor)
         if !procedure.consentOnFile { violations.append(noConsent) }
-        for lot in procedure.pigmentLots { violations += describeLot(lot, kind: .pigment, day: procedure.day, state: lots[lot]) }
-        for lot in procedure.cartridgeLots { violations += describeLot(lot, kind: .cartridge, day: procedure.day, state: lots[lot]) }
+        for lot in procedure.pigmentLots { violations += describeLot(lot, kind: .pigment, day: procedure.day, time: procedure.time, state: lots[lot]) }
+        for lot in procedure.cartridgeLots { violations += describeLot(lot, kind: .cartridge, day: procedure.day, time: procedure.time, state: lots[lot]) }
         return violations
     }
 
@@ -128,10 +134,12 @@ public enum AuditRules {
 
     /// The findings of one lot used on `day` (the part of
     /// ``describe(_:technician:supervisor:lots:)`` that depends on that lot).
-    public static func describeLot(_ lot: String, kind: Stipple_V1_BatchKind, day: Day, state: BatchState?) -> [RuleViolation] {
+    public static func describeLot(
+        _ lot: String, kind: Stipple_V1_BatchKind, day: Day, time: ClinicTime = .chainDefault, state: BatchState?
+    ) -> [RuleViolation] {
         guard !lot.isEmpty else { return [] }
         let context = SessionContext(client: ClientState(), technician: TechnicianState(), supervisor: nil, lots: state.map { [lot: $0] } ?? [:])
-        return SessionRules.lotViolations(lots: [lot], kind: kind, day: day, context: context)
+        return SessionRules.lotViolations(lots: [lot], kind: kind, day: day, time: time, context: context)
     }
 }
 

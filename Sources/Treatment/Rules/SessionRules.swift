@@ -9,12 +9,19 @@ public struct SessionContext: Sendable {
     public var supervisor: TechnicianState?
     /// By lot number; a lot missing here was never received.
     public var lots: [String: BatchState]
+    /// The zone of the procedure's clinic and of the clinics of the client's earlier
+    /// procedures: "a day" is a local day.
+    public var times: ClinicTimes
 
-    public init(client: ClientState, technician: TechnicianState, supervisor: TechnicianState?, lots: [String: BatchState]) {
+    public init(
+        client: ClientState, technician: TechnicianState, supervisor: TechnicianState?, lots: [String: BatchState],
+        times: ClinicTimes = ClinicTimes()
+    ) {
         self.client = client
         self.technician = technician
         self.supervisor = supervisor
         self.lots = lots
+        self.times = times
     }
 }
 
@@ -109,8 +116,8 @@ public enum SessionRules {
         }
         guard violations.isEmpty else { return .failure(Refusal(violations)) }
         var flags: [String] = []
-        let day = Day(session.startedAt)
-        if let last = context.client.procedures.filter({ $0.number > 0 }).map(\.day).max() {
+        let day = context.times[session.clinicID].day(of: session.startedAt)
+        if let last = context.client.procedures.filter({ $0.number > 0 }).map({ $0.day(in: context.times) }).max() {
             let spacing = day.daysSinceEpoch - last.daysSinceEpoch
             if spacing < usualSpacingDays.lowerBound { flags.append("spacing-under-7-days") }
             if spacing > usualSpacingDays.upperBound { flags.append("spacing-over-60-days") }
@@ -165,13 +172,15 @@ public enum SessionRules {
             violations.append(RuleViolation(.consentSigned, "no signed consent is on file: \(noun) cannot be recorded without one"))
         }
         guard let started = procedure.startedAt else { return violations }
-        let day = Day(started)
+        let time = context.times[procedure.clinicID]
+        let day = time.day(of: started)
         violations += certificationViolations(procedure, day: day, context: context)
-        violations += lotViolations(lots: procedure.pigments.map(\.lot), kind: .pigment, day: day, context: context)
-        violations += lotViolations(lots: procedure.cartridges.map(\.lot), kind: .cartridge, day: day, context: context)
-        if client.procedures.contains(where: { $0.day == day }) {
+        violations += lotViolations(lots: procedure.pigments.map(\.lot), kind: .pigment, day: day, time: time, context: context)
+        violations += lotViolations(lots: procedure.cartridges.map(\.lot), kind: .cartridge, day: day, time: time, context: context)
+        let days = client.procedures.map { $0.day(in: context.times) }
+        if days.contains(day) {
             violations.append(RuleViolation(.oneSessionPerDay, field: "startedAt", "the client already had a procedure on \(day)"))
-        } else if let latest = client.procedures.map(\.day).max(), day < latest {
+        } else if let latest = days.max(), day < latest {
             violations.append(RuleViolation(
                 .sessionsInOrder, field: "startedAt", "the client's last procedure was on \(latest); \(noun) cannot be dated before it"))
         }
@@ -213,7 +222,7 @@ public enum SessionRules {
 
     /// Every lot received as the right kind, with a readable expiry not before the day,
     /// not recalled by then, not thrown away.
-    static func lotViolations(lots: [String], kind: Stipple_V1_BatchKind, day: Day, context: SessionContext) -> [RuleViolation] {
+    static func lotViolations(lots: [String], kind: Stipple_V1_BatchKind, day: Day, time: ClinicTime, context: SessionContext) -> [RuleViolation] {
         var violations: [RuleViolation] = []
         let kindName = kind == .pigment ? "pigment" : "needle-cartridge"
         for lot in Set(lots).sorted() where !lot.isEmpty {
@@ -229,11 +238,11 @@ public enum SessionRules {
             } else {
                 violations.append(RuleViolation(.lotNotExpired, "lot \(lot) has no readable expiry on file (\"\(received.expiry)\")"))
             }
-            if let recalled = batch.recalledOn, recalled <= day {
+            if let recalled = batch.recalledOn(in: time), recalled <= day {
                 let notice = batch.recalled.map { " (\($0.authority) \($0.noticeReference))" } ?? ""
                 violations.append(RuleViolation(.lotNotRecalled, "lot \(lot) was recalled on \(recalled)\(notice)"))
             }
-            if let discarded = batch.discardedOn, discarded <= day {
+            if let discarded = batch.discardedOn(in: time), discarded <= day {
                 violations.append(RuleViolation(.lotNotRecalled, "lot \(lot) was discarded on \(discarded)"))
             }
         }

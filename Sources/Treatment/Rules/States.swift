@@ -7,7 +7,11 @@ public struct ClientState: Sendable, Hashable {
     public struct Procedure: Sendable, Hashable {
         /// Number in the course; 0 for a touch-up.
         public var number: Int32
-        public var day: Day
+        public var clinicID: String
+        /// When it started (seconds since 1970, UTC); its day is the clinic's local day.
+        public var startedAt: Int64
+
+        public func day(in times: ClinicTimes) -> Day { times[clinicID].day(of: startedAt) }
     }
 
     public var registered = false
@@ -31,9 +35,9 @@ public struct ClientState: Sendable, Hashable {
             // Only a consent that covers the procedure allows sessions.
             if consent.coversProcedure { consentSigned = true }
         case let session as Stipple_V1_SessionRecordedV2:
-            procedures.append(Procedure(number: session.sessionNumber, day: Day(session.startedAt)))
+            procedures.append(Procedure(number: session.sessionNumber, clinicID: session.clinicID, startedAt: session.startedAt.seconds))
         case let touchUp as Stipple_V1_TouchUpRecorded:
-            procedures.append(Procedure(number: 0, day: Day(touchUp.startedAt)))
+            procedures.append(Procedure(number: 0, clinicID: touchUp.clinicID, startedAt: touchUp.startedAt.seconds))
         case is Stipple_V1_ClientMarkedConfidential: confidential = true
         case is Stipple_V1_ClientConfidentialityLifted: confidential = false
         default: break
@@ -133,22 +137,25 @@ public struct TechnicianState: Sendable, Hashable {
 public struct BatchState: Sendable, Hashable {
     public var received: Stipple_V1_BatchReceived?
     public var recalled: Stipple_V1_BatchRecalled?
-    /// The day the lot was thrown away, if it was.
-    public var discardedOn: Day?
+    /// When the lot was thrown away, if it was (seconds since 1970, UTC).
+    public var discardedAt: Int64?
 
     public init() {}
 
     /// The expiry printed on the lot, when received with a valid one.
     public var expiry: Day? { received.flatMap { Day($0.expiry) } }
 
-    /// The day of the recall, if recalled.
-    public var recalledOn: Day? { recalled.map { Day($0.recalledAt) } }
+    /// The local day of the recall at a clinic, if recalled (a recall reaches every clinic at once).
+    public func recalledOn(in time: ClinicTime) -> Day? { recalled.map { time.day(of: $0.recalledAt) } }
+
+    /// The local day the lot was thrown away, if it was.
+    public func discardedOn(in time: ClinicTime) -> Day? { discardedAt.map { time.day(of: $0) } }
 
     public mutating func apply(type: String, message: any SwiftProtobuf.Message, id: UUID) {
         switch message {
         case let received as Stipple_V1_BatchReceived: self.received = received
         case let recalled as Stipple_V1_BatchRecalled: self.recalled = recalled
-        case let discarded as Stipple_V1_BatchDiscarded: discardedOn = Day(discarded.discardedAt)
+        case let discarded as Stipple_V1_BatchDiscarded: discardedAt = discarded.discardedAt.seconds
         default: break
         }
     }

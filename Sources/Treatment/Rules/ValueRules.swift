@@ -65,6 +65,12 @@ public enum ValueRules {
             check(!isBlank(marked.reason), "reason", "must say why the record is confidential")
         case let lifted as Stipple_V1_ClientConfidentialityLifted:
             check(!isBlank(lifted.reason), "reason", "must say why the mark is lifted")
+        case let opened as Stipple_V1_ClinicOpened:
+            // Without one, the clinic counts in the chain's default zone (ClinicTime.chainDefault).
+            if !opened.timeZone.isEmpty {
+                check(ClinicTime(identifier: opened.timeZone) != nil, "timeZone",
+                      "must be an IANA time zone such as America/Toronto or America/Vancouver, not \"\(opened.timeZone)\"")
+            }
         case let assigned as Stipple_V1_TechnicianAssignedToClinic:
             check(!assigned.clinicID.isEmpty, "clinicId", "is missing")
             day(assigned.fromDay, "fromDay")
