@@ -32,12 +32,13 @@ struct ClinicReportsTests {
         ])
         let session1 = scenario.positions["session1"]!, amendment = scenario.positions["amendment"]!
         let details = table.column("details").map(\.description)
-        #expect(details[8] == "session 1 at toronto by 17; 10:00, 3.0 h; areas hairline; pigments PB-1187 (Perma Blend SMP Dark Grey, 30%); "
+        // Recorded at 10:00 UTC: 05:00 in Toronto, where the history shows it.
+        #expect(details[8] == "session 1 at toronto by 17; 05:00, 3.0 h; areas hairline; pigments PB-1187 (Perma Blend SMP Dark Grey, 30%); "
             + "cartridges NC-0412 (3RL 0.25 mm); depth 0.9 mm; amended by event \(amendment)")
         #expect(details[9].hasPrefix("session 2 at toronto by 21 supervised by 17;"))
         #expect(details[11] == "record amended (depthMm): depth was 1.0 mm, not 0.9; corrects event \(session1)")
         #expect(table.value("date", row: 1) == "2026-02-20")
-        #expect(table.value("recorded", row: 8) == "2026-03-02 14:00")
+        #expect(table.value("recorded", row: 8) == "2026-03-02 09:00 -05:00", "14:00 UTC, in the client's clinic's time")
         #expect(table.value("actor", row: 0) == "admin-1")
         // As of 2026-03-11 the amendment and the no-show had not been recorded yet.
         let past = try await reports.history(client: "42", asOf: Day("2026-03-11")!).sections[0]

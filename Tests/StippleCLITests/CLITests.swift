@@ -278,6 +278,42 @@ struct CLITests {
         #expect(try cli.run(["verify"]).status == 0)
     }
 
+    @Test("named commands read the clinic's local time; a time of no clinic needs its offset; history shows local times")
+    func clinicTime() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let noOffset = try cli.run(["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00"])
+        #expect(noOffset.status == 2)
+        #expect(noOffset.stderr.contains("--at must be a time with its offset"), "\(noOffset.stderr)")
+        for arguments in [
+            ["clinic", "open", "--clinic", "toronto", "--name", "Stipple Toronto", "--opened", "2021-05-01"],
+            ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00-05:00"],
+            ["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "certified", "--issued", "2025-01-10", "--expires", "2027-01-10"],
+            ["tech", "bbp", "--technician", "17", "--completed", "2025-09-01"],
+            ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
+            ["batch", "receive", "--lot", "NC-0412", "--kind", "cartridge", "--manufacturer", "Kwadron", "--configuration", "3RL", "--diameter", "0.25", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
+            ["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"],
+            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30"],
+        ] {
+            let run = try cli.run(arguments)
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+        }
+        func session(_ start: String, _ end: String) -> [String] {
+            ["client", "session", "--client", "42", "--number", "1", "--clinic", "toronto", "--technician", "17", "--start", start, "--end", end,
+             "--area", "hairline", "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.9"]
+        }
+        let gap = try cli.run(session("2026-03-08T02:30", "2026-03-08T05:30"))
+        #expect(gap.status == 2)
+        #expect(gap.stderr.contains("--start: 2026-03-08 02:30 does not exist in America/Toronto"), "\(gap.stderr)")
+        // Sunday 8 March, 00:30 EST to 04:30 EDT: three hours, on the day the clocks change.
+        let spanning = try cli.run(session("2026-03-08T00:30", "2026-03-08T04:30"))
+        #expect(spanning.status == 0, "\(spanning.stderr)")
+        let history = try cli.run(["history", "42", "--csv"])
+        #expect(history.stdout.contains("2026-03-08,SessionRecorded,\"session 1 at toronto by 17; 00:30, 3.0 h;"), "\(history.stdout)")
+        let stored = try cli.json(try cli.run(["read", "client-42", "--backward", "--limit", "1"]).lines[0])
+        #expect((stored["data"] as? [String: Any])?["startedAt"] as? String == "2026-03-08T05:30:00Z", "stored as UTC")
+    }
+
     @Test("the named clinical commands record through the rules, with flags a clinician can type")
     func namedCommands() throws {
         let cli = try CLI()

@@ -47,7 +47,8 @@ struct ReportCLITests {
         let table = try cli.run(["history", client])
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.lines[0].hasPrefix("History of client \(client) (Demo Client "))
-        #expect(table.lines[1].hasPrefix("position  recorded          date        event"))
+        #expect(table.lines[1].hasPrefix("position  recorded"))
+        #expect(table.lines[1].contains(" date ") && table.lines[1].contains(" event "))
         #expect(table.stdout.contains("ClientRegistered"))
         let json = try cli.json(try cli.run(["history", client, "--json"]).stdout)
         let rows = try #require((json["sections"] as? [[String: Any]])?.first?["rows"] as? [[String: Any]])
@@ -213,7 +214,7 @@ struct ReportCLITests {
         let after = try reports(old)
         #expect(after == before)
         #expect(after == (try reports(native, environment: sharedKey)))
-        #expect(after[0].contains("session 1 at toronto by 17; 10:00, 3.0 h; areas hairline; pigments lot not recorded (SMP Dark Grey); cartridges lot not recorded (3RL 0.25 mm); depth 0.9 mm"))
+        #expect(after[0].contains("session 1 at toronto by 17; 06:00, 3.0 h; areas hairline; pigments lot not recorded (SMP Dark Grey); cartridges lot not recorded (3RL 0.25 mm); depth 0.9 mm"))
     }
 
     @Test("a report asked while a rebuild is unfinished is served from the live tables, with a notice")

@@ -9,7 +9,8 @@ import Treatment
 public struct AuditProjection: Projection {
     public init() {}
     public var name: String { "audit" }
-    public var version: Int { 1 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days.
+    public var version: Int { 2 }
     public var summary: String { "each procedure checked against certification, supervision, training, consent and lots" }
     static let technicianTypes: Set<String> = [
         "TechnicianRegistered", "CertificationGranted", "CertificationRenewed", "CertificationSuspended",
@@ -77,7 +78,7 @@ public struct AuditProjection: Projection {
                 let audited = AuditedProcedure(
                     technicianID: procedure.technicianID, supervisorID: procedure.supervisorID, day: procedure.day,
                     pigmentLots: procedure.pigments.map(\.lot), cartridgeLots: procedure.cartridges.map(\.lot),
-                    consentOnFile: try states.consent(client))
+                    consentOnFile: try states.consent(client), time: event.clinicTime)
                 let findings = try states.findings(audited)
                 try insert.run(db) { bind in
                     bind(1, event.position)
@@ -140,8 +141,10 @@ public struct AuditProjection: Projection {
         case let suspended as Stipple_V1_CertificationSuspended: return Day(suspended.suspendedOn)
         case let revoked as Stipple_V1_CertificationRevoked: return Day(revoked.revokedOn)
         case let training as Stipple_V1_BloodbornePathogensTrainingRecorded: return Day(training.completedOn)
-        case let recalled as Stipple_V1_BatchRecalled: return Day(recalled.recalledAt)
-        case let discarded as Stipple_V1_BatchDiscarded: return Day(discarded.discardedAt)
+        // A recall or a discard is an instant: from the day before its day in the chain's
+        // zone, every clinic's local day of it is covered.
+        case let recalled as Stipple_V1_BatchRecalled: return ClinicTime.chainDefault.day(of: recalled.recalledAt).adding(days: -1)
+        case let discarded as Stipple_V1_BatchDiscarded: return ClinicTime.chainDefault.day(of: discarded.discardedAt).adding(days: -1)
         default: return nil
         }
     }

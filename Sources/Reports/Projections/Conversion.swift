@@ -6,7 +6,8 @@ import Treatment
 public struct ConversionProjection: Projection {
     public init() {}
     public var name: String { "conversion" }
-    public var version: Int { 1 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days.
+    public var version: Int { 2 }
     public var summary: String { "consultations and first sessions, per clinic" }
     public var reads: Set<String> { ["ConsultationRecorded", "SessionRecorded"] }
 
@@ -30,13 +31,13 @@ public struct ConversionProjection: Projection {
                     bind(1, event.position)
                     bind(2, event.subject)
                     bind(3, consultation.clinicID)
-                    bind(4, Day(consultation.consultedAt).daysSinceEpoch)
+                    bind(4, event.clinicTime.day(of: consultation.consultedAt).daysSinceEpoch)
                 }
             case let session as Stipple_V1_SessionRecordedV2:
                 // Only the first session counts: later ones are ignored by the key.
                 try first.run(db) { bind in
                     bind(1, event.subject)
-                    bind(2, Day(session.startedAt).daysSinceEpoch)
+                    bind(2, event.clinicTime.day(of: session.startedAt).daysSinceEpoch)
                     bind(3, session.clinicID)
                 }
             default: continue

@@ -6,7 +6,8 @@ import Treatment
 public struct DueProjection: Projection {
     public init() {}
     public var name: String { "due" }
-    public var version: Int { 1 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days.
+    public var version: Int { 2 }
     public var summary: String { "courses, touch-ups and guarantees per client, for what falls due" }
     public var reads: Set<String> { ["ClientRegistered", "ConsultationRecorded", "SessionRecorded", "TouchUpRecorded"] }
 

@@ -8,7 +8,8 @@ import Treatment
 public struct LotProjection: Projection {
     public init() {}
     public var name: String { "lots" }
-    public var version: Int { 1 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days.
+    public var version: Int { 2 }
     public var summary: String { "where each lot went, and whom to contact when it is recalled" }
     public var reads: Set<String> {
         ["ClientRegistered", "SessionRecorded", "TouchUpRecorded", "BatchReceived", "BatchRecalled", "BatchDiscarded"]
@@ -72,14 +73,14 @@ public struct LotProjection: Projection {
                     ON CONFLICT (lot) DO UPDATE SET kind = excluded.kind, manufacturer = excluded.manufacturer, product = excluded.product,
                         shade = excluded.shade, expiry = excluded.expiry, clinic = excluded.clinic, received_on = excluded.received_on
                     """, [event.subject, kind, received.manufacturer, product, received.shade, received.expiry, received.clinicID,
-                          Day(received.receivedAt).description])
+                          event.clinicTime.day(of: received.receivedAt).description])
             case let recalled as Stipple_V1_BatchRecalled:
                 try db.run("INSERT OR IGNORE INTO \(lots) (lot) VALUES (?)", [event.subject])
                 try db.run("UPDATE \(lots) SET recalled_on = ?, authority = ?, notice = ?, reason = ? WHERE lot = ?",
-                           [Day(recalled.recalledAt).description, recalled.authority, recalled.noticeReference, recalled.reason, event.subject])
+                           [ClinicTime.chainDefault.day(of: recalled.recalledAt).description, recalled.authority, recalled.noticeReference, recalled.reason, event.subject])
             case let discarded as Stipple_V1_BatchDiscarded:
                 try db.run("INSERT OR IGNORE INTO \(lots) (lot) VALUES (?)", [event.subject])
-                try db.run("UPDATE \(lots) SET discarded_on = ? WHERE lot = ?", [Day(discarded.discardedAt).description, event.subject])
+                try db.run("UPDATE \(lots) SET discarded_on = ? WHERE lot = ?", [ClinicTime.chainDefault.day(of: discarded.discardedAt).description, event.subject])
             default:
                 guard let procedure = event.procedure else { continue }
                 let day = procedure.day.daysSinceEpoch

@@ -8,7 +8,8 @@ import Treatment
 public struct ServiceRecordsProjection: Projection {
     public init() {}
     public var name: String { "records" }
-    public var version: Int { 1 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days.
+    public var version: Int { 2 }
     public var summary: String { "the personal-service-settings record of each procedure" }
     public var reads: Set<String> { ["TechnicianRegistered", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
 

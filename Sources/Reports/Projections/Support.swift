@@ -29,7 +29,7 @@ struct Procedure {
     var cartridges: [Stipple_V1_CartridgeUse]
     var bookingID: String
     var underGuarantee: Bool
-    /// The UTC day it started.
+    /// The local day it started, at its clinic.
     let day: Day
     /// `session 2` or `touch-up`.
     let label: String
@@ -46,7 +46,8 @@ struct Procedure {
         case touchUp
     }
 
-    init?(_ message: any SwiftProtobuf.Message) {
+    /// - Parameter time: its clinic's time (its day is a local day there).
+    init?(_ message: any SwiftProtobuf.Message, time: ClinicTime) {
         switch message {
         case let session as Stipple_V1_SessionRecordedV2:
             kind = .session(session.sessionNumber)
@@ -75,7 +76,7 @@ struct Procedure {
         default:
             return nil
         }
-        day = Day(seconds: startedAt)
+        day = time.day(of: startedAt)
         switch kind {
         case .session(let number): label = "session \(number)"
         case .touchUp: label = "touch-up"
@@ -97,6 +98,23 @@ struct Procedure {
 
 /// People-facing names of the schemas' enums.
 enum Names {
+    /// The clinic an event names, if it names one (a lot's receipt names its clinic).
+    static func clinic(of message: any SwiftProtobuf.Message) -> String? {
+        let clinic: String
+        switch message {
+        case let m as Stipple_V1_ClientRegistered: clinic = m.clinicID
+        case let m as Stipple_V1_ConsultationRecorded: clinic = m.clinicID
+        case let m as Stipple_V1_ConsentSigned: clinic = m.clinicID
+        case let m as Stipple_V1_SessionBooked: clinic = m.clinicID
+        case let m as Stipple_V1_SessionRecordedV2: clinic = m.clinicID
+        case let m as Stipple_V1_TouchUpRecorded: clinic = m.clinicID
+        case let m as Stipple_V1_BatchReceived: clinic = m.clinicID
+        case let m as Stipple_V1_BatchOpened: clinic = m.clinicID
+        default: return nil
+        }
+        return clinic.isEmpty ? nil : clinic
+    }
+
     static func area(_ area: Stipple_V1_ScalpArea) -> String {
         switch area {
         case .hairline: return "hairline"

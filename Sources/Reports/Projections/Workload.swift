@@ -6,7 +6,8 @@ import Treatment
 public struct WorkloadProjection: Projection {
     public init() {}
     public var name: String { "workload" }
-    public var version: Int { 1 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days.
+    public var version: Int { 2 }
     public var summary: String { "sessions, hours and bookings per technician, clinic and week" }
     public var reads: Set<String> {
         ["ClinicOpened", "SessionBooked", "SessionRescheduled", "SessionCancelled", "SessionNoShow", "SessionRecorded", "TouchUpRecorded"]
@@ -68,14 +69,14 @@ public struct WorkloadProjection: Projection {
             case let opened as Stipple_V1_ClinicOpened:
                 try db.run("INSERT OR REPLACE INTO \(tables["clinics"]) (id, name) VALUES (?, ?)", [event.subject, opened.name])
             case let booked as Stipple_V1_SessionBooked:
-                let day = Day(booked.startsAt)
+                let day = event.clinicTime.day(of: booked.startsAt)
                 try db.run("""
                     INSERT OR REPLACE INTO \(bookings) (booking_id, client, clinic, technician, starts_at, week, week_start, minutes, status)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'booked')
                     """, [booked.bookingID, event.subject, booked.clinicID, booked.technicianID, booked.startsAt.seconds,
                           day.isoWeek, day.weekStart.daysSinceEpoch, booked.expectedMinutes])
             case let moved as Stipple_V1_SessionRescheduled:
-                let day = Day(moved.startsAt)
+                let day = event.clinicTime.day(of: moved.startsAt)  // names no clinic: the chain's zone
                 try db.run("UPDATE \(bookings) SET starts_at = ?, week = ?, week_start = ? WHERE client = ? AND booking_id = ?",
                            [moved.startsAt.seconds, day.isoWeek, day.weekStart.daysSinceEpoch, event.subject, moved.bookingID])
             case let cancelled as Stipple_V1_SessionCancelled:

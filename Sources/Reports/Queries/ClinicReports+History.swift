@@ -44,17 +44,22 @@ extension ClinicReports {
             }
             decoded.append((row, message))
         }
+        // Dates and times are local to the clinic each event names, else the client's.
+        let times = try await DecodedPages.clinicTimes(in: log)
+        let home = decoded.first.flatMap { Names.clinic(of: $0.1) }.map { times[$0] } ?? .chainDefault
         for (row, message) in decoded {
             let position = row.position
-            var (date, text) = Timeline.describe(message)
+            let clinicTime = Names.clinic(of: message).map { times[$0] } ?? home
+            var (date, text) = Timeline.describe(message, in: clinicTime)
             if let amended = message as? Stipple_V1_RecordAmended {
                 text += positionByID[amended.correctsEventID.uppercased()].map { "; corrects event \($0)" } ?? "; corrects event \(amended.correctsEventID)"
             }
             if let by = amendments[position] { text += "; amended by event " + by.map(String.init).joined(separator: ", ") }
-            let recorded = Date(timeIntervalSince1970: Double(row.recordedAt) / 1_000_000)
-            table.rows.append([.int(position), .text(Self.timestamp(recorded)), .text(date), .text(row.type), .text(text), .text(row.actor)])
+            let recorded = Int64((Double(row.recordedAt) / 1_000_000).rounded(.down))
+            table.rows.append([.int(position), .text(home.shown(recorded)), .text(date), .text(row.type), .text(text), .text(row.actor)])
         }
         table.notes.append("\(table.rows.count) event\(table.rows.count == 1 ? "" : "s")")
+        table.notes.append("dates and times are local to each clinic (\(home.zone.identifier) for this client's)")
         return Report(sections: [table], notice: notice)
     }
 

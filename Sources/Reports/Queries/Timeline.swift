@@ -4,12 +4,11 @@ import Treatment
 
 /// One line of a client's timeline, in words: the event's own date and what it says.
 enum Timeline {
-    static func describe(_ message: any SwiftProtobuf.Message) -> (date: String, text: String) {
-        func day(_ timestamp: Google_Protobuf_Timestamp) -> String { Day(timestamp).description }
-        func time(_ timestamp: Google_Protobuf_Timestamp) -> String {
-            let seconds = Day.secondsIntoDay(timestamp.seconds)
-            return String(format: "%02d:%02d", seconds / 3_600, seconds % 3_600 / 60)
-        }
+    /// - Parameter clinicTime: the time of the clinic the event belongs to: dates and
+    ///   times are local there.
+    static func describe(_ message: any SwiftProtobuf.Message, in clinicTime: ClinicTime) -> (date: String, text: String) {
+        func day(_ timestamp: Google_Protobuf_Timestamp) -> String { clinicTime.day(of: timestamp).description }
+        func time(_ timestamp: Google_Protobuf_Timestamp) -> String { clinicTime.clock(timestamp.seconds) }
         switch message {
         case let registered as Stipple_V1_ClientRegistered:
             var text = "registered at \(registered.clinicID)"
@@ -60,17 +59,16 @@ enum Timeline {
         case let lifted as Stipple_V1_ClientConfidentialityLifted:
             return ("", "confidentiality lifted" + (lifted.reason.isEmpty ? "" : " (\(lifted.reason))"))
         default:
-            guard let procedure = Procedure(message) else { return ("", String(describing: type(of: message))) }
-            return (procedure.day.description, describe(procedure, message: message))
+            guard let procedure = Procedure(message, time: clinicTime) else { return ("", String(describing: type(of: message))) }
+            return (procedure.day.description, describe(procedure, message: message, in: clinicTime))
         }
     }
 
-    static func describe(_ procedure: Procedure, message: any SwiftProtobuf.Message) -> String {
+    static func describe(_ procedure: Procedure, message: any SwiftProtobuf.Message, in clinicTime: ClinicTime) -> String {
         var parts = ["\(procedure.label) at \(procedure.clinicID) by \(procedure.technicianID)"]
         if !procedure.supervisorID.isEmpty { parts[0] += " supervised by \(procedure.supervisorID)" }
         let hours = Double(procedure.endedAt - procedure.startedAt) / 3_600
-        let start = Day.secondsIntoDay(procedure.startedAt)
-        parts.append(String(format: "%02d:%02d, %.1f h", start / 3_600, start % 3_600 / 60, hours))
+        parts.append(clinicTime.clock(procedure.startedAt) + String(format: ", %.1f h", hours))
         parts.append("areas " + procedure.areaNames)
         if !procedure.pigments.isEmpty {
             parts.append("pigments " + procedure.pigments.map { pigment in

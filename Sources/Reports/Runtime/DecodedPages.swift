@@ -1,4 +1,6 @@
 import EventLog
+import Recording
+import Treatment
 
 /// A page of the log with the events projections read, decoded.
 struct DecodedPage: Sendable {
@@ -17,6 +19,8 @@ actor DecodedPages {
     private let reads: Set<String>
     private let through: Int64
     private var finished = false
+    /// The clinics' zones, read from their streams before the first page.
+    private var times: ClinicTimes?
 
     init(_ log: EventLog, from position: Int64, pageSize: Int, reads: Set<String>, through: Int64) {
         self.log = log
@@ -28,12 +32,16 @@ actor DecodedPages {
 
     func next() async throws -> DecodedPage? {
         if finished { return nil }
+        if times == nil { times = try await Self.clinicTimes(in: log) }
         let limit = Int(min(Int64(pageSize), through - position + 1))
         let page = limit > 0 ? try await log.readAll(from: position, limit: limit) : []
         guard let first = page.first, first.position <= through else {
             finished = true
             return nil
         }
+        // A clinic opened in this page counts from its position on.
+        let times = Self.folding(page, into: self.times ?? ClinicTimes())
+        self.times = times
         var events: [ProjectedEvent] = []
         events.reserveCapacity(page.count)
         var last = first.position
@@ -43,9 +51,31 @@ actor DecodedPages {
                 break
             }
             last = event.position
-            if reads.contains(event.type) { events.append(try ProjectedEvent(event)) }
+            if reads.contains(event.type) { events.append(try ProjectedEvent(event, times: times)) }
         }
         position = last + 1
         return DecodedPage(last: last, events: events)
+    }
+
+    /// Every clinic's zone, with the position of its `ClinicOpened` (a handful of streams).
+    static func clinicTimes(in log: EventLog) async throws -> ClinicTimes {
+        var times = ClinicTimes()
+        for stream in try await log.streamNames(prefix: "clinic-") {
+            for event in try await log.read(stream: stream, limit: 1) {
+                guard let message = try? Recorder.decode(event) else { continue }
+                times.apply(clinic: String(stream.dropFirst("clinic-".count)), message, position: event.position)
+            }
+        }
+        return times
+    }
+
+    /// `times` with the `ClinicOpened` events among `events` noted.
+    static func folding(_ events: [RecordedEvent], into times: ClinicTimes) -> ClinicTimes {
+        var times = times
+        for event in events where event.type == "ClinicOpened" {
+            guard let message = try? Recorder.decode(event) else { continue }
+            times.apply(clinic: String(event.stream.dropFirst("clinic-".count)), message, position: event.position)
+        }
+        return times
     }
 }

@@ -106,11 +106,15 @@ public struct ProjectedEvent: Sendable {
     public let subject: String
     /// A session's or touch-up's shared fields, read once when decoded (five projections use them).
     let procedure: Procedure?
+    /// The time of the clinic the event names (the chain's default for one naming none),
+    /// as in force at its position: its days are that clinic's local days.
+    public let clinicTime: ClinicTime
 
     /// Decodes and upcasts a stored event.
     ///
+    /// - Parameter times: the clinics' zones (``ClinicTimes/time(of:at:)`` at the event's position).
     /// - Throws: ``ReportsError/undecodable(position:type:reason:)``.
-    public init(_ event: RecordedEvent) throws {
+    public init(_ event: RecordedEvent, times: ClinicTimes = ClinicTimes()) throws {
         do {
             let message = try Recorder.decode(event)
             let newest = EventCatalogue.newest(type: event.type)?.version ?? event.schemaVersion
@@ -127,7 +131,9 @@ public struct ProjectedEvent: Sendable {
         recordedAtMicros = event.recordedAtMicros
         metadataJSON = event.metadataJSON
         actor = Self.actor(in: event.metadataJSON)
-        procedure = Procedure(message)
+        let clinicTime = Names.clinic(of: message).map { times.time(of: $0, at: event.position) } ?? .chainDefault
+        self.clinicTime = clinicTime
+        procedure = Procedure(message, time: clinicTime)
         subject = event.stream.firstIndex(of: "-").map { String(event.stream[event.stream.index(after: $0)...]) } ?? event.stream
     }
 

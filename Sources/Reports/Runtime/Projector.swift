@@ -211,7 +211,8 @@ public final class Projector: Sendable {
     }
 
     private func swapTransaction(_ targets: [Target]) async throws -> (Int64, [TableNames])? {
-        try await log.writeTables { db in
+        let clinics = try await DecodedPages.clinicTimes(in: log)
+        return try await log.writeTables { db in
             let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
             var pending: [(Target, Int64)] = []
             for target in targets {
@@ -230,7 +231,9 @@ public final class Projector: Sendable {
                 }
             }
             if let from = pending.map(\.1).min(), from < head {
-                let events = try self.log.events(from: from + 1, through: head, in: db).map(ProjectedEvent.init)
+                let stored = try self.log.events(from: from + 1, through: head, in: db)
+                let times = DecodedPages.folding(stored, into: clinics)
+                let events = try stored.map { try ProjectedEvent($0, times: times) }
                 for (target, checkpoint) in pending where checkpoint < head {
                     let memory = self.memory(for: target.tables, checkpoint: checkpoint)
                     let relevant = events.filter { $0.position > checkpoint && target.reads.contains($0.type) }

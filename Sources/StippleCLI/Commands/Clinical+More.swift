@@ -124,7 +124,7 @@ extension Stipple {
         @Option(help: "The clinic's id, e.g. toronto.") var clinic: String
             @Option(help: "Its name.") var name: String
             @Option(help: "Opened on, e.g. 2021-05-01.") var opened: String
-            @Option(help: "IANA time zone.") var timeZone: String = "America/Toronto"
+            @Option(help: "Its IANA time zone: its days, and the times typed for its events, are local there.") var timeZone: String = "America/Toronto"
 
             func run() async throws {
                 try await reportingFailures {

@@ -132,18 +132,35 @@ public enum LocalTimeError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// Every clinic's time, from the `ClinicOpened` events: a clinic with none is on the
 /// chain's default zone.
+///
+/// A projection reads the zone in force at each event's position (a clinic's events
+/// before its `ClinicOpened` count in the default zone), so that a rebuild gives the
+/// days the first build gave; the rules, deciding at the head, see every zone.
 public struct ClinicTimes: Sendable, Hashable {
-    public var byClinic: [String: ClinicTime]
+    private struct Entry: Sendable, Hashable {
+        var position: Int64
+        var time: ClinicTime
+    }
 
-    public init(_ byClinic: [String: ClinicTime] = [:]) { self.byClinic = byClinic }
+    private var entries: [String: Entry] = [:]
 
-    public subscript(clinic: String) -> ClinicTime { byClinic[clinic] ?? .chainDefault }
+    public init() {}
 
-    /// Notes a clinic's zone from its `ClinicOpened` (an unknown zone name keeps the default:
-    /// the rules refuse one being recorded, and older events are read as they are).
-    public mutating func apply(clinic: String, _ message: any SwiftProtobuf.Message) {
-        if let opened = message as? Stipple_V1_ClinicOpened, let time = ClinicTime(identifier: opened.timeZone) {
-            byClinic[clinic] = time
+    /// The clinic's time as the rules see it (every `ClinicOpened` read so far).
+    public subscript(clinic: String) -> ClinicTime { entries[clinic]?.time ?? .chainDefault }
+
+    /// The clinic's time for an event at `position`: set by a `ClinicOpened` before it.
+    public func time(of clinic: String, at position: Int64) -> ClinicTime {
+        guard let entry = entries[clinic], entry.position < position else { return .chainDefault }
+        return entry.time
+    }
+
+    /// Notes a clinic's zone from its `ClinicOpened` at `position` (an unknown zone name
+    /// keeps the default: the rules refuse one being recorded, and older events are read
+    /// as they are; a clinic opened without a zone counts in the default).
+    public mutating func apply(clinic: String, _ message: any SwiftProtobuf.Message, position: Int64 = 0) {
+        if let opened = message as? Stipple_V1_ClinicOpened, entries[clinic] == nil, let time = ClinicTime(identifier: opened.timeZone) {
+            entries[clinic] = Entry(position: position, time: time)
         }
     }
 }
