@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import EventLog
 
@@ -67,6 +68,22 @@ struct AppendAndReadTests {
         var fromTail: [Int64] = []
         for try await event in log.events(from: 240, pageSize: 3) { fromTail.append(event.position) }
         #expect(fromTail == Array(240...250))
+    }
+
+    @Test("stream names by prefix: by their bytes, from a range of the name index")
+    func namesByPrefix() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        let names = ["clinic", "clinic-a", "clinic-b", "clinic.", "clinicx", "client-1", "clinic-é", "clinic-\u{10FFFF}", "Clinic-c"]
+        try await log.append(names.map { NewEvent(stream: $0, type: "ClinicOpened", payload: [1]) })
+        #expect(try await log.streamNames(prefix: "clinic-") == ["clinic-a", "clinic-b", "clinic-é", "clinic-\u{10FFFF}"])
+        #expect(try await log.streamNames(prefix: "clinic") == ["clinic", "clinic-a", "clinic-b", "clinic-é", "clinic-\u{10FFFF}", "clinic.", "clinicx"])
+        #expect(try await log.streamNames(prefix: "").count == names.count)
+        let plan = try await log.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT name FROM streams WHERE name >= ? AND name < CAST(? AS TEXT)", arguments: ["clinic-", Data("clinic.".utf8)])
+                .map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING COVERING INDEX") }, "\(plan)")
     }
 
     @Test("a large page, read as two halves on two connections, comes back whole and in order")

@@ -278,13 +278,9 @@ struct CLITests {
         #expect(try cli.run(["verify"]).status == 0)
     }
 
-    @Test("named commands read the clinic's local time; a time of no clinic needs its offset; history shows local times")
-    func clinicTime() throws {
-        let cli = try CLI()
-        try cli.run(["init"])
-        let noOffset = try cli.run(["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00"])
-        #expect(noOffset.status == 2)
-        #expect(noOffset.stderr.contains("--at must be a time with its offset"), "\(noOffset.stderr)")
+    /// Toronto's clinic, technician 17 (certified, trained), lots PB-1187 and NC-0412 and
+    /// client 42 with a consent, through the named commands.
+    static func recordTorontoChain(_ cli: CLI) throws {
         for arguments in [
             ["clinic", "open", "--clinic", "toronto", "--name", "Stipple Toronto", "--opened", "2021-05-01"],
             ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00-05:00"],
@@ -298,6 +294,16 @@ struct CLITests {
             let run = try cli.run(arguments)
             #expect(run.status == 0, "\(arguments): \(run.stderr)")
         }
+    }
+
+    @Test("named commands read the clinic's local time; a time of no clinic needs its offset; history shows local times")
+    func clinicTime() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        let noOffset = try cli.run(["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00"])
+        #expect(noOffset.status == 2)
+        #expect(noOffset.stderr.contains("--at must be a time with its offset"), "\(noOffset.stderr)")
+        try Self.recordTorontoChain(cli)
         func session(_ start: String, _ end: String) -> [String] {
             ["client", "session", "--client", "42", "--number", "1", "--clinic", "toronto", "--technician", "17", "--start", start, "--end", end,
              "--area", "hairline", "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.9"]
@@ -318,18 +324,7 @@ struct CLITests {
     func namedCommands() throws {
         let cli = try CLI()
         try cli.run(["init"])
-        for arguments in [
-            ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00Z"],
-            ["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "certified", "--issued", "2025-01-10", "--expires", "2027-01-10"],
-            ["tech", "bbp", "--technician", "17", "--completed", "2025-09-01"],
-            ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
-            ["batch", "receive", "--lot", "NC-0412", "--kind", "cartridge", "--manufacturer", "Kwadron", "--configuration", "3RL", "--diameter", "0.25", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
-            ["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"],
-            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30"],
-        ] {
-            let run = try cli.run(arguments)
-            #expect(run.status == 0, "\(arguments): \(run.stderr)")
-        }
+        try Self.recordTorontoChain(cli)
         func session(_ number: String, _ day: String) -> [String] {
             ["client", "session", "--client", "42", "--number", number, "--clinic", "toronto", "--technician", "17",
              "--start", "\(day)T10:00", "--end", "\(day)T13:00", "--area", "hairline", "--area", "crown",

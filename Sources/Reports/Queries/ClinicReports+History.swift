@@ -45,7 +45,7 @@ extension ClinicReports {
             decoded.append((row, message))
         }
         // Dates and times are local to the clinic each event names, else the client's.
-        let times = try await DecodedPages.clinicTimes(in: log)
+        let times = try await DecodedPages.clinicTimes(Set(decoded.compactMap { Names.clinic(of: $0.1) }), in: log)
         let home = decoded.first.flatMap { Names.clinic(of: $0.1) }.map { times[$0] } ?? .chainDefault
         for (row, message) in decoded {
             let position = row.position

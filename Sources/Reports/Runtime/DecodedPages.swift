@@ -57,10 +57,13 @@ actor DecodedPages {
         return DecodedPage(last: last, events: events)
     }
 
-    /// Every clinic's zone, with the position of its `ClinicOpened` (a handful of streams).
-    static func clinicTimes(in log: EventLog) async throws -> ClinicTimes {
+    /// Every clinic's zone, with the position of its `ClinicOpened` (a handful of streams),
+    /// or only those of `clinics`.
+    static func clinicTimes(_ clinics: Set<String>? = nil, in log: EventLog) async throws -> ClinicTimes {
         var times = ClinicTimes()
-        for stream in try await log.streamNames(prefix: "clinic-") {
+        var streams = clinics.map { $0.sorted().map { "clinic-" + $0 } } ?? []
+        if clinics == nil { streams = try await log.streamNames(prefix: "clinic-") }
+        for stream in streams {
             for event in try await log.read(stream: stream, limit: 1) {
                 guard let message = try? Recorder.decode(event) else { continue }
                 times.apply(clinic: String(stream.dropFirst("clinic-".count)), message, position: event.position)
