@@ -62,14 +62,6 @@ extension ClinicReports {
         table.notes.append("dates and times are local to each clinic (\(home.zone.identifier) for this client's)")
         return Report(sections: [table], notice: notice)
     }
-
-    /// `2026-11-25 14:03` (UTC).
-    static func timestamp(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let day = Day(seconds: seconds)
-        let time = Int(seconds - day.startSeconds)
-        return day.description + String(format: " %02d:%02d", time / 3_600, time % 3_600 / 60)
-    }
 }
 
 struct TimelineRow: Sendable {
