@@ -330,11 +330,31 @@ public struct Users: Sendable {
             return (true, row.map { ($0[0], $0[1], $0[2], $0[3]) })
         }
         guard hasUsers else { throw UserError.noUsers }
-        guard let (name, role, clinics, disabled) = found, let parsedRole = Role(rawValue: role) else { throw UserError.unknownToken }
+        guard let (name, role, clinics, disabled) = found else { throw UserError.unknownToken }
+        return try await checked(name: name, role: role, clinics: clinics, disabled: disabled, tokenHash: hash)
+    }
+
+    /// The user `name` (whose password was just checked), as both the users table and the
+    /// chain's events say.
+    ///
+    /// - Throws: ``UserError/unknownUser(_:)``, ``UserError/disabled(_:)``, ``UserError/tampered(_:)``.
+    package func principal(named name: String) async throws -> Principal {
+        let found = try await log.readTables { db -> (String, String, String, Bool)? in
+            guard try db.tableExists(Self.table) else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT role, clinics, token_hash, disabled FROM users WHERE name = ?", arguments: [name])
+                .map { ($0[0], $0[1], $0[2], $0[3]) }
+        }
+        guard let (role, clinics, tokenHash, disabled) = found else { throw UserError.unknownUser(name) }
+        return try await checked(name: name, role: role, clinics: clinics, disabled: disabled, tokenHash: tokenHash)
+    }
+
+    /// A users-table row checked against the chain: a row the events do not back signs
+    /// nobody in.
+    private func checked(name: String, role: String, clinics: String, disabled: Bool, tokenHash: String) async throws -> Principal {
+        guard let parsedRole = Role(rawValue: role) else { throw UserError.tampered(name) }
         let clinicList = clinics.isEmpty ? [] : clinics.split(separator: ",").map(String.init).sorted()
-        // The chain's word on this user: a row that the events do not back signs nobody in.
         if let folded = try Self.fold(try await log.read(stream: Self.stream(name), limit: Int.max)) {
-            guard folded == Folded(role: role, clinics: clinicList, tokenHash: hash, disabled: disabled) else { throw UserError.tampered(name) }
+            guard folded == Folded(role: role, clinics: clinicList, tokenHash: tokenHash, disabled: disabled) else { throw UserError.tampered(name) }
         } else if try await hasUserEvents() {
             throw UserError.tampered(name)
         }

@@ -51,6 +51,11 @@ struct Problem: Error, HTTPResponseError {
             headers[.wwwAuthenticate] = #"Bearer realm="stipple""#
         case .idempotencyKeyReused:
             (status, type, title) = (.unprocessableContent, "idempotency-key-reused", "The idempotency key was used for another request")
+        case .locked:
+            (status, type, title) = (.unauthorized, "unauthenticated", "A valid token is needed")
+        case .throttled(let seconds):
+            (status, type, title) = (.tooManyRequests, "throttled", "Too many failed sign-ins")
+            headers[.retryAfter] = String(seconds)
         }
     }
 

@@ -29,6 +29,8 @@ public struct ServiceConfiguration: Sendable {
     public var walPatience: Duration = .seconds(10)
     /// The log's own settings (limits, busy timeout); its `readOnly` and `clock` come from here.
     public var log = EventLog.Configuration()
+    /// How people sign in to the pages.
+    public var signIn = SignInPolicy()
 
     public init(databasePath: String, masterKeyPath: String, logger: Logger = EventLog.silentLogger) {
         self.databasePath = databasePath
@@ -100,6 +102,10 @@ public final class Service: Sendable {
     /// When the last check for an unfinished erasure found none (checked at most once a
     /// second by writes; an erasure that leaves one clears it).
     private let erasureCheck = Mutex<ContinuousClock.Instant?>(nil)
+    /// The people signed in to the pages (memory only), and their failed attempts.
+    let people = PeopleSessions()
+    /// Clients' names opened for search (memory only).
+    let directory = ClientDirectory()
 
     init(configuration: ServiceConfiguration, log: EventLog) {
         self.configuration = configuration

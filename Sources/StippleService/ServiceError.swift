@@ -45,6 +45,10 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         case unauthenticated
         /// An idempotency key given again with another request.
         case idempotencyKeyReused
+        /// A signed-in person's session sat idle past the lock: their password unlocks it.
+        case locked(user: String)
+        /// Too many failed sign-ins (for the user, or from the address): try again then.
+        case throttled(retryAfterSeconds: Int)
     }
 
     /// What needs a purpose.
@@ -107,6 +111,12 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
                 self = .badInput(error.description)
             case .unknownUser:
                 self.init(.notFound, error.description)
+            }
+        case let error as PasswordError:
+            switch error {
+            case .wrongNameOrPassword: self.init(.denied, "refused: " + error.description, detail: .unauthenticated)
+            case .wrongCurrentPassword: self.init(.denied, "refused: " + error.description)
+            case .tooShort, .tooLong, .sameAsName, .controlCharacters: self = .badInput(error.description)
             }
         case let error as DiscretionError:
             switch error {

@@ -75,7 +75,9 @@ extension Session {
     /// (any user: the record's integrity is everyone's to check).
     public func verify(progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws(ServiceError) -> Verification {
         try await classified {
-            Verification(log: try await log.verify(progress: progress), userMismatches: try await Users(log: log).mismatches())
+            Verification(
+                log: try await log.verify(progress: progress),
+                userMismatches: try await Users(log: log).mismatches() + Passwords(log: log).mismatches())
         }
     }
 

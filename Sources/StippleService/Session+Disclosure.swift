@@ -16,19 +16,23 @@ public enum RecordUse: String, Sendable, Hashable, CaseIterable {
     case recordsReport = "report records"
     /// Reports that open no name (workload, conversion, audit).
     case report
+    /// A search by name (the pages' "find a client"): each client shown by name.
+    case search = "client search"
+    /// A client's page (the pages' record of one client).
+    case page = "client page"
 
     /// Who is shown clients' names in this use: the reader of a record (checked before)
     /// in a history, an export and a read; admins only in the other reports; everyone
     /// else sees a pseudonym.
     func mayName(_ principal: Principal) -> Bool {
         switch self {
-        case .history, .read, .readAll, .export: return true
+        case .history, .read, .readAll, .export, .search, .page: return true
         case .lotReport, .dueReport, .recordsReport, .report: return principal.role == .admin
         }
     }
 
     /// Whether the use logs its one access itself, before it reads (see ``Session/disclose(_:purpose:use:)``).
-    var logsBeforeReading: Bool { self == .history || self == .read || self == .export }
+    var logsBeforeReading: Bool { self == .history || self == .read || self == .export || self == .page }
 }
 
 // The one read path for a client's record: need-to-know (the confidential client's care

@@ -95,6 +95,7 @@ public enum EventCatalogue {
         EventSchema("UserAdded", 1, Stipple_V1_UserAdded.self, .user),
         EventSchema("UserTokenRotated", 1, Stipple_V1_UserTokenRotated.self, .user),
         EventSchema("UserDisabled", 1, Stipple_V1_UserDisabled.self, .user),
+        EventSchema("UserPasswordSet", 1, Stipple_V1_UserPasswordSet.self, .user),
     ]
 
     private static let byKey: [String: [Int32: EventSchema]] = {

@@ -97,9 +97,9 @@ struct Procedure {
 }
 
 /// People-facing names of the schemas' enums.
-enum Names {
+package enum Names {
     /// The clinic an event names, if it names one (a lot's receipt names its clinic).
-    static func clinic(of message: any SwiftProtobuf.Message) -> String? {
+    package static func clinic(of message: any SwiftProtobuf.Message) -> String? {
         let clinic: String
         switch message {
         case let m as Stipple_V1_ClientRegistered: clinic = m.clinicID

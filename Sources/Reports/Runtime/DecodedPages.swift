@@ -12,7 +12,7 @@ struct DecodedPage: Sendable {
 
 /// The log in pages from a position to a given head, decoded on the caller's side of
 /// the pipeline (the runtime asks for the next page while the writer applies one).
-actor DecodedPages {
+package actor DecodedPages {
     private let log: EventLog
     private var position: Int64
     private let pageSize: Int
@@ -59,7 +59,7 @@ actor DecodedPages {
 
     /// Every clinic's zone, with the position of its `ClinicOpened` (a handful of streams),
     /// or only those of `clinics`.
-    static func clinicTimes(_ clinics: Set<String>? = nil, in log: EventLog) async throws -> ClinicTimes {
+    package static func clinicTimes(_ clinics: Set<String>? = nil, in log: EventLog) async throws -> ClinicTimes {
         var times = ClinicTimes()
         var streams = clinics.map { $0.sorted().map { "clinic-" + $0 } } ?? []
         if clinics == nil { streams = try await log.streamNames(prefix: "clinic-") }

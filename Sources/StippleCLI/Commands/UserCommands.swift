@@ -14,7 +14,7 @@ extension Stipple {
                 reads for their clinics), reception (bookings and client registrations for their \
                 clinics; no clinical detail). Tokens are shown once and stored only as a hash.
                 """,
-            subcommands: [Add.self, List.self, Disable.self, RotateToken.self])
+            subcommands: [Add.self, List.self, Disable.self, RotateToken.self, SetPassword.self])
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add a user and print their token once.")
@@ -95,5 +95,53 @@ extension Stipple {
                 }
             }
         }
+
+        struct SetPassword: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "set-password",
+                abstract: "Set a user's password for the web pages (their open sessions end).",
+                discussion: """
+                    The password is read from standard input: typed at the prompt (not shown) when \
+                    standard input is a terminal, else the first line (`printf '%s\\n' "$PW" | stipple \
+                    user set-password dr-lee`). At least \(Passwords.minimumLength) characters, at most \
+                    \(Passwords.maximumBytes) bytes, not the user name. Only a bcrypt hash of it is kept, \
+                    beside the log; the chain records that it changed.
+                    """)
+
+            @OptionGroup var options: GlobalOptions
+            @Argument(help: ArgumentHelp("The user's name.", valueName: "name"))
+            var name: String
+
+            func run() async throws {
+                try await reportingFailures {
+                    let session = try await options.session()
+                    guard let password = Terminal.readSecret(prompt: "New password for \(name): ") else {
+                        throw ServiceError.badInput("no password on standard input: type it at the prompt or give it as the first line")
+                    }
+                    try await session.setPassword(of: name, to: password)
+                    Output.line("Set the password of \(name); they sign in to the pages with it.")
+                    Output.flush()
+                }
+            }
+        }
+    }
+}
+
+/// Reading what must not be echoed.
+enum Terminal {
+    /// A line from standard input, typed without echo at a terminal; `nil` at end of input.
+    static func readSecret(prompt: String) -> String? {
+        guard isatty(STDIN_FILENO) == 1 else { return readLine(strippingNewline: true) }
+        FileHandle.standardError.write(Data(prompt.utf8))
+        var saved = termios()
+        tcgetattr(STDIN_FILENO, &saved)
+        var silent = saved
+        silent.c_lflag &= ~tcflag_t(ECHO)
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+        defer {
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        return readLine(strippingNewline: true)
     }
 }

@@ -66,6 +66,24 @@ public nonisolated struct Stipple_V1_UserDisabled: Sendable {
   public init() {}
 }
 
+/// A user's password for the web pages was set or replaced (by an admin, or by the user
+/// with their current one). The bcrypt hash is kept beside the log (the user_passwords
+/// table), never in an event: backups and exports of the log carry nothing to guess
+/// passwords from. The event holds the SHA-256 of that bcrypt string, so a password row
+/// swapped behind the log's back matches no event and signs nobody in.
+public nonisolated struct Stipple_V1_UserPasswordSet: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// SHA-256 (hex) of the bcrypt string in user_passwords.
+  public var hashDigest: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "stipple.v1"
@@ -165,6 +183,36 @@ nonisolated extension Stipple_V1_UserDisabled: SwiftProtobuf.Message, SwiftProto
 
   public static func ==(lhs: Stipple_V1_UserDisabled, rhs: Stipple_V1_UserDisabled) -> Bool {
     if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Stipple_V1_UserPasswordSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserPasswordSet"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hash_digest\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.hashDigest) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.hashDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.hashDigest, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Stipple_V1_UserPasswordSet, rhs: Stipple_V1_UserPasswordSet) -> Bool {
+    if lhs.hashDigest != rhs.hashDigest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,275 @@
+import Crypto
+import Discretion
+import Foundation
+import Synchronization
+
+/// How people sign in to the pages: how long a session lives, when an idle one locks,
+/// how many wrong passwords are allowed.
+public struct SignInPolicy: Sendable {
+    /// A session idle this long locks: the same person's password opens it again without
+    /// losing what they were typing (clinic tablets are shared).
+    public var idleLock: Duration = .seconds(600)
+    /// A session ends this long after its sign-in, however busy.
+    public var lifetime: Duration = .seconds(12 * 3_600)
+    /// Failed sign-ins allowed per user, and per address, within `failureWindow`; more are
+    /// refused (a right password too) until the oldest failure is that old.
+    public var failuresPerUser = 5
+    public var failuresPerAddress = 20
+    public var failureWindow: Duration = .seconds(900)
+    /// bcrypt's cost for passwords set from now on (tests use the minimum, 4).
+    public var passwordCost: UInt8 = Passwords.defaultCost
+    /// The most sessions held at once (the oldest idle ones go first).
+    public var maxSessions = 10_000
+
+    public init() {}
+}
+
+/// A person's signed-in session, as a page request finds it.
+public struct SignedIn: Sendable {
+    /// The user's session: every use case, checked against their role and clinics.
+    public let session: Session
+    /// The value of the session cookie: set on sign-in and unlock, never shown elsewhere.
+    public let cookie: String
+    /// The token every form of this session carries.
+    public let formToken: String
+
+    /// Refuses a form that does not carry this session's token (a form posted from
+    /// another site: CSRF).
+    ///
+    /// - Throws: ``ServiceError`` of kind `denied`.
+    public func checkForm(_ token: String?) throws(ServiceError) {
+        guard let token, Self.sameBytes(token, formToken) else {
+            throw ServiceError(.denied, "refused: this form is out of date or was not sent by Stipple's page; open the page again and resend it")
+        }
+    }
+
+    /// Compares in time that depends on the length only.
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// The sessions of the people signed in to the pages, held in the server's memory only
+/// (a restart signs everyone out), by the SHA-256 of their cookie; and the failed
+/// sign-ins of the last window, by user and by address.
+final class PeopleSessions: Sendable {
+    struct Entry {
+        var user: String
+        var formToken: String
+        var signedInAt: Date
+        var lastSeen: Date
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let failures = Mutex<[String: [Date]]>([:])
+
+    static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func key(_ cookie: String) -> String { SHA256.hash(data: Array(cookie.utf8)).hexString }
+
+    /// A new session for `user`: its cookie and form token.
+    /// - Parameter formToken: the token to keep (an unlocked session keeps its forms valid).
+    func start(user: String, at now: Date, policy: SignInPolicy, formToken: String? = nil) -> (cookie: String, formToken: String) {
+        let cookie = Self.random(), formToken = formToken ?? Self.random()
+        entries.withLock { entries in
+            if entries.count >= policy.maxSessions, let oldest = entries.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
+                entries[oldest] = nil
+            }
+            entries[Self.key(cookie)] = Entry(user: user, formToken: formToken, signedInAt: now, lastSeen: now)
+        }
+        return (cookie, formToken)
+    }
+
+    enum Found {
+        case active(Entry)
+        case locked(Entry)
+        case none
+    }
+
+    /// The session of `cookie`; an active one is marked seen now.
+    func find(_ cookie: String, at now: Date, policy: SignInPolicy, touch: Bool) -> Found {
+        let key = Self.key(cookie)
+        return entries.withLock { entries in
+            guard var entry = entries[key] else { return .none }
+            if now.timeIntervalSince(entry.signedInAt) >= policy.lifetime.seconds {
+                entries[key] = nil
+                return .none
+            }
+            if now.timeIntervalSince(entry.lastSeen) >= policy.idleLock.seconds { return .locked(entry) }
+            if touch {
+                entry.lastSeen = now
+                entries[key] = entry
+            }
+            return .active(entry)
+        }
+    }
+
+    func end(_ cookie: String) { _ = entries.withLock { $0.removeValue(forKey: Self.key(cookie)) } }
+
+    /// Ends every session of `user` (a password set by an admin, a disabled user).
+    func end(user: String) { entries.withLock { $0 = $0.filter { $0.value.user != user } } }
+
+    // MARK: - Throttling
+
+    /// Seconds until `keys` may try again, or `nil` when they may now.
+    func wait(for keys: [(key: String, limit: Int)], at now: Date, policy: SignInPolicy) -> Int? {
+        failures.withLock { failures in
+            var longest: Double?
+            for (key, limit) in keys {
+                let recent = (failures[key] ?? []).filter { now.timeIntervalSince($0) < policy.failureWindow.seconds }
+                failures[key] = recent.isEmpty ? nil : recent
+                if recent.count >= limit, let oldest = recent.first {
+                    let wait = policy.failureWindow.seconds - now.timeIntervalSince(oldest)
+                    longest = max(longest ?? 0, wait)
+                }
+            }
+            return longest.map { max(1, Int($0.rounded(.up))) }
+        }
+    }
+
+    func fail(_ keys: [String], at now: Date) {
+        failures.withLock { failures in
+            if failures.count > 100_000 { failures.removeAll() }
+            for key in keys { failures[key, default: []].append(now) }
+        }
+    }
+
+    func clear(_ key: String) { _ = failures.withLock { $0.removeValue(forKey: key) } }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+// Sign-in of people (the pages); tokens stay for the API and the CLI.
+extension Service {
+    /// Signs a person in with their name and password: a new session (never one the
+    /// browser brought: no fixation), its cookie and its form token.
+    ///
+    /// - Parameter address: where the attempt comes from, for throttling.
+    /// - Throws: ``ServiceError``: `denied` + ``ServiceError/Detail/unauthenticated`` with
+    ///   one sentence for an unknown name, no password or a wrong one; `refused` +
+    ///   ``ServiceError/Detail/throttled(retryAfterSeconds:)`` after too many failures (a
+    ///   right password too); `denied` for a disabled user (once the password was right).
+    public func signIn(user: String, password: String, from address: String) async throws(ServiceError) -> SignedIn {
+        let principal = try await checkPassword(user: user, password: password, from: address)
+        let (cookie, formToken) = people.start(user: principal.user, at: configuration.clock(), policy: configuration.signIn)
+        return SignedIn(session: Session(service: self, principal: principal), cookie: cookie, formToken: formToken)
+    }
+
+    /// The session a page request's cookie names, marked seen now.
+    ///
+    /// - Throws: ``ServiceError`` of kind `denied`: ``ServiceError/Detail/unauthenticated``
+    ///   for no cookie, an unknown, ended or expired one, or a user disabled since;
+    ///   ``ServiceError/Detail/locked(user:)`` for a session idle past the lock.
+    public func resume(cookie: String?) async throws(ServiceError) -> SignedIn {
+        guard let cookie, !cookie.isEmpty else { throw Self.signedOut }
+        switch people.find(cookie, at: configuration.clock(), policy: configuration.signIn, touch: true) {
+        case .none:
+            throw Self.signedOut
+        case .locked(let entry):
+            throw ServiceError(.denied, "this session was locked after \(Int(configuration.signIn.idleLock.seconds / 60)) idle minutes: \(entry.user)'s password opens it again", detail: .locked(user: entry.user))
+        case .active(let entry):
+            let principal: Principal
+            do {
+                principal = try await classified { try await Users(log: log).principal(named: entry.user) }
+            } catch {
+                people.end(cookie)
+                throw ServiceError(.denied, error.message, detail: .unauthenticated)
+            }
+            return SignedIn(session: Session(service: self, principal: principal), cookie: cookie, formToken: entry.formToken)
+        }
+    }
+
+    /// Opens a locked session again with its user's password (another person signs out
+    /// and in instead). The session gets a new cookie; its form token stays, so a form
+    /// typed before the lock can still be sent.
+    ///
+    /// - Throws: as ``signIn(user:password:from:)``; `denied` + `unauthenticated` for a
+    ///   session that has ended.
+    public func unlock(cookie: String?, password: String, from address: String) async throws(ServiceError) -> SignedIn {
+        guard let cookie, !cookie.isEmpty else { throw Self.signedOut }
+        let now = configuration.clock()
+        let entry: PeopleSessions.Entry
+        switch people.find(cookie, at: now, policy: configuration.signIn, touch: false) {
+        case .none: throw Self.signedOut
+        case .locked(let found), .active(let found): entry = found
+        }
+        let principal = try await checkPassword(user: entry.user, password: password, from: address)
+        people.end(cookie)
+        let renewed = people.start(user: principal.user, at: now, policy: configuration.signIn, formToken: entry.formToken)
+        return SignedIn(session: Session(service: self, principal: principal), cookie: renewed.cookie, formToken: renewed.formToken)
+    }
+
+    /// Ends the session of `cookie` (its cookie is refused from now on, wherever it was copied).
+    public func signOut(cookie: String?) {
+        if let cookie { people.end(cookie) }
+    }
+
+    static let signedOut = ServiceError(.denied, "please sign in", detail: .unauthenticated)
+
+    func checkPassword(user: String, password: String, from address: String) async throws(ServiceError) -> Principal {
+        let policy = configuration.signIn
+        let userKey = "user " + user.lowercased(), addressKey = "address " + address
+        let now = configuration.clock()
+        if let wait = people.wait(for: [(userKey, policy.failuresPerUser), (addressKey, policy.failuresPerAddress)], at: now, policy: policy) {
+            let minutes = (wait + 59) / 60
+            throw ServiceError(
+                .refused, "too many failed sign-ins: try again in \(minutes) minute\(minutes == 1 ? "" : "s"), or ask an admin to set a new password",
+                detail: .throttled(retryAfterSeconds: wait))
+        }
+        do {
+            let principal = try await classified { try await Passwords(log: log).signIn(user, password: password, cost: policy.passwordCost) }
+            people.clear(userKey)
+            return principal
+        } catch {
+            if error.detail == .unauthenticated { people.fail([userKey, addressKey], at: now) }
+            throw error
+        }
+    }
+}
+
+// Passwords.
+extension Session {
+    /// Sets `user`'s password for the pages (admins, for anyone). Their sessions end.
+    ///
+    /// - Throws: ``ServiceError`` (`denied`; `badInput` for a password too short, too long,
+    ///   equal to the name or with control characters; `notFound` for an unknown user).
+    public func setPassword(of user: String, to password: String) async throws(ServiceError) {
+        try require(.manageUsers)
+        try await storePassword(of: user, password)
+    }
+
+    /// Changes the signed-in user's own password, given the current one.
+    ///
+    /// - Throws: ``ServiceError`` (`denied` for a wrong current password; `badInput` as
+    ///   ``setPassword(of:to:)``).
+    public func changeOwnPassword(current: String, new password: String) async throws(ServiceError) {
+        do {
+            _ = try await service.checkPassword(user: principal.user, password: current, from: "session of \(principal.user)")
+        } catch where error.detail == .unauthenticated {
+            throw ServiceError(PasswordError.wrongCurrentPassword)
+        }
+        try await storePassword(of: principal.user, password)
+    }
+
+    private func storePassword(of user: String, _ password: String) async throws(ServiceError) {
+        do { try Passwords.check(password, user: user) } catch { throw ServiceError(error) }
+        let bcrypt = await Passwords.hash(password, cost: configuration.signIn.passwordCost)
+        try await classified { _ = try await append([Passwords.setting(user, bcrypt: bcrypt, at: configuration.clock())]) }
+        service.people.end(user: user)
+    }
+
+    /// Whether `user` has a password for the pages.
+    public func hasPassword(_ user: String) async throws(ServiceError) -> Bool {
+        try require(.manageUsers)
+        return try await classified { try await Passwords(log: log).hasPassword(user) }
+    }
+}

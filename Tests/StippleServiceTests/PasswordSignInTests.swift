@@ -1,0 +1,200 @@
+import Discretion
+import EventLog
+import Foundation
+import GRDB
+import StippleService
+import StippleTesting
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let now = Mutex(TestChain.now)
+    func read() -> Date { now.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { now.withLock { $0 += seconds } }
+}
+
+/// People signing in to the pages: passwords, sessions, the idle lock, form tokens,
+/// throttling, and the finding of clients by name.
+@Suite struct PasswordSignInTests {
+    static let password = "correct horse battery"
+
+    /// A chain whose clock the test moves, with the cheapest bcrypt cost and dr-lee's password set.
+    static func chain(clock: TestClock = TestClock()) async throws -> TestChain {
+        let chain = try await TestChain.make { configuration in
+            configuration.clock = { clock.read() }
+            configuration.signIn.passwordCost = 4
+        }
+        try await chain.session(.admin).setPassword(of: "dr-lee", to: password)
+        return chain
+    }
+
+    @Test func aPasswordSignsInAndTheChainRecordsOnlyItsDigest() async throws {
+        let chain = try await Self.chain()
+        let signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        #expect(signedIn.session.principal.user == "dr-lee")
+        #expect(signedIn.session.principal.clinics == ["toronto"])
+        let admin = try await chain.session(.admin)
+        let events = try await admin.readStream("user-dr-lee").events
+        #expect(events.map(\.event.type) == ["UserAdded", "UserPasswordSet"])
+        #expect(!events[1].json.canonicalString.contains("$2b$"), "the bcrypt hash stays out of the chain")
+        #expect(try await admin.verify().isIntact)
+        #expect(try await admin.hasPassword("dr-lee"))
+        #expect(try await !admin.hasPassword("dr-kim"))
+    }
+
+    @Test func wrongPasswordsUnknownNamesAndNoPasswordGetOneSentence() async throws {
+        let chain = try await Self.chain()
+        var messages: Set<String> = []
+        for (user, password) in [("dr-lee", "not the password"), ("nobody", Self.password), ("dr-kim", Self.password), ("bad name!", "x")] {
+            let error = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: user, password: password, from: "10.0.0.\(messages.count)") }
+            #expect(error?.kind == .denied)
+            #expect(error?.detail == .unauthenticated)
+            messages.insert(error?.message ?? "")
+        }
+        #expect(messages == ["refused: the user name or the password is wrong"])
+    }
+
+    @Test(arguments: [
+        ("short", "a password needs at least 12 characters"),
+        (String(repeating: "é", count: 40), "at most 72 bytes"),
+        ("dr-lee", "at least 12 characters"),
+        ("DR-LEE-DR-LEE", "must not be the user name"),
+        ("tab\there is long enough", "control characters"),
+    ])
+    func badPasswordsAreRefusedAndNothingIsRecorded(password: String, words: String) async throws {
+        let chain = try await Self.chain()
+        let head = try await chain.head()
+        let name = password == "DR-LEE-DR-LEE" ? "dr-lee-dr-lee" : "dr-lee"
+        if name != "dr-lee" { _ = try await chain.session(.admin).addUser(name, role: .clinician, clinics: ["toronto"]) }
+        let before = try await chain.head()
+        let error = await #expect(throws: ServiceError.self) { try await chain.session(.admin).setPassword(of: name, to: password) }
+        #expect(error?.kind == .badInput)
+        #expect(error?.message.contains(words) == true, "\(error?.message ?? "")")
+        #expect(try await chain.head() == before)
+        _ = head
+    }
+
+    @Test func onlyAdminsSetOthersPasswordsAndUsersChangeTheirOwnWithTheCurrentOne() async throws {
+        let chain = try await Self.chain()
+        let lee = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1").session
+        let denied = await #expect(throws: ServiceError.self) { try await lee.setPassword(of: "dr-kim", to: "a new long password") }
+        #expect(denied?.kind == .denied)
+        let wrong = await #expect(throws: ServiceError.self) { try await lee.changeOwnPassword(current: "not it at all", new: "a new long password") }
+        #expect(wrong?.message == "refused: the current password is wrong: nothing was changed")
+        try await lee.changeOwnPassword(current: Self.password, new: "a new long password")
+        _ = try await chain.service.signIn(user: "dr-lee", password: "a new long password", from: "10.0.0.1")
+        await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1") }
+        let unknown = await #expect(throws: ServiceError.self) { try await chain.session(.admin).setPassword(of: "nobody", to: "a new long password") }
+        #expect(unknown?.kind == .notFound)
+    }
+
+    @Test func aSessionLocksWhenIdleAndOnlyItsUsersPasswordOpensItKeepingItsFormToken() async throws {
+        let clock = TestClock()
+        let chain = try await Self.chain(clock: clock)
+        let signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        clock.advance(9 * 60)
+        _ = try await chain.service.resume(cookie: signedIn.cookie)
+        clock.advance(9 * 60)
+        _ = try await chain.service.resume(cookie: signedIn.cookie)
+        clock.advance(10 * 60)
+        let locked = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+        #expect(locked?.detail == .locked(user: "dr-lee"))
+        await #expect(throws: ServiceError.self) { try await chain.service.unlock(cookie: signedIn.cookie, password: "not the password", from: "10.0.0.1") }
+        let unlocked = try await chain.service.unlock(cookie: signedIn.cookie, password: Self.password, from: "10.0.0.1")
+        #expect(unlocked.cookie != signedIn.cookie, "a new cookie after the password")
+        #expect(unlocked.formToken == signedIn.formToken, "the form typed before the lock can still be sent")
+        let old = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+        #expect(old?.detail == .unauthenticated)
+        #expect(try await chain.service.resume(cookie: unlocked.cookie).session.principal.user == "dr-lee")
+    }
+
+    @Test func signOutEndsTheSessionWhereverItsCookieWasCopied() async throws {
+        let chain = try await Self.chain()
+        let signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        chain.service.signOut(cookie: signedIn.cookie)
+        let error = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+        #expect(error?.detail == .unauthenticated)
+        for cookie in [nil, "", "made-up"] {
+            let error = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: cookie) }
+            #expect(error?.detail == .unauthenticated)
+        }
+    }
+
+    @Test func sessionsEndAfterTheirLifetimeAndWhenTheUserIsDisabledOrGivenANewPassword() async throws {
+        let clock = TestClock()
+        let chain = try await Self.chain(clock: clock)
+        var signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        var resumed = 0
+        for _ in 0..<100 {
+            clock.advance(9 * 60)
+            if (try? await chain.service.resume(cookie: signedIn.cookie)) == nil { break }
+            resumed += 1
+        }
+        #expect(resumed == 79, "busy for 12 hours (79 × 9 minutes), then ended")
+        await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+
+        signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        try await chain.session(.admin).setPassword(of: "dr-lee", to: "another long password")
+        await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+
+        signedIn = try await chain.service.signIn(user: "dr-lee", password: "another long password", from: "10.0.0.1")
+        try await chain.session(.admin).disableUser("dr-lee")
+        let disabled = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+        #expect(disabled?.message == "refused: user dr-lee is disabled: ask an admin")
+    }
+
+    @Test func formsWithoutTheirSessionsTokenAreRefused() async throws {
+        let chain = try await Self.chain()
+        let signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        try signedIn.checkForm(signedIn.formToken)
+        for token in [nil, "", String(signedIn.formToken.dropLast()), signedIn.cookie] {
+            let error = #expect(throws: ServiceError.self) { try signedIn.checkForm(token) }
+            #expect(error?.kind == .denied)
+        }
+        let other = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        #expect(other.formToken != signedIn.formToken && other.cookie != signedIn.cookie, "every sign-in is a new session")
+    }
+
+    @Test func failedSignInsAreThrottledPerUserAndPerAddressAndThenAllowedAgain() async throws {
+        let clock = TestClock()
+        let chain = try await Self.chain(clock: clock)
+        for attempt in 0..<5 {
+            await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "dr-lee", password: "wrong \(attempt) password", from: "10.0.0.\(attempt)") }
+        }
+        let throttled = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.9") }
+        #expect(throttled?.kind == .refused)
+        #expect(throttled?.detail == .throttled(retryAfterSeconds: 900))
+        #expect(throttled?.message == "too many failed sign-ins: try again in 15 minutes, or ask an admin to set a new password")
+        clock.advance(901)
+        _ = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.9")
+
+        // One address trying many names.
+        for attempt in 0..<20 {
+            await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "guess-\(attempt)", password: "a guessed password", from: "192.0.2.7") }
+        }
+        let address = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "192.0.2.7") }
+        #expect(address?.kind == .refused)
+        _ = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "192.0.2.8")
+    }
+
+    @Test func aPasswordRowSwappedBehindTheLogsBackSignsNobodyIn() async throws {
+        let chain = try await Self.chain()
+        try await chain.session(.admin).setPassword(of: "dr-kim", to: "dr kims own password")
+        try chain.service.close()
+        let queue = try DatabaseQueue(path: chain.databasePath)
+        try await queue.write { db in
+            // dr-kim's bcrypt row copied onto dr-lee: dr-kim's password would open dr-lee.
+            try db.execute(sql: "UPDATE user_passwords SET bcrypt = (SELECT bcrypt FROM user_passwords WHERE name = 'dr-kim') WHERE name = 'dr-lee'")
+        }
+        try queue.close()
+        var configuration = chain.configuration
+        configuration.signIn.passwordCost = 4
+        let service = try await Service.open(configuration)
+        defer { try? service.close() }
+        let error = await #expect(throws: ServiceError.self) { try await service.signIn(user: "dr-lee", password: "dr kims own password", from: "10.0.0.1") }
+        #expect(error?.detail == .unauthenticated)
+        let admin = try await service.authenticate(chain.tokens[.admin])
+        #expect(try await admin.verify().userMismatches == ["dr-lee: the password in the table is not the one the log recorded"])
+    }
+}
