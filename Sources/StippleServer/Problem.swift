@@ -67,6 +67,31 @@ struct Problem: Error, HTTPResponseError {
         self.detail = detail
     }
 
+    /// Whether the request is a person's browser on the pages (not the API): the error is
+    /// then a page.
+    static func wantsPage(_ request: Request) -> Bool {
+        let path = request.uri.path
+        guard !path.hasPrefix("/v1/"), path != "/v1", !path.hasPrefix("/openapi"), !path.hasSuffix("z"), path != "/metrics" else { return false }
+        return request.headers[.accept]?.contains("text/html") == true || request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true
+    }
+
+    /// The error as a small page (its words escaped).
+    func page() -> Response {
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+                .replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&#39;")
+        }
+        let html = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">\
+            <title>\(escaped(title)) · Stipple</title><link rel="stylesheet" href="/static/stipple.css"></head>\
+            <body><main class="narrow"><h1>\(escaped(title))</h1><p class="error" role="alert">\(escaped(detail))</p>\
+            <p><a href="/">Back to Stipple</a></p></main></body></html>
+            """
+        var response = WebPages.html(html, status: status)
+        response.headers.append(contentsOf: headers.filter { $0.name != .wwwAuthenticate })
+        return response
+    }
+
     static func badRequest(_ detail: String) -> Problem { Problem(status: .badRequest, type: "bad-input", detail: detail) }
 
     var json: JSONValue {
@@ -79,6 +104,7 @@ struct Problem: Error, HTTPResponseError {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
+        if Self.wantsPage(request) { return page() }
         var response = JSONBody.response(json, status: status, contentType: "application/problem+json")
         response.headers.append(contentsOf: headers)
         return response

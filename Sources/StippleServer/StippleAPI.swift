@@ -37,10 +37,14 @@ public struct StippleAPI: Sendable {
     /// Every route of the API.
     public static var routes: [Route] { writes + reads + reports + administration + health }
 
-    /// The router: problem details for every error, a request log without personal data.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    /// The router: the API and the pages, problem details for every API error, a request
+    /// log without personal data, and the security headers of every response.
+    ///
+    /// - Throws: ``WebPagesError`` when the pages' templates are missing from the build.
+    public func router() throws -> Router<StippleRequestContext> {
+        let router = Router(context: StippleRequestContext.self)
         router.add(middleware: RequestLogMiddleware())
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         let service = self.service, configuration = self.configuration
@@ -51,6 +55,7 @@ public struct StippleAPI: Sendable {
                 try await handle(HTTPInput(request: request, service: service, configuration: configuration), context.parameters)
             }
         }
+        try WebPages(service: service, configuration: configuration).addRoutes(to: router)
         return router
     }
 
@@ -87,7 +92,7 @@ func buildApplication(
         server = .http1(configuration: http1)
     }
     return Application(
-        router: api.router(),
+        router: try api.router(),
         server: server,
         configuration: ApplicationConfiguration(address: .hostname(configuration.hostname, port: configuration.port), serverName: "Stipple"),
         services: [ProjectionUpkeep(service: service)],

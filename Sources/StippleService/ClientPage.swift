@@ -57,6 +57,8 @@ public struct CourseGlance: Sendable, Hashable {
     public var procedures: [Procedure] = []
     /// Bookings not yet cancelled, missed or recorded, soonest first.
     public var bookings: [Booking] = []
+    /// The first booking from now on.
+    public var nextBooking: Booking?
     /// The consents on file, newest last.
     public var consents: [Consent] = []
     /// How many procedures worked each area (for the scalp map), by area name.
@@ -131,6 +133,12 @@ public struct LotOnHand: Sendable, Hashable {
     /// The shade of a pigment, the configuration and diameter of a cartridge.
     public var description: String
     public var expiry: Day
+    /// A cartridge's configuration (1RL, 3RL) and needle diameter; empty and 0 for a pigment.
+    public var configuration: String
+    public var diameterMm: Double
+
+    /// The cartridge as typed input writes it (`LOT:3RL:0.25`), for ``TypedInput/cartridge(_:)``.
+    public var cartridgeInput: String { "\(lot):\(configuration):\(diameterMm)" }
 }
 
 extension Session {
@@ -154,10 +162,12 @@ extension Session {
             let events = try await log.read(stream: Recorder.Streams.client(id), limit: Int.max)
             let times = try await service.clinicTimes(mentionedIn: events)
             let keys = try await service.clientKeysIfAvailable()
+            var course = try CourseGlance.fold(events, times: times, home: clinic)
+            course.nextBooking = course.bookings.first { $0.startsAt >= configuration.nowSeconds }
             return ClientPage(
                 client: id, clinic: clinic, contact: try await contacts([id])[id] ?? ClientContact(),
                 pseudonym: try await keys?.pseudonyms().pseudonym(for: id) ?? "C-?", confidential: AccessLog.isConfidential(events),
-                course: try CourseGlance.fold(events, times: times, home: clinic), timeline: timeline, time: times[clinic])
+                course: course, timeline: timeline, time: times[clinic])
         }
     }
 
@@ -183,7 +193,10 @@ extension Session {
                 let description = received.kind == .cartridge
                     ? "\(received.configuration == .needleConfiguration1Rl ? "1RL" : "3RL") \(received.diameterMm) mm"
                     : received.shade
-                lots.append(LotOnHand(lot: received.lot, kind: kind, manufacturer: received.manufacturer, description: description, expiry: expiry))
+                lots.append(LotOnHand(
+                    lot: received.lot, kind: kind, manufacturer: received.manufacturer, description: description, expiry: expiry,
+                    configuration: received.kind == .cartridge ? (received.configuration == .needleConfiguration1Rl ? "1RL" : "3RL") : "",
+                    diameterMm: received.kind == .cartridge ? received.diameterMm : 0))
             }
             return lots.sorted { ($0.kind, $0.lot) < ($1.kind, $1.lot) }
         }

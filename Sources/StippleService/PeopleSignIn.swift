@@ -160,6 +160,9 @@ extension Service {
     ///   right password too); `denied` for a disabled user (once the password was right).
     public func signIn(user: String, password: String, from address: String) async throws(ServiceError) -> SignedIn {
         let principal = try await checkPassword(user: user, password: password, from: address)
+        // Admins need a second factor on the pages (the TOTP); until it exists they
+        // use the command line. Said only once the password was right.
+        if principal.role == .admin { throw Self.adminsNeedASecondFactor }
         let (cookie, formToken) = people.start(user: principal.user, at: configuration.clock(), policy: configuration.signIn)
         return SignedIn(session: Session(service: self, principal: principal), cookie: cookie, formToken: formToken)
     }
@@ -192,8 +195,9 @@ extension Service {
     /// and in instead). The session gets a new cookie; its form token stays, so a form
     /// typed before the lock can still be sent.
     ///
-    /// - Throws: as ``signIn(user:password:from:)``; `denied` + `unauthenticated` for a
-    ///   session that has ended.
+    /// - Throws: ``ServiceError``: `denied` + ``ServiceError/Detail/locked(user:)`` for a
+    ///   wrong password (the session stays locked), `denied` + `unauthenticated` for a
+    ///   session that has ended, `refused` + `throttled` as ``signIn(user:password:from:)``.
     public func unlock(cookie: String?, password: String, from address: String) async throws(ServiceError) -> SignedIn {
         guard let cookie, !cookie.isEmpty else { throw Self.signedOut }
         let now = configuration.clock()
@@ -202,7 +206,13 @@ extension Service {
         case .none: throw Self.signedOut
         case .locked(let found), .active(let found): entry = found
         }
-        let principal = try await checkPassword(user: entry.user, password: password, from: address)
+        let principal: Principal
+        do {
+            principal = try await checkPassword(user: entry.user, password: password, from: address)
+        } catch where error.detail == .unauthenticated {
+            // A wrong password leaves the session as it was: locked.
+            throw ServiceError(.denied, error.message, detail: .locked(user: entry.user))
+        }
         people.end(cookie)
         let renewed = people.start(user: principal.user, at: now, policy: configuration.signIn, formToken: entry.formToken)
         return SignedIn(session: Session(service: self, principal: principal), cookie: renewed.cookie, formToken: renewed.formToken)
@@ -212,6 +222,9 @@ extension Service {
     public func signOut(cookie: String?) {
         if let cookie { people.end(cookie) }
     }
+
+    static let adminsNeedASecondFactor = ServiceError(
+        .denied, "refused: admins sign in to the pages with a second factor (TOTP), which this version does not have yet; use the stipple command, or a clinician, reception or auditor user")
 
     static let signedOut = ServiceError(.denied, "please sign in", detail: .unauthenticated)
 

@@ -47,7 +47,7 @@ public struct Session: Sendable {
     }
 
     /// The id of a client given as `42` or `client-42`.
-    static func clientID(_ text: String) -> String {
+    public static func clientID(_ text: String) -> String {
         StreamCategory.client.id(in: text) ?? text
     }
 

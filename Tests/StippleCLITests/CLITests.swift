@@ -260,7 +260,7 @@ struct CLITests {
         let refused = try cli.run(["do"], input: recall + "\n" + Self.session(3, day: "2026-03-20"))
         #expect(refused.status == 4)
         #expect(refused.stderr.contains("line 2: refused for 2 reasons:"), "\(refused.stderr)")
-        #expect(refused.stderr.contains("[lot-not-recalled] lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-1)"))
+        #expect(refused.stderr.contains("[lot-not-recalled] pigments[0].lot: lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-1)"))
         #expect(refused.stderr.contains("[session-numbers-consecutive] sessionNumber: the next session of this course is number 2, not 3"))
         #expect(refused.stderr.contains("Nothing was recorded."))
         // The recall on line 1 was not recorded either.
@@ -335,7 +335,7 @@ struct CLITests {
         #expect(try cli.run(["batch", "recall", "--lot", "PB-1187", "--authority", "Health Canada", "--notice", "RA-7", "--reason", "contamination", "--at", "2026-03-10T09:00-05:00"]).status == 0)
         let refused = try cli.run(session("2", "2026-03-16"))
         #expect(refused.status == 4)
-        #expect(refused.stderr.contains("[lot-not-recalled] lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-7)"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("[lot-not-recalled] pigments[0].lot: lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-7)"), "\(refused.stderr)")
         let badTime = try cli.run(session("2", "2026-03-16").map { $0 == "2026-03-16T10:00" ? "16 March" : $0 })
         #expect(badTime.status == 2)
         #expect(badTime.stderr.contains("--start must be a time such as 2026-03-14T10:00 (America/Toronto time) or 2026-03-14T15:00Z"), "\(badTime.stderr)")

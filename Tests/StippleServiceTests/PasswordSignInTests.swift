@@ -75,6 +75,16 @@ final class TestClock: Sendable {
         _ = head
     }
 
+    @Test func adminsAreRefusedOnThePagesUntilTheyHaveASecondFactorOnceThePasswordIsRight() async throws {
+        let chain = try await Self.chain()
+        try await chain.session(.admin).setPassword(of: "admin", to: "the admin's long phrase")
+        let wrong = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "admin", password: "not the phrase", from: "10.0.0.1") }
+        #expect(wrong?.message == "refused: the user name or the password is wrong")
+        let refused = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "admin", password: "the admin's long phrase", from: "10.0.0.1") }
+        #expect(refused?.kind == .denied)
+        #expect(refused?.message.contains("second factor (TOTP)") == true)
+    }
+
     @Test func onlyAdminsSetOthersPasswordsAndUsersChangeTheirOwnWithTheCurrentOne() async throws {
         let chain = try await Self.chain()
         let lee = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1").session
@@ -100,7 +110,8 @@ final class TestClock: Sendable {
         clock.advance(10 * 60)
         let locked = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
         #expect(locked?.detail == .locked(user: "dr-lee"))
-        await #expect(throws: ServiceError.self) { try await chain.service.unlock(cookie: signedIn.cookie, password: "not the password", from: "10.0.0.1") }
+        let stillLocked = await #expect(throws: ServiceError.self) { try await chain.service.unlock(cookie: signedIn.cookie, password: "not the password", from: "10.0.0.1") }
+        #expect(stillLocked?.detail == .locked(user: "dr-lee"))
         let unlocked = try await chain.service.unlock(cookie: signedIn.cookie, password: Self.password, from: "10.0.0.1")
         #expect(unlocked.cookie != signedIn.cookie, "a new cookie after the password")
         #expect(unlocked.formToken == signedIn.formToken, "the form typed before the lock can still be sent")

@@ -145,13 +145,13 @@ struct SessionRulesTests {
     func lotFacts() throws {
         var fixture = Fixture()
         fixture.lots["NC-0412"]?.received?.kind = .pigment
-        #expect(try fixture.refusal().violations == [RuleViolation(.lotReceived, "lot NC-0412 was not received as a needle-cartridge lot")])
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotReceived, field: "cartridges[0].lot", "lot NC-0412 was not received as a needle-cartridge lot")])
         fixture = Fixture()
         fixture.lots["PB-1187"]?.received?.expiry = "2027-05"
-        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotExpired, #"lot PB-1187 has no readable expiry on file ("2027-05")"#)])
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotExpired, field: "pigments[0].lot", #"lot PB-1187 has no readable expiry on file ("2027-05")"#)])
         fixture = Fixture()
         fixture.lots["PB-1187"]?.discardedAt = Day("2026-03-01")!.startSeconds + 12 * 3_600
-        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotRecalled, "lot PB-1187 was discarded on 2026-03-01")])
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotRecalled, field: "pigments[0].lot", "lot PB-1187 was discarded on 2026-03-01")])
     }
 
     @Test("a touch-up follows the session's rules without the numbering, and says why")
@@ -194,10 +194,10 @@ struct SessionRulesTests {
     func lots() throws {
         var fixture = Fixture()
         fixture.lots["NC-0412"] = nil
-        #expect(try fixture.refusal().violations == [RuleViolation(.lotReceived, "lot NC-0412 was never received")])
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotReceived, field: "cartridges[0].lot", "lot NC-0412 was never received")])
         fixture = Fixture()
         fixture.lots["PB-1187"]?.received?.expiry = "2026-03-13"
-        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotExpired, "lot PB-1187 expired on 2026-03-13, before 2026-03-14")])
+        #expect(try fixture.refusal().violations == [RuleViolation(.lotNotExpired, field: "pigments[0].lot", "lot PB-1187 expired on 2026-03-13, before 2026-03-14")])
         fixture = Fixture()
         var recall = Stipple_V1_BatchRecalled()
         recall.authority = "Health Canada"
@@ -205,7 +205,7 @@ struct SessionRulesTests {
         recall.recalledAt = Fixture.timestamp("2026-03-10T09")
         fixture.lots["PB-1187"]?.recalled = recall
         #expect(try fixture.refusal().violations == [RuleViolation(
-            .lotNotRecalled, "lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-2026-0042)")])
+            .lotNotRecalled, field: "pigments[0].lot", "lot PB-1187 was recalled on 2026-03-10 (Health Canada RA-2026-0042)")])
     }
 
     @Test("session numbers are consecutive and a client has one procedure a day")

@@ -44,7 +44,17 @@ extension Stipple {
             valueName: "level"))
         var logLevel: LogLevel = .info
 
+        @Option(name: .customLong("idle-lock"), help: ArgumentHelp(
+            "A page session idle this many minutes locks (its user's password opens it again): clinic tablets are shared.",
+            valueName: "minutes"))
+        var idleLockMinutes = 10
+
+        @Option(name: .customLong("idle-lock-seconds"), help: .hidden)
+        var idleLockSeconds: Int?
+
         func validate() throws {
+            if !(1...240).contains(idleLockMinutes) { throw ValidationError("--idle-lock must be 1 to 240 minutes, not \(idleLockMinutes).") }
+            if let idleLockSeconds, !(1...14_400).contains(idleLockSeconds) { throw ValidationError("--idle-lock-seconds must be 1 to 14400.") }
             if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("Give both --tls-cert and --tls-key, or neither.") }
             if !(1...1_024).contains(maxBodyMegabytes) { throw ValidationError("--max-body-mb must be 1 to 1024, not \(maxBodyMegabytes).") }
             if !(0...3_600).contains(maxFeedWait) { throw ValidationError("--max-feed-wait must be 0 to 3600 seconds, not \(maxFeedWait).") }
@@ -63,6 +73,8 @@ extension Stipple {
                 var configuration = options.configuration()
                 configuration.projectionUpkeep = .background(readYourWrites: .seconds(2))
                 configuration.catchUpProgress = nil
+                // The browser tests lock after seconds; people set minutes.
+                configuration.signIn.idleLock = .seconds(idleLockSeconds ?? idleLockMinutes * 60)
                 var logger = options.logger
                 logger.logLevel = options.verbose ? .debug : logLevel.level
                 configuration.logger = logger
@@ -70,7 +82,7 @@ extension Stipple {
                 let scheme = server.tls == nil ? "http" : "https"
                 let host = hostname.contains(":") ? "[\(hostname)]" : hostname
                 try await StippleServer.serve(service: service, configuration: server, logger: logger) { port in
-                    Output.line("Serving \(options.path) on \(scheme)://\(host):\(port) (API: /v1, its description: /openapi.json). Ctrl-C stops.")
+                    Output.line("Serving \(options.path) on \(scheme)://\(host):\(port) (pages: /, API: /v1, its description: /openapi.json). Ctrl-C stops.")
                     Output.flush()
                 }
                 try service.close()

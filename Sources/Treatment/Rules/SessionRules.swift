@@ -175,8 +175,8 @@ public enum SessionRules {
         let time = context.times[procedure.clinicID]
         let day = time.day(of: started)
         violations += certificationViolations(procedure, day: day, context: context)
-        violations += lotViolations(lots: procedure.pigments.map(\.lot), kind: .pigment, day: day, time: time, context: context)
-        violations += lotViolations(lots: procedure.cartridges.map(\.lot), kind: .cartridge, day: day, time: time, context: context)
+        violations += lotViolations(lots: procedure.pigments.map(\.lot), kind: .pigment, day: day, time: time, context: context, field: "pigments")
+        violations += lotViolations(lots: procedure.cartridges.map(\.lot), kind: .cartridge, day: day, time: time, context: context, field: "cartridges")
         let days = client.procedures.map { $0.day(in: context.times) }
         if days.contains(day) {
             violations.append(RuleViolation(.oneSessionPerDay, field: "startedAt", "the client already had a procedure on \(day)"))
@@ -222,28 +222,34 @@ public enum SessionRules {
 
     /// Every lot received as the right kind, with a readable expiry not before the day,
     /// not recalled by then, not thrown away.
-    static func lotViolations(lots: [String], kind: Stipple_V1_BatchKind, day: Day, time: ClinicTime, context: SessionContext) -> [RuleViolation] {
+    ///
+    /// - Parameter field: the command's list the lots come from (`pigments`): each violation
+    ///   names the first entry of its lot (`pigments[0].lot`), so a form shows it there.
+    static func lotViolations(
+        lots: [String], kind: Stipple_V1_BatchKind, day: Day, time: ClinicTime, context: SessionContext, field list: String? = nil
+    ) -> [RuleViolation] {
         var violations: [RuleViolation] = []
         let kindName = kind == .pigment ? "pigment" : "needle-cartridge"
         for lot in Set(lots).sorted() where !lot.isEmpty {
+            let field = list.flatMap { list in lots.firstIndex(of: lot).map { "\(list)[\($0)].lot" } }
             guard let batch = context.lots[lot], let received = batch.received else {
-                violations.append(RuleViolation(.lotReceived, "lot \(lot) was never received"))
+                violations.append(RuleViolation(.lotReceived, field: field, "lot \(lot) was never received"))
                 continue
             }
             if received.kind != kind {
-                violations.append(RuleViolation(.lotReceived, "lot \(lot) was not received as a \(kindName) lot"))
+                violations.append(RuleViolation(.lotReceived, field: field, "lot \(lot) was not received as a \(kindName) lot"))
             }
             if let expiry = batch.expiry {
-                if expiry < day { violations.append(RuleViolation(.lotNotExpired, "lot \(lot) expired on \(expiry), before \(day)")) }
+                if expiry < day { violations.append(RuleViolation(.lotNotExpired, field: field, "lot \(lot) expired on \(expiry), before \(day)")) }
             } else {
-                violations.append(RuleViolation(.lotNotExpired, "lot \(lot) has no readable expiry on file (\"\(received.expiry)\")"))
+                violations.append(RuleViolation(.lotNotExpired, field: field, "lot \(lot) has no readable expiry on file (\"\(received.expiry)\")"))
             }
             if let recalled = batch.recalledOn(in: time), recalled <= day {
                 let notice = batch.recalled.map { " (\($0.authority) \($0.noticeReference))" } ?? ""
-                violations.append(RuleViolation(.lotNotRecalled, "lot \(lot) was recalled on \(recalled)\(notice)"))
+                violations.append(RuleViolation(.lotNotRecalled, field: field, "lot \(lot) was recalled on \(recalled)\(notice)"))
             }
             if let discarded = batch.discardedOn(in: time), discarded <= day {
-                violations.append(RuleViolation(.lotNotRecalled, "lot \(lot) was discarded on \(discarded)"))
+                violations.append(RuleViolation(.lotNotRecalled, field: field, "lot \(lot) was discarded on \(discarded)"))
             }
         }
         return violations

@@ -1,0 +1,52 @@
+// The idle lock, on top of the server's: after the idle time without a key or a touch,
+// the page is covered and asks the password again; the form being typed stays where it
+// is. The password is sent to /unlock (the server renews the session's cookie); the
+// page's form token stays valid. Without this script the server locks the session all
+// the same, and a form sent then is kept in its lock page.
+(function () {
+  "use strict";
+  var body = document.body;
+  if (!body || body.getAttribute("data-signed-in") !== "yes") return;
+  var idleSeconds = parseInt(body.getAttribute("data-idle-seconds") || "600", 10);
+  var overlay = document.getElementById("lock");
+  var form = document.getElementById("unlock-form");
+  var error = document.getElementById("unlock-error");
+  var password = document.getElementById("unlock-password");
+  if (!overlay || !form || !(idleSeconds > 0)) return;
+  var last = Date.now();
+  function active() { if (overlay.hidden) last = Date.now(); }
+  ["keydown", "pointerdown", "input", "scroll"].forEach(function (type) {
+    document.addEventListener(type, active, { passive: true, capture: true });
+  });
+  setInterval(function () {
+    if (overlay.hidden && Date.now() - last >= idleSeconds * 1000) {
+      overlay.hidden = false;
+      password.value = "";
+      password.focus();
+    }
+  }, 1000);
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var data = new URLSearchParams(new FormData(form));
+    fetch("/unlock", { method: "POST", body: data, credentials: "same-origin", headers: { "Accept": "text/plain" } })
+      .then(function (response) {
+        return response.text().then(function (text) { return { ok: response.ok, text: text }; });
+      })
+      .then(function (result) {
+        if (result.ok) {
+          overlay.hidden = true;
+          error.hidden = true;
+          last = Date.now();
+        } else {
+          error.textContent = result.text || "That did not unlock the page.";
+          error.hidden = false;
+          password.value = "";
+          password.focus();
+        }
+      })
+      .catch(function () {
+        error.textContent = "Stipple cannot be reached: check the network and try again.";
+        error.hidden = false;
+      });
+  });
+})();

@@ -1,0 +1,158 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import StippleServer
+import StippleService
+import StippleTesting
+import Testing
+
+/// The pages in-process: sessions by cookie, form tokens, the headers of every response,
+/// and no personal data where it must not be. The browser tests (Tests/browser) drive the
+/// same pages in Chromium.
+@Suite("Web pages")
+struct PagesTests {
+    static let password = "correct horse battery"
+
+    static func chain() async throws -> TestChain {
+        let chain = try await TestChain.make {
+            $0.projectionUpkeep = .background(readYourWrites: .seconds(5))
+            $0.signIn.passwordCost = 4
+        }
+        try await chain.session(.admin).setPassword(of: "dr-lee", to: password)
+        return chain
+    }
+
+    static func application(_ chain: TestChain) throws -> some ApplicationProtocol {
+        try buildApplication(service: chain.service, configuration: ServerConfiguration(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    static func form(_ fields: [(String, String)], cookie: String? = nil) -> (HTTPFields, ByteBuffer) {
+        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .accept: "text/html"]
+        if let cookie { headers[.cookie] = "stipple_session=" + cookie }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        let body = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+        return (headers, ByteBuffer(string: body))
+    }
+
+    /// Signs dr-lee in: the cookie and the page's form token.
+    static func signIn(_ client: some TestClientProtocol) async throws -> (cookie: String, token: String) {
+        let (headers, body) = form([("name", "dr-lee"), ("password", password)])
+        let response = try await client.execute(uri: "/sign-in", method: .post, headers: headers, body: body)
+        #expect(response.status == .seeOther)
+        let setCookie = try #require(response.headers[.setCookie])
+        let cookie = try #require(setCookie.split(separator: ";").first?.split(separator: "=", maxSplits: 1).last.map(String.init))
+        let home = try await client.execute(uri: "/", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+        let page = String(buffer: home.body)
+        let token = try #require(page.firstMatch(of: /name="_csrf" value="([^"]+)"/)?.1)
+        return (cookie, String(token))
+    }
+
+    @Test("the session cookie is HttpOnly and SameSite=Strict, and a signed-out browser is sent to sign in")
+    func cookies() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let away = try await client.execute(uri: "/clients/42", method: .get)
+            #expect(away.status == .seeOther)
+            #expect(away.headers[.location] == "/sign-in?next=/clients/42")
+            let (headers, body) = Self.form([("name", "dr-lee"), ("password", Self.password)])
+            let response = try await client.execute(uri: "/sign-in", method: .post, headers: headers, body: body)
+            let cookie = try #require(response.headers[.setCookie])
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"))
+            #expect(!cookie.contains("Secure"), "plain HTTP on loopback: no Secure (with TLS the cookie is __Host- and Secure)")
+        }
+    }
+
+    @Test("a wrong password gets the sign-in page again with one sentence, and no cookie")
+    func wrongPassword() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let (headers, body) = Self.form([("name", "dr-lee"), ("password", "not it at all")])
+            let response = try await client.execute(uri: "/sign-in", method: .post, headers: headers, body: body)
+            #expect(response.status == .unauthorized)
+            #expect(response.headers[.setCookie] == nil)
+            #expect(String(buffer: response.body).contains("the user name or the password is wrong"))
+        }
+    }
+
+    @Test("every response forbids framing, sniffing, inline script and caching of pages")
+    func headers() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            for uri in ["/sign-in", "/healthz", "/static/stipple.css"] {
+                let response = try await client.execute(uri: uri, method: .get)
+                let policy = try #require(response.headers[.contentSecurityPolicy])
+                #expect(policy.contains("frame-ancestors 'none'") && policy.contains("script-src 'self'") && !policy.contains("unsafe"))
+                #expect(response.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+                #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            }
+            #expect(try await client.execute(uri: "/sign-in", method: .get).headers[.cacheControl] == "no-store")
+            #expect(try await client.execute(uri: "/static/stipple.css", method: .get).headers[.cacheControl] == "public, max-age=3600")
+            #expect(try await client.execute(uri: "/static/nothing.js", method: .get).status == .notFound)
+        }
+    }
+
+    @Test("a form without the session's token is refused and records nothing; with it, the search answers")
+    func formTokens() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let (cookie, token) = try await Self.signIn(client)
+            let head = try await chain.head()
+            for fields in [[("q", "client")], [("q", "client"), ("_csrf", "forged")]] {
+                let (headers, body) = Self.form(fields, cookie: cookie)
+                let refused = try await client.execute(uri: "/clients/search", method: .post, headers: headers, body: body)
+                #expect(refused.status == .forbidden)
+                #expect(!String(buffer: refused.body).contains("A. Client"))
+            }
+            #expect(try await chain.head() == head, "no search ran: no access was logged")
+            let (headers, body) = Self.form([("q", "a. client"), ("_csrf", token)], cookie: cookie)
+            let found = try await client.execute(uri: "/clients/search", method: .post, headers: headers, body: body)
+            #expect(found.status == .ok)
+            #expect(String(buffer: found.body).contains("A. Client"))
+        }
+    }
+
+    @Test("another clinic's client and an unknown one get the same page; a confidential one asks why")
+    func refusals() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let (cookie, _) = try await Self.signIn(client)
+            let other = try await client.execute(uri: "/clients/43", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+            let unknown = try await client.execute(uri: "/clients/4343", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+            #expect(other.status == .notFound && unknown.status == .notFound)
+            #expect(String(buffer: other.body).replacingOccurrences(of: "43", with: "X") == String(buffer: unknown.body).replacingOccurrences(of: "4343", with: "X"))
+            let confidential = try await client.execute(uri: "/clients/44", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+            #expect(confidential.status == .ok)
+            let page = String(buffer: confidential.body)
+            #expect(page.contains("purpose-form") && !page.contains("C. Client"))
+        }
+    }
+
+    @Test("after sign-in only the pages' own paths are gone back to", arguments: [
+        ("/clients/42", "/clients/42"), ("https://evil.example/", "/"), ("//evil.example", "/"), ("/clients/42?x=1", "/"),
+        ("/v1/streams/client-42", "/"), ("/clients/../v1", "/"),
+    ])
+    func noOpenRedirect(next: String, landing: String) async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let (headers, body) = Self.form([("name", "dr-lee"), ("password", Self.password), ("next", next)])
+            let response = try await client.execute(uri: "/sign-in", method: .post, headers: headers, body: body)
+            #expect(response.headers[.location] == landing)
+        }
+    }
+
+    @Test("a session is refused once signed out, wherever its cookie was copied")
+    func signOut() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let (cookie, token) = try await Self.signIn(client)
+            let (headers, body) = Self.form([("_csrf", token)], cookie: cookie)
+            let out = try await client.execute(uri: "/sign-out", method: .post, headers: headers, body: body)
+            #expect(out.headers[.setCookie]?.contains("Max-Age=0") == true)
+            let again = try await client.execute(uri: "/", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+            #expect(again.status == .seeOther)
+        }
+    }
+}

@@ -1,0 +1,422 @@
+"""The web pages in a real browser: headless Chromium (Debian's) driven by Selenium,
+against `stipple serve` started here on a temporary log and a free loopback port.
+
+Run by Tools/browser-test/run (which installs what it needs); STIPPLE_BIN names the
+built `stipple`, STIPPLE_SCREENSHOTS the folder for the screenshots of the main pages.
+The tests run in the order of their names: each builds on what the ones before recorded.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.environ.get("STIPPLE_BIN", "stipple")
+SHOTS = os.environ.get("STIPPLE_SCREENSHOTS", os.path.join(HERE, "..", "..", ".build", "browser-screenshots"))
+PASSWORDS = {"dr-lee": "lee's chair-side phrase", "dr-bram": "brampton chair phrase", "desk-1": "reception desk phrase"}
+
+
+class Chain:
+    """A temporary log with users and facts, and the servers on it."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="stipple-browser-")
+        self.env = dict(os.environ, STIPPLE_DB=os.path.join(self.folder, "chain.sqlite"),
+                        STIPPLE_MASTER_KEY_FILE=os.path.join(self.folder, "chain.key"))
+        self.servers = []
+        token_file = os.path.join(self.folder, "admin.token")
+        self.run("init", "--token-file", token_file)
+        with open(token_file) as f:
+            self.tokens = {"admin": f.read().strip()}
+        for user, role, clinic in [("dr-lee", "clinician", "toronto"), ("dr-bram", "clinician", "brampton"), ("desk-1", "reception", "toronto")]:
+            out = self.run("user", "add", user, "--role", role, "--clinic", clinic)
+            self.tokens[user] = out.strip().splitlines()[-1]
+            self.run("user", "set-password", user, stdin=PASSWORDS[user] + "\n")
+        self.do("chain.jsonl")
+        self.do("care-team.jsonl", user="dr-lee")
+        self.do("confidential.jsonl")
+
+    def run(self, *args, stdin=None, user="admin", check=True):
+        env = dict(self.env)
+        if hasattr(self, "tokens"):
+            env["STIPPLE_TOKEN"] = self.tokens[user]
+        done = subprocess.run([BIN, *args], input=stdin, env=env, capture_output=True, text=True, timeout=120)
+        if check and done.returncode != 0:
+            raise AssertionError(f"stipple {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+        return done.stdout
+
+    def do(self, fixture, user="admin"):
+        with open(os.path.join(HERE, fixture)) as f:
+            return self.run("do", stdin=f.read(), user=user)
+
+    def serve(self, *extra):
+        out = open(os.path.join(self.folder, f"server{len(self.servers)}.out"), "w+")
+        process = subprocess.Popen([BIN, "serve", "--port", "0", "--log-level", "warning", *extra], env=self.env,
+                                   stdout=out, stderr=subprocess.STDOUT, text=True)
+        self.servers.append(process)
+        for _ in range(200):
+            out.seek(0)
+            match = re.search(r"127\.0\.0\.1:(\d+)", out.read())
+            if match:
+                return f"http://127.0.0.1:{match.group(1)}"
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+        out.seek(0)
+        raise AssertionError("the server did not start: " + out.read())
+
+    def access_count(self, client):
+        report = json.loads(self.run("report", "access", client, "--json"))
+        return sum(len(section["rows"]) for section in report["sections"])
+
+    def close(self):
+        for process in self.servers:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def browser(width=1280, height=1000):
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}",
+                     "--no-first-run", "--disable-extensions", "--lang=en-CA"]:
+        options.add_argument(argument)
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.implicitly_wait(0)
+    return driver
+
+
+chain = None
+base = None
+
+
+def setUpModule():
+    global chain, base
+    os.makedirs(SHOTS, exist_ok=True)
+    chain = Chain()
+    base = chain.serve()
+
+
+def tearDownModule():
+    if chain:
+        chain.close()
+
+
+class Pages(unittest.TestCase):
+    driver = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.driver = browser()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.driver:
+            cls.driver.quit()
+
+    # Helpers ---------------------------------------------------------------------------
+
+    def wait(self, condition, seconds=15):
+        return WebDriverWait(self.driver, seconds).until(condition)
+
+    def sign_in(self, user, password=None, driver=None, next_path=None):
+        driver = driver or self.driver
+        driver.delete_all_cookies()
+        driver.get(base + "/sign-in" + (f"?next={next_path}" if next_path else ""))
+        driver.find_element(By.ID, "name").send_keys(user)
+        driver.find_element(By.ID, "password").send_keys(password or PASSWORDS[user])
+        driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+
+    def search(self, query, driver=None):
+        driver = driver or self.driver
+        driver.get(base + "/")
+        box = driver.find_element(By.ID, "q")
+        box.clear()
+        box.send_keys(query)
+        driver.find_element(By.CSS_SELECTOR, "#search-form button").click()
+        WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "results")))
+        return [row.text for row in driver.find_elements(By.CSS_SELECTOR, "#results tbody tr")]
+
+    def shot(self, name):
+        """The whole page (the window grown to its height for the picture), then back."""
+        size = self.driver.get_window_size()
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(size["width"], max(size["height"], min(height + 140, 4000)))
+        self.driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+        self.driver.set_window_size(size["width"], size["height"])
+
+    def cookie(self):
+        value = self.driver.get_cookie("stipple_session")
+        return value["value"] if value else None
+
+    def request(self, path, data=None, cookie=None):
+        """A request outside the browser (another site, a copied cookie): status, headers, body."""
+        headers = {"Accept": "text/html"}
+        if cookie:
+            headers["Cookie"] = "stipple_session=" + cookie
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(base + path, data=body, headers=headers, method="POST" if body is not None else "GET")
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=30) as response:
+                return response.status, response.headers, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read().decode()
+
+    def fill_session(self, number, day, pigment):
+        driver = self.driver
+        number_box = driver.find_element(By.ID, "number")
+        number_box.clear()
+        number_box.send_keys(number)
+        driver.find_element(By.ID, "technician").send_keys("17")
+        # datetime-local inputs take the digits as typed in the browser's locale order.
+        driver.execute_script("document.getElementById('start').value = arguments[0]; document.getElementById('end').value = arguments[1];",
+                              f"{day}T10:00", f"{day}T13:00")
+        for area in ["hairline", "crown"]:
+            driver.find_element(By.CSS_SELECTOR, f"input[name=area][value='{area}']").click()
+        Select(driver.find_element(By.ID, "pigment")).select_by_value(pigment)
+        Select(driver.find_element(By.ID, "cartridge")).select_by_value("NC-0412:3RL:0.25")
+        driver.find_element(By.ID, "depth").send_keys("0.9")
+
+    # Tests, in order ---------------------------------------------------------------------
+
+    def test_01_a_wrong_password_is_refused_and_the_right_one_signs_in(self):
+        self.sign_in("dr-lee", "not the password at all")
+        error = self.wait(EC.presence_of_element_located((By.ID, "sign-in-error")))
+        self.assertEqual(error.text, "refused: the user name or the password is wrong")
+        self.assertIsNone(self.cookie())
+        self.shot("sign-in")
+        self.sign_in("dr-lee")
+        self.wait(EC.presence_of_element_located((By.ID, "search-form")))
+        self.assertIn("dr-lee", self.driver.find_element(By.CSS_SELECTOR, ".who").text)
+
+    def test_02_a_client_is_found_by_part_of_the_name(self):
+        rows = self.search("leew")
+        self.assertEqual(len(rows), 1)
+        self.assertIn("Jordan Leeway", rows[0])
+        self.assertNotIn("Morgan Leeds", " ".join(self.search("lee")), "Brampton's client is not dr-lee's to book")
+        self.search("jordan")
+        self.shot("find-a-client")
+
+    def test_03_opening_the_page_is_a_logged_access(self):
+        before = chain.access_count("42")
+        self.search("jordan")
+        self.driver.find_element(By.LINK_TEXT, "Jordan Leeway").click()
+        title = self.wait(EC.presence_of_element_located((By.ID, "client-title")))
+        self.assertIn("Jordan Leeway", title.text)
+        self.assertEqual(self.driver.current_url, base + "/clients/42", "no personal data in the URL")
+        self.assertNotIn("Jordan", self.driver.title, "no personal data in the page title")
+        self.assertEqual(chain.access_count("42"), before + 2, "the search result and the page, each logged")
+
+    def test_04_a_session_recorded_shows_in_the_timeline(self):
+        self.driver.get(base + "/clients/42")
+        self.fill_session("1", "2026-06-15", "PB-1187")
+        self.driver.find_element(By.CSS_SELECTOR, "#session-form button[type=submit]").click()
+        recorded = self.wait(EC.presence_of_element_located((By.ID, "recorded")))
+        self.assertEqual(recorded.text, "Session 1 recorded.")
+        timeline = self.driver.find_element(By.ID, "timeline").text
+        self.assertIn("session 1 at toronto by 17", timeline)
+        self.assertIn("PB-1187", timeline)
+        self.assertEqual(self.driver.find_element(By.ID, "sessions-done").text, "1 of 3 estimated")
+        shaded = self.driver.find_element(By.CSS_SELECTOR, "g[data-area=hairline]").get_attribute("data-count")
+        self.assertEqual(shaded, "1", "the scalp map counts the session's areas")
+        self.shot("client-page")
+
+    def test_05_a_lot_recalled_while_the_form_was_open_is_refused_next_to_its_field_and_the_form_is_kept(self):
+        self.driver.get(base + "/clients/42")
+        self.fill_session("2", "2026-06-29", "PB-1190")
+        chain.do("recall.jsonl")
+        self.driver.find_element(By.CSS_SELECTOR, "#session-form button[type=submit]").click()
+        self.wait(EC.presence_of_element_located((By.ID, "form-refused")))
+        errors = self.driver.find_elements(By.CSS_SELECTOR, ".field-error[data-for=pigment]")
+        self.assertEqual(len(errors), 1, self.driver.find_element(By.CSS_SELECTOR, "main").text)
+        self.assertIn("recalled", errors[0].text)
+        self.assertEqual(self.driver.find_element(By.ID, "number").get_attribute("value"), "2")
+        self.assertEqual(self.driver.find_element(By.ID, "depth").get_attribute("value"), "0.9")
+        self.assertEqual(self.driver.find_element(By.ID, "start").get_attribute("value"), "2026-06-29T10:00")
+        self.assertEqual(Select(self.driver.find_element(By.ID, "pigment")).first_selected_option.get_attribute("value"), "PB-1190")
+        self.assertTrue(self.driver.find_element(By.CSS_SELECTOR, "input[name=area][value=crown]").is_selected())
+        self.assertNotIn("session 2 at", self.driver.find_element(By.ID, "timeline").text, "nothing was recorded")
+        self.driver.execute_script("document.getElementById('session-form').scrollIntoView()")
+        self.shot("session-refused")
+
+    def test_06_a_clinician_of_another_clinic_cannot_find_or_open_the_client(self):
+        other = browser()
+        try:
+            self.sign_in("dr-bram", driver=other)
+            WebDriverWait(other, 15).until(EC.presence_of_element_located((By.ID, "search-form")))
+            self.assertEqual(self.search("leeway", driver=other), [])
+            other.get(base + "/clients/42")
+            unknown_text = other.find_element(By.CSS_SELECTOR, "main").text
+            other.get(base + "/clients/4242")
+            self.assertEqual(other.find_element(By.CSS_SELECTOR, "main").text.replace("4242", "42"), unknown_text,
+                             "the same words as for a client that does not exist")
+        finally:
+            other.quit()
+
+    def test_07_a_confidential_client_asks_for_a_purpose(self):
+        rows = self.search("avery")
+        self.assertEqual(len(rows), 1)
+        self.assertNotIn("Avery", rows[0], "shown by pseudonym until a purpose is given")
+        self.assertIn("confidential", rows[0])
+        self.driver.get(base + "/clients/44")
+        self.wait(EC.presence_of_element_located((By.ID, "purpose-form")))
+        self.assertNotIn("Avery", self.driver.page_source)
+        self.driver.find_element(By.ID, "purpose").send_keys("session 1 planning")
+        self.driver.find_element(By.CSS_SELECTOR, "#purpose-form button").click()
+        title = self.wait(EC.presence_of_element_located((By.ID, "client-title")))
+        self.assertIn("Avery Famous", title.text)
+        self.assertEqual(self.driver.current_url, base + "/clients/44", "the purpose is posted, not put in the URL")
+        access = chain.run("report", "access", "44")
+        self.assertIn("session 1 planning", access)
+
+    def test_08_a_name_with_markup_is_shown_as_text(self):
+        rows = self.search("scripted")
+        self.assertEqual(len(rows), 1)
+        self.assertIn("<script>alert(1)</script> Scripted", rows[0])
+        self.driver.get(base + "/clients/45")
+        self.assertIn("<script>alert(1)</script>", self.driver.find_element(By.ID, "client-title").text)
+        with self.assertRaises(NoAlertPresentException):
+            self.driver.switch_to.alert.text
+
+    def test_09_a_form_posted_without_its_token_is_refused(self):
+        cookie = self.cookie()
+        status, _, body = self.request("/clients/search", {"q": "jordan"}, cookie=cookie)
+        self.assertEqual(status, 403)
+        self.assertIn("not sent by Stipple", body)
+        self.assertNotIn("Jordan", body)
+        status, _, _ = self.request("/clients/search", {"q": "jordan", "_csrf": "forged"}, cookie=cookie)
+        self.assertEqual(status, 403)
+
+    def test_10_an_erased_client_disappears_from_search(self):
+        self.assertEqual(len(self.search("erasable")), 1)
+        chain.run("client", "erase", "46", "--reason", "request R-7 under PHIPA")
+        self.assertEqual(self.search("erasable"), [])
+        self.assertTrue(self.driver.find_elements(By.ID, "no-results"))
+
+    def test_11_every_page_forbids_framing_and_inline_script(self):
+        for path in ["/sign-in", "/"]:
+            _, headers, _ = self.request(path, cookie=self.cookie())
+            self.assertIn("frame-ancestors 'none'", headers["Content-Security-Policy"])
+            self.assertNotIn("unsafe-inline", headers["Content-Security-Policy"])
+            self.assertEqual(headers["X-Frame-Options"], "DENY")
+
+    def test_12_after_sign_in_only_the_pages_own_paths_are_gone_back_to(self):
+        for next_path in ["https://evil.example/", "//evil.example/", "/clients/42?x=1"]:
+            self.sign_in("dr-lee", next_path=urllib.parse.quote(next_path, safe=""))
+            self.wait(EC.presence_of_element_located((By.ID, "search-form")))
+            self.assertEqual(self.driver.current_url, base + "/")
+        self.sign_in("dr-lee", next_path="/clients/42")
+        self.wait(EC.presence_of_element_located((By.ID, "client-title")))
+        self.assertEqual(self.driver.current_url, base + "/clients/42")
+
+    def test_13_a_cookie_copied_before_sign_out_is_refused_after(self):
+        self.driver.get(base + "/")
+        copied = self.cookie()
+        self.assertEqual(self.request("/", cookie=copied)[0], 200)
+        self.driver.find_element(By.CSS_SELECTOR, ".sign-out button").click()
+        self.wait(EC.presence_of_element_located((By.ID, "sign-in-form")))
+        status, headers, _ = self.request("/", cookie=copied)
+        self.assertEqual(status, 303)
+        self.assertTrue(headers["Location"].startswith("/sign-in"))
+
+    def test_14_password_guessing_is_throttled(self):
+        for attempt in range(5):
+            self.sign_in("desk-1", f"guess number {attempt}")
+            self.wait(EC.presence_of_element_located((By.ID, "sign-in-error")))
+        self.sign_in("desk-1")
+        error = self.wait(EC.presence_of_element_located((By.ID, "sign-in-error")))
+        self.assertIn("too many failed sign-ins", error.text)
+        self.assertIsNone(self.cookie())
+
+
+class IdleLock(unittest.TestCase):
+    """A second server on the same log whose sessions lock after 3 idle seconds."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.base = chain.serve("--idle-lock-seconds", "3")
+        cls.driver = browser(1024, 1300)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+
+    def test_the_page_locks_and_the_password_opens_it_with_the_typing_kept(self):
+        driver = self.driver
+        driver.get(self.base + "/sign-in")
+        driver.find_element(By.ID, "name").send_keys("dr-lee")
+        driver.find_element(By.ID, "password").send_keys(PASSWORDS["dr-lee"])
+        driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+        WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "search-form")))
+        driver.find_element(By.ID, "q").send_keys("jord")
+        overlay = WebDriverWait(driver, 20).until(EC.visibility_of_element_located((By.ID, "lock")))
+        driver.save_screenshot(os.path.join(SHOTS, "idle-lock.png"))
+        driver.find_element(By.ID, "unlock-password").send_keys("a wrong password here")
+        driver.find_element(By.CSS_SELECTOR, "#unlock-form button").click()
+        error = WebDriverWait(driver, 15).until(EC.visibility_of_element_located((By.ID, "unlock-error")))
+        self.assertIn("wrong", error.text)
+        driver.find_element(By.ID, "unlock-password").send_keys(PASSWORDS["dr-lee"])
+        driver.find_element(By.CSS_SELECTOR, "#unlock-form button").click()
+        WebDriverWait(driver, 15).until(EC.invisibility_of_element(overlay))
+        self.assertEqual(driver.find_element(By.ID, "q").get_attribute("value"), "jord", "the typing stayed")
+        driver.find_element(By.ID, "q").send_keys("an")
+        driver.find_element(By.CSS_SELECTOR, "#search-form button").click()
+        rows = WebDriverWait(driver, 15).until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, "#results tbody tr")))
+        self.assertIn("Jordan Leeway", rows[0].text)
+
+    def test_a_form_sent_after_the_lock_is_kept_in_the_lock_page(self):
+        driver = self.driver
+        driver.delete_all_cookies()
+        driver.get(self.base + "/sign-in")
+        driver.find_element(By.ID, "name").send_keys("dr-lee")
+        driver.find_element(By.ID, "password").send_keys(PASSWORDS["dr-lee"])
+        driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+        WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "search-form")))
+        token = driver.find_element(By.CSS_SELECTOR, "#search-form input[name=_csrf]").get_attribute("value")
+        # Without the page's script (a browser that does not run it): the server locks alone.
+        driver.execute_script("""
+            const form = document.getElementById('search-form');
+            document.getElementById('q').value = 'leeway';
+            setTimeout(() => form.submit(), 4500);
+        """)
+        WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.ID, "lock-form")))
+        kept = driver.find_element(By.CSS_SELECTOR, "#lock-form input[name='kept.field.q']").get_attribute("value")
+        self.assertEqual(kept, "leeway")
+        driver.find_element(By.ID, "lock-password").send_keys(PASSWORDS["dr-lee"])
+        driver.find_element(By.CSS_SELECTOR, "#lock-form button").click()
+        WebDriverWait(driver, 15).until(EC.presence_of_element_located((By.ID, "resend-form")))
+        self.assertEqual(driver.find_element(By.CSS_SELECTOR, "#resend-form input[name=_csrf]").get_attribute("value"), token)
+        driver.find_element(By.CSS_SELECTOR, "#resend-form button").click()
+        rows = WebDriverWait(driver, 15).until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, "#results tbody tr")))
+        self.assertIn("Jordan Leeway", rows[0].text)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
