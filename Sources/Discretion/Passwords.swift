@@ -150,6 +150,11 @@ public struct Passwords: Sendable {
         return try await Users(log: log).principal(named: name)
     }
 
+    /// The digest the chain records for `name`'s current password (`nil`: none set).
+    package func digest(of name: String) async throws -> String? {
+        Self.latestDigest(in: try await log.read(stream: Users.stream(name), limit: Int.max))
+    }
+
     /// Whether `name` has a password set.
     package func hasPassword(_ name: String) async throws -> Bool { try await storedHash(of: name) != nil }
 

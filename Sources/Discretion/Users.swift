@@ -103,6 +103,9 @@ public struct Users: Sendable {
     /// The stream of `name`'s events.
     package static func stream(_ name: String) -> String { StreamCategory.user.prefix + name }
 
+    /// Whether `name` can be a user name (1 to 64 letters, digits, '.', '-', '_').
+    package static func isValidUserName(_ name: String) -> Bool { isValidName(name) }
+
     /// Whether `name` can be a user name.
     static func isValidName(_ name: String) -> Bool {
         (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }

@@ -71,7 +71,7 @@ struct Problem: Error, HTTPResponseError {
     /// then a page.
     static func wantsPage(_ request: Request) -> Bool {
         let path = request.uri.path
-        guard !path.hasPrefix("/v1/"), path != "/v1", !path.hasPrefix("/openapi"), !path.hasSuffix("z"), path != "/metrics" else { return false }
+        guard !path.hasPrefix("/v1/"), path != "/v1", !path.hasPrefix("/openapi"), !["/healthz", "/readyz", "/metrics"].contains(path) else { return false }
         return request.headers[.accept]?.contains("text/html") == true || request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true
     }
 

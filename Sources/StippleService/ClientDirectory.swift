@@ -116,7 +116,7 @@ extension Session {
     /// The clients whose name (every word typed), email or phone holds `query`, among
     /// those this user books for (reception and clinicians of the client's clinic,
     /// admins): at most `limit`, by name. A confidential client is found only by those
-    /// who may open their record, and shown by pseudonym until they say why. Every name
+    /// who may open their record, and shown by pseudonym until they say why. Every client
     /// shown is logged as an access (`client search`) before the result is returned.
     ///
     /// - Throws: ``ServiceError``: `badInput` for fewer than 2 characters, `failure`
@@ -145,7 +145,9 @@ extension Session {
                 email: hidden ? nil : entry.email, pseudonym: pseudonyms.pseudonym(for: entry.client), confidential: hidden || AccessLog.isConfidential(events)))
         }
         let shown = Array(found.prefix(max(0, limit)))
-        try await logAccess(to: shown.filter { $0.name != nil }.map(\.client), purpose: nil, use: .search)
+        // Every client shown is logged, by name or by pseudonym: a hit on a confidential
+        // client's name tells the searcher who the pseudonym is.
+        try await logAccess(to: shown.map(\.client), purpose: nil, use: .search)
         return ClientSearch(clients: shown, more: found.count - shown.count)
     }
 }

@@ -176,31 +176,66 @@ extension Session {
     ///
     /// - Throws: ``ServiceError`` (`denied` for a user who does not record there).
     public func lotsOnHand(at clinic: String) async throws(ServiceError) -> [LotOnHand] {
+        try await lots(at: clinic).filter { $0.state == .onHand }.map(\.lot)
+    }
+
+    /// The chain's clinics, by id.
+    public func clinics() async throws(ServiceError) -> [String] {
+        try await classified { try await log.streamNames(prefix: StreamCategory.clinic.prefix).compactMap { StreamCategory.clinic.id(in: $0) }.sorted() }
+    }
+
+    /// Every lot received at `clinic`, with what became of it, by kind and lot.
+    ///
+    /// - Throws: ``ServiceError`` (`denied` for a user who does not record there).
+    public func lots(at clinic: String) async throws(ServiceError) -> [LotStatus] {
         try require(.recordClinical, clinic: clinic)
         return try await classified {
             let time = try await service.clinicTimes(mentionedIn: [], plus: [clinic])[clinic]
             let today = time.day(of: configuration.nowSeconds)
-            var lots: [LotOnHand] = []
+            var lots: [LotStatus] = []
             for stream in try await log.streamNames(prefix: StreamCategory.batch.prefix) {
                 var state = BatchState()
                 for event in try await log.read(stream: stream, limit: Int.max) {
                     state.apply(type: event.type, message: try Recorder.decode(event), id: event.id)
                 }
-                guard let received = state.received, received.clinicID == clinic, state.recalled == nil, state.discardedAt == nil,
-                      let expiry = state.expiry, expiry >= today
-                else { continue }
-                let kind = received.kind == .cartridge ? "cartridge" : "pigment"
-                let description = received.kind == .cartridge
-                    ? "\(received.configuration == .needleConfiguration1Rl ? "1RL" : "3RL") \(received.diameterMm) mm"
-                    : received.shade
-                lots.append(LotOnHand(
-                    lot: received.lot, kind: kind, manufacturer: received.manufacturer, description: description, expiry: expiry,
-                    configuration: received.kind == .cartridge ? (received.configuration == .needleConfiguration1Rl ? "1RL" : "3RL") : "",
-                    diameterMm: received.kind == .cartridge ? received.diameterMm : 0))
+                guard let received = state.received, received.clinicID == clinic, let expiry = state.expiry else { continue }
+                let cartridge = received.kind == .cartridge
+                let configurationName = cartridge ? (received.configuration == .needleConfiguration1Rl ? "1RL" : "3RL") : ""
+                let lot = LotOnHand(
+                    lot: received.lot, kind: cartridge ? "cartridge" : "pigment", manufacturer: received.manufacturer,
+                    description: cartridge ? "\(configurationName) \(received.diameterMm) mm" : received.shade, expiry: expiry,
+                    configuration: configurationName, diameterMm: cartridge ? received.diameterMm : 0)
+                let status: LotStatus.State
+                if let recalled = state.recalledOn(in: time) {
+                    status = .recalled(on: recalled, authority: state.recalled?.authority ?? "", notice: state.recalled?.noticeReference ?? "")
+                } else if let discarded = state.discardedOn(in: time) {
+                    status = .discarded(on: discarded)
+                } else if expiry < today {
+                    status = .expired
+                } else {
+                    status = .onHand
+                }
+                lots.append(LotStatus(lot: lot, state: status, received: time.day(of: received.receivedAt), opened: state.openedAt.map { time.day(of: $0) }))
             }
-            return lots.sorted { ($0.kind, $0.lot) < ($1.kind, $1.lot) }
+            return lots.sorted { ($0.lot.kind, $0.lot.lot) < ($1.lot.kind, $1.lot.lot) }
         }
     }
+}
+
+/// A lot received at a clinic, and what became of it.
+public struct LotStatus: Sendable, Hashable {
+    public enum State: Sendable, Hashable {
+        case onHand
+        case expired
+        case recalled(on: Day, authority: String, notice: String)
+        case discarded(on: Day)
+    }
+
+    public var lot: LotOnHand
+    public var state: State
+    public var received: Day
+    /// The day it was first opened, if it was.
+    public var opened: Day?
 }
 
 extension Service {

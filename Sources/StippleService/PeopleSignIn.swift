@@ -57,6 +57,9 @@ public struct SignedIn: Sendable {
 final class PeopleSessions: Sendable {
     struct Entry {
         var user: String
+        /// The digest of the password the session was opened with: a password set since
+        /// (by any process) ends the session.
+        var passwordDigest: String?
         var formToken: String
         var signedInAt: Date
         var lastSeen: Date
@@ -76,13 +79,15 @@ final class PeopleSessions: Sendable {
 
     /// A new session for `user`: its cookie and form token.
     /// - Parameter formToken: the token to keep (an unlocked session keeps its forms valid).
-    func start(user: String, at now: Date, policy: SignInPolicy, formToken: String? = nil) -> (cookie: String, formToken: String) {
+    func start(
+        user: String, passwordDigest: String?, at now: Date, policy: SignInPolicy, formToken: String? = nil, signedInAt: Date? = nil
+    ) -> (cookie: String, formToken: String) {
         let cookie = Self.random(), formToken = formToken ?? Self.random()
         entries.withLock { entries in
             if entries.count >= policy.maxSessions, let oldest = entries.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
                 entries[oldest] = nil
             }
-            entries[Self.key(cookie)] = Entry(user: user, formToken: formToken, signedInAt: now, lastSeen: now)
+            entries[Self.key(cookie)] = Entry(user: user, passwordDigest: passwordDigest, formToken: formToken, signedInAt: signedInAt ?? now, lastSeen: now)
         }
         return (cookie, formToken)
     }
@@ -118,30 +123,40 @@ final class PeopleSessions: Sendable {
 
     // MARK: - Throttling
 
-    /// Seconds until `keys` may try again, or `nil` when they may now.
-    func wait(for keys: [(key: String, limit: Int)], at now: Date, policy: SignInPolicy) -> Int? {
+    /// Counts an attempt against `keys` before its password is checked, in one step with
+    /// the check of the limits (attempts sent at once cannot all pass before any is
+    /// counted): `nil` when it may go on, else the seconds until it may. A right password
+    /// takes its count back (``succeeded(_:at:)``).
+    func attempt(_ keys: [(key: String, limit: Int)], at now: Date, policy: SignInPolicy) -> Int? {
         failures.withLock { failures in
             var longest: Double?
             for (key, limit) in keys {
                 let recent = (failures[key] ?? []).filter { now.timeIntervalSince($0) < policy.failureWindow.seconds }
                 failures[key] = recent.isEmpty ? nil : recent
                 if recent.count >= limit, let oldest = recent.first {
-                    let wait = policy.failureWindow.seconds - now.timeIntervalSince(oldest)
-                    longest = max(longest ?? 0, wait)
+                    longest = max(longest ?? 0, policy.failureWindow.seconds - now.timeIntervalSince(oldest))
                 }
             }
-            return longest.map { max(1, Int($0.rounded(.up))) }
+            if let longest { return max(1, Int(longest.rounded(.up))) }
+            if failures.count > 100_000 {
+                // Bounded memory: attempts older than the window go first, never the recent ones.
+                failures = failures.filter { $0.value.contains { now.timeIntervalSince($0) < policy.failureWindow.seconds } }
+            }
+            for (key, _) in keys { failures[key, default: []].append(now) }
+            return nil
         }
     }
 
-    func fail(_ keys: [String], at now: Date) {
+    /// A right password: the user's count starts again; the address's attempt is taken back.
+    func succeeded(_ keys: (user: String?, address: String), at now: Date) {
         failures.withLock { failures in
-            if failures.count > 100_000 { failures.removeAll() }
-            for key in keys { failures[key, default: []].append(now) }
+            if let user = keys.user { failures[user] = nil }
+            if var list = failures[keys.address], let index = list.lastIndex(of: now) {
+                list.remove(at: index)
+                failures[keys.address] = list.isEmpty ? nil : list
+            }
         }
     }
-
-    func clear(_ key: String) { _ = failures.withLock { $0.removeValue(forKey: key) } }
 }
 
 extension Duration {
@@ -159,11 +174,11 @@ extension Service {
     ///   ``ServiceError/Detail/throttled(retryAfterSeconds:)`` after too many failures (a
     ///   right password too); `denied` for a disabled user (once the password was right).
     public func signIn(user: String, password: String, from address: String) async throws(ServiceError) -> SignedIn {
-        let principal = try await checkPassword(user: user, password: password, from: address)
+        let (principal, digest) = try await checkPassword(user: user, password: password, from: address)
         // Admins need a second factor on the pages (the issue's TOTP); until it exists they
         // use the command line. Said only once the password was right.
         if principal.role == .admin { throw Self.adminsNeedASecondFactor }
-        let (cookie, formToken) = people.start(user: principal.user, at: configuration.clock(), policy: configuration.signIn)
+        let (cookie, formToken) = people.start(user: principal.user, passwordDigest: digest, at: configuration.clock(), policy: configuration.signIn)
         return SignedIn(session: Session(service: self, principal: principal), cookie: cookie, formToken: formToken)
     }
 
@@ -183,9 +198,12 @@ extension Service {
             let principal: Principal
             do {
                 principal = try await classified { try await Users(log: log).principal(named: entry.user) }
+                guard try await classified({ try await Passwords(log: log).digest(of: entry.user) }) == entry.passwordDigest else {
+                    throw ServiceError(.denied, "the password was changed since this session began: sign in again", detail: .unauthenticated)
+                }
             } catch {
                 people.end(cookie)
-                throw ServiceError(.denied, error.message, detail: .unauthenticated)
+                throw ServiceError(.denied, ServiceError(error).message, detail: .unauthenticated)
             }
             return SignedIn(session: Session(service: self, principal: principal), cookie: cookie, formToken: entry.formToken)
         }
@@ -198,7 +216,7 @@ extension Service {
     /// - Throws: ``ServiceError``: `denied` + ``ServiceError/Detail/locked(user:)`` for a
     ///   wrong password (the session stays locked), `denied` + `unauthenticated` for a
     ///   session that has ended, `refused` + `throttled` as ``signIn(user:password:from:)``.
-    public func unlock(cookie: String?, password: String, from address: String) async throws(ServiceError) -> SignedIn {
+    public func unlock(cookie: String?, formToken: String?, password: String, from address: String) async throws(ServiceError) -> SignedIn {
         guard let cookie, !cookie.isEmpty else { throw Self.signedOut }
         let now = configuration.clock()
         let entry: PeopleSessions.Entry
@@ -206,16 +224,32 @@ extension Service {
         case .none: throw Self.signedOut
         case .locked(let found), .active(let found): entry = found
         }
-        let principal: Principal
+        // The lock's form carries the session's token like every form (no unlock, and no
+        // form kept in it, from another site).
+        try SignedIn(session: Session(service: self, principal: Principal(user: entry.user, role: .reception)), cookie: cookie, formToken: entry.formToken)
+            .checkForm(formToken)
+        let principal: Principal, digest: String?
         do {
-            principal = try await checkPassword(user: entry.user, password: password, from: address)
+            (principal, digest) = try await checkPassword(user: entry.user, password: password, from: address)
         } catch where error.detail == .unauthenticated {
             // A wrong password leaves the session as it was: locked.
             throw ServiceError(.denied, error.message, detail: .locked(user: entry.user))
         }
         people.end(cookie)
-        let renewed = people.start(user: principal.user, at: now, policy: configuration.signIn, formToken: entry.formToken)
+        // The new cookie keeps the session's sign-in time: its 12 hours are not renewed.
+        let renewed = people.start(
+            user: principal.user, passwordDigest: digest, at: now, policy: configuration.signIn, formToken: entry.formToken, signedInAt: entry.signedInAt)
         return SignedIn(session: Session(service: self, principal: principal), cookie: renewed.cookie, formToken: renewed.formToken)
+    }
+
+    /// The form token of the session `cookie` names, locked or not (`nil`: none): the lock
+    /// page's forms carry it, as every page's do.
+    public func formToken(ofSession cookie: String?) -> String? {
+        guard let cookie, !cookie.isEmpty else { return nil }
+        switch people.find(cookie, at: configuration.clock(), policy: configuration.signIn, touch: false) {
+        case .none: return nil
+        case .locked(let entry), .active(let entry): return entry.formToken
+        }
     }
 
     /// Ends the session of `cookie` (its cookie is refused from now on, wherever it was copied).
@@ -228,24 +262,45 @@ extension Service {
 
     static let signedOut = ServiceError(.denied, "please sign in", detail: .unauthenticated)
 
-    func checkPassword(user: String, password: String, from address: String) async throws(ServiceError) -> Principal {
+    /// The key attempts from `address` count under: the address, or an IPv6 address's /64
+    /// (one machine gets a whole /64 and could rotate through it).
+    static func throttleKey(address: String) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard address.contains(":"), inet_pton(AF_INET6, address, &bytes) == 1 else { return "address " + address }
+        if bytes.prefix(10).allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return "address " + bytes.suffix(4).map(String.init).joined(separator: ".")
+        }
+        return "address " + bytes.prefix(8).hexString + "::/64"
+    }
+
+    func checkPassword(user: String, password: String, from address: String) async throws(ServiceError) -> (principal: Principal, digest: String?) {
         let policy = configuration.signIn
-        let userKey = "user " + user.lowercased(), addressKey = "address " + address
+        // A name that no user can have is not counted under its own key (unbounded, made-up
+        // names would fill the memory): the address's count still holds it.
+        let userKey = Users.isValidUserName(user) ? "user " + user.lowercased() : nil
+        let addressKey = Self.throttleKey(address: address)
         let now = configuration.clock()
-        if let wait = people.wait(for: [(userKey, policy.failuresPerUser), (addressKey, policy.failuresPerAddress)], at: now, policy: policy) {
+        var keys = [(addressKey, policy.failuresPerAddress)]
+        if let userKey { keys.append((userKey, policy.failuresPerUser)) }
+        if let wait = people.attempt(keys, at: now, policy: policy) {
             let minutes = (wait + 59) / 60
             throw ServiceError(
                 .refused, "too many failed sign-ins: try again in \(minutes) minute\(minutes == 1 ? "" : "s"), or ask an admin to set a new password",
                 detail: .throttled(retryAfterSeconds: wait))
         }
+        let passwords = Passwords(log: log)
+        let principal: Principal
         do {
-            let principal = try await classified { try await Passwords(log: log).signIn(user, password: password, cost: policy.passwordCost) }
-            people.clear(userKey)
-            return principal
+            principal = try await passwords.signIn(user, password: password, cost: policy.passwordCost)
+        } catch let error as PasswordError {
+            throw ServiceError(error)
         } catch {
-            if error.detail == .unauthenticated { people.fail([userKey, addressKey], at: now) }
-            throw error
+            // The password was right (a disabled user, a tampered row) or the log failed: not a guess.
+            people.succeeded((nil, addressKey), at: now)
+            throw ServiceError(error)
         }
+        people.succeeded((userKey, addressKey), at: now)
+        return (principal, try await classified { try await passwords.digest(of: principal.user) })
     }
 }
 

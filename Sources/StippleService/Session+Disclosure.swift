@@ -60,9 +60,15 @@ extension Session {
         try await logAccess(to: [client], purpose: purpose, use: use)
     }
 
+    /// The longest purpose kept in the access log.
+    static let maximumPurposeLength = 500
+
     /// Appends one `RecordAccessed` per client shown, durable before the record is returned.
     func logAccess(to clients: [String], purpose: String?, use: RecordUse) async throws(ServiceError) {
         guard !clients.isEmpty else { return }
+        if let purpose, purpose.count > Self.maximumPurposeLength {
+            throw ServiceError.badInput("a purpose has at most \(Self.maximumPurposeLength) characters: say why in a sentence")
+        }
         let entries = try await classified {
             try AccessLog.entries(
                 clients: clients, principal: principal, purpose: purpose, command: use.rawValue, at: configuration.nowSeconds,

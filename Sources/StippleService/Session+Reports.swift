@@ -107,6 +107,14 @@ extension Session {
         switch request {
         case .access(let client): return try await accessReport(client: client)
         case .workload(_, _, let clinic): try requireWithoutRevealing(.readReports, clinic: clinic)
+        case .lot(let lot):
+            // A lot's report is its receiving clinic's too (a recall's contact list is the
+            // clinic's work); other clinics get the words an unknown lot gets.
+            let clinic = try await classified { () -> String? in
+                guard let first = try await log.read(stream: Recorder.Streams.batch(lot), limit: 1).first else { return nil }
+                return EventAccess.clinic(of: try Recorder.decode(first)).flatMap { $0.isEmpty ? nil : $0 }
+            }
+            try requireWithoutRevealing(.readReports, clinic: clinic)
         default: try require(.readReports)
         }
         // What the report is about must exist; checked before anything is written.

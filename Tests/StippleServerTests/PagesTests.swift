@@ -143,6 +143,28 @@ struct PagesTests {
         }
     }
 
+    @Test("a form sent from another site is refused before it is read: sign-in (login CSRF) and sign-out too")
+    func crossSite() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let (cookie, token) = try await Self.signIn(client)
+            for (name, value) in [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Site", "same-site"), ("Origin", "https://evil.example")] {
+                for (uri, fields) in [("/sign-in", [("name", "dr-lee"), ("password", Self.password)]), ("/sign-out", [("_csrf", token)])] {
+                    var (headers, body) = Self.form(fields, cookie: cookie)
+                    headers[HTTPField.Name(name)!] = value
+                    let response = try await client.execute(uri: uri, method: .post, headers: headers, body: body)
+                    #expect(response.status == .forbidden, "\(uri) with \(name): \(value)")
+                    #expect(response.headers[.setCookie] == nil)
+                }
+            }
+            let still = try await client.execute(uri: "/", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+            #expect(still.status == .ok, "not signed out")
+            // A link from another site carries no cookie (SameSite=Strict) and clears none.
+            let linked = try await client.execute(uri: "/clients/42", method: .get)
+            #expect(linked.status == .seeOther && linked.headers[.setCookie] == nil)
+        }
+    }
+
     @Test("a session is refused once signed out, wherever its cookie was copied")
     func signOut() async throws {
         let chain = try await Self.chain()

@@ -63,3 +63,25 @@ import Testing
         #expect(denied?.kind == .denied)
     }
 }
+
+/// A lot's report is its receiving clinic's too; other clinics learn nothing of it.
+@Suite struct LotReportAccessTests {
+    @Test func aClinicianOfTheLotsClinicReadsItsReportByPseudonymAndOthersGetTheUnknownLotsWords() async throws {
+        let chain = try await TestChain.make()
+        try await chain.record(ClientPageTests.session2, as: .clinician)
+        try await chain.record("""
+            {"command":"recall","lot":"PB-1187","data":{"authority":"Health Canada","noticeReference":"RA-1","reason":"contamination","recalledAt":"2026-02-27T09:00:00Z"}}
+            """)
+        let report = try await chain.session(.clinician).report(.lot("PB-1187"))
+        let contacts = try #require(report.sections.last)
+        #expect(contacts.title.hasPrefix("RECALLED"))
+        #expect(contacts.rows.count == 1)
+        #expect(contacts.rows.first?.first?.description.hasPrefix("C-") == true, "a pseudonym, not the client's id or name")
+        #expect(contacts.rows.first?[1].description == "")
+        let other = await #expect(throws: ServiceError.self) { try await chain.session(.bramptonClinician).report(.lot("PB-1187")) }
+        let unknown = await #expect(throws: ServiceError.self) { try await chain.session(.bramptonClinician).report(.lot("NO-SUCH-LOT")) }
+        #expect(other?.kind == .denied && other?.message == unknown?.message)
+        let reception = await #expect(throws: ServiceError.self) { try await chain.session(.reception).report(.lot("PB-1187")) }
+        #expect(reception?.kind == .denied)
+    }
+}

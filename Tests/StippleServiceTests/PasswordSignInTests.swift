@@ -110,14 +110,72 @@ final class TestClock: Sendable {
         clock.advance(10 * 60)
         let locked = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
         #expect(locked?.detail == .locked(user: "dr-lee"))
-        let stillLocked = await #expect(throws: ServiceError.self) { try await chain.service.unlock(cookie: signedIn.cookie, password: "not the password", from: "10.0.0.1") }
+        let stillLocked = await #expect(throws: ServiceError.self) { try await chain.service.unlock(cookie: signedIn.cookie, formToken: signedIn.formToken, password: "not the password", from: "10.0.0.1") }
         #expect(stillLocked?.detail == .locked(user: "dr-lee"))
-        let unlocked = try await chain.service.unlock(cookie: signedIn.cookie, password: Self.password, from: "10.0.0.1")
+        let unlocked = try await chain.service.unlock(cookie: signedIn.cookie, formToken: signedIn.formToken, password: Self.password, from: "10.0.0.1")
         #expect(unlocked.cookie != signedIn.cookie, "a new cookie after the password")
         #expect(unlocked.formToken == signedIn.formToken, "the form typed before the lock can still be sent")
         let old = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
         #expect(old?.detail == .unauthenticated)
         #expect(try await chain.service.resume(cookie: unlocked.cookie).session.principal.user == "dr-lee")
+    }
+
+    @Test func anUnlockNeedsTheSessionsFormToken() async throws {
+        let clock = TestClock()
+        let chain = try await Self.chain(clock: clock)
+        let signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        clock.advance(11 * 60)
+        for token in [nil, "forged"] {
+            let error = await #expect(throws: ServiceError.self) {
+                try await chain.service.unlock(cookie: signedIn.cookie, formToken: token, password: Self.password, from: "10.0.0.1")
+            }
+            #expect(error?.kind == .denied)
+        }
+        #expect(chain.service.formToken(ofSession: signedIn.cookie) == signedIn.formToken)
+    }
+
+    @Test func aPasswordSetByAnotherProcessEndsTheSessionsOpenedWithTheOldOne() async throws {
+        let chain = try await Self.chain()
+        let signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
+        var configuration = chain.configuration
+        configuration.signIn.passwordCost = 4
+        let other = try await Service.open(configuration)
+        try await other.authenticate(chain.tokens[.admin]).setPassword(of: "dr-lee", to: "set from the command line")
+        try other.close()
+        let error = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+        #expect(error?.detail == .unauthenticated)
+        #expect(error?.message == "the password was changed since this session began: sign in again")
+    }
+
+    @Test func guessesSentAtOnceAreCountedBeforeTheyAreChecked() async throws {
+        let chain = try await Self.chain()
+        let outcomes = await withTaskGroup(of: ServiceError.Detail?.self) { group in
+            for attempt in 0..<16 {
+                group.addTask {
+                    do {
+                        _ = try await chain.service.signIn(user: "dr-lee", password: "guess \(attempt) at once", from: "10.0.1.\(attempt)")
+                        return nil
+                    } catch {
+                        return (error as? ServiceError)?.detail
+                    }
+                }
+            }
+            var outcomes: [ServiceError.Detail?] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.filter { $0 == ServiceError.Detail.unauthenticated }.count == 5, "five guesses checked, the rest refused unchecked")
+        #expect(outcomes.filter { if case .throttled = $0 { return true } else { return false } }.count == 11)
+    }
+
+    @Test(arguments: [("2001:db8:1:2:aaaa::1", "2001:db8:1:2:ffff::9"), ("::ffff:192.0.2.7", "192.0.2.7")])
+    func addressesOfOneNetworkAreThrottledTogether(first: String, second: String) async throws {
+        let chain = try await Self.chain()
+        for attempt in 0..<20 {
+            _ = try? await chain.service.signIn(user: "guess-\(attempt)", password: "a guessed password", from: first)
+        }
+        let error = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "dr-lee", password: Self.password, from: second) }
+        #expect(error?.kind == .refused)
     }
 
     @Test func signOutEndsTheSessionWhereverItsCookieWasCopied() async throws {

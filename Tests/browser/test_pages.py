@@ -355,6 +355,55 @@ class Pages(unittest.TestCase):
         self.assertIn("too many failed sign-ins", error.text)
         self.assertIsNone(self.cookie())
 
+    def test_15_a_lot_received_on_the_page_is_on_hand_and_a_wrong_expiry_records_nothing(self):
+        self.sign_in("dr-lee")
+        self.wait(EC.presence_of_element_located((By.ID, "search-form")))
+        self.driver.get(base + "/lots")
+        table = self.driver.find_element(By.ID, "lots-table").text
+        self.assertIn("PB-1187", table)
+        self.assertRegex(table, r"PB-1190 .*recalled 2026-06-20")
+        driver = self.driver
+        driver.find_element(By.ID, "lot").send_keys("PB-2001")
+        driver.find_element(By.ID, "manufacturer").send_keys("Perma Blend")
+        driver.execute_script("document.getElementById('expiry').type = 'text'; document.getElementById('expiry').value = '2036-13-40';"
+                              "document.getElementById('at').value = '2026-06-01T09:00';")
+        driver.find_element(By.CSS_SELECTOR, "#receive-form button").click()
+        error = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, ".field-error[data-for=expiry]")))
+        self.assertIn("2036-13-40", error.text)
+        self.assertEqual(driver.find_element(By.ID, "lot").get_attribute("value"), "PB-2001", "the form is kept")
+        self.assertNotIn("PB-2001", driver.find_element(By.ID, "lots-table").text, "nothing was recorded")
+        driver.execute_script("document.getElementById('expiry').value = '2036-12-31';")
+        driver.find_element(By.CSS_SELECTOR, "#receive-form button").click()
+        self.wait(EC.url_to_be(base + "/lots/PB-2001"))
+        driver.get(base + "/lots")
+        self.assertRegex(driver.find_element(By.ID, "lots-table").text, r"PB-2001 .*on hand")
+
+    def test_16_a_lot_recalled_on_its_page_lists_whom_to_contact(self):
+        self.driver.get(base + "/lots/PB-1187")
+        driver = self.driver
+        driver.find_element(By.ID, "authority").send_keys("Health Canada")
+        driver.find_element(By.ID, "notice").send_keys("RA-2026-91")
+        driver.find_element(By.ID, "reason").send_keys("heavy metals above the limit")
+        driver.execute_script("document.getElementById('recall-at').value = '2026-07-01T09:00';")
+        driver.find_element(By.CSS_SELECTOR, "#recall-form button").click()
+        contacts = self.wait(EC.presence_of_element_located((By.ID, "contacts")))
+        self.assertIn("RECALLED on 2026-07-01 by Health Canada (RA-2026-91)", contacts.text)
+        rows = contacts.find_elements(By.CSS_SELECTOR, "tbody tr")
+        self.assertEqual(len(rows), 1, "client 42's session used it")
+        self.assertRegex(rows[0].text, r"^C-", "a pseudonym for a clinician")
+        self.assertNotIn("Jordan", rows[0].text)
+        self.shot("lot-recalled")
+        driver.get(base + "/lots/PB-1187")
+        driver.find_element(By.CSS_SELECTOR, "#recall-form button").click()
+        missing = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, ".field-error[data-for=at]")))
+        self.assertIn("Give the day and time", missing.text)
+        driver.find_element(By.ID, "authority").send_keys("Health Canada")
+        driver.find_element(By.ID, "notice").send_keys("RA-2026-92")
+        driver.execute_script("document.getElementById('recall-at').value = '2026-07-02T09:00';")
+        driver.find_element(By.CSS_SELECTOR, "#recall-form button").click()
+        again = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, ".form-error")))
+        self.assertIn("already recalled", again.text)
+
 
 class IdleLock(unittest.TestCase):
     """A second server on the same log whose sessions lock after 3 idle seconds."""

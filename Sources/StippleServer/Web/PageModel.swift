@@ -22,6 +22,8 @@ struct PageModel {
     var search: SearchView?
     var client: ClientView?
     var purposeFor: String?
+    var lots: LotsView?
+    var lot: LotView?
 
     init(title: String) { self.title = title }
 
@@ -72,6 +74,8 @@ struct ResultRow {
     var email: String?
     var pseudonym: String
     var confidential: Bool
+    /// Whether the user may open the client's page (reception books, and reads no record).
+    var openable: Bool
 }
 
 /// A client's page.

@@ -2,8 +2,9 @@ import HTTPTypes
 import Hummingbird
 
 /// The headers every response carries: a strict Content Security Policy (no inline script
-/// or style, nothing from elsewhere, no framing: clickjacking), no sniffing, no referrer
-/// (a client page's URL never leaves the browser), and no caching of anything but the
+/// or style, nothing from elsewhere, no framing: clickjacking), no sniffing, a referrer for
+/// this server only (a client page's URL never leaves it; with `no-referrer` browsers send
+/// `Origin: null` on the pages' own forms), and no caching of anything but the
 /// style sheet and script (a shared tablet's back button shows nothing after sign-out).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var policy: String {
@@ -15,7 +16,7 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[.contentSecurityPolicy] = Self.policy
         response.headers[.xFrameOptions] = "DENY"
         response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.referrerPolicy] = "no-referrer"
+        response.headers[.referrerPolicy] = "same-origin"
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         return response
     }

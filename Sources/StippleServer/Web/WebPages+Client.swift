@@ -8,7 +8,10 @@ import Treatment
 extension WebPages {
     /// A client's page; for a confidential client without a purpose, the form that asks
     /// why (the purpose is posted, never put in the URL).
-    func clientPage(_ signedIn: SignedIn, client: String, purpose: String?, form: SessionFormView? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    /// - Parameter recorded: the number of the session just recorded (the redirect after it says so).
+    func clientPage(
+        _ signedIn: SignedIn, client: String, purpose: String?, form: SessionFormView? = nil, recorded: Int32? = nil, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
         let session = signedIn.session
         let page: ClientPage
         let id = Session.clientID(client)
@@ -30,8 +33,11 @@ extension WebPages {
         }
         let lots = (try? await session.lotsOnHand(at: page.clinic)) ?? []
         var model = PageModel(title: "Client \(page.client)", signedIn: signedIn)
-        let sessionForm = session.principal.role == .admin || session.principal.role == .clinician
+        var sessionForm = session.principal.role == .admin || session.principal.role == .clinician
             ? (form ?? Self.blankSessionForm(page: page)).offering(lots: lots) : nil
+        if let recorded, form == nil, page.course.procedures.contains(where: { !$0.touchUp && $0.number == recorded }) {
+            sessionForm?.recorded = "Session \(recorded) recorded."
+        }
         model.client = Self.view(of: page, purpose: purpose, form: sessionForm)
         return render("client", model, status: status)
     }
@@ -123,9 +129,6 @@ extension WebPages {
             }
             message.clinicID = form.text("clinic")
             _ = try await session.record([Command(.session(client: Session.clientID(client), message))])
-            var page = Self.blankRecorded(number: message.sessionNumber, clinic: message.clinicID)
-            page.recorded = "Session \(message.sessionNumber) recorded."
-            return try await clientPage(signedIn, client: client, purpose: purpose, form: page)
         } catch {
             let error = ServiceError(error)
             switch error.detail {
@@ -136,6 +139,13 @@ extension WebPages {
             }
             return try await clientPage(signedIn, client: client, purpose: purpose, form: typed, status: .unprocessableContent)
         }
+        // Recorded: the page again, the form ready for the next session (a confidential
+        // client's page is shown here, its purpose being posted; others are redirected to,
+        // so that a reload does not post the session again).
+        guard purpose != nil else { return Self.redirect(to: "/clients/" + Self.pathSegment(Session.clientID(client)) + "?recorded=\(typed.number)") }
+        var next = Self.blankRecorded(number: Int32(typed.number) ?? 0, clinic: typed.clinic)
+        next.recorded = "Session \(typed.number) recorded."
+        return try await clientPage(signedIn, client: client, purpose: purpose, form: next)
     }
 
     static func blankRecorded(number: Int32, clinic: String) -> SessionFormView {

@@ -21,7 +21,8 @@ extension WebPages {
         }
         router.get("/clients/:client") { request, context in
             let client = try context.parameters.require("client")
-            return try await pages.signedIn(request) { signedIn in try await pages.clientPage(signedIn, client: client, purpose: nil) }
+            let recorded = request.uri.queryParameters["recorded"].flatMap { Int32(String($0)) }
+            return try await pages.signedIn(request) { signedIn in try await pages.clientPage(signedIn, client: client, purpose: nil, recorded: recorded) }
         }
         router.post("/clients/:client") { request, context in
             let client = try context.parameters.require("client")
@@ -35,6 +36,7 @@ extension WebPages {
             let form = try await Self.form(request)
             return try await pages.signedIn(request, form: form) { signedIn in try await pages.recordSession(signedIn, client: client, form) }
         }
+        addLotRoutes(to: router)
     }
 
     // MARK: - Static files
@@ -101,7 +103,8 @@ extension WebPages {
         if form.value("inline") == "1" {
             // The page's own lock (stipple.js): a status and a sentence, the page stays.
             do {
-                let signedIn = try await service.unlock(cookie: request.cookies[cookieName]?.value, password: form.value("password") ?? "", from: Self.address(context))
+                let signedIn = try await service.unlock(
+                cookie: request.cookies[cookieName]?.value, formToken: form.value("_csrf"), password: form.value("password") ?? "", from: Self.address(context))
                 var response = Response(status: .noContent)
                 response.setCookie(sessionCookie(signedIn.cookie))
                 return response
@@ -113,7 +116,8 @@ extension WebPages {
             }
         }
         do {
-            let signedIn = try await service.unlock(cookie: request.cookies[cookieName]?.value, password: form.value("password") ?? "", from: Self.address(context))
+            let signedIn = try await service.unlock(
+                cookie: request.cookies[cookieName]?.value, formToken: form.value("_csrf"), password: form.value("password") ?? "", from: Self.address(context))
             var response: Response
             if let kept {
                 var page = PageModel(title: "Send again", signedIn: signedIn)
@@ -134,9 +138,13 @@ extension WebPages {
             var page = PageModel(title: "Locked")
             if case .locked(let user) = error.detail { page.lockedUser = user }
             page.message = error.message
-            page.kept = kept
+            let token = service.formToken(ofSession: request.cookies[cookieName]?.value)
+            page.formToken = token
+            // A kept form stays only with the session's token (not one sent from elsewhere).
+            page.kept = token != nil && form.value("_csrf") == token ? kept : nil
             page.next = form.value("next").flatMap { Self.isReturnable($0) ? $0 : nil }
-            return render("lock", page, status: .unauthorized)
+            let status: HTTPResponse.Status = if case .throttled = error.detail { .tooManyRequests } else { .unauthorized }
+            return render("lock", page, status: status)
         }
     }
 
@@ -162,7 +170,11 @@ extension WebPages {
             let found = try await signedIn.session.findClients(query)
             page.search = SearchView(
                 query: query,
-                results: found.clients.map { ResultRow(client: $0.client, clinic: $0.clinic, name: $0.name, phone: $0.phone, email: $0.email, pseudonym: $0.pseudonym, confidential: $0.confidential) },
+                results: found.clients.map {
+                    ResultRow(
+                        client: $0.client, clinic: $0.clinic, name: $0.name, phone: $0.phone, email: $0.email, pseudonym: $0.pseudonym,
+                        confidential: $0.confidential, openable: signedIn.session.principal.role != .reception)
+                },
                 more: found.more, searched: true)
             return render("home", page)
         } catch {

@@ -86,6 +86,16 @@ struct WebPages: Sendable {
 
     /// The form fields of a posted `application/x-www-form-urlencoded` body (at most 256 KB).
     static func form(_ request: Request) async throws -> Form {
+        // Another site's form is refused before it is read (login CSRF, forced actions): the
+        // browser says where a request comes from. Clients that send neither header (curl,
+        // old browsers) are held by the form token and the SameSite cookie.
+        // `same-site` is refused too (a sibling subdomain, another port of this host).
+        if let site = request.headers[.secFetchSite] {
+            guard site == "same-origin" || site == "none" else { throw crossSite }
+        } else if let origin = request.headers[.origin], origin != "null" {
+            let host = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+            guard let host, host == request.head.authority else { throw crossSite }
+        }
         let type = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard type == "application/x-www-form-urlencoded" else {
             throw ServiceError.badInput("this page takes a form (application/x-www-form-urlencoded)")
@@ -93,6 +103,8 @@ struct WebPages: Sendable {
         let buffer = try await request.body.collect(upTo: 256 << 10)
         return Form(String(buffer: buffer))
     }
+
+    static let crossSite = ServiceError(.denied, "refused: this form was sent from another site")
 
     /// Where a request came from, for throttling.
     static func address(_ context: StippleRequestContext) -> String {
@@ -110,16 +122,21 @@ struct WebPages: Sendable {
         } catch {
             if error.detail == .unauthenticated {
                 var response = Self.redirect(to: "/sign-in" + (Self.isReturnable(request.uri.path) && request.method == .get ? "?next=" + request.uri.path : ""))
-                response.setCookie(expiredCookie())
+                // Only a cookie the request carried is cleared (a link from another site,
+                // which carries none under SameSite=Strict, signs nobody out).
+                if request.cookies[cookieName] != nil { response.setCookie(expiredCookie()) }
                 return response
             }
             guard case .locked(let user) = error.detail else { throw error }
             var page = PageModel(title: "Locked")
             page.lockedUser = user
             page.message = error.message
-            if request.method == .post, let form {
+            let token = service.formToken(ofSession: request.cookies[cookieName]?.value)
+            page.formToken = token
+            if request.method == .post, let form, let token, form.value("_csrf") == token, Self.isReturnable(request.uri.path) {
+                // Kept only when it carries the session's token: a form from another site is not.
                 page.kept = KeptForm(action: request.uri.path, fields: form.pairs.filter { $0.name != "_csrf" }.map { KeptField(name: $0.name, value: $0.value) })
-            } else if Self.isReturnable(request.uri.path) {
+            } else if request.method == .get, Self.isReturnable(request.uri.path) {
                 page.next = request.uri.path
             }
             return render("lock", page, status: .unauthorized)
@@ -137,8 +154,13 @@ struct WebPages: Sendable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
         guard parts.allSatisfy({ !$0.isEmpty && $0 != ".." && $0.unicodeScalars.allSatisfy(allowed.contains) }) || path == "/" else { return false }
-        return path == "/" || path.hasPrefix("/clients/")
+        return path == "/" || path.hasPrefix("/clients/") || path == "/lots" || path.hasPrefix("/lots/")
     }
+}
+
+extension HTTPField.Name {
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+    static let origin = HTTPField.Name("Origin")!
 }
 
 /// The templates or the style sheet are not where the build put them.

@@ -139,6 +139,8 @@ public struct BatchState: Sendable, Hashable {
     public var recalled: Stipple_V1_BatchRecalled?
     /// When the lot was thrown away, if it was (seconds since 1970, UTC).
     public var discardedAt: Int64?
+    /// When the lot was first opened, if it was.
+    public var openedAt: Int64?
 
     public init() {}
 
@@ -156,6 +158,7 @@ public struct BatchState: Sendable, Hashable {
         case let received as Stipple_V1_BatchReceived: self.received = received
         case let recalled as Stipple_V1_BatchRecalled: self.recalled = recalled
         case let discarded as Stipple_V1_BatchDiscarded: discardedAt = discarded.discardedAt.seconds
+        case let opened as Stipple_V1_BatchOpened: openedAt = openedAt ?? opened.openedAt.seconds
         default: break
         }
     }
