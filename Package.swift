@@ -86,6 +86,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // Passwords of people who sign in to the pages (bcrypt; C, no other dependency).
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                // Second factors (TOTP) of admins on the pages.
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
             ]
         ),
         // The application layer: every use case, each through the one write path

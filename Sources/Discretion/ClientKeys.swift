@@ -218,34 +218,56 @@ public struct ClientKeys: Sendable {
     /// the master key beside the client keys, so that they stay the same when the master
     /// key is rotated.
     package func pseudonyms() async throws -> Pseudonyms {
+        Pseudonyms(key: try await logKey(.pseudonyms))
+    }
+
+    /// The log's own keys: random, made on first use, kept in `discretion_settings` wrapped
+    /// with the master key (and rewrapped when it is rotated), so what they seal outlives a
+    /// rotation.
+    package enum LogKey: String, CaseIterable, Sendable {
+        /// Keys the pseudonyms.
+        case pseudonyms = "pseudonym_key"
+        /// Seals the users' second-factor secrets.
+        case secondFactors = "second_factor_key"
+
+        var context: String {
+            switch self {
+            case .pseudonyms: return "pseudonym key"
+            case .secondFactors: return "second factor key"
+            }
+        }
+    }
+
+    /// The log key `which`, made on first use.
+    package func logKey(_ which: LogKey) async throws -> SymmetricKey {
         let master = self.master
         if let stored = try await log.readTables({ db -> String? in
             guard try db.tableExists("discretion_settings") else { return nil }
-            return try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'pseudonym_key'")
+            return try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = ?", arguments: [which.rawValue])
         }), let wrapped = Data(base64Encoded: stored) {
-            return Pseudonyms(key: try Self.unwrapPseudonymKey(Array(wrapped), master: master))
+            return try Self.unwrapLogKey(Array(wrapped), which, master: master)
         }
         let key = try await log.writeTables { db -> [UInt8] in
             try Self.createTables(in: db)
-            if let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'pseudonym_key'"),
+            if let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = ?", arguments: [which.rawValue]),
                let wrapped = Data(base64Encoded: stored) {
-                return try Self.unwrapPseudonymKey(Array(wrapped), master: master).withUnsafeBytes { Array($0) }
+                return try Self.unwrapLogKey(Array(wrapped), which, master: master).withUnsafeBytes { Array($0) }
             }
             let fresh = SymmetricKey(size: .bits256)
             try db.execute(
-                sql: "INSERT INTO discretion_settings (name, value) VALUES ('pseudonym_key', ?)",
-                arguments: [Data(try Self.wrapPseudonymKey(fresh, master: master)).base64EncodedString()])
+                sql: "INSERT INTO discretion_settings (name, value) VALUES (?, ?)",
+                arguments: [which.rawValue, Data(try Self.wrapLogKey(fresh, which, master: master)).base64EncodedString()])
             return fresh.withUnsafeBytes { Array($0) }
         }
-        return Pseudonyms(key: SymmetricKey(data: key))
+        return SymmetricKey(data: key)
     }
 
-    static func wrapPseudonymKey(_ key: SymmetricKey, master: MasterKey) throws -> [UInt8] {
-        try Sealing.seal(key.withUnsafeBytes { Array($0) }, client: "", context: "pseudonym key", key: master.subkey("client key wrap"))
+    static func wrapLogKey(_ key: SymmetricKey, _ which: LogKey, master: MasterKey) throws -> [UInt8] {
+        try Sealing.seal(key.withUnsafeBytes { Array($0) }, client: "", context: which.context, key: master.subkey("client key wrap"))
     }
 
-    static func unwrapPseudonymKey(_ wrapped: [UInt8], master: MasterKey) throws -> SymmetricKey {
-        SymmetricKey(data: try Sealing.open(wrapped, client: "", context: "pseudonym key", key: master.subkey("client key wrap")))
+    static func unwrapLogKey(_ wrapped: [UInt8], _ which: LogKey, master: MasterKey) throws -> SymmetricKey {
+        SymmetricKey(data: try Sealing.open(wrapped, client: "", context: which.context, key: master.subkey("client key wrap")))
     }
 
     /// Wraps every client key again with `newMaster`, in one transaction; the caller then
@@ -266,12 +288,14 @@ public struct ClientKeys: Sendable {
                     sql: "UPDATE client_keys SET wrapped = ? WHERE client = ?",
                     arguments: [Data(try Sealing.wrap(key, client: client, master: newMaster)), client])
             }
-            if let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = 'pseudonym_key'"),
-               let wrapped = Data(base64Encoded: stored) {
-                let key = try Self.unwrapPseudonymKey(Array(wrapped), master: master)
+            for which in LogKey.allCases {
+                guard let stored = try String.fetchOne(db, sql: "SELECT value FROM discretion_settings WHERE name = ?", arguments: [which.rawValue]),
+                      let wrapped = Data(base64Encoded: stored)
+                else { continue }
+                let key = try Self.unwrapLogKey(Array(wrapped), which, master: master)
                 try db.execute(
-                    sql: "UPDATE discretion_settings SET value = ? WHERE name = 'pseudonym_key'",
-                    arguments: [Data(try Self.wrapPseudonymKey(key, master: newMaster)).base64EncodedString()])
+                    sql: "UPDATE discretion_settings SET value = ? WHERE name = ?",
+                    arguments: [Data(try Self.wrapLogKey(key, which, master: newMaster)).base64EncodedString(), which.rawValue])
             }
             try db.execute(sql: "UPDATE discretion_settings SET value = ? WHERE name = 'master_check'", arguments: [newMaster.check])
             // No copy of a key wrapped with the old master key stays in a page.

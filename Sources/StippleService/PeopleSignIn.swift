@@ -116,6 +116,17 @@ final class PeopleSessions: Sendable {
         }
     }
 
+    private let steps = Mutex<[String: Int64]>([:])
+
+    /// Whether `step` is later than the last code step `user` signed in with (and notes it).
+    func useStep(_ step: Int64, of user: String) -> Bool {
+        steps.withLock { steps in
+            if let last = steps[user], last >= step { return false }
+            steps[user] = step
+            return true
+        }
+    }
+
     func end(_ cookie: String) { _ = entries.withLock { $0.removeValue(forKey: Self.key(cookie)) } }
 
     /// Ends every session of `user` (a password set by an admin, a disabled user).
@@ -173,11 +184,10 @@ extension Service {
     ///   one sentence for an unknown name, no password or a wrong one; `refused` +
     ///   ``ServiceError/Detail/throttled(retryAfterSeconds:)`` after too many failures (a
     ///   right password too); `denied` for a disabled user (once the password was right).
-    public func signIn(user: String, password: String, from address: String) async throws(ServiceError) -> SignedIn {
-        let (principal, digest) = try await checkPassword(user: user, password: password, from: address)
-        // Admins need a second factor on the pages (the TOTP); until it exists they
-        // use the command line. Said only once the password was right.
-        if principal.role == .admin { throw Self.adminsNeedASecondFactor }
+    /// - Parameter code: the code of the user's authenticator app, for a user with a second
+    ///   factor (admins must have one).
+    public func signIn(user: String, password: String, code: String? = nil, from address: String) async throws(ServiceError) -> SignedIn {
+        let (principal, digest) = try await checkPassword(user: user, password: password, code: code ?? "", from: address)
         let (cookie, formToken) = people.start(user: principal.user, passwordDigest: digest, at: configuration.clock(), policy: configuration.signIn)
         return SignedIn(session: Session(service: self, principal: principal), cookie: cookie, formToken: formToken)
     }
@@ -230,7 +240,7 @@ extension Service {
             .checkForm(formToken)
         let principal: Principal, digest: String?
         do {
-            (principal, digest) = try await checkPassword(user: entry.user, password: password, from: address)
+            (principal, digest) = try await checkPassword(user: entry.user, password: password, code: nil, from: address)
         } catch where error.detail == .unauthenticated {
             // A wrong password leaves the session as it was: locked.
             throw ServiceError(.denied, error.message, detail: .locked(user: entry.user))
@@ -257,9 +267,6 @@ extension Service {
         if let cookie { people.end(cookie) }
     }
 
-    static let adminsNeedASecondFactor = ServiceError(
-        .denied, "refused: admins sign in to the pages with a second factor (TOTP), which this version does not have yet; use the stipple command, or a clinician, reception or auditor user")
-
     static let signedOut = ServiceError(.denied, "please sign in", detail: .unauthenticated)
 
     /// The key attempts from `address` count under: the address, or an IPv6 address's /64
@@ -273,7 +280,9 @@ extension Service {
         return "address " + bytes.prefix(8).hexString + "::/64"
     }
 
-    func checkPassword(user: String, password: String, from address: String) async throws(ServiceError) -> (principal: Principal, digest: String?) {
+    /// - Parameter code: `nil` where no second factor is asked (an unlock, a password change:
+    ///   the session passed it at sign-in); else the code, checked for users who have one.
+    func checkPassword(user: String, password: String, code: String?, from address: String) async throws(ServiceError) -> (principal: Principal, digest: String?) {
         let policy = configuration.signIn
         // A name that no user can have is not counted under its own key (unbounded, made-up
         // names would fill the memory): the address's count still holds it.
@@ -299,6 +308,26 @@ extension Service {
             people.succeeded((nil, addressKey), at: now)
             throw ServiceError(error)
         }
+        if let code {
+            // The second factor: a wrong code counts as a wrong password; an admin without
+            // one is refused (not a guess).
+            let keys = try await classified { try await clientKeysIfAvailable() }
+            guard let keys else { throw ServiceError.failure("second factors cannot be checked without the master key file (\(configuration.masterKeyPath))") }
+            switch try await classified({ try await SecondFactors(log: log, keys: keys).check(principal.user, code: code, at: now) }) {
+            case .notEnrolled:
+                if principal.role == .admin {
+                    people.succeeded((nil, addressKey), at: now)
+                    throw ServiceError(.denied, "refused: " + SecondFactorError.required(principal.user).description)
+                }
+            case .wrong:
+                throw ServiceError(.denied, "refused: " + SecondFactorError.wrongCode.description, detail: .unauthenticated)
+            case .right(let step):
+                // Each code once: a code seen (or an earlier one) is refused.
+                guard people.useStep(step, of: principal.user) else {
+                    throw ServiceError(.denied, "refused: " + SecondFactorError.wrongCode.description, detail: .unauthenticated)
+                }
+            }
+        }
         people.succeeded((userKey, addressKey), at: now)
         return (principal, try await classified { try await passwords.digest(of: principal.user) })
     }
@@ -321,11 +350,29 @@ extension Session {
     ///   ``setPassword(of:to:)``).
     public func changeOwnPassword(current: String, new password: String) async throws(ServiceError) {
         do {
-            _ = try await service.checkPassword(user: principal.user, password: current, from: "session of \(principal.user)")
+            _ = try await service.checkPassword(user: principal.user, password: current, code: nil, from: "session of \(principal.user)")
         } catch where error.detail == .unauthenticated {
             throw ServiceError(PasswordError.wrongCurrentPassword)
         }
         try await storePassword(of: principal.user, password)
+    }
+
+    /// Gives `user` a new second factor for the pages (admins need one); returns the secret
+    /// and URL to show once. Their sessions end.
+    ///
+    /// - Throws: ``ServiceError`` (`denied`; `notFound` for an unknown user; `failure`
+    ///   without the master key file).
+    public func enrolSecondFactor(of user: String) async throws(ServiceError) -> SecondFactors.Enrolment {
+        try require(.manageUsers)
+        let keys = try await classified { try await service.clientKeysIfAvailable() }
+        guard let keys else { throw ServiceError.failure("a second factor is sealed with the master key: the master key file (\(configuration.masterKeyPath)) is needed") }
+        let enrolment = try await classified {
+            let (enrolment, decision) = try await SecondFactors(log: log, keys: keys).enrolling(user, at: configuration.clock())
+            _ = try await append([decision])
+            return enrolment
+        }
+        service.people.end(user: user)
+        return enrolment
     }
 
     private func storePassword(of user: String, _ password: String) async throws(ServiceError) {

@@ -77,7 +77,8 @@ extension Session {
         try await classified {
             Verification(
                 log: try await log.verify(progress: progress),
-                userMismatches: try await Users(log: log).mismatches() + Passwords(log: log).mismatches())
+                userMismatches: try await Users(log: log).mismatches() + Passwords(log: log).mismatches()
+                    + SecondFactors.mismatches(in: log))
         }
     }
 

@@ -20,13 +20,15 @@ public enum RecordUse: String, Sendable, Hashable, CaseIterable {
     case search = "client search"
     /// A client's page (the pages' record of one client).
     case page = "client page"
+    /// A clinic's day (its bookings, by name for those who book there).
+    case clinicDay = "clinic day"
 
     /// Who is shown clients' names in this use: the reader of a record (checked before)
     /// in a history, an export and a read; admins only in the other reports; everyone
     /// else sees a pseudonym.
     func mayName(_ principal: Principal) -> Bool {
         switch self {
-        case .history, .read, .readAll, .export, .search, .page: return true
+        case .history, .read, .readAll, .export, .search, .page, .clinicDay: return true
         case .lotReport, .dueReport, .recordsReport, .report: return principal.role == .admin
         }
     }

@@ -96,6 +96,7 @@ public enum EventCatalogue {
         EventSchema("UserTokenRotated", 1, Stipple_V1_UserTokenRotated.self, .user),
         EventSchema("UserDisabled", 1, Stipple_V1_UserDisabled.self, .user),
         EventSchema("UserPasswordSet", 1, Stipple_V1_UserPasswordSet.self, .user),
+        EventSchema("UserSecondFactorSet", 1, Stipple_V1_UserSecondFactorSet.self, .user),
     ]
 
     private static let byKey: [String: [Int32: EventSchema]] = {

@@ -82,7 +82,75 @@ final class TestClock: Sendable {
         #expect(wrong?.message == "refused: the user name or the password is wrong")
         let refused = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "admin", password: "the admin's long phrase", from: "10.0.0.1") }
         #expect(refused?.kind == .denied)
-        #expect(refused?.message.contains("second factor (TOTP)") == true)
+        #expect(refused?.message == "refused: an admin signs in to the pages with a second factor: an admin gives admin one with `stipple user second-factor admin`")
+    }
+
+    @Test func aSecondFactorsCodeWorksOnceWithinAboutAMinuteAndTheChainHoldsOnlyItsDigest() async throws {
+        let clock = TestClock()
+        let chain = try await Self.chain(clock: clock)
+        let admin = try await chain.session(.admin)
+        try await admin.setPassword(of: "admin", to: "the admin's long phrase")
+        let enrolment = try await admin.enrolSecondFactor(of: "admin")
+        #expect(enrolment.url.hasPrefix("otpauth://totp/Stipple:admin?secret=\(enrolment.secret)"))
+        let events = try await admin.readStream("user-admin").events
+        #expect(events.last?.event.type == "UserSecondFactorSet")
+        #expect(!events.contains { $0.json.canonicalString.contains(enrolment.secret) }, "the secret is not in the chain")
+        let code = SecondFactors.code(key: enrolment.key, at: clock.read())
+        for bad in ["", "000000", "12345", "abcdef"] where bad != code {
+            let error = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "admin", password: "the admin's long phrase", code: bad, from: "10.0.0.2") }
+            #expect(error?.message.contains("the code from the authenticator app is missing or wrong") == true)
+        }
+        let signedIn = try await chain.service.signIn(user: "admin", password: "the admin's long phrase", code: code, from: "10.0.0.2")
+        #expect(signedIn.session.principal.role == .admin)
+        let replayed = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "admin", password: "the admin's long phrase", code: code, from: "10.0.0.3") }
+        #expect(replayed?.detail == .unauthenticated, "a code works once")
+        clock.advance(30)
+        _ = try await chain.service.signIn(user: "admin", password: "the admin's long phrase", code: SecondFactors.code(key: enrolment.key, at: clock.read()), from: "10.0.0.3")
+        let stale = SecondFactors.code(key: enrolment.key, at: clock.read().addingTimeInterval(-120))
+        let old = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "admin", password: "the admin's long phrase", code: stale, from: "10.0.0.4") }
+        #expect(old?.detail == .unauthenticated, "a code of two minutes ago does not work")
+    }
+
+    @Test func aClinicianWithASecondFactorNeedsItsCodeAndOneWithoutDoesNot() async throws {
+        let chain = try await Self.chain()
+        let enrolment = try await chain.session(.admin).enrolSecondFactor(of: "dr-lee")
+        let missing = await #expect(throws: ServiceError.self) { try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1") }
+        #expect(missing?.detail == .unauthenticated)
+        _ = try await chain.service.signIn(user: "dr-lee", password: Self.password, code: SecondFactors.code(key: enrolment.key, at: TestChain.now), from: "10.0.0.1")
+        try await chain.session(.admin).setPassword(of: "dr-kim", to: "dr kims own password")
+        _ = try await chain.service.signIn(user: "dr-kim", password: "dr kims own password", from: "10.0.0.1")
+    }
+
+    @Test func aSecondFactorRowChangedBehindTheLogsBackIsRefusedAndNamedByVerify() async throws {
+        let chain = try await Self.chain()
+        let lee = try await chain.session(.admin).enrolSecondFactor(of: "dr-lee")
+        _ = try await chain.session(.admin).enrolSecondFactor(of: "dr-kim")
+        try chain.service.close()
+        let queue = try DatabaseQueue(path: chain.databasePath)
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE user_totp SET sealed = (SELECT sealed FROM user_totp WHERE name = 'dr-kim') WHERE name = 'dr-lee'")
+        }
+        try queue.close()
+        var configuration = chain.configuration
+        configuration.signIn.passwordCost = 4
+        let service = try await Service.open(configuration)
+        defer { try? service.close() }
+        let error = await #expect(throws: ServiceError.self) {
+            try await service.signIn(user: "dr-lee", password: Self.password, code: SecondFactors.code(key: lee.key, at: TestChain.now), from: "10.0.0.1")
+        }
+        #expect(error?.detail == .unauthenticated)
+        let admin = try await service.authenticate(chain.tokens[.admin])
+        #expect(try await admin.verify().userMismatches == ["dr-lee: the second factor in the table is not the one the log recorded"])
+    }
+
+    @Test func aSecondFactorSurvivesAMasterKeyRotation() async throws {
+        let chain = try await Self.chain()
+        let admin = try await chain.session(.admin)
+        try await admin.setPassword(of: "admin", to: "the admin's long phrase")
+        let enrolment = try await admin.enrolSecondFactor(of: "admin")
+        _ = try await admin.rotateMasterKey()
+        _ = try await chain.service.signIn(
+            user: "admin", password: "the admin's long phrase", code: SecondFactors.code(key: enrolment.key, at: TestChain.now), from: "10.0.0.1")
     }
 
     @Test func onlyAdminsSetOthersPasswordsAndUsersChangeTheirOwnWithTheCurrentOne() async throws {

@@ -404,6 +404,22 @@ class Pages(unittest.TestCase):
         again = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, ".form-error")))
         self.assertIn("already recalled", again.text)
 
+    def test_17_today_shows_the_clinics_bookings_of_its_day(self):
+        # A booking at noon today in Toronto (the server's clock is the real one).
+        from datetime import datetime, timezone
+        from zoneinfo import ZoneInfo
+        toronto = datetime.now(ZoneInfo("America/Toronto"))
+        noon = toronto.replace(hour=12, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+        line = json.dumps({"command": "record", "stream": "client-42", "type": "SessionBooked", "data": {
+            "bookingId": "B-TODAY", "clinicId": "toronto", "technicianId": "17", "startsAt": noon.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "expectedMinutes": 180, "sessionNumber": 2}})
+        chain.run("do", stdin=line + "\n")
+        self.driver.get(base + "/today")
+        bookings = self.wait(EC.presence_of_element_located((By.ID, "today-bookings"))).text
+        self.assertIn("Jordan Leeway", bookings)
+        self.assertIn("12:00", bookings)
+        self.shot("today")
+
 
 class IdleLock(unittest.TestCase):
     """A second server on the same log whose sessions lock after 3 idle seconds."""

@@ -14,7 +14,7 @@ extension Stipple {
                 reads for their clinics), reception (bookings and client registrations for their \
                 clinics; no clinical detail). Tokens are shown once and stored only as a hash.
                 """,
-            subcommands: [Add.self, List.self, Disable.self, RotateToken.self, SetPassword.self])
+            subcommands: [Add.self, List.self, Disable.self, RotateToken.self, SetPassword.self, SecondFactor.self])
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add a user and print their token once.")
@@ -122,6 +122,35 @@ extension Stipple {
                     Output.line("Set the password of \(name); they sign in to the pages with it.")
                     Output.flush()
                 }
+            }
+        }
+    }
+}
+
+extension Stipple.User {
+    struct SecondFactor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "second-factor",
+            abstract: "Give a user a second factor for the pages (admins need one), and print it once.",
+            discussion: """
+                Prints a secret to type into an authenticator app (or the otpauth:// URL a QR code \
+                would carry); from then on the user signs in to the pages with their password and \
+                the app's six-digit code. It replaces the one before; their open sessions end. The \
+                secret is kept sealed beside the log (master key), never in an event.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: ArgumentHelp("The user's name.", valueName: "name"))
+        var name: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let enrolment = try await options.session().enrolSecondFactor(of: name)
+                Output.line("Second factor of \(name), shown this once: type this secret into their authenticator app")
+                Output.line(enrolment.secret)
+                Output.line("or give the app this URL (as a QR code):")
+                Output.line(enrolment.url)
+                Output.flush()
             }
         }
     }

@@ -24,6 +24,7 @@ struct PageModel {
     var purposeFor: String?
     var lots: LotsView?
     var lot: LotView?
+    var today: TodayView?
 
     init(title: String) { self.title = title }
 

@@ -37,6 +37,7 @@ extension WebPages {
             return try await pages.signedIn(request, form: form) { signedIn in try await pages.recordSession(signedIn, client: client, form) }
         }
         addLotRoutes(to: router)
+        addTodayRoutes(to: router)
     }
 
     // MARK: - Static files
@@ -73,7 +74,7 @@ extension WebPages {
         let form = try await Self.form(request)
         let name = form.text("name"), next = form.value("next").flatMap { Self.isReturnable($0) ? $0 : nil }
         do {
-            let signedIn = try await service.signIn(user: name, password: form.value("password") ?? "", from: Self.address(context))
+            let signedIn = try await service.signIn(user: name, password: form.value("password") ?? "", code: form.text("code"), from: Self.address(context))
             var response = Self.redirect(to: next ?? "/")
             response.setCookie(sessionCookie(signedIn.cookie))
             return response

@@ -84,6 +84,23 @@ public nonisolated struct Stipple_V1_UserPasswordSet: Sendable {
   public init() {}
 }
 
+/// A user's second factor for the pages (a TOTP secret for an authenticator app) was set or
+/// replaced. The secret is kept beside the log (the user_totp table), sealed with a key of
+/// the log wrapped by the master key, never in an event; the event holds the SHA-256 of the
+/// sealed secret, so a row swapped behind the log's back is refused at sign-in.
+public nonisolated struct Stipple_V1_UserSecondFactorSet: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// SHA-256 (hex) of the sealed secret in user_totp.
+  public var sealedDigest: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "stipple.v1"
@@ -213,6 +230,36 @@ nonisolated extension Stipple_V1_UserPasswordSet: SwiftProtobuf.Message, SwiftPr
 
   public static func ==(lhs: Stipple_V1_UserPasswordSet, rhs: Stipple_V1_UserPasswordSet) -> Bool {
     if lhs.hashDigest != rhs.hashDigest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Stipple_V1_UserSecondFactorSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserSecondFactorSet"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sealed_digest\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sealedDigest) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sealedDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.sealedDigest, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Stipple_V1_UserSecondFactorSet, rhs: Stipple_V1_UserSecondFactorSet) -> Bool {
+    if lhs.sealedDigest != rhs.sealedDigest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
