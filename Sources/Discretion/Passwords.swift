@@ -167,22 +167,15 @@ public struct Passwords: Sendable {
 
     /// The digest of the newest `UserPasswordSet` of a user's events.
     static func latestDigest(in events: [RecordedEvent]) -> String? {
-        events.last { $0.type == "UserPasswordSet" }.flatMap { try? Recorder.decode($0) as? Stipple_V1_UserPasswordSet }?.hashDigest
+        Users.newest("UserPasswordSet", as: Stipple_V1_UserPasswordSet.self, in: events)?.hashDigest
     }
 
     /// What the password rows say that the chain does not: one line per user.
     package func mismatches() async throws -> [String] {
-        let rows = try await log.readTables { db -> [(String, String)] in
+        let rows = try await log.readTables { db -> [(name: String, digest: String)] in
             guard try db.tableExists("user_passwords") else { return [] }
-            return try Row.fetchAll(db, sql: "SELECT name, bcrypt FROM user_passwords ORDER BY name").map { ($0[0], $0[1]) }
+            return try Row.fetchAll(db, sql: "SELECT name, bcrypt FROM user_passwords ORDER BY name").map { ($0[0], Self.digest($0[1])) }
         }
-        var problems: [String] = []
-        for (name, bcrypt) in rows {
-            let events = try await log.read(stream: Users.stream(name), limit: Int.max)
-            if Self.latestDigest(in: events) != Self.digest(bcrypt) {
-                problems.append("\(name): the password in the table is not the one the log recorded")
-            }
-        }
-        return problems
+        return try await Users.unbackedRows(rows, in: log, what: "password", recorded: Self.latestDigest)
     }
 }

@@ -107,8 +107,7 @@ public struct SecondFactors: Sendable {
     package func check(_ name: String, code: String, at now: Date) async throws -> Check {
         guard let sealed = try await sealedSecret(of: name) else { return .notEnrolled }
         let events = try await log.read(stream: Users.stream(name), limit: Int.max)
-        let recorded = events.last { $0.type == "UserSecondFactorSet" }.flatMap { try? Recorder.decode($0) as? Stipple_V1_UserSecondFactorSet }
-        guard recorded?.sealedDigest == SHA256.hash(data: sealed).hexString else { return .wrong }
+        guard Self.recordedDigest(in: events) == SHA256.hash(data: sealed).hexString else { return .wrong }
         let secret = String(decoding: try Sealing.open(sealed, client: Users.stream(name), context: "totp", key: try await keys.logKey(.secondFactors)), as: UTF8.self)
         let digits = code.filter { !$0.isWhitespace }
         guard digits.count == 6, let value = Int(digits) else { return .wrong }
@@ -123,19 +122,16 @@ public struct SecondFactors: Sendable {
     /// What the second-factor rows say that the chain does not: one line per user (checked
     /// without the master key: the digests of the sealed secrets).
     package static func mismatches(in log: EventLog) async throws -> [String] {
-        let rows = try await log.readTables { db -> [(String, Data)] in
+        let rows = try await log.readTables { db -> [(name: String, digest: String)] in
             guard try db.tableExists("user_totp") else { return [] }
-            return try Row.fetchAll(db, sql: "SELECT name, sealed FROM user_totp ORDER BY name").map { ($0[0], $0[1]) }
+            return try Row.fetchAll(db, sql: "SELECT name, sealed FROM user_totp ORDER BY name").map { ($0[0], SHA256.hash(data: $0[1] as Data).hexString) }
         }
-        var problems: [String] = []
-        for (name, sealed) in rows {
-            let events = try await log.read(stream: Users.stream(name), limit: Int.max)
-            let recorded = events.last { $0.type == "UserSecondFactorSet" }.flatMap { try? Recorder.decode($0) as? Stipple_V1_UserSecondFactorSet }
-            if recorded?.sealedDigest != SHA256.hash(data: sealed).hexString {
-                problems.append("\(name): the second factor in the table is not the one the log recorded")
-            }
-        }
-        return problems
+        return try await Users.unbackedRows(rows, in: log, what: "second factor", recorded: recordedDigest)
+    }
+
+    /// The digest of the newest `UserSecondFactorSet` of a user's events.
+    static func recordedDigest(in events: [RecordedEvent]) -> String? {
+        Users.newest("UserSecondFactorSet", as: Stipple_V1_UserSecondFactorSet.self, in: events)?.sealedDigest
     }
 
     /// The code of `key` (an enrolment's) at `date`, six digits.

@@ -103,6 +103,24 @@ public struct Users: Sendable {
     /// The stream of `name`'s events.
     package static func stream(_ name: String) -> String { StreamCategory.user.prefix + name }
 
+    /// The rows of a table kept beside the users (passwords, second factors), each as the
+    /// digest the chain should record, checked against the newest digest the user's stream
+    /// does record (`recorded`): one line per row that differs, naming `what` it holds.
+    package static func unbackedRows(
+        _ rows: [(name: String, digest: String)], in log: EventLog, what: String, recorded: ([RecordedEvent]) -> String?
+    ) async throws -> [String] {
+        var problems: [String] = []
+        for (name, digest) in rows where recorded(try await log.read(stream: stream(name), limit: Int.max)) != digest {
+            problems.append("\(name): the \(what) in the table is not the one the log recorded")
+        }
+        return problems
+    }
+
+    /// The newest event of `type` among a user's events, decoded as `M`.
+    package static func newest<M: SwiftProtobuf.Message>(_ type: String, as _: M.Type, in events: [RecordedEvent]) -> M? {
+        events.last { $0.type == type }.flatMap { try? Recorder.decode($0) as? M }
+    }
+
     /// Whether `name` can be a user name (1 to 64 letters, digits, '.', '-', '_').
     package static func isValidUserName(_ name: String) -> Bool { isValidName(name) }
 

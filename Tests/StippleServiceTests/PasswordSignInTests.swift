@@ -29,6 +29,17 @@ final class TestClock: Sendable {
         return chain
     }
 
+    /// The chain closed, `sql` run on its file as an outsider would, and the chain opened again.
+    static func reopened(_ chain: TestChain, after sql: String) async throws -> Service {
+        try chain.service.close()
+        let queue = try DatabaseQueue(path: chain.databasePath)
+        try await queue.write { db in try db.execute(sql: sql) }
+        try queue.close()
+        var configuration = chain.configuration
+        configuration.signIn.passwordCost = 4
+        return try await Service.open(configuration)
+    }
+
     @Test func aPasswordSignsInAndTheChainRecordsOnlyItsDigest() async throws {
         let chain = try await Self.chain()
         let signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.password, from: "10.0.0.1")
@@ -125,15 +136,7 @@ final class TestClock: Sendable {
         let chain = try await Self.chain()
         let lee = try await chain.session(.admin).enrolSecondFactor(of: "dr-lee")
         _ = try await chain.session(.admin).enrolSecondFactor(of: "dr-kim")
-        try chain.service.close()
-        let queue = try DatabaseQueue(path: chain.databasePath)
-        try await queue.write { db in
-            try db.execute(sql: "UPDATE user_totp SET sealed = (SELECT sealed FROM user_totp WHERE name = 'dr-kim') WHERE name = 'dr-lee'")
-        }
-        try queue.close()
-        var configuration = chain.configuration
-        configuration.signIn.passwordCost = 4
-        let service = try await Service.open(configuration)
+        let service = try await Self.reopened(chain, after: "UPDATE user_totp SET sealed = (SELECT sealed FROM user_totp WHERE name = 'dr-kim') WHERE name = 'dr-lee'")
         defer { try? service.close() }
         let error = await #expect(throws: ServiceError.self) {
             try await service.signIn(user: "dr-lee", password: Self.password, code: SecondFactors.code(key: lee.key, at: TestChain.now), from: "10.0.0.1")
@@ -318,16 +321,8 @@ final class TestClock: Sendable {
     @Test func aPasswordRowSwappedBehindTheLogsBackSignsNobodyIn() async throws {
         let chain = try await Self.chain()
         try await chain.session(.admin).setPassword(of: "dr-kim", to: "dr kims own password")
-        try chain.service.close()
-        let queue = try DatabaseQueue(path: chain.databasePath)
-        try await queue.write { db in
-            // dr-kim's bcrypt row copied onto dr-lee: dr-kim's password would open dr-lee.
-            try db.execute(sql: "UPDATE user_passwords SET bcrypt = (SELECT bcrypt FROM user_passwords WHERE name = 'dr-kim') WHERE name = 'dr-lee'")
-        }
-        try queue.close()
-        var configuration = chain.configuration
-        configuration.signIn.passwordCost = 4
-        let service = try await Service.open(configuration)
+        // dr-kim's bcrypt row copied onto dr-lee: dr-kim's password would open dr-lee.
+        let service = try await Self.reopened(chain, after: "UPDATE user_passwords SET bcrypt = (SELECT bcrypt FROM user_passwords WHERE name = 'dr-kim') WHERE name = 'dr-lee'")
         defer { try? service.close() }
         let error = await #expect(throws: ServiceError.self) { try await service.signIn(user: "dr-lee", password: "dr kims own password", from: "10.0.0.1") }
         #expect(error?.detail == .unauthenticated)
