@@ -127,6 +127,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             resources: [.copy("openapi.json"), .copy("Web/Templates"), .copy("Web/Static")]
         ),

@@ -49,7 +49,9 @@ struct ServeCLITests {
 
         deinit { if process.isRunning { process.terminate() } }
 
-        func request(_ path: String, method: String = "GET", token: String? = nil, body: String? = nil) async throws -> (Int, String) {
+        func request(
+            _ path: String, method: String = "GET", token: String? = nil, body: String? = nil, using session: URLSession = .shared
+        ) async throws -> (Int, String) {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
             request.httpMethod = method
             if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
@@ -57,7 +59,7 @@ struct ServeCLITests {
                 request.httpBody = Data(body.utf8)
                 request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             }
-            let (data, response) = try await URLSession.shared.data(for: request)
+            let (data, response) = try await session.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
         }
     }
@@ -153,19 +155,31 @@ struct ServeCLITests {
         let token = try #require(cli.tokens.token)
         let count = Counter()
         let killed = Counter()
+        let seen = Seen()
+        // Its own connections, with a short timeout: a request stuck on a loaded machine is
+        // tried again rather than holding its writer for URLSession's default minute.
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 5
+        let load = URLSession(configuration: configuration)
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
             for writer in 0..<8 {
                 group.addTask {
                     var ids: [String] = []
                     for round in 0..<10_000 {
                         let body = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"w\#(writer)-\#(round)","coversProcedure":true}}]"#
-                        guard let (status, text) = try? await server.request("/v1/commands", method: "POST", token: token, body: body) else {
+                        let answer: (Int, String)?
+                        do { answer = try await server.request("/v1/commands", method: "POST", token: token, body: body, using: load) } catch {
+                            answer = nil
+                            await seen.note("error \(error.localizedDescription)")
+                        }
+                        guard let (status, text) = answer else {
                             // A request that fails before the kill (a loaded machine's timeout)
                             // is tried again; after the kill, the writer stops.
                             if await killed.value > 0 { break }
                             try await Task.sleep(for: .milliseconds(50))
                             continue
                         }
+                        if status != 201 { await seen.note("status \(status): \(text.prefix(200))") }
                         if status == 201, let id = text.firstMatch(of: /"id":"([0-9a-f-]+)"/)?.1 {
                             ids.append(String(id))
                             await count.add()
@@ -176,7 +190,7 @@ struct ServeCLITests {
             }
             // Kill it in the middle of the load: once some writes were acknowledged (however
             // slow the machine), while the writers keep sending.
-            let deadline = Date().addingTimeInterval(60)
+            let deadline = Date().addingTimeInterval(120)
             while await count.value < 40, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
             await killed.add()
             kill(server.process.processIdentifier, SIGKILL)
@@ -185,7 +199,9 @@ struct ServeCLITests {
             return all
         }
         server.process.waitUntilExit()
-        #expect(acknowledged.count > 0, "some writes were acknowledged before the kill")
+        let log = (try? String(contentsOfFile: server.logFile, encoding: .utf8)) ?? ""
+        let met = await seen.summary
+        #expect(acknowledged.count > 0, "some writes were acknowledged before the kill; seen: \(met); server log: \(log.suffix(1_500))")
         let stored = Set(try cli.run(["read", "client-42"]).lines.compactMap { try? cli.json($0)["id"] as? String })
         #expect(acknowledged.allSatisfy(stored.contains), "\(acknowledged.filter { !stored.contains($0) }.count) acknowledged writes are missing")
         let verified = try cli.json(try cli.run(["verify", "--json"]).stdout)
@@ -226,6 +242,13 @@ struct ServeCLITests {
 }
 
 /// Acknowledged writes, counted across the writers.
+/// What the writers of a load test met, other than success (for the failure's message).
+actor Seen {
+    private var counts: [String: Int] = [:]
+    func note(_ what: String) { counts[what, default: 0] += 1 }
+    var summary: String { counts.sorted { $0.value > $1.value }.prefix(5).map { "\($0.value)× \($0.key)" }.joined(separator: "; ") }
+}
+
 actor Counter {
     private(set) var value = 0
     func add() { value += 1 }

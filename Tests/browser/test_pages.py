@@ -420,6 +420,36 @@ class Pages(unittest.TestCase):
         self.assertIn("12:00", bookings)
         self.shot("today")
 
+    def test_18_a_booking_and_a_consent_are_recorded_from_the_page_and_wrong_values_are_shown_next_to_their_fields(self):
+        driver = self.driver
+        driver.get(base + "/clients/42")
+        driver.find_element(By.ID, "booking-form-booking").send_keys("B-WEB")
+        driver.find_element(By.ID, "booking-form-technician").send_keys("17")
+        minutes = driver.find_element(By.ID, "booking-form-minutes")
+        minutes.clear()
+        minutes.send_keys("lots")
+        driver.execute_script("document.getElementById('booking-form-at').value = '2026-06-29T10:00';")
+        driver.find_element(By.CSS_SELECTOR, "#booking-form button").click()
+        error = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "#booking-form .field-error[data-for=minutes]")))
+        self.assertIn("expected length in minutes", error.text)
+        self.assertEqual(driver.find_element(By.ID, "booking-form-booking").get_attribute("value"), "B-WEB", "the form is kept")
+        self.assertNotIn("B-WEB", driver.find_element(By.ID, "timeline").text, "nothing was recorded")
+        minutes = driver.find_element(By.ID, "booking-form-minutes")
+        minutes.clear()
+        minutes.send_keys("180")
+        driver.find_element(By.CSS_SELECTOR, "#booking-form button").click()
+        self.wait(EC.url_to_be(base + "/clients/42"))
+        self.assertIn("booked (B-WEB)", self.wait(EC.presence_of_element_located((By.ID, "timeline"))).text)
+        version = driver.find_element(By.ID, "consent-form-form")
+        version.clear()
+        version.send_keys("smp-consent-v5")
+        driver.find_element(By.ID, "consent-form-marketing").click()
+        driver.execute_script("document.getElementById('consent-form-at').value = '2026-06-29T09:45';")
+        driver.find_element(By.CSS_SELECTOR, "#consent-form button").click()
+        self.wait(EC.url_to_be(base + "/clients/42"))
+        self.assertIn("consent smp-consent-v5 signed, covering procedure, marketing", self.driver.find_element(By.ID, "timeline").text)
+        self.assertIn("smp-consent-v5, signed 2026-06-29, covers procedure, marketing", self.driver.find_element(By.ID, "course-title").find_element(By.XPATH, "..").text)
+
 
 class IdleLock(unittest.TestCase):
     """A second server on the same log whose sessions lock after 3 idle seconds."""

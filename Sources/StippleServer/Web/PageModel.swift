@@ -102,6 +102,8 @@ struct ClientView {
     var notice: String?
     var map: [MapArea]
     var form: SessionFormView?
+    /// The smaller actions' forms (consent, booking).
+    var actions: [ActionForm] = []
 }
 
 struct ConsentRow {

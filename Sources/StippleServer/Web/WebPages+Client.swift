@@ -9,8 +9,10 @@ extension WebPages {
     /// A client's page; for a confidential client without a purpose, the form that asks
     /// why (the purpose is posted, never put in the URL).
     /// - Parameter recorded: the number of the session just recorded (the redirect after it says so).
+    /// - Parameter actions: forms of the smaller actions as typed (a refusal shows them again).
     func clientPage(
-        _ signedIn: SignedIn, client: String, purpose: String?, form: SessionFormView? = nil, recorded: Int32? = nil, status: HTTPResponse.Status = .ok
+        _ signedIn: SignedIn, client: String, purpose: String?, form: SessionFormView? = nil, actions typedActions: [ActionForm] = [],
+        recorded: Int32? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let session = signedIn.session
         let page: ClientPage
@@ -39,6 +41,12 @@ extension WebPages {
             sessionForm?.recorded = "Session \(recorded) recorded."
         }
         model.client = Self.view(of: page, purpose: purpose, form: sessionForm)
+        if sessionForm != nil {
+            model.client?.actions = ClientAction.allCases.map { action in
+                typedActions.first { $0.id == action.rawValue + "-form" }
+                    ?? action.form(client: page.client, clinic: page.clinic, nextSession: page.course.sessionsDone + 1)
+            }
+        }
         return render("client", model, status: status)
     }
 

@@ -38,6 +38,7 @@ extension WebPages {
         }
         addLotRoutes(to: router)
         addTodayRoutes(to: router)
+        addActionRoutes(to: router)
     }
 
     // MARK: - Static files
