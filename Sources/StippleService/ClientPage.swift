@@ -77,7 +77,7 @@ public struct CourseGlance: Sendable, Hashable {
         var glance = CourseGlance()
         var bookings: [String: Booking] = [:]
         func areaNames(_ areas: [Stipple_V1_ScalpArea]) -> [String] {
-            areas.compactMap { area in TypedInput.areas.names.first { (try? TypedInput.areas.value($0, "")) == area } }
+            areas.compactMap(TypedInput.areas.name(of:))
         }
         for event in events {
             switch try Recorder.decode(event) {

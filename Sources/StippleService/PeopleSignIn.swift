@@ -38,7 +38,12 @@ public struct SignedIn: Sendable {
     ///
     /// - Throws: ``ServiceError`` of kind `denied`.
     public func checkForm(_ token: String?) throws(ServiceError) {
-        guard let token, Self.sameBytes(token, formToken) else {
+        try Self.check(token, against: formToken)
+    }
+
+    /// Refuses `token` unless it is `expected` (a session's form token).
+    static func check(_ token: String?, against expected: String) throws(ServiceError) {
+        guard let token, sameBytes(token, expected) else {
             throw ServiceError(.denied, "refused: this form is out of date or was not sent by Stipple's page; open the page again and resend it")
         }
     }
@@ -236,8 +241,7 @@ extension Service {
         }
         // The lock's form carries the session's token like every form (no unlock, and no
         // form kept in it, from another site).
-        try SignedIn(session: Session(service: self, principal: Principal(user: entry.user, role: .reception)), cookie: cookie, formToken: entry.formToken)
-            .checkForm(formToken)
+        try SignedIn.check(formToken, against: entry.formToken)
         let principal: Principal, digest: String?
         do {
             (principal, digest) = try await checkPassword(user: entry.user, password: password, code: nil, from: address)

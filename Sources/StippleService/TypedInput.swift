@@ -25,6 +25,11 @@ public struct Vocabulary<Value: Sendable>: Sendable {
         return value
     }
 
+    /// The name of `value` (the first, where two names mean one value).
+    public func name(of value: Value) -> String? where Value: Equatable {
+        names.first { values[$0] == value }
+    }
+
     /// The names as help text lists them: `a, b or c`.
     public var listed: String {
         names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names.last!

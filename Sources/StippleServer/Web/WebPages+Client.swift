@@ -84,11 +84,13 @@ extension WebPages {
     }
 
     static func blankSessionForm(page: ClientPage) -> SessionFormView {
-        let booking = page.course.nextBooking.flatMap { $0.touchUp ? nil : $0 }
-        return SessionFormView(
-            number: String(page.course.sessionsDone + 1), technician: booking?.technician ?? "", supervisor: "",
-            start: booking.map { Self.localInput(page.time, $0.startsAt) } ?? "", end: "", depth: "", dilution: "30", machine: "", aftercare: "",
-            areas: [], pigments: [], cartridges: [], clinic: page.clinic)
+        // The next session, with the technician and start of its booking when there is one.
+        var form = blankRecorded(number: Int32(page.course.sessionsDone), clinic: page.clinic)
+        if let booking = page.course.nextBooking, !booking.touchUp {
+            form.technician = booking.technician
+            form.start = localInput(page.time, booking.startsAt)
+        }
+        return form
     }
 
     /// A time as a `datetime-local` input holds it, in the clinic's time.
@@ -156,6 +158,7 @@ extension WebPages {
         return try await clientPage(signedIn, client: client, purpose: purpose, form: next)
     }
 
+    /// An empty session form for the session after `number`.
     static func blankRecorded(number: Int32, clinic: String) -> SessionFormView {
         SessionFormView(
             number: String(number + 1), technician: "", supervisor: "", start: "", end: "", depth: "", dilution: "30", machine: "", aftercare: "",
