@@ -17,7 +17,9 @@ extension StippleAPI {
             Self.route(.get, "/metrics") { input, _ in
                 // The projections' lag is read when asked for, not kept current by a timer.
                 if let registry = input.configuration.metrics {
-                    if let lag = try? await input.service.projectionLag() { registry.makeGauge(name: "stipple_projection_lag_events").set(Double(lag)) }
+                    if let lag = try? await input.service.projectionLag() { registry.makeGauge(descriptor: MetricNameDescriptor(
+                        namespace: "stipple", metricName: "projection_lag", unitName: "events",
+                        helpText: "Events recorded that the report projections have not folded yet.")).set(Double(lag)) }
                     var bytes: [UInt8] = []
                     registry.emit(into: &bytes)
                     return Response(

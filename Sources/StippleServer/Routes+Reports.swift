@@ -77,7 +77,7 @@ extension StippleAPI {
             return .lot(lot)
         case .due:
             let months = Int(try input.integer("touchUpMonths", in: 1...240) ?? Int64(ClinicReports.defaultTouchUpMonths))
-            return .due(on: try input.requiredDay("on"), touchUpMonths: months)
+            return .due(on: try input.requiredDay("on"), touchUpMonths: months, clinic: input.query("clinic"))
         case .conversion:
             let (from, to) = try range()
             return .conversion(from: from, to: to)

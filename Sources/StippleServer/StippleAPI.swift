@@ -105,7 +105,7 @@ struct ProjectionUpkeep: ServiceLifecycle.Service {
     let service: StippleService.Service
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await service.keepProjectionsCurrent()
         }
     }

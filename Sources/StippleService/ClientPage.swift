@@ -63,6 +63,22 @@ public struct CourseGlance: Sendable, Hashable {
     public var consents: [Consent] = []
     /// How many procedures worked each area (for the scalp map), by area name.
     public var areaCounts: [String: Int] = [:]
+    /// The client's facts an amendment may correct (not the amendments, bookings' moves or
+    /// access entries), oldest first.
+    public var correctable: [Fact] = []
+
+    /// One of the client's recorded facts, as an amendment names it.
+    public struct Fact: Sendable, Hashable {
+        public var id: UUID
+        public var position: Int64
+        public var type: String
+        public var recordedAtMicros: Int64
+    }
+
+    /// The types an amendment corrects.
+    static let correctableTypes: Set<String> = [
+        "ClientRegistered", "ConsultationRecorded", "ConsentSigned", "SessionBooked", "SessionRecorded", "TouchUpRecorded", "AdverseReactionReported",
+    ]
 
     public var sessionsDone: Int { procedures.filter { !$0.touchUp }.count }
 
@@ -80,6 +96,9 @@ public struct CourseGlance: Sendable, Hashable {
             areas.compactMap(TypedInput.areas.name(of:))
         }
         for event in events {
+            if correctableTypes.contains(event.type) {
+                glance.correctable.append(Fact(id: event.id, position: event.position, type: event.type, recordedAtMicros: event.recordedAtMicros))
+            }
             switch try Recorder.decode(event) {
             case let consultation as Stipple_V1_ConsultationRecorded:
                 glance.estimatedSessions = consultation.estimatedSessions

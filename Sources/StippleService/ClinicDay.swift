@@ -30,10 +30,21 @@ public struct ClinicDay: Sendable {
     public var lotsExpiring: [LotOnHand]
     /// Within 30 days (empty for a user who does not record there).
     public var lapses: [Lapse]
+    /// Touch-ups and guarantees falling due and courses overdue among the clinic's clients
+    /// (the due report for this clinic), for those who read its reports.
+    public var due: ClinicReports.Report?
     public var notice: String?
 }
 
 extension Session {
+    /// Today at `clinic` (by the service's clock, in the clinic's zone; the chain's
+    /// default zone for `nil`), for a front end's default dates.
+    public func today(at clinic: String?) async throws(ServiceError) -> (day: Day, time: ClinicTime) {
+        var time = ClinicTime.chainDefault
+        if let clinic { time = try await clinicTime(clinic) }
+        return (time.day(of: configuration.nowSeconds), time)
+    }
+
     /// The day at `clinic` (today in its zone): bookings, with the clients' names for those
     /// who book there (a confidential client by pseudonym, every name shown logged as
     /// `clinic day`); for those who record there, the lots on hand expiring within 30 days
@@ -56,7 +67,7 @@ extension Session {
                 let contact = contacts[booking.client] ?? ClientContact()
                 return ClinicDay.Booking(booking: booking, client: contact.shownClient(booking.client), contact: contact)
             },
-            lotsExpiring: [], lapses: [], notice: notice)
+            lotsExpiring: [], lapses: [], due: nil, notice: notice)
         guard (try? AccessPolicy.check(principal, .recordClinical, clinic: clinic)) != nil else { return day }
         let soon = today.adding(days: 30)
         day.lotsExpiring = try await lotsOnHand(at: clinic).filter { $0.expiry <= soon }.sorted { ($0.expiry, $0.lot) < ($1.expiry, $1.lot) }
@@ -83,6 +94,9 @@ extension Session {
                 }
             }
             return lapses.sorted { ($0.on, $0.technician) < ($1.on, $1.technician) }
+        }
+        if may(.readReports, clinic: clinic) {
+            day.due = try await report(.due(on: today, touchUpMonths: ClinicReports.defaultTouchUpMonths, clinic: clinic))
         }
         return day
     }

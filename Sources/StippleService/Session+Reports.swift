@@ -13,8 +13,8 @@ public enum ReportRequest: Sendable, Hashable {
     case audit(from: Day?, to: Day?)
     /// Who received a lot; for a recalled lot, whom to contact.
     case lot(String)
-    /// Touch-ups and guarantees falling due, courses overdue.
-    case due(on: Day, touchUpMonths: Int)
+    /// Touch-ups and guarantees falling due, courses overdue (at one clinic, or the chain's).
+    case due(on: Day, touchUpMonths: Int, clinic: String? = nil)
     /// Consultations per clinic and how many went on to a first session.
     case conversion(from: Day, to: Day)
     /// The personal-service-settings record.
@@ -107,6 +107,7 @@ extension Session {
         switch request {
         case .access(let client): return try await accessReport(client: client)
         case .workload(_, _, let clinic): try requireWithoutRevealing(.readReports, clinic: clinic)
+        case .due(_, _, let clinic?): try requireWithoutRevealing(.readReports, clinic: clinic)
         case .lot(let lot):
             // A lot's report is its receiving clinic's too (a recall's contact list is the
             // clinic's work); other clinics get the words an unknown lot gets.
@@ -119,7 +120,7 @@ extension Session {
         }
         // What the report is about must exist; checked before anything is written.
         switch request {
-        case .workload(_, _, let clinic?):
+        case .workload(_, _, let clinic?), .due(_, _, let clinic?):
             let known = try await classified {
                 if try await log.streamVersion(Recorder.Streams.clinic(clinic)) > 0 { return true }
                 return try await service.reports().clinicHasWork(clinic)
@@ -149,7 +150,7 @@ extension Session {
             case .workload(let from, let to, let clinic): return try await reports.workload(from: from, to: to, clinic: clinic)
             case .audit(let from, let to): return try await pseudonymous(try await reports.audit(from: from, to: to))
             case .lot(let lot): return try await reports.lot(lot)
-            case .due(let on, let months): return try await reports.due(on: on, touchUpMonths: months)
+            case .due(let on, let months, let clinic): return try await reports.due(on: on, touchUpMonths: months, clinic: clinic)
             case .conversion(let from, let to): return try await reports.conversion(from: from, to: to)
             case .records(let from, let to): return try await reports.serviceRecords(from: from, to: to)
             case .access: throw ServiceError.failure("the access report is read from the log")

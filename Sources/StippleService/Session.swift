@@ -56,3 +56,17 @@ public struct Session: Sendable {
         try await log.streamVersion(Recorder.Streams.client(client)) > 0
     }
 }
+
+extension Session {
+    /// Whether this user may do `permission` (at `clinic`, for a clinic-scoped role): for a
+    /// front end deciding which links and forms to offer. The action still checks.
+    public func may(_ permission: Permission, clinic: String? = nil) -> Bool {
+        (try? AccessPolicy.check(principal, permission, clinic: clinic)) != nil
+    }
+
+    /// Whether this user may do `permission` at one of their clinics at least (or across
+    /// the chain, for a role that is not clinic-scoped).
+    public func mayAnywhere(_ permission: Permission) -> Bool {
+        principal.role.isClinicScoped ? principal.clinics.contains { may(permission, clinic: $0) } : may(permission)
+    }
+}

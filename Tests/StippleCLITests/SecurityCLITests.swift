@@ -124,8 +124,8 @@ struct SecurityCLITests {
         // Rendering guards what older logs may hold: controls escaped, formulas kept as text.
         #expect(printable("Evil\u{1B}[2K\rInnocent\n99  FORGED ROW") == "Evil\\u{1b}[2K\\u{d}Innocent\\u{a}99  FORGED ROW")
         #expect(printable("Zoë Ångström") == "Zoë Ångström")
-        #expect(csvField(.text("=HYPERLINK(\"http://x\")")) == "\"'=HYPERLINK(\"\"http://x\"\")\"")
-        for formula in ["+1", "-1+2", "@SUM(A1)", "\tx"] { #expect(csvField(.text(formula)).contains("'" + formula.prefix(1)), "\(formula)") }
-        #expect(csvField(.int(-5)) == "-5", "numbers are not formulas")
+        #expect(ReportValue.text("=HYPERLINK(\"http://x\")").csvField == "\"'=HYPERLINK(\"\"http://x\"\")\"")
+        for formula in ["+1", "-1+2", "@SUM(A1)", "\tx"] { #expect(ReportValue.text(formula).csvField.contains("'" + formula.prefix(1)), "\(formula)") }
+        #expect(ReportValue.int(-5).csvField == "-5", "numbers are not formulas")
     }
 }

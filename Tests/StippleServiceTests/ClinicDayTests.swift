@@ -52,4 +52,47 @@ import Treatment
         let auditor = await #expect(throws: ServiceError.self) { try await chain.session(.auditor).clinicDay("toronto") }
         #expect(auditor?.kind == .denied)
     }
+
+    static let touchUp = """
+        {"command":"touch-up","client":"42","data":{"clinicId":"toronto","technicianId":"17","startedAt":"2026-02-28T15:00:00Z","endedAt":"2026-02-28T16:00:00Z","areas":["SCALP_AREA_CROWN"],"pigments":[{"lot":"PB-1187","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.8,"reason":"TOUCH_UP_REASON_FADING"}}
+        """
+
+    @Test func theDueListOfOneClinicIsItsCliniciansAndNoOneElses() async throws {
+        let chain = try await TestChain.make()
+        _ = try await chain.record(Self.touchUp, as: .clinician)
+        let on = Day("2026-03-01")!
+        let toronto = try await chain.session(.clinician).report(.due(on: on, touchUpMonths: 1, clinic: "toronto"))
+        let shown = toronto.sections[0].column("client").map(\.description)
+        #expect(shown.count == 1 && shown.first?.hasPrefix("C-") == true, "42's touch-up falls due on 2026-03-28 (by pseudonym to a clinician): \(shown)")
+        let brampton = try await chain.session(.admin).report(.due(on: on, touchUpMonths: 1, clinic: "brampton"))
+        #expect(brampton.sections.allSatisfy { $0.rows.isEmpty }, "Toronto's client is not on Brampton's list")
+        let other = await #expect(throws: ServiceError.self) { try await chain.session(.bramptonClinician).report(.due(on: on, touchUpMonths: 1, clinic: "toronto")) }
+        #expect(other?.kind == .denied)
+        #expect(other?.message.contains("toronto") == false, "the refusal names no clinic")
+        let chainWide = await #expect(throws: ServiceError.self) { try await chain.session(.clinician).report(.due(on: on, touchUpMonths: 1)) }
+        #expect(chainWide?.kind == .denied, "the chain's list is not a clinician's")
+        let unknown = await #expect(throws: ServiceError.self) { try await chain.session(.admin).report(.due(on: on, touchUpMonths: 1, clinic: "nowhere")) }
+        #expect(unknown?.kind == .notFound)
+    }
+
+    @Test func theDayCarriesTheDueListForThoseWhoReadTheClinicsReports() async throws {
+        let chain = try await TestChain.make()
+        _ = try await chain.record(Self.touchUp, as: .clinician)
+        let day = try await chain.session(.clinician).clinicDay("toronto")
+        #expect(day.due?.sections.count == 3, "touch-ups, guarantees, overdue courses")
+        #expect(try await chain.session(.reception).clinicDay("toronto").due == nil, "reception reads no reports")
+    }
+
+    @Test func whatAUserMayDoIsAskedOfTheSession() async throws {
+        let chain = try await TestChain.make()
+        let clinician = try await chain.session(.clinician)
+        #expect(clinician.may(.recordClinical, clinic: "toronto"))
+        #expect(!clinician.may(.recordClinical, clinic: "brampton"))
+        #expect(!clinician.may(.readReports), "not across the chain")
+        #expect(clinician.mayAnywhere(.readReports))
+        #expect(!clinician.mayAnywhere(.readAccessLog))
+        #expect(try await chain.session(.admin).may(.manageUsers))
+        #expect(try await chain.session(.auditor).mayAnywhere(.readAccessLog))
+        #expect(!(try await chain.session(.reception).mayAnywhere(.readReports)))
+    }
 }

@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -136,7 +136,12 @@ class Pages(unittest.TestCase):
     # Helpers ---------------------------------------------------------------------------
 
     def wait(self, condition, seconds=15):
-        return WebDriverWait(self.driver, seconds).until(condition)
+        try:
+            return WebDriverWait(self.driver, seconds).until(condition)
+        except TimeoutException:
+            # What the page said instead (its errors), for the failure's message.
+            shown = " | ".join(e.text for e in self.driver.find_elements(By.CSS_SELECTOR, ".error, .ok")) or self.driver.title
+            raise AssertionError(f"waited {seconds} s at {self.driver.current_url}; the page shows: {shown}") from None
 
     def sign_in(self, user, password=None, driver=None, next_path=None):
         driver = driver or self.driver
@@ -203,6 +208,17 @@ class Pages(unittest.TestCase):
         Select(driver.find_element(By.ID, "pigment")).select_by_value(pigment)
         Select(driver.find_element(By.ID, "cartridge")).select_by_value("NC-0412:3RL:0.25")
         driver.find_element(By.ID, "depth").send_keys("0.9")
+
+    def open_action(self, action):
+        """Opens the action's fold on the client's page (they are closed until needed)."""
+        box = self.driver.find_element(By.ID, f"{action}-form-box")
+        if box.get_attribute("open") is None:
+            box.find_element(By.TAG_NAME, "summary").click()
+        return box
+
+    def set_value(self, element_id, value):
+        """Sets a date or time input (their typing follows the browser's locale)."""
+        self.driver.execute_script("document.getElementById(arguments[0]).value = arguments[1];", element_id, value)
 
     # Tests, in order ---------------------------------------------------------------------
 
@@ -423,6 +439,7 @@ class Pages(unittest.TestCase):
     def test_18_a_booking_and_a_consent_are_recorded_from_the_page_and_wrong_values_are_shown_next_to_their_fields(self):
         driver = self.driver
         driver.get(base + "/clients/42")
+        self.open_action("booking")
         driver.find_element(By.ID, "booking-form-booking").send_keys("B-WEB")
         driver.find_element(By.ID, "booking-form-technician").send_keys("17")
         minutes = driver.find_element(By.ID, "booking-form-minutes")
@@ -438,17 +455,142 @@ class Pages(unittest.TestCase):
         minutes.clear()
         minutes.send_keys("180")
         driver.find_element(By.CSS_SELECTOR, "#booking-form button").click()
-        self.wait(EC.url_to_be(base + "/clients/42"))
+        self.wait(EC.url_to_be(base + "/clients/42?done=booking"))
         self.assertIn("booked (B-WEB)", self.wait(EC.presence_of_element_located((By.ID, "timeline"))).text)
+        self.assertEqual(driver.find_element(By.ID, "done").text, "Booking recorded.")
+        self.open_action("consent")
         version = driver.find_element(By.ID, "consent-form-form")
         version.clear()
         version.send_keys("smp-consent-v5")
         driver.find_element(By.ID, "consent-form-marketing").click()
         driver.execute_script("document.getElementById('consent-form-at').value = '2026-06-29T09:45';")
         driver.find_element(By.CSS_SELECTOR, "#consent-form button").click()
-        self.wait(EC.url_to_be(base + "/clients/42"))
+        self.wait(EC.url_to_be(base + "/clients/42?done=consent"))
         self.assertIn("consent smp-consent-v5 signed, covering procedure, marketing", self.driver.find_element(By.ID, "timeline").text)
         self.assertIn("smp-consent-v5, signed 2026-06-29, covers procedure, marketing", self.driver.find_element(By.ID, "course-title").find_element(By.XPATH, "..").text)
+
+    def test_19_a_booking_is_moved_and_cancelled_and_a_consultation_out_of_range_is_refused_next_to_its_field(self):
+        driver = self.driver
+        driver.get(base + "/clients/42")
+        self.open_action("reschedule")
+        Select(driver.find_element(By.ID, "reschedule-form-booking")).select_by_value("B-WEB")
+        self.set_value("reschedule-form-at", "2026-07-06T11:00")
+        driver.find_element(By.ID, "reschedule-form-reason").send_keys("client asked")
+        driver.find_element(By.CSS_SELECTOR, "#reschedule-form button").click()
+        self.wait(EC.url_to_be(base + "/clients/42?done=reschedule"))
+        self.assertIn("2026-07-06 11:00", driver.find_element(By.ID, "timeline").text)
+        self.open_action("cancel")
+        Select(driver.find_element(By.ID, "cancel-form-booking")).select_by_value("B-WEB")
+        driver.find_element(By.CSS_SELECTOR, "#cancel-form button").click()
+        self.wait(EC.url_to_be(base + "/clients/42?done=cancel"))
+        self.assertEqual(driver.find_element(By.ID, "done").text, "Booking cancelled.")
+        options = [o.get_attribute("value") for o in Select(driver.find_element(By.ID, "no-show-form-booking")).options]
+        self.assertNotIn("B-WEB", options, "a cancelled booking is no longer offered")
+
+        self.open_action("consultation")
+        driver.find_element(By.ID, "consultation-form-consultant").send_keys("17")
+        self.set_value("consultation-form-at", "2026-06-01T10:00")
+        driver.find_element(By.ID, "consultation-form-stage").send_keys("IV")
+        sessions = driver.find_element(By.ID, "consultation-form-sessions")
+        sessions.clear()
+        sessions.send_keys("9")
+        driver.find_element(By.ID, "consultation-form-notes").send_keys("<img src=x onerror=alert(2)> prefers mornings")
+        before = driver.find_element(By.ID, "timeline").text
+        driver.find_element(By.CSS_SELECTOR, "#consultation-form button").click()
+        error = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "#consultation-form .field-error[data-for=sessions]")))
+        self.assertIn("estimated number of sessions, 1 to 7", error.text)
+        self.assertTrue(driver.find_element(By.ID, "consultation-form-box").get_attribute("open") is not None, "the refused form is open")
+        self.assertEqual(driver.find_element(By.ID, "consultation-form-stage").get_attribute("value"), "IV", "the form is kept")
+        self.assertIn("prefers mornings", driver.find_element(By.ID, "consultation-form-notes").get_attribute("value"))
+        self.assertEqual(driver.find_element(By.ID, "timeline").text, before, "nothing was recorded")
+        sessions = driver.find_element(By.ID, "consultation-form-sessions")
+        sessions.clear()
+        sessions.send_keys("4")
+        driver.find_element(By.CSS_SELECTOR, "#consultation-form button").click()
+        self.wait(EC.url_to_be(base + "/clients/42?done=consultation"))
+        self.assertEqual(driver.find_element(By.ID, "sessions-done").text, "1 of 4 estimated")
+        with self.assertRaises(NoAlertPresentException):
+            driver.switch_to.alert.text
+
+    def test_20_a_reaction_and_a_correction_are_recorded_and_the_correction_is_marked(self):
+        driver = self.driver
+        driver.get(base + "/clients/42")
+        self.open_action("reaction")
+        self.set_value("reaction-form-at", "2026-06-17T09:00")
+        Select(driver.find_element(By.ID, "reaction-form-severity")).select_by_value("moderate")
+        driver.find_element(By.CSS_SELECTOR, "#reaction-form input[name=lots][value='PB-1187']").click()
+        driver.find_element(By.ID, "reaction-form-actions").send_keys("cold compress; referred to GP")
+        driver.find_element(By.ID, "reaction-form-description").send_keys("itching at the crown")
+        driver.find_element(By.CSS_SELECTOR, "#reaction-form button").click()
+        self.wait(EC.url_to_be(base + "/clients/42?done=reaction"))
+        self.assertIn("moderate", driver.find_element(By.ID, "timeline").text)
+
+        self.open_action("amendment")
+        choices = Select(driver.find_element(By.ID, "amendment-form-event"))
+        session = next(o for o in choices.options if "SessionRecorded" in o.text).get_attribute("value")
+        driver.find_element(By.ID, "amendment-form-fields").send_keys("depthMm")
+        driver.find_element(By.ID, "amendment-form-values").send_keys('{"depthMm": 0.8')
+        driver.find_element(By.ID, "amendment-form-reason").send_keys("depth misread from the machine")
+        driver.find_element(By.CSS_SELECTOR, "#amendment-form button").click()
+        error = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "#amendment-form .field-error[data-for=event]")))
+        self.assertIn("Choose the record to correct", error.text)
+        self.assertIn("JSON object", driver.find_element(By.CSS_SELECTOR, "#amendment-form .field-error[data-for=values]").text)
+        Select(driver.find_element(By.ID, "amendment-form-event")).select_by_value(session)
+        driver.find_element(By.ID, "amendment-form-values").send_keys("}")
+        driver.find_element(By.CSS_SELECTOR, "#amendment-form button").click()
+        self.wait(EC.url_to_be(base + "/clients/42?done=amendment"))
+        amended = driver.find_elements(By.CSS_SELECTOR, "#timeline tr.amendment")
+        self.assertEqual(len(amended), 1)
+        self.assertIn("depthMm", amended[0].text)
+
+    def test_21_a_touch_up_offers_only_lots_on_hand_and_a_missing_depth_is_shown_next_to_its_field(self):
+        driver = self.driver
+        driver.get(base + "/clients/42")
+        self.open_action("touch-up")
+        pigments = [o.get_attribute("value") for o in Select(driver.find_element(By.ID, "touch-up-form-pigment")).options]
+        self.assertIn("PB-2001", pigments)
+        self.assertNotIn("PB-1190", pigments, "a recalled lot is not offered")
+        driver.find_element(By.ID, "touch-up-form-technician").send_keys("17")
+        self.set_value("touch-up-form-start", "2026-09-01T10:00")
+        self.set_value("touch-up-form-end", "2026-09-01T11:00")
+        driver.find_element(By.CSS_SELECTOR, "#touch-up-form input[name=areas][value=crown]").click()
+        driver.find_element(By.ID, "touch-up-form-depth").send_keys("deep")
+        driver.find_element(By.CSS_SELECTOR, "#touch-up-form button").click()
+        error = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "#touch-up-form .field-error[data-for=depth]")))
+        self.assertIn("needle depth", error.text)
+        self.assertTrue(driver.find_element(By.CSS_SELECTOR, "#touch-up-form input[name=areas][value=crown]").is_selected(), "the form is kept")
+        depth = self.open_action("touch-up").find_element(By.ID, "touch-up-form-depth")
+        depth.clear()
+        depth.send_keys("0.8")
+        Select(driver.find_element(By.ID, "touch-up-form-pigment")).select_by_value("PB-2001")
+        driver.find_element(By.CSS_SELECTOR, "#touch-up-form button").click()
+        error = self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "#touch-up-form .field-error[data-for=cartridge]")))
+        self.assertIn("needle cartridge", error.text, "the rule's refusal is next to the lot it concerns")
+        Select(driver.find_element(By.ID, "touch-up-form-cartridge")).select_by_value("NC-0412:3RL:0.25")
+        driver.find_element(By.CSS_SELECTOR, "#touch-up-form button").click()
+        self.wait(EC.url_to_be(base + "/clients/42?done=touch-up"))
+        self.assertIn("touch-up", driver.find_element(By.ID, "timeline").text)
+        self.assertEqual(driver.find_element(By.CSS_SELECTOR, "g[data-area=crown]").get_attribute("data-count"), "2")
+
+    def test_22_reports_a_clinician_reads_are_listed_and_the_workload_has_a_chart(self):
+        driver = self.driver
+        driver.get(base + "/reports")
+        listed = driver.find_element(By.ID, "report-list").text
+        self.assertIn("Technician workload", listed)
+        self.assertNotIn("access log", listed, "a clinician does not read the access log")
+        driver.get(base + "/reports/workload?from=2026-06-01&to=2026-09-30&clinic=toronto")
+        bars = driver.find_elements(By.CSS_SELECTOR, "svg.bars g.col")
+        self.assertGreater(len(bars), 0, driver.find_element(By.CSS_SELECTOR, "main").text)
+        self.assertIn("Technician 17", driver.find_element(By.CSS_SELECTOR, "figure.chart figcaption").text)
+        self.assertIn("17", driver.find_element(By.CSS_SELECTOR, "table.report").text)
+        self.shot("workload")
+        driver.get(base + "/reports/workload?from=2026-06-01&to=2026-13-01&clinic=toronto")
+        error = driver.find_element(By.CSS_SELECTOR, ".field-error[data-for=to]")
+        self.assertIn("2026-13-01", error.text)
+        driver.get(base + "/reports/audit")
+        self.assertIn("You may not read this report", driver.find_element(By.ID, "report-refused").text)
+        driver.get(base + "/today")
+        self.assertEqual(len(driver.find_elements(By.CSS_SELECTOR, ".due-section")), 3, "touch-ups, guarantees and overdue courses")
 
 
 class IdleLock(unittest.TestCase):

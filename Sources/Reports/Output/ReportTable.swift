@@ -68,3 +68,33 @@ public struct ReportTable: Sendable, Hashable {
         return rows.map { $0[index] }
     }
 }
+
+extension ClinicReports.Report {
+    /// The report as CSV lines: a header line per section, sections apart by a blank line.
+    public var csvLines: [String] {
+        var lines: [String] = []
+        for (index, section) in sections.enumerated() {
+            if index > 0 { lines.append("") }
+            lines.append(section.columns.map { ReportValue.csvField($0) }.joined(separator: ","))
+            for row in section.rows { lines.append(row.map(\.csvField).joined(separator: ",")) }
+        }
+        return lines
+    }
+}
+
+extension ReportValue {
+    /// The value as a CSV cell: quoted when it must be, and a text that a spreadsheet would
+    /// run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) kept as text with a `'`.
+    public var csvField: String {
+        if case .text(let text) = self { return Self.csvField(text) }
+        return Self.csvField(description, formulaGuard: false)
+    }
+
+    /// `text` as a CSV cell (see ``csvField``).
+    public static func csvField(_ text: String, formulaGuard: Bool = true) -> String {
+        var text = text
+        if formulaGuard, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -191,7 +191,9 @@ extension ClinicReports {
     /// What falls due around `on`: touch-ups falling due in the 30 days from it (last
     /// procedure + `touchUpMonths`), guarantees ending within 30 days, and courses overdue (last session
     /// more than 30 days before it and fewer sessions than planned).
-    public func due(on day: Day, touchUpMonths: Int = ClinicReports.defaultTouchUpMonths) async throws -> Report {
+    ///
+    /// - Parameter clinic: only that clinic's clients (`nil`: the chain's).
+    public func due(on day: Day, touchUpMonths: Int = ClinicReports.defaultTouchUpMonths, clinic: String? = nil) async throws -> Report {
         guard (1...240).contains(touchUpMonths) else {
             throw ReportsError.invalidArgument("the touch-up interval must be 1 to 240 months, not \(touchUpMonths)")
         }
@@ -201,7 +203,9 @@ extension ClinicReports {
             var lastSession: Day?, lastProcedure: Day?, guaranteeUsed: Bool
         }
         let (clients, notice) = try await read("due") { tables, db in
-            try Row.fetchAll(db, sql: "SELECT * FROM \(tables["clients"]) WHERE last_procedure_day IS NOT NULL ORDER BY client").map { row in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM \(tables["clients"]) WHERE last_procedure_day IS NOT NULL AND (?1 IS NULL OR clinic = ?1) ORDER BY client", arguments: [clinic]
+            ).map { row in
                 Client(
                     id: row["client"], clinic: row["clinic"], planned: row["planned"],
                     sessions: row["sessions"], touchUps: row["touch_ups"],

@@ -144,6 +144,8 @@ extension Stipple {
             var on: String
             @Option(name: .customLong("touch-up-months"), help: ArgumentHelp("Months from the last procedure to a touch-up.", valueName: "months"))
             var touchUpMonths = ClinicReports.defaultTouchUpMonths
+            @Option(help: ArgumentHelp("Only this clinic's clients (a clinician's own clinic; default: the chain's).", valueName: "clinic"))
+            var clinic: String?
             @OptionGroup var format: ReportFormatOptions
             @OptionGroup var purpose: PurposeOption
 
@@ -155,7 +157,7 @@ extension Stipple {
             }
 
             func run() async throws {
-                try await printReport(.due(on: Day(on)!, touchUpMonths: touchUpMonths), options, format, purpose: purpose.purpose)
+                try await printReport(.due(on: Day(on)!, touchUpMonths: touchUpMonths, clinic: clinic), options, format, purpose: purpose.purpose)
             }
         }
 

@@ -23,11 +23,7 @@ func printReport(_ report: ClinicReports.Report, format: ReportFormatOptions) {
     if format.json {
         Output.line(report.json.canonicalBytes)
     } else if format.csv {
-        for (index, section) in report.sections.enumerated() {
-            if index > 0 { Output.line("") }
-            Output.line(section.columns.map { csvField($0) }.joined(separator: ","))
-            for row in section.rows { Output.line(row.map(csvField).joined(separator: ",")) }
-        }
+        for line in report.csvLines { Output.line(line) }
     } else {
         for (index, section) in report.sections.enumerated() {
             if index > 0 { Output.line("") }
@@ -37,20 +33,6 @@ func printReport(_ report: ClinicReports.Report, format: ReportFormatOptions) {
         }
     }
     Output.flush()
-}
-
-/// A CSV cell: quoted when it must be, and a text that a spreadsheet would run as a
-/// formula (`=`, `+`, `-`, `@`, tab, carriage return first) kept as text with a `'`.
-func csvField(_ value: ReportValue) -> String {
-    if case .text(let text) = value { return csvField(text) }
-    return csvField(value.description, formulaGuard: false)
-}
-
-func csvField(_ text: String, formulaGuard: Bool = true) -> String {
-    var text = text
-    if formulaGuard, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { text = "'" + text }
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
 /// Text as a terminal shows it harmlessly: control characters (escape sequences, carriage

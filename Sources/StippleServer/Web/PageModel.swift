@@ -1,3 +1,4 @@
+import Discretion
 import Foundation
 import StippleService
 
@@ -25,6 +26,10 @@ struct PageModel {
     var lots: LotsView?
     var lot: LotView?
     var today: TodayView?
+    var reports: ReportsIndexView?
+    var report: ReportView?
+    /// The main links this user has (the pages they may use).
+    var nav: NavigationView?
 
     init(title: String) { self.title = title }
 
@@ -33,6 +38,7 @@ struct PageModel {
         user = signedIn.session.principal.user
         role = signedIn.session.principal.role.rawValue
         formToken = signedIn.formToken
+        nav = NavigationView(signedIn.session)
     }
 }
 
@@ -102,8 +108,10 @@ struct ClientView {
     var notice: String?
     var map: [MapArea]
     var form: SessionFormView?
-    /// The smaller actions' forms (consent, booking).
+    /// The other actions' forms (consultation, consent, booking …).
     var actions: [ActionForm] = []
+    /// What the last action did ("Booking moved.").
+    var done: String?
 }
 
 struct ConsentRow {
@@ -213,5 +221,18 @@ struct FieldErrors {
         }
         self[keyPath: path].append(message)
         return true
+    }
+}
+
+/// The main links: those of the pages this user may use (the session says which).
+struct NavigationView {
+    var reports: Bool
+    var admin: Bool
+    var technicians: Bool
+
+    init(_ session: Session) {
+        reports = session.mayAnywhere(.readReports) || session.mayAnywhere(.readAccessLog)
+        admin = session.may(.manageUsers)
+        technicians = session.mayAnywhere(.recordClinical) || session.may(.readReports)
     }
 }

@@ -9,10 +9,11 @@ extension WebPages {
     /// A client's page; for a confidential client without a purpose, the form that asks
     /// why (the purpose is posted, never put in the URL).
     /// - Parameter recorded: the number of the session just recorded (the redirect after it says so).
-    /// - Parameter actions: forms of the smaller actions as typed (a refusal shows them again).
+    /// - Parameter typed: an action's form as typed (a refusal shows it again, open).
+    /// - Parameter done: the action just recorded (the redirect after it says so).
     func clientPage(
-        _ signedIn: SignedIn, client: String, purpose: String?, form: SessionFormView? = nil, actions typedActions: [ActionForm] = [],
-        recorded: Int32? = nil, status: HTTPResponse.Status = .ok
+        _ signedIn: SignedIn, client: String, purpose: String?, form: SessionFormView? = nil, typed: TypedAction? = nil,
+        recorded: Int32? = nil, done: ClientAction? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let session = signedIn.session
         let page: ClientPage
@@ -42,11 +43,12 @@ extension WebPages {
         }
         model.client = Self.view(of: page, purpose: purpose, form: sessionForm)
         if sessionForm != nil {
+            let context = ActionContext(client: page.client, clinic: page.clinic, time: page.time, course: page.course, lots: lots)
             model.client?.actions = ClientAction.allCases.map { action in
-                typedActions.first { $0.id == action.rawValue + "-form" }
-                    ?? action.form(client: page.client, clinic: page.clinic, nextSession: page.course.sessionsDone + 1)
+                action.form(context, typed: typed?.action == action ? typed : nil)
             }
         }
+        if let done, typed == nil { model.client?.done = done.done }
         return render("client", model, status: status)
     }
 

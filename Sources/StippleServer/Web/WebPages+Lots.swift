@@ -146,8 +146,13 @@ extension WebPages {
 
     /// A refusal's reasons next to the fields they name (`fields`: the rule's field → the form's).
     static func place<F: ErrorPlaces>(_ error: ServiceError, in form: inout F, fields: [String: String]) {
+        place(error, in: &form) { fields[$0] }
+    }
+
+    /// A refusal's reasons next to the fields `field` names for the rule's fields.
+    static func place<F: ErrorPlaces>(_ error: ServiceError, in form: inout F, field: (String) -> String?) {
         if case .violations(let violations, _) = error.detail {
-            for violation in violations { form.add(sentence(violation.message), to: violation.field.flatMap { fields[$0] }) }
+            for violation in violations { form.add(sentence(violation.message), to: violation.field.flatMap(field)) }
         } else {
             form.add(sentence(error.message), to: nil)
         }

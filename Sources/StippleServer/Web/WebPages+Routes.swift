@@ -22,7 +22,10 @@ extension WebPages {
         router.get("/clients/:client") { request, context in
             let client = try context.parameters.require("client")
             let recorded = request.uri.queryParameters["recorded"].flatMap { Int32(String($0)) }
-            return try await pages.signedIn(request) { signedIn in try await pages.clientPage(signedIn, client: client, purpose: nil, recorded: recorded) }
+            let done = request.uri.queryParameters["done"].flatMap { ClientAction(rawValue: String($0)) }
+            return try await pages.signedIn(request) { signedIn in
+                try await pages.clientPage(signedIn, client: client, purpose: nil, recorded: recorded, done: done)
+            }
         }
         router.post("/clients/:client") { request, context in
             let client = try context.parameters.require("client")
@@ -39,6 +42,7 @@ extension WebPages {
         addLotRoutes(to: router)
         addTodayRoutes(to: router)
         addActionRoutes(to: router)
+        addReportRoutes(to: router)
     }
 
     // MARK: - Static files

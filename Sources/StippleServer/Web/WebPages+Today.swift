@@ -38,7 +38,8 @@ extension WebPages {
                 lots: day.lotsExpiring.map { TodayLot(lot: $0.lot, description: "\($0.manufacturer) \($0.description)", expiry: $0.expiry.description) },
                 lapses: day.lapses.map { TodayLapse(technician: $0.technician, what: $0.what, on: $0.on.description) },
                 noLots: day.lotsExpiring.isEmpty, noLapses: day.lapses.isEmpty,
-                recordsHere: session.principal.role == .admin || session.principal.role == .clinician)
+                recordsHere: session.may(.recordClinical, clinic: chosen),
+                due: day.due?.sections.map(ReportTableView.init) ?? [])
         } catch {
             model.message = Self.sentence(ServiceError(error).message)
         }
@@ -59,6 +60,8 @@ struct TodayView {
     var noLapses: Bool
     /// Lots and lapses are shown to those who record at the clinic.
     var recordsHere: Bool
+    /// Touch-ups and guarantees due, courses overdue (for those who read the clinic's reports).
+    var due: [ReportTableView]
 }
 
 struct TodayBooking {
