@@ -106,6 +106,10 @@ public final class Service: Sendable {
     let people = PeopleSessions()
     /// Clients' names opened for search (memory only).
     let directory = ClientDirectory()
+    /// Rebuilds started in the background (memory only).
+    let rebuilds = RebuildJobs()
+    /// The last verification that passed here (memory only).
+    let verifications = Mutex<PassedVerification?>(nil)
 
     init(configuration: ServiceConfiguration, log: EventLog) {
         self.configuration = configuration

@@ -112,6 +112,8 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
             case .unknownUser:
                 self.init(.notFound, error.description)
             }
+        case let error as InviteError:
+            self.init(.refused, error.description)
         case let error as PasswordError:
             switch error {
             case .wrongNameOrPassword: self.init(.denied, "refused: " + error.description, detail: .unauthenticated)

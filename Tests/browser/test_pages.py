@@ -6,8 +6,12 @@ built `stipple`, STIPPLE_SCREENSHOTS the folder for the screenshots of the main 
 The tests run in the order of their names: each builds on what the ones before recorded.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import struct
 import re
 import shutil
 import subprocess
@@ -27,7 +31,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.environ.get("STIPPLE_BIN", "stipple")
 SHOTS = os.environ.get("STIPPLE_SCREENSHOTS", os.path.join(HERE, "..", "..", ".build", "browser-screenshots"))
-PASSWORDS = {"dr-lee": "lee's chair-side phrase", "dr-bram": "brampton chair phrase", "desk-1": "reception desk phrase"}
+PASSWORDS = {"admin": "the admin's long office phrase", "dr-lee": "lee's chair-side phrase", "dr-bram": "brampton chair phrase", "desk-1": "reception desk phrase"}
 
 
 class Chain:
@@ -46,6 +50,8 @@ class Chain:
             out = self.run("user", "add", user, "--role", role, "--clinic", clinic)
             self.tokens[user] = out.strip().splitlines()[-1]
             self.run("user", "set-password", user, stdin=PASSWORDS[user] + "\n")
+        self.run("user", "set-password", "admin", stdin=PASSWORDS["admin"] + "\n")
+        self.admin_secret = self.run("user", "second-factor", "admin").splitlines()[1].strip()
         self.do("chain.jsonl")
         self.do("care-team.jsonl", user="dr-lee")
         self.do("confidential.jsonl")
@@ -84,13 +90,41 @@ class Chain:
         return sum(len(section["rows"]) for section in report["sections"])
 
     def close(self):
-        for process in self.servers:
+        for index, process in enumerate(self.servers):
+            if process.poll() is not None:
+                # A server that stopped by itself: what it said, for the failure.
+                with open(os.path.join(self.folder, f"server{index}.out")) as out:
+                    text = out.read()
+                    crash = max(text.find("Fatal error"), text.find("Crash"), 0)
+                    print(f"server {index} stopped with {process.returncode}:\n" + text[crash:crash + 6000])
             process.terminate()
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def totp(secret, step):
+    """RFC 6238's code (SHA-1, 6 digits) of a base32 secret at a 30-second step."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
+
+
+used_steps = set()
+
+
+def next_code(secret):
+    """A code the server takes once: this step's, else the next one's (it takes one step either way)."""
+    now = int(time.time()) // 30
+    for step in (now, now + 1):
+        if step not in used_steps:
+            used_steps.add(step)
+            return totp(secret, step)
+    time.sleep(30 - time.time() % 30 + 0.5)
+    return next_code(secret)
 
 
 def browser(width=1280, height=1000):
@@ -149,6 +183,8 @@ class Pages(unittest.TestCase):
         driver.get(base + "/sign-in" + (f"?next={next_path}" if next_path else ""))
         driver.find_element(By.ID, "name").send_keys(user)
         driver.find_element(By.ID, "password").send_keys(password or PASSWORDS[user])
+        if user == "admin":
+            driver.find_element(By.ID, "code").send_keys(next_code(chain.admin_secret))
         driver.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
 
     def search(self, query, driver=None):
@@ -591,6 +627,130 @@ class Pages(unittest.TestCase):
         self.assertIn("You may not read this report", driver.find_element(By.ID, "report-refused").text)
         driver.get(base + "/today")
         self.assertEqual(len(driver.find_elements(By.CSS_SELECTOR, ".due-section")), 3, "touch-ups, guarantees and overdue courses")
+
+    def submit(self, selector):
+        """Clicks a form's button and waits for the next page."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.find_element(By.CSS_SELECTOR, selector).click()
+        self.wait(EC.staleness_of(old))
+
+    def accept_confirmation(self):
+        WebDriverWait(self.driver, 10).until(EC.alert_is_present())
+        self.driver.switch_to.alert.accept()
+
+    def test_23_an_admin_signs_in_with_a_second_factor_verifies_the_log_and_backs_it_up(self):
+        driver = self.driver
+        self.sign_in("admin")
+        self.wait(EC.presence_of_element_located((By.ID, "search-form")))
+        driver.get(base + "/admin")
+        self.assertIn("not since this server started", driver.find_element(By.ID, "last-passed").text)
+        self.submit("#verify-form button")
+        result = self.wait(EC.presence_of_element_located((By.ID, "admin-result")))
+        self.assertEqual(result.text, "The log is intact.")
+        stats = json.loads(chain.run("stats", "--json"))
+        position = driver.find_element(By.ID, "head-position").text
+        self.assertIn(f"head {position} {driver.find_element(By.ID, 'head-hash').text}", driver.find_element(By.ID, "last-passed").text)
+        self.assertGreaterEqual(stats["headPosition"], int(position))
+        path = driver.find_element(By.ID, "backup-path")
+        path.clear()
+        path.send_keys("relative/backup.sqlite")
+        self.submit("#backup-form button")
+        self.assertIn("full path", self.wait(EC.presence_of_element_located((By.ID, "admin-result"))).find_element(By.XPATH, "..").text)
+        target = os.path.join(chain.folder, "backup-from-page.sqlite")
+        path = driver.find_element(By.ID, "backup-path")
+        path.clear()
+        path.send_keys(target)
+        self.submit("#backup-form button")
+        self.assertEqual(self.wait(EC.presence_of_element_located((By.ID, "admin-result"))).text, f"Backed up to {target}.")
+        self.assertTrue(os.path.exists(target))
+        self.shot("admin")
+
+    def test_24_a_user_added_on_the_page_sets_a_password_through_a_one_time_link(self):
+        driver = self.driver
+        driver.get(base + "/admin/users")
+        driver.find_element(By.ID, "user-form-name").send_keys("not a name!")
+        driver.find_element(By.CSS_SELECTOR, "#user-form input[name=clinics][value=toronto]").click()
+        driver.find_element(By.CSS_SELECTOR, "#user-form button").click()
+        self.assertTrue(self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, "#user-form .field-error[data-for=name]"))).text)
+        self.assertNotIn("not a name!", driver.find_element(By.ID, "users-table").text, "nothing was added")
+        name = driver.find_element(By.ID, "user-form-name")
+        name.clear()
+        name.send_keys("dr-new")
+        driver.find_element(By.CSS_SELECTOR, "#user-form button").click()
+        link = self.wait(EC.presence_of_element_located((By.ID, "invite-link"))).text
+        self.assertTrue(link.startswith(base + "/invite/"), link)
+        self.assertIn("dr-new", driver.find_element(By.ID, "users-table").text)
+        self.shot("users")
+        other = browser()
+        try:
+            other.get(link)
+            self.assertEqual(other.find_element(By.ID, "invite-user").text, "dr-new")
+            other.find_element(By.ID, "new-password").send_keys("a new chair phrase")
+            other.find_element(By.ID, "repeat-password").send_keys("another chair phrase")
+            other.find_element(By.CSS_SELECTOR, "#invite-form button").click()
+            self.assertIn("differ", WebDriverWait(other, 15).until(EC.presence_of_element_located((By.ID, "invite-error"))).text)
+            other.find_element(By.ID, "new-password").send_keys("a new chair phrase")
+            other.find_element(By.ID, "repeat-password").send_keys("a new chair phrase")
+            other.find_element(By.CSS_SELECTOR, "#invite-form button").click()
+            self.assertIn("Your password is set", WebDriverWait(other, 15).until(EC.presence_of_element_located((By.ID, "sign-in-note"))).text)
+            other.find_element(By.ID, "password").send_keys("a new chair phrase")
+            other.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+            WebDriverWait(other, 15).until(EC.presence_of_element_located((By.ID, "search-form")))
+            other.get(link)
+            self.assertIn("not valid", other.find_element(By.ID, "message").text, "a link works once")
+        finally:
+            other.quit()
+        driver.get(base + "/admin/users")
+        self.assertIn("set", driver.find_element(By.CSS_SELECTOR, "tr[data-user=dr-new]").text)
+        driver.find_element(By.CSS_SELECTOR, "tr[data-user=dr-new] button.danger").click()
+        self.accept_confirmation()
+        self.wait(EC.presence_of_element_located((By.ID, "shown")))
+        self.assertIn("disabled", driver.find_element(By.CSS_SELECTOR, "tr[data-user=dr-new]").text)
+
+    def test_25_a_rebuild_shows_its_progress_until_it_is_done(self):
+        driver = self.driver
+        driver.get(base + "/admin/reports")
+        self.assertIn("audit", driver.find_element(By.ID, "projections-table").text)
+        driver.find_element(By.CSS_SELECTOR, "#rebuild-form button").click()
+        self.wait(EC.url_contains("/admin/rebuilds/"))
+        self.wait(EC.text_to_be_present_in_element((By.ID, "rebuild-summary"), "Done: "), seconds=60)
+        self.assertIn("audit v", driver.find_element(By.ID, "rebuild-summary").text)
+        self.assertEqual(driver.find_element(By.ID, "rebuild-bar").get_attribute("value"), "100")
+        self.shot("rebuild")
+
+    def test_26_reports_for_an_admin_the_records_as_csv_and_a_clients_access_log(self):
+        driver = self.driver
+        driver.get(base + "/reports/records?from=2026-01-01&to=2026-12-31")
+        csv_path = driver.find_element(By.ID, "csv-link").get_attribute("href").replace(base, "")
+        status, headers, body = self.request(csv_path, cookie=self.cookie())
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/csv"))
+        self.assertTrue(body.startswith("date,client,name,contact,procedure"), body[:200])
+        self.assertIn("Jordan Leeway", body)
+        driver.get(base + "/reports/access?client=42")
+        self.assertIn("client page", driver.find_element(By.CSS_SELECTOR, "table.report").text)
+        driver.get(base + "/reports/audit")
+        self.assertFalse(driver.find_elements(By.ID, "report-refused"))
+        self.assertRegex(driver.find_element(By.TAG_NAME, "main").text, r"\d+ procedures checked: 0 with findings")
+        self.shot("audit")
+
+    def test_27_an_erasure_names_what_it_cannot_reach_and_the_client_leaves_search(self):
+        driver = self.driver
+        driver.get(base + "/clients/45")
+        driver.find_element(By.ID, "erase-link").click()
+        self.assertIn("What it cannot reach", self.wait(EC.presence_of_element_located((By.ID, "erase-form"))).find_element(By.XPATH, "..").text)
+        driver.find_element(By.ID, "erase-reason").send_keys("request R-9")
+        driver.find_element(By.CSS_SELECTOR, "#erase-form button").click()
+        self.accept_confirmation()
+        self.assertIn("Tick the box", self.wait(EC.presence_of_element_located((By.ID, "erase-error"))).text)
+        self.assertEqual(len(self.search("scripted")), 1, "nothing was erased")
+        driver.get(base + "/clients/45/erase")
+        driver.find_element(By.ID, "erase-reason").send_keys("request R-9")
+        driver.find_element(By.ID, "erase-confirm").click()
+        driver.find_element(By.CSS_SELECTOR, "#erase-form button").click()
+        self.accept_confirmation()
+        self.assertIn("is erased", self.wait(EC.presence_of_element_located((By.ID, "message"))).text)
+        self.assertEqual(self.search("scripted"), [])
 
 
 class IdleLock(unittest.TestCase):

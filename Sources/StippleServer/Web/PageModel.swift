@@ -13,6 +13,8 @@ struct PageModel {
     var idleSeconds = 600
     /// A sentence for the whole page (an error or what was done).
     var message: String?
+    /// Set when `message` says what was done (not an error); on the sign-in page, the note itself.
+    var success: String?
     var notice: String?
     /// Where to go after signing in or unlocking (one of the pages' own paths).
     var next: String?
@@ -28,6 +30,12 @@ struct PageModel {
     var today: TodayView?
     var reports: ReportsIndexView?
     var report: ReportView?
+    var admin: AdminView?
+    var users: UsersView?
+    var invite: InviteView?
+    var projections: ProjectionsView?
+    var rebuild: RebuildView?
+    var erasure: ErasureView?
     /// The main links this user has (the pages they may use).
     var nav: NavigationView?
 
@@ -112,6 +120,8 @@ struct ClientView {
     var actions: [ActionForm] = []
     /// What the last action did ("Booking moved.").
     var done: String?
+    /// Whether the user may erase the client's personal data (the link to the erasure page).
+    var erasable = false
 }
 
 struct ConsentRow {

@@ -49,6 +49,7 @@ extension WebPages {
             }
         }
         if let done, typed == nil { model.client?.done = done.done }
+        model.client?.erasable = session.may(.eraseClients) && !page.contact.erased
         return render("client", model, status: status)
     }
 

@@ -43,6 +43,7 @@ extension WebPages {
         addTodayRoutes(to: router)
         addActionRoutes(to: router)
         addReportRoutes(to: router)
+        addAdminRoutes(to: router)
     }
 
     // MARK: - Static files

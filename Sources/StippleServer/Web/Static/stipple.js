@@ -64,3 +64,33 @@
     });
   });
 })();
+
+// A rebuild's page follows its progress live (Server-Sent Events); without the script
+// the page shows the state when it was loaded (reload it to see more).
+(function () {
+  "use strict";
+  var box = document.getElementById("rebuild");
+  if (!box || !window.EventSource) return;
+  var source = new EventSource(box.getAttribute("data-events"));
+  function set(id, text) { var node = document.getElementById(id); if (node) node.textContent = text; }
+  function show(event) {
+    var state = JSON.parse(event.data);
+    document.getElementById("rebuild-bar").value = state.percent;
+    set("rebuild-percent", state.percent);
+    set("rebuild-done", state.done);
+    set("rebuild-total", state.total);
+    set("rebuild-rate", state.rate);
+    set("rebuild-eta", state.eta);
+    set("rebuild-phase", state.phase);
+    if (state.finished) {
+      source.close();
+      var summary = document.getElementById("rebuild-summary"), failure = document.getElementById("rebuild-failure");
+      if (state.failure) { failure.textContent = state.failure; failure.hidden = false; }
+      else { summary.textContent = state.summary; summary.hidden = false; }
+      box.setAttribute("data-finished", "yes");
+    }
+  }
+  source.addEventListener("progress", show);
+  source.addEventListener("done", show);
+  source.onerror = function () { if (box.getAttribute("data-finished") === "yes") source.close(); };
+})();
