@@ -752,6 +752,39 @@ class Pages(unittest.TestCase):
         self.assertIn("is erased", self.wait(EC.presence_of_element_located((By.ID, "message"))).text)
         self.assertEqual(self.search("scripted"), [])
 
+    def test_28_a_technician_is_registered_certified_and_suspended_on_the_pages(self):
+        driver = self.driver
+        driver.get(base + "/technicians")
+        self.assertRegex(driver.find_element(By.ID, "technicians-table").text, r"17 T\. Seventeen .*certified")
+        self.open_action("tech-register")
+        driver.find_element(By.ID, "tech-register-form-id").send_keys("21")
+        driver.find_element(By.ID, "tech-register-form-name").send_keys("R. Twentyone")
+        Select(driver.find_element(By.ID, "tech-register-form-clinic")).select_by_value("toronto")
+        self.set_value("tech-register-form-from", "2026-01-01")
+        self.submit("#tech-register-form button")
+        self.assertEqual(driver.current_url, base + "/technicians/21", driver.find_element(By.TAG_NAME, "main").text)
+        self.assertEqual(driver.find_element(By.ID, "technician-level").text, "none in force")
+        self.open_action("tech-certify")
+        driver.find_element(By.ID, "tech-certify-form-certification").send_keys("C-21")
+        driver.execute_script("var box = document.getElementById('tech-certify-form-issued'); box.type = 'text'; box.value = '2026-02-30';")
+        self.set_value("tech-certify-form-expires", "2027-01-10")
+        self.submit("#tech-certify-form button")
+        error = driver.find_element(By.CSS_SELECTOR, "#tech-certify-form .field-error[data-for=issued]")
+        self.assertIn("2026-02-30", error.text)
+        self.assertEqual(driver.find_element(By.ID, "tech-certify-form-certification").get_attribute("value"), "C-21", "the form is kept")
+        self.set_value("tech-certify-form-issued", "2026-01-10")
+        self.submit("#tech-certify-form button")
+        self.assertEqual(driver.find_element(By.ID, "done").text, "Certification recorded.")
+        self.assertRegex(driver.find_element(By.ID, "certifications-table").text, r"C-21 certified 2026-01-10 to 2027-01-10")
+        self.open_action("tech-suspend")
+        Select(driver.find_element(By.ID, "tech-suspend-form-certification")).select_by_value("C-21")
+        self.set_value("tech-suspend-form-on", "2026-06-01")
+        driver.find_element(By.ID, "tech-suspend-form-reason").send_keys("<b>complaint</b> under review")
+        self.submit("#tech-suspend-form button")
+        self.assertIn("suspended since 2026-06-01", driver.find_element(By.ID, "certifications-table").text)
+        self.assertIn("<b>complaint</b> under review", driver.find_element(By.ID, "technician-history").text, "shown as text")
+        self.shot("technician")
+
 
 class IdleLock(unittest.TestCase):
     """A second server on the same log whose sessions lock after 3 idle seconds."""

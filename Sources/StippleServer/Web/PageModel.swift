@@ -36,6 +36,8 @@ struct PageModel {
     var projections: ProjectionsView?
     var rebuild: RebuildView?
     var erasure: ErasureView?
+    var technicians: TechniciansView?
+    var technician: TechnicianView?
     /// The main links this user has (the pages they may use).
     var nav: NavigationView?
 
@@ -97,16 +99,18 @@ struct ResultRow {
 struct ClientView {
     var client: String
     var clinic: String
-    var name: String
-    var phone: String
-    var email: String
+    /// `nil` when empty (Mustache shows a section for any string, even an empty one).
+    var name: String?
+    var phone: String?
+    var email: String?
     var erased: Bool
     var pseudonym: String
     var confidential: Bool
     var purpose: String?
     var zone: String
     var sessionsDone: Int
-    var estimatedSessions: Int32
+    /// `nil` without a consultation's estimate.
+    var estimatedSessions: Int32?
     /// Days between sessions (`nil` before a second one).
     var spacing: String?
     var nextBooking: String?
@@ -243,6 +247,6 @@ struct NavigationView {
     init(_ session: Session) {
         reports = session.mayAnywhere(.readReports) || session.mayAnywhere(.readAccessLog)
         admin = session.may(.manageUsers)
-        technicians = session.mayAnywhere(.recordClinical) || session.may(.readReports)
+        technicians = session.mayAnywhere(.recordBookings) || session.may(.readReports)
     }
 }

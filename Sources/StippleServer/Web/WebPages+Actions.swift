@@ -460,7 +460,8 @@ struct ActionForm {
     var id: String
     var action: String
     var title: String
-    var clinic: String
+    /// The clinic the form records at, posted with it (`nil`: none).
+    var clinic: String?
     var fields: [FieldView]
     var formErrors: [String] = []
     var hasErrors = false

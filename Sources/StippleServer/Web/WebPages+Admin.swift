@@ -281,7 +281,7 @@ extension WebPages {
             let view = RebuildView(job)
             let data: [String: Any] = [
                 "percent": view.percent, "done": job.done, "total": job.total, "rate": view.rate, "eta": view.eta, "phase": job.phase,
-                "finished": job.finished, "failure": job.failure ?? "", "summary": view.summary,
+                "finished": job.finished, "failure": job.failure ?? "", "summary": view.summary ?? "",
             ]
             let json = (try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             return ByteBuffer(string: "event: \(job.finished ? "done" : "progress")\ndata: \(json)\n\n")
@@ -396,7 +396,7 @@ struct RebuildView {
     var eta: String
     var finished: Bool
     var failure: String?
-    var summary: String
+    var summary: String?
 
     init(_ job: RebuildJob) {
         id = job.id
@@ -412,7 +412,7 @@ struct RebuildView {
         failure = job.failure
         summary = job.finished && job.failure == nil
             ? "Done: " + job.summaries.map { "\($0.name) v\($0.version) generation \($0.generation) at \($0.checkpoint)" }.joined(separator: "; ") + "."
-            : ""
+            : nil
     }
 }
 

@@ -68,9 +68,10 @@ extension WebPages {
             }
         } ?? []
         return ClientView(
-            client: page.client, clinic: page.clinic, name: page.contact.name, phone: page.contact.phone, email: page.contact.email,
+            client: page.client, clinic: page.clinic, name: Self.shown(page.contact.name), phone: Self.shown(page.contact.phone),
+            email: Self.shown(page.contact.email),
             erased: page.contact.erased, pseudonym: page.pseudonym, confidential: page.confidential, purpose: purpose,
-            zone: page.time.zone.identifier, sessionsDone: course.sessionsDone, estimatedSessions: course.estimatedSessions,
+            zone: page.time.zone.identifier, sessionsDone: course.sessionsDone, estimatedSessions: course.estimatedSessions > 0 ? course.estimatedSessions : nil,
             spacing: course.spacing.isEmpty ? nil : course.spacing.map { "\($0) days" }.joined(separator: ", "),
             nextBooking: next,
             consents: course.consents.map { ConsentRow(form: $0.form, day: $0.day.description, covers: $0.covers.joined(separator: ", ")) },
@@ -198,6 +199,9 @@ extension WebPages {
             return nil
         }
     }
+
+    /// A text for a template section: `nil` when empty (Mustache shows a section for any string).
+    static func shown(_ text: String) -> String? { text.isEmpty ? nil : text }
 
     /// A message as a sentence: capital first letter, full stop.
     static func sentence(_ text: String) -> String {

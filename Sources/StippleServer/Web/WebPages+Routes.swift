@@ -44,6 +44,7 @@ extension WebPages {
         addActionRoutes(to: router)
         addReportRoutes(to: router)
         addAdminRoutes(to: router)
+        addTechnicianRoutes(to: router)
     }
 
     // MARK: - Static files

@@ -154,7 +154,7 @@ struct WebPages: Sendable {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
         guard parts.allSatisfy({ !$0.isEmpty && $0 != ".." && $0.unicodeScalars.allSatisfy(allowed.contains) }) || path == "/" else { return false }
-        return path == "/" || ["/clients/", "/lots", "/today", "/reports", "/admin"].contains { path == $0 || path.hasPrefix($0 + "/") || path.hasPrefix($0) && $0.hasSuffix("/") }
+        return path == "/" || ["/clients/", "/lots", "/today", "/reports", "/admin", "/technicians"].contains { path == $0 || path.hasPrefix($0 + "/") || path.hasPrefix($0) && $0.hasSuffix("/") }
     }
 }
 

@@ -1,0 +1,111 @@
+import Discretion
+import EventLog
+import Foundation
+import GRDB
+import StippleService
+import StippleTesting
+import Testing
+
+/// What the admin pages call: invite links, background rebuilds followed live, and the
+/// last verification that passed.
+@Suite struct AdministrationPagesTests {
+    static let phrase = "a phrase of my own choosing"
+
+    static func chain(clock: TestClock = TestClock()) async throws -> TestChain {
+        try await TestChain.make { configuration in
+            configuration.clock = { clock.read() }
+            configuration.signIn.passwordCost = 4
+        }
+    }
+
+    @Test func anInviteLinkSetsThePersonsOwnPasswordOnceAndIsRecordedAsTheirs() async throws {
+        let chain = try await Self.chain()
+        let invite = try await chain.session(.admin).invite("dr-lee")
+        #expect(try await chain.service.invitedUser(token: invite.token) == "dr-lee")
+        let weak = await #expect(throws: ServiceError.self) { try await chain.service.acceptInvite(token: invite.token, password: "short") }
+        #expect(weak?.kind == .badInput)
+        #expect(try await chain.service.invitedUser(token: invite.token) == "dr-lee", "a refused password leaves the link working")
+        #expect(try await chain.service.acceptInvite(token: invite.token, password: Self.phrase) == "dr-lee")
+        let signedIn = try await chain.service.signIn(user: "dr-lee", password: Self.phrase, from: "10.0.0.1")
+        #expect(signedIn.session.principal.user == "dr-lee")
+        let again = await #expect(throws: ServiceError.self) { try await chain.service.acceptInvite(token: invite.token, password: "another phrase entirely") }
+        #expect(again?.kind == .refused)
+        #expect(again?.message.contains("not valid") == true)
+        let events = try await chain.session(.admin).readStream("user-dr-lee").events
+        let set = try #require(events.last).event
+        #expect(set.type == "UserPasswordSet")
+        #expect(try set.metadata().actor == "dr-lee", "the person set it, through the admin's link")
+    }
+
+    @Test func aNewerLinkReplacesTheOlderAndLinksExpireAfter72Hours() async throws {
+        let clock = TestClock()
+        let chain = try await Self.chain(clock: clock)
+        let admin = try await chain.session(.admin)
+        let first = try await admin.invite("dr-lee")
+        let second = try await admin.invite("dr-lee")
+        let replaced = await #expect(throws: ServiceError.self) { try await chain.service.invitedUser(token: first.token) }
+        #expect(replaced?.kind == .refused)
+        #expect(second.expiresAt == clock.read().addingTimeInterval(72 * 3600))
+        clock.advance(72 * 3600 + 1)
+        let expired = await #expect(throws: ServiceError.self) { try await chain.service.acceptInvite(token: second.token, password: Self.phrase) }
+        #expect(expired?.kind == .refused)
+        let made = await #expect(throws: ServiceError.self) { try await chain.service.invitedUser(token: "made-up") }
+        #expect(made?.message == expired?.message, "nothing tells a made-up link from an expired one")
+    }
+
+    @Test func onlyAdminsInviteAndNeverAnUnknownOrDisabledUser() async throws {
+        let chain = try await Self.chain()
+        let clinician = await #expect(throws: ServiceError.self) { try await chain.session(.clinician).invite("dr-kim") }
+        #expect(clinician?.kind == .denied)
+        let admin = try await chain.session(.admin)
+        let unknown = await #expect(throws: ServiceError.self) { try await admin.invite("nobody") }
+        #expect(unknown?.kind == .notFound)
+        let link = try await admin.invite("dr-kim")
+        try await admin.disableUser("dr-kim")
+        let disabled = await #expect(throws: ServiceError.self) { try await admin.invite("dr-kim") }
+        #expect(disabled?.kind == .refused)
+        let late = await #expect(throws: ServiceError.self) { try await chain.service.acceptInvite(token: link.token, password: Self.phrase) }
+        #expect(late?.kind == .refused, "a link made before the user was disabled no longer works")
+    }
+
+    @Test func theLinksTableKeepsOnlyDigests() async throws {
+        let chain = try await Self.chain()
+        let invite = try await chain.session(.admin).invite("dr-lee")
+        try chain.service.close()
+        let queue = try DatabaseQueue(path: chain.databasePath)
+        let stored = try await queue.read { db in try String.fetchAll(db, sql: "SELECT digest FROM user_invites") }
+        try queue.close()
+        #expect(stored.count == 1)
+        #expect(stored.first != invite.token && stored.first?.count == 64)
+    }
+
+    @Test func aBackgroundRebuildIsFollowedToItsEndAndOnlyByThoseWhoMayRebuild() async throws {
+        let chain = try await Self.chain()
+        let refused = await #expect(throws: ServiceError.self) { try await chain.session(.clinician).startRebuild(nil) }
+        #expect(refused?.kind == .denied)
+        let admin = try await chain.session(.admin)
+        let id = try admin.startRebuild([ProjectionName(rawValue: "audit")!])
+        var last: RebuildJob?
+        for await state in try admin.followRebuild(id) { last = state }
+        let job = try #require(last)
+        #expect(job.finished && job.failure == nil)
+        #expect(job.summaries.map(\.name) == ["audit"])
+        #expect(job.percent == 100)
+        #expect(try admin.rebuildJob(id) == job, "the page shows the same state after the end")
+        let follower = await #expect(throws: ServiceError.self) { try await chain.session(.auditor).followRebuild(id) }
+        #expect(follower?.kind == .denied)
+        let unknown = await #expect(throws: ServiceError.self) { try admin.rebuildJob("no-such-job") }
+        #expect(unknown?.kind == .notFound)
+    }
+
+    @Test func aPassedVerificationIsRememberedWithItsHead() async throws {
+        let chain = try await Self.chain()
+        let auditor = try await chain.session(.auditor)
+        #expect(auditor.lastPassedVerification == nil)
+        let verification = try await auditor.verifyAndRemember()
+        let passed = try #require(auditor.lastPassedVerification)
+        #expect(passed.head == verification.log.head)
+        #expect(passed.by == "audit-1")
+        #expect(passed.events == verification.log.eventCount)
+    }
+}

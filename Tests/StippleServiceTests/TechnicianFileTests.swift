@@ -1,0 +1,52 @@
+import Discretion
+import Foundation
+import StippleService
+import StippleTesting
+import Testing
+import Treatment
+
+/// Technicians' files as the pages show them: who sees which, and what a file says today.
+@Suite struct TechnicianFileTests {
+    static let facts = """
+        {"command":"record","stream":"technician-17","type":"TechnicianAssignedToClinic","data":{"clinicId":"toronto","fromDay":"2025-01-02"}}
+        {"command":"record","stream":"technician-18","type":"TechnicianAssignedToClinic","data":{"clinicId":"brampton","fromDay":"2025-06-02"}}
+        {"command":"record","stream":"technician-18","type":"CertificationGranted","data":{"certificationId":"C-8","level":"CERTIFICATION_LEVEL_SENIOR","issuedOn":"2025-06-10","expiresOn":"2026-06-10","issuer":"Stipple Academy"}}
+        {"command":"record","stream":"technician-18","type":"CertificationSuspended","data":{"certificationId":"C-8","suspendedOn":"2026-02-01","reason":"complaint"}}
+        """
+
+    @Test func aClinicsStaffSeeItsTechniciansAndAdminsAndAuditorsSeeEveryOne() async throws {
+        let chain = try await TestChain.make()
+        _ = try await chain.record(Self.facts)
+        #expect(try await chain.session(.clinician).technicians().map(\.id) == ["17"])
+        #expect(try await chain.session(.reception).technicians().map(\.id) == ["17"])
+        #expect(try await chain.session(.bramptonClinician).technicians().map(\.id) == ["18"])
+        #expect(try await chain.session(.auditor).technicians().map(\.id) == ["17", "18"])
+        #expect(try await chain.session(.admin).technicians().map(\.id) == ["17", "18"])
+    }
+
+    @Test func anotherClinicsTechnicianGetsTheWordsOfAnUnknownOne() async throws {
+        let chain = try await TestChain.make()
+        _ = try await chain.record(Self.facts)
+        let other = await #expect(throws: ServiceError.self) { try await chain.session(.clinician).technician("18") }
+        let unknown = await #expect(throws: ServiceError.self) { try await chain.session(.clinician).technician("99") }
+        #expect(other?.kind == .notFound)
+        #expect(other?.message.replacingOccurrences(of: "18", with: "99") == unknown?.message)
+    }
+
+    @Test func aFileSaysWhatHoldsToday() async throws {
+        let chain = try await TestChain.make()
+        _ = try await chain.record(Self.facts)
+        let seventeen = try await chain.session(.admin).technician("17")
+        #expect(seventeen.name == "T. Seventeen")
+        #expect(seventeen.level == "certified")
+        #expect(seventeen.certifications.map(\.state) == ["in force"])
+        #expect(seventeen.trainingCurrent && seventeen.trainingLapses == Day("2026-09-01"))
+        #expect(seventeen.clinics.map(\.clinic) == ["toronto"])
+        #expect(seventeen.history.map(\.what).first == "registered")
+        let eighteen = try await chain.session(.admin).technician("18")
+        #expect(eighteen.level == nil, "suspended since 2026-02-01; today is 2026-03-01")
+        #expect(eighteen.certifications.first?.state == "suspended since 2026-02-01")
+        #expect(eighteen.lapsingSoon, "no training on file")
+        #expect(eighteen.history.last?.what == "certification C-8 suspended from 2026-02-01: complaint")
+    }
+}
