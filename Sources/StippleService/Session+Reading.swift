@@ -135,11 +135,18 @@ extension Session {
     /// no clinic (a discard). Users of other clinics get the chain's default (as for
     /// ``clinicTime(ofClient:)``: the answer tells nothing of another clinic's lots).
     public func clinicTime(ofLot lot: String) async throws(ServiceError) -> ClinicTime {
+        guard let clinic = try await clinic(ofLot: lot) else { return .chainDefault }
+        return try await clinicTime(clinic)
+    }
+
+    /// The clinic that received `lot`, for a command about the lot done there (opening
+    /// it); `nil` for a lot never received, or another clinic's to a clinic's staff.
+    public func clinic(ofLot lot: String) async throws(ServiceError) -> String? {
         let events = try await classified { try await log.read(stream: Recorder.Streams.batch(lot), limit: 1) }
         guard let first = events.first, let message = try? Recorder.decode(first),
               let clinic = EventAccess.clinic(of: message), !clinic.isEmpty,
               principal.role == .admin || principal.role == .auditor || principal.clinics.contains(clinic)
-        else { return .chainDefault }
-        return try await clinicTime(clinic)
+        else { return nil }
+        return clinic
     }
 }

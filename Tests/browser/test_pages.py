@@ -427,8 +427,13 @@ class Pages(unittest.TestCase):
         driver.execute_script("document.getElementById('expiry').value = '2036-12-31';")
         driver.find_element(By.CSS_SELECTOR, "#receive-form button").click()
         self.wait(EC.url_to_be(base + "/lots/PB-2001"))
+        driver.find_element(By.CSS_SELECTOR, "#open-form button").click()
+        self.assertIn("Give the day and time", self.wait(EC.presence_of_element_located((By.CSS_SELECTOR, ".form-error"))).text)
+        self.set_value("open-at", "2026-06-02T09:30")
+        driver.find_element(By.CSS_SELECTOR, "#open-form button").click()
+        self.wait(EC.url_to_be(base + "/lots/PB-2001"))
         driver.get(base + "/lots")
-        self.assertRegex(driver.find_element(By.ID, "lots-table").text, r"PB-2001 .*on hand")
+        self.assertRegex(driver.find_element(By.ID, "lots-table").text, r"PB-2001 .*2026-06-02 on hand")
 
     def test_16_a_lot_recalled_on_its_page_lists_whom_to_contact(self):
         self.driver.get(base + "/lots/PB-1187")

@@ -21,7 +21,7 @@ extension WebPages {
             let lot = try context.parameters.require("lot")
             return try await pages.signedIn(request) { signedIn in try await pages.lotPage(signedIn, lot: lot) }
         }
-        for action in ["recall", "discard"] {
+        for action in ["open", "recall", "discard"] {
             router.post(RouterPath("/lots/:lot/" + action)) { request, context in
                 let lot = try context.parameters.require("lot")
                 let form = try await Self.form(request)
@@ -118,9 +118,15 @@ extension WebPages {
         do {
             let time = try await session.clinicTime(ofLot: lot)
             let at = try? TypedInput.instant(typed.at, "the time", in: time)
-            if at == nil { typed.add("Give the day and time (\(time.zone.identifier)), e.g. 2026-03-14T10:00.", to: "at") }
+            // The opening's form is a line of its own: its errors go above the forms.
+            if at == nil { typed.add("Give the day and time (\(time.zone.identifier)), e.g. 2026-03-14T10:00.", to: action == "open" ? nil : "at") }
             let command: Command
             switch action {
+            case "open":
+                var opened = Stipple_V1_BatchOpened()
+                if let at { opened.openedAt = at }
+                opened.clinicID = try await session.clinic(ofLot: lot) ?? ""
+                command = try Command.record(opened, type: "BatchOpened", stream: Streams.batch(lot))
             case "recall":
                 var recall = Stipple_V1_BatchRecalled()
                 recall.authority = typed.authority
