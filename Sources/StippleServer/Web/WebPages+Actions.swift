@@ -53,11 +53,13 @@ struct ActionContext {
 }
 
 /// A form as it was posted, and what it got wrong.
-struct TypedAction {
-    var action: ClientAction
+struct TypedForm<Action: Equatable> {
+    var action: Action
     var values: Form
     var errors = FormErrors()
 }
+
+typealias TypedAction = TypedForm<ClientAction>
 
 /// A form's errors: each field's, and those of the whole form.
 struct FormErrors: ErrorPlaces {
@@ -251,16 +253,9 @@ enum ClientAction: String, CaseIterable {
                 FieldView(name: "disputed", label: "The client disputes the record (it stays as it was)", kind: .checkbox, checked: checked("disputed", false)),
             ]
         }
-        var form = ActionForm(
-            id: rawValue + "-form", action: "/clients/\(WebPages.pathSegment(context.client))/\(rawValue)", title: title, clinic: context.clinic, fields: fields)
-        if let errors = typed?.errors {
-            for (field, messages) in errors.fields {
-                if let index = form.fields.firstIndex(where: { $0.name == field }) { form.fields[index].errors = messages } else { form.formErrors += messages }
-            }
-            form.formErrors += errors.form
-            form.hasErrors = errors.hasErrors
-        }
-        return form
+        return ActionForm(
+            id: rawValue + "-form", action: "/clients/\(WebPages.pathSegment(context.client))/\(rawValue)", title: title, clinic: context.clinic, fields: fields,
+            errors: typed?.errors)
     }
 
     /// The command the form says, `nil` with the reasons in `errors` when a value does not parse.
@@ -394,6 +389,10 @@ struct FormParser {
 
     mutating func instant(_ field: String) -> Google_Protobuf_Timestamp? {
         let time = time
+        guard !form.text(field).isEmpty else {
+            errors.add("Give the day and time (\(time.zone.identifier)), e.g. 2026-03-14T10:00.", to: field)
+            return nil
+        }
         return parse(field) { text throws(ServiceError) in try TypedInput.instant(text, "the time", in: time) }
     }
 
@@ -465,6 +464,17 @@ struct ActionForm {
     var fields: [FieldView]
     var formErrors: [String] = []
     var hasErrors = false
+
+    /// The form, with `errors` (a refusal's) next to the fields they name and the others above.
+    init(id: String, action: String, title: String, clinic: String?, fields: [FieldView], errors: FormErrors? = nil) {
+        (self.id, self.action, self.title, self.clinic, self.fields) = (id, action, title, clinic, fields)
+        guard let errors else { return }
+        for (field, messages) in errors.fields {
+            if let index = self.fields.firstIndex(where: { $0.name == field }) { self.fields[index].errors = messages } else { formErrors += messages }
+        }
+        formErrors += errors.form
+        hasErrors = errors.hasErrors
+    }
 }
 
 /// One field of a form, as a template loop renders it.

@@ -21,8 +21,8 @@ extension WebPages {
             let lot = try context.parameters.require("lot")
             return try await pages.signedIn(request) { signedIn in try await pages.lotPage(signedIn, lot: lot) }
         }
-        for action in ["open", "recall", "discard"] {
-            router.post(RouterPath("/lots/:lot/" + action)) { request, context in
+        for action in [LotAction.open, .recall, .discard] {
+            router.post(RouterPath("/lots/:lot/" + action.rawValue)) { request, context in
                 let lot = try context.parameters.require("lot")
                 let form = try await Self.form(request)
                 return try await pages.signedIn(request, form: form) { signedIn in try await pages.lotAction(action, signedIn, lot: lot, form) }
@@ -36,12 +36,14 @@ extension WebPages {
         return try await session.clinics()
     }
 
-    func lotsPage(_ signedIn: SignedIn, clinic: String?, receiving: LotForm? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func lotsPage(_ signedIn: SignedIn, clinic: String?, receiving: TypedForm<LotAction>? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = signedIn.session
         let clinics = try await Self.clinics(of: session)
         let chosen = clinic.flatMap { clinics.contains($0) ? $0 : nil } ?? clinics.first
         var model = PageModel(title: "Lots", signedIn: signedIn)
-        var view = LotsView(clinic: chosen ?? "", clinics: clinics.map { Choice(value: $0, label: $0, selected: $0 == chosen) }, lots: [], form: receiving ?? LotForm(clinic: chosen ?? ""))
+        var view = LotsView(
+            clinic: chosen ?? "", clinics: clinics.map { Choice(value: $0, label: $0, selected: $0 == chosen) }, lots: [],
+            form: LotAction.receive.form(lot: "", clinic: chosen ?? "", typed: receiving))
         if let chosen {
             do {
                 view.lots = try await session.lots(at: chosen).map(LotRow.init)
@@ -54,46 +56,10 @@ extension WebPages {
     }
 
     func receiveLot(_ signedIn: SignedIn, _ form: Form) async throws -> Response {
-        var typed = LotForm(form)
-        let session = signedIn.session
-        do {
-            let time = try await session.clinicTime(typed.clinic)
-            var batch = Stipple_V1_BatchReceived()
-            func parse<T>(_ field: String, _ body: () throws(ServiceError) -> T) -> T? {
-                do { return try body() } catch { typed.add(Self.sentence(error.message), to: field); return nil }
-            }
-            batch.lot = typed.lot
-            if let kind = parse("kind", { () throws(ServiceError) in try TypedInput.batchKinds.value(typed.kind, "the kind") }) { batch.kind = kind }
-            batch.manufacturer = typed.manufacturer
-            if let expiry = parse("expiry", { () throws(ServiceError) in try TypedInput.day(typed.expiry, "the expiry") }) { batch.expiry = expiry.description }
-            batch.clinicID = typed.clinic
-            batch.shade = typed.shade
-            if typed.kind == "cartridge" {
-                if let configuration = parse("configuration", { () throws(ServiceError) in try TypedInput.needleConfigurations.value(typed.configuration, "the configuration") }) {
-                    batch.configuration = configuration
-                }
-                if let diameter = parse("diameter", { () throws(ServiceError) -> Double in
-                    guard let value = Double(typed.diameter) else { throw ServiceError.badInput("give the needle diameter in mm, e.g. 0.25") }
-                    return value
-                }) { batch.diameterMm = diameter }
-            }
-            if let quantity = parse("quantity", { () throws(ServiceError) -> Int32 in
-                guard let value = Int32(typed.quantity), value > 0 else { throw ServiceError.badInput("give how many units were received (1 or more)") }
-                return value
-            }) { batch.quantity = quantity }
-            if let at = parse("at", { () throws(ServiceError) in try TypedInput.instant(typed.at, "the time received", in: time) }) { batch.receivedAt = at }
-            if typed.lot.isEmpty { typed.add("Give the lot number printed on the lot.", to: "lot") }
-            guard !typed.hasErrors else { return try await lotsPage(signedIn, clinic: typed.clinic, receiving: typed, status: .unprocessableContent) }
-            _ = try await session.record([try Command.record(batch, type: "BatchReceived", stream: Streams.batch(typed.lot))])
-            return Self.redirect(to: "/lots/" + Self.pathSegment(typed.lot))
-        } catch {
-            Self.place(ServiceError(error), in: &typed, fields: ["lot": "lot", "kind": "kind", "expiry": "expiry", "manufacturer": "manufacturer",
-                                                                   "configuration": "configuration", "diameterMm": "diameter", "quantity": "quantity", "receivedAt": "at"])
-            return try await lotsPage(signedIn, clinic: typed.clinic, receiving: typed, status: .unprocessableContent)
-        }
+        try await lotAction(.receive, signedIn, lot: form.text("lot"), form)
     }
 
-    func lotPage(_ signedIn: SignedIn, lot: String, action: LotActionForm? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func lotPage(_ signedIn: SignedIn, lot: String, typed: TypedForm<LotAction>? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = signedIn.session
         var model = PageModel(title: "Lot \(lot)", signedIn: signedIn)
         let report: ClinicReports.Report
@@ -107,54 +73,32 @@ extension WebPages {
         }
         let time = try await session.clinicTime(ofLot: lot)
         model.lot = LotView(
-            lot: lot, sections: report.sections.map(ReportTableView.init),
-            zone: time.zone.identifier, form: action ?? LotActionForm(), notice: report.notice.flatMap { $0.contains("rebuild") ? $0 : nil })
+            lot: lot, sections: report.sections.map(ReportTableView.init), zone: time.zone.identifier,
+            actions: [LotAction.open, .recall, .discard].map { $0.form(lot: lot, clinic: nil, typed: typed?.action == $0 ? typed : nil) },
+            notice: report.notice.flatMap { $0.contains("rebuild") ? $0 : nil })
         return render("lot", model, status: status)
     }
 
-    func lotAction(_ action: String, _ signedIn: SignedIn, lot: String, _ form: Form) async throws -> Response {
+    /// Records a lot's receipt, opening, recall or discard as typed; a refusal shows the page
+    /// again with each reason next to its field.
+    func lotAction(_ action: LotAction, _ signedIn: SignedIn, lot: String, _ form: Form) async throws -> Response {
         let session = signedIn.session
-        var typed = LotActionForm(form)
+        var typed = TypedForm(action: action, values: form)
         do {
-            let time = try await session.clinicTime(ofLot: lot)
-            let at = try? TypedInput.instant(typed.at, "the time", in: time)
-            // The opening's form is a line of its own: its errors go above the forms.
-            if at == nil { typed.add("Give the day and time (\(time.zone.identifier)), e.g. 2026-03-14T10:00.", to: action == "open" ? nil : "at") }
-            let command: Command
-            switch action {
-            case "open":
-                var opened = Stipple_V1_BatchOpened()
-                if let at { opened.openedAt = at }
-                opened.clinicID = try await session.clinic(ofLot: lot) ?? ""
-                command = try Command.record(opened, type: "BatchOpened", stream: Streams.batch(lot))
-            case "recall":
-                var recall = Stipple_V1_BatchRecalled()
-                recall.authority = typed.authority
-                recall.noticeReference = typed.notice
-                recall.reason = typed.reason
-                if let at { recall.recalledAt = at }
-                command = Command(.recall(lot: lot, recall))
-            default:
-                var discard = Stipple_V1_BatchDiscarded()
-                discard.reason = typed.reason
-                if let at { discard.discardedAt = at }
-                command = try Command.record(discard, type: "BatchDiscarded", stream: Streams.batch(lot))
+            let time = action == .receive ? try await session.clinicTime(form.text("clinic")) : try await session.clinicTime(ofLot: lot)
+            let clinic = action == .open ? try await session.clinic(ofLot: lot) : nil
+            if let command = try action.command(lot: lot, form: form, time: time, clinic: clinic, errors: &typed.errors), !typed.errors.hasErrors {
+                _ = try await session.record([command])
+                return Self.redirect(to: "/lots/" + Self.pathSegment(lot))
             }
-            guard !typed.hasErrors else { return try await lotPage(signedIn, lot: lot, action: typed, status: .unprocessableContent) }
-            _ = try await session.record([command])
-            return Self.redirect(to: "/lots/" + Self.pathSegment(lot))
         } catch {
-            Self.place(ServiceError(error), in: &typed, fields: ["authority": "authority", "noticeReference": "notice", "reason": "reason",
-                                                                   "recalledAt": "at", "discardedAt": "at"])
-            return try await lotPage(signedIn, lot: lot, action: typed, status: .unprocessableContent)
+            Self.place(ServiceError(error), in: &typed.errors, field: action.formField(ofRule:))
         }
+        if action == .receive { return try await lotsPage(signedIn, clinic: form.text("clinic"), receiving: typed, status: .unprocessableContent) }
+        return try await lotPage(signedIn, lot: lot, typed: typed, status: .unprocessableContent)
     }
 
     /// A refusal's reasons next to the fields they name (`fields`: the rule's field → the form's).
-    static func place<F: ErrorPlaces>(_ error: ServiceError, in form: inout F, fields: [String: String]) {
-        place(error, in: &form) { fields[$0] }
-    }
-
     /// A refusal's reasons next to the fields `field` names for the rule's fields.
     static func place<F: ErrorPlaces>(_ error: ServiceError, in form: inout F, field: (String) -> String?) {
         if case .violations(let violations, _) = error.detail {
@@ -180,7 +124,7 @@ struct LotsView {
     var clinic: String
     var clinics: [Choice]
     var lots: [LotRow]
-    var form: LotForm
+    var form: ActionForm
 }
 
 struct LotRow {
@@ -209,89 +153,116 @@ struct LotRow {
     }
 }
 
-/// The receipt form, as typed.
-struct LotForm: ErrorPlaces {
-    var lot = "", kind = "pigment", manufacturer = "", expiry = "", clinic = "", shade = "", configuration = "3RL", diameter = "", quantity = "1", at = ""
-    var fieldErrors = LotFieldErrors()
-    var formErrors: [String] = []
-    var hasErrors = false
-    /// Stored for the template (which reads stored properties only).
-    var isCartridge: Bool
-
-    init(clinic: String) {
-        self.clinic = clinic
-        isCartridge = false
-    }
-
-    init(_ form: Form) {
-        lot = form.text("lot"); kind = form.text("kind"); manufacturer = form.text("manufacturer"); expiry = form.text("expiry")
-        clinic = form.text("clinic"); shade = form.text("shade"); configuration = form.text("configuration"); diameter = form.text("diameter")
-        quantity = form.text("quantity"); at = form.text("at")
-        isCartridge = kind == "cartridge"
-    }
-
-    mutating func add(_ message: String, to field: String?) {
-        hasErrors = true
-        if let field, fieldErrors.add(message, to: field) { return }
-        formErrors.append(message)
-    }
-}
-
-struct LotFieldErrors {
-    var lot: [String] = [], kind: [String] = [], manufacturer: [String] = [], expiry: [String] = [], configuration: [String] = []
-    var diameter: [String] = [], quantity: [String] = [], at: [String] = []
-
-    mutating func add(_ message: String, to field: String) -> Bool {
-        switch field {
-        case "lot": lot.append(message)
-        case "kind": kind.append(message)
-        case "manufacturer": manufacturer.append(message)
-        case "expiry": expiry.append(message)
-        case "configuration": configuration.append(message)
-        case "diameter": diameter.append(message)
-        case "quantity": quantity.append(message)
-        case "at": at.append(message)
-        default: return false
-        }
-        return true
-    }
-}
-
-/// The open, recall and discard forms of a lot's page, as typed.
-struct LotActionForm: ErrorPlaces {
-    var authority = "", notice = "", reason = "", at = ""
-    var fieldErrors = ActionFieldErrors()
-    var formErrors: [String] = []
-    var hasErrors = false
-
-    init() {}
-
-    init(_ form: Form) {
-        authority = form.text("authority"); notice = form.text("notice"); reason = form.text("reason"); at = form.text("at")
-    }
-
-    mutating func add(_ message: String, to field: String?) {
-        hasErrors = true
-        switch field {
-        case "authority": fieldErrors.authority.append(message)
-        case "notice": fieldErrors.notice.append(message)
-        case "reason": fieldErrors.reason.append(message)
-        case "at": fieldErrors.at.append(message)
-        default: formErrors.append(message)
-        }
-    }
-}
-
-struct ActionFieldErrors {
-    var authority: [String] = [], notice: [String] = [], reason: [String] = [], at: [String] = []
-}
-
 struct LotView {
     var lot: String
     var sections: [ReportTableView]
     var zone: String
-    var form: LotActionForm
+    /// Opening, recall and discard.
+    var actions: [ActionForm]
     var notice: String?
+}
+
+/// What is recorded of a lot from the pages, each a form.
+enum LotAction: String, CaseIterable {
+    case receive, open, recall, discard
+
+    var title: String {
+        switch self {
+        case .receive: return "Record the receipt"
+        case .open: return "Record a bottle or box opened"
+        case .recall: return "Record a recall"
+        case .discard: return "Record a discard"
+        }
+    }
+
+    func formField(ofRule field: String) -> String? {
+        let fields = [
+            "lot": "lot", "kind": "kind", "expiry": "expiry", "manufacturer": "manufacturer", "configuration": "configuration", "diameterMm": "diameter",
+            "quantity": "quantity", "receivedAt": "at", "openedAt": "at", "authority": "authority", "noticeReference": "notice", "reason": "reason",
+            "recalledAt": "at", "discardedAt": "at", "clinicId": "clinic",
+        ]
+        return fields[field]
+    }
+
+    /// The form, blank or as typed; `clinic`: the receiving clinic (a receipt's).
+    func form(lot: String, clinic: String?, typed: TypedForm<LotAction>? = nil) -> ActionForm {
+        let values = typed?.values
+        func value(_ name: String, _ fallback: String = "") -> String { values.map { $0.text(name) } ?? fallback }
+        func choices(_ name: String, _ options: [(String, String)], fallback: String) -> [Choice] {
+            options.map { Choice(value: $0.0, label: $0.1, selected: $0.0 == value(name, fallback)) }
+        }
+        let at = FieldView(name: "at", label: self == .receive ? "Received" : self == .open ? "Opened at" : self == .recall ? "Recalled at" : "Discarded at",
+                           kind: .dateTime, value: value("at"), required: true)
+        let fields: [FieldView]
+        switch self {
+        case .receive:
+            fields = [
+                FieldView(name: "lot", label: "Lot number", kind: .text, value: value("lot"), required: true),
+                FieldView(name: "kind", label: "Kind", kind: .select(choices("kind", [("pigment", "pigment"), ("cartridge", "needle cartridge")], fallback: "pigment"))),
+                FieldView(name: "manufacturer", label: "Manufacturer", kind: .text, value: value("manufacturer"), required: true),
+                FieldView(name: "expiry", label: "Expiry", kind: .date, value: value("expiry"), required: true),
+                FieldView(name: "shade", label: "Shade (pigments)", kind: .text, value: value("shade")),
+                FieldView(name: "quantity", label: "Units", kind: .number, value: value("quantity", "1")),
+                FieldView(name: "configuration", label: "Configuration (cartridges)", kind: .select(choices(
+                    "configuration", TypedInput.needleConfigurations.names.map { ($0, $0) }, fallback: "3RL"))),
+                FieldView(name: "diameter", label: "Needle diameter, mm (cartridges)", kind: .decimal, value: value("diameter")),
+                at,
+            ]
+        case .open: fields = [at]
+        case .recall:
+            fields = [
+                FieldView(name: "authority", label: "Recalled by (authority)", kind: .text, value: value("authority", "Health Canada"), required: true),
+                FieldView(name: "notice", label: "Notice reference", kind: .text, value: value("notice"), required: true),
+                at,
+                FieldView(name: "reason", label: "Reason", kind: .text, value: value("reason")),
+            ]
+        case .discard:
+            fields = [FieldView(name: "reason", label: "Why", kind: .text, value: value("reason"), required: true), at]
+        }
+        let path = self == .receive ? "/lots" : "/lots/\(WebPages.pathSegment(lot))/\(rawValue)"
+        return ActionForm(id: rawValue + "-form", action: path, title: title, clinic: clinic, fields: fields, errors: typed?.errors)
+    }
+
+    /// The command the form says; `nil` with the reasons in `errors`.
+    func command(lot: String, form: Form, time: ClinicTime, clinic: String?, errors: inout FormErrors) throws(ServiceError) -> Command? {
+        var parsed = FormParser(form: form, time: time)
+        defer { errors = parsed.errors }
+        let at = parsed.instant("at")
+        switch self {
+        case .receive:
+            var batch = Stipple_V1_BatchReceived()
+            batch.lot = parsed.required("lot", "Give the lot number printed on the lot.")
+            if let kind = parsed.choice("kind", TypedInput.batchKinds, "the kind") { batch.kind = kind }
+            batch.manufacturer = parsed.required("manufacturer", "Give the lot's manufacturer.")
+            if let expiry = parsed.parse("expiry", { text throws(ServiceError) in try TypedInput.day(text, "the expiry") }) { batch.expiry = expiry.description }
+            batch.clinicID = form.text("clinic")
+            batch.shade = form.text("shade")
+            if batch.kind == .cartridge {
+                if let configuration = parsed.choice("configuration", TypedInput.needleConfigurations, "the configuration") { batch.configuration = configuration }
+                if let diameter = parsed.decimal("diameter", "the needle diameter in mm, e.g. 0.25") { batch.diameterMm = diameter }
+            }
+            if let quantity = parsed.integer("quantity", "how many units were received (1 or more)", 1...1_000_000) { batch.quantity = quantity }
+            if let at { batch.receivedAt = at }
+            return parsed.errors.hasErrors ? nil : try Command.record(batch, type: "BatchReceived", stream: Streams.batch(batch.lot))
+        case .open:
+            var opened = Stipple_V1_BatchOpened()
+            if let at { opened.openedAt = at }
+            opened.clinicID = clinic ?? ""
+            return parsed.errors.hasErrors ? nil : try Command.record(opened, type: "BatchOpened", stream: Streams.batch(lot))
+        case .recall:
+            var recall = Stipple_V1_BatchRecalled()
+            recall.authority = form.text("authority")
+            recall.noticeReference = form.text("notice")
+            recall.reason = form.text("reason")
+            if let at { recall.recalledAt = at }
+            return parsed.errors.hasErrors ? nil : Command(.recall(lot: lot, recall))
+        case .discard:
+            var discard = Stipple_V1_BatchDiscarded()
+            discard.reason = form.text("reason")
+            if let at { discard.discardedAt = at }
+            return parsed.errors.hasErrors ? nil : try Command.record(discard, type: "BatchDiscarded", stream: Streams.batch(lot))
+        }
+    }
 }
 
 /// A report's table as a page shows it.

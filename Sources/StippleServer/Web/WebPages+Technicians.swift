@@ -87,11 +87,7 @@ extension WebPages {
     }
 }
 
-struct TypedTechnicianAction {
-    var action: TechnicianAction
-    var values: Form
-    var errors = FormErrors()
-}
+typealias TypedTechnicianAction = TypedForm<TechnicianAction>
 
 /// What admins record of a technician, each a form.
 enum TechnicianAction: String, CaseIterable {
@@ -186,15 +182,7 @@ enum TechnicianAction: String, CaseIterable {
             ]
         }
         let path = self == .register ? "/technicians" : "/technicians/\(WebPages.pathSegment(context.technician))/\(rawValue)"
-        var form = ActionForm(id: "tech-" + rawValue + "-form", action: path, title: title, clinic: nil, fields: fields)
-        if let errors = typed?.errors {
-            for (field, messages) in errors.fields {
-                if let index = form.fields.firstIndex(where: { $0.name == field }) { form.fields[index].errors = messages } else { form.formErrors += messages }
-            }
-            form.formErrors += errors.form
-            form.hasErrors = errors.hasErrors
-        }
-        return form
+        return ActionForm(id: "tech-" + rawValue + "-form", action: path, title: title, clinic: nil, fields: fields, errors: typed?.errors)
     }
 
     /// The commands the form says (a registration and its first clinic are two facts of
