@@ -22,8 +22,31 @@ public struct ServerConfiguration: Sendable {
     /// Where `/metrics` reads from: the registry the process's metrics were bootstrapped
     /// with (`nil`: none, `/metrics` is empty).
     public var metrics: PrometheusCollectorRegistry?
+    /// The addresses of reverse proxies in front of the server: a request from one of them
+    /// is counted (for sign-in throttling) under the address its `X-Forwarded-For` gives.
+    public var trustedProxies: Set<String> = []
 
     public init() {}
+
+    /// A request's client address: the peer's, or for a peer that is a trusted proxy the last
+    /// address of `X-Forwarded-For` that is not itself a trusted proxy (the entries before
+    /// it are the client's own to write, so they are not believed; a hop that is no address
+    /// leaves the proxy's).
+    public func clientAddress(peer: String?, forwardedFor: [String]) -> String {
+        guard let peer else { return "unknown" }
+        guard trustedProxies.contains(peer) else { return peer }
+        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        for hop in hops.reversed() where !trustedProxies.contains(hop) {
+            return Self.isIPAddress(hop) ? hop : peer
+        }
+        return peer
+    }
+
+    /// Whether `text` is an IPv4 or IPv6 address as written (no name, no port).
+    public static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
 
     /// Whether `hostname` is a loopback address.
     public var isLoopback: Bool {
@@ -36,6 +59,7 @@ public struct ServerConfiguration: Sendable {
     public func validate() throws {
         if !isLoopback && tls == nil && !insecureHTTP { throw ServerConfigurationError.plainHTTPOnNetwork(hostname) }
         guard (0...65_535).contains(port) else { throw ServerConfigurationError.badPort(port) }
+        for proxy in trustedProxies where !Self.isIPAddress(proxy) { throw ServerConfigurationError.badProxy(proxy) }
         if let tls {
             for path in [tls.certificate, tls.key] where !FileManager.default.isReadableFile(atPath: path) {
                 throw ServerConfigurationError.unreadableTLSFile(path)
@@ -48,6 +72,7 @@ public struct ServerConfiguration: Sendable {
 public enum ServerConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
     case plainHTTPOnNetwork(String)
     case badPort(Int)
+    case badProxy(String)
     case unreadableTLSFile(String)
 
     public var description: String {
@@ -56,6 +81,8 @@ public enum ServerConfigurationError: Error, Sendable, CustomStringConvertible, 
             return "refusing to serve plain HTTP on \(host), where other machines can reach it: give --tls-cert and --tls-key (PEM), put a TLS proxy in front and listen on 127.0.0.1, or pass --insecure-http if you really mean it"
         case .badPort(let port):
             return "--port must be 0 to 65535, not \(port)"
+        case .badProxy(let text):
+            return "--trusted-proxy takes the proxy's IP address as it connects (e.g. 127.0.0.1 or ::1), not \"\(text)\""
         case .unreadableTLSFile(let path):
             return "cannot read \(path): give a PEM file this user can read"
         }

@@ -177,4 +177,19 @@ struct PagesTests {
             #expect(again.status == .seeOther)
         }
     }
+
+    @Test func behindATrustedProxySignInsCountUnderTheForwardedAddressAndNowhereElse() throws {
+        var configuration = ServerConfiguration()
+        #expect(configuration.clientAddress(peer: "10.0.0.9", forwardedFor: ["203.0.113.7"]) == "10.0.0.9", "no proxy trusted: the header is the client's to write")
+        configuration.trustedProxies = ["127.0.0.1", "10.0.0.2"]
+        #expect(configuration.clientAddress(peer: "127.0.0.1", forwardedFor: ["203.0.113.7"]) == "203.0.113.7")
+        #expect(configuration.clientAddress(peer: "127.0.0.1", forwardedFor: ["198.51.100.1, 203.0.113.7, 10.0.0.2"]) == "203.0.113.7",
+                "the last hop that is not a trusted proxy; what the client put before it is not believed")
+        #expect(configuration.clientAddress(peer: "127.0.0.1", forwardedFor: ["2001:db8::1"]) == "2001:db8::1")
+        #expect(configuration.clientAddress(peer: "127.0.0.1", forwardedFor: ["not-an-address"]) == "127.0.0.1")
+        #expect(configuration.clientAddress(peer: "127.0.0.1", forwardedFor: []) == "127.0.0.1")
+        #expect(configuration.clientAddress(peer: "192.0.2.5", forwardedFor: ["203.0.113.7"]) == "192.0.2.5", "a peer that is no trusted proxy")
+        configuration.trustedProxies = ["proxy.example"]
+        #expect(throws: ServerConfigurationError.badProxy("proxy.example")) { try configuration.validate() }
+    }
 }

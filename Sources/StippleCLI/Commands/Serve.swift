@@ -52,6 +52,11 @@ extension Stipple {
         @Option(name: .customLong("idle-lock-seconds"), help: .hidden)
         var idleLockSeconds: Int?
 
+        @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp(
+            "The IP address of a reverse proxy in front of the server (repeat for several): sign-ins through it are throttled by the address its X-Forwarded-For gives, not by the proxy's.",
+            valueName: "address"))
+        var trustedProxies: [String] = []
+
         func validate() throws {
             if !(1...240).contains(idleLockMinutes) { throw ValidationError("--idle-lock must be 1 to 240 minutes, not \(idleLockMinutes).") }
             if let idleLockSeconds, !(1...14_400).contains(idleLockSeconds) { throw ValidationError("--idle-lock-seconds must be 1 to 14400.") }
@@ -69,6 +74,7 @@ extension Stipple {
                 server.maxBodyBytes = maxBodyMegabytes << 20
                 server.maxFeedWait = .seconds(maxFeedWait)
                 if let tlsCertificate, let tlsKey { server.tls = (tlsCertificate, tlsKey) }
+                server.trustedProxies = Set(trustedProxies)
                 do { try server.validate() } catch { throw Failure.badInput("\(error)") }
                 var configuration = options.configuration()
                 configuration.projectionUpkeep = .background(readYourWrites: .seconds(2))

@@ -81,7 +81,7 @@ extension WebPages {
         let form = try await Self.form(request)
         let name = form.text("name"), next = form.value("next").flatMap { Self.isReturnable($0) ? $0 : nil }
         do {
-            let signedIn = try await service.signIn(user: name, password: form.value("password") ?? "", code: form.text("code"), from: Self.address(context))
+            let signedIn = try await service.signIn(user: name, password: form.value("password") ?? "", code: form.text("code"), from: address(request, context))
             var response = Self.redirect(to: next ?? "/")
             response.setCookie(sessionCookie(signedIn.cookie))
             return response
@@ -112,7 +112,7 @@ extension WebPages {
             // The page's own lock (stipple.js): a status and a sentence, the page stays.
             do {
                 let signedIn = try await service.unlock(
-                cookie: request.cookies[cookieName]?.value, formToken: form.value("_csrf"), password: form.value("password") ?? "", from: Self.address(context))
+                cookie: request.cookies[cookieName]?.value, formToken: form.value("_csrf"), password: form.value("password") ?? "", from: address(request, context))
                 var response = Response(status: .noContent)
                 response.setCookie(sessionCookie(signedIn.cookie))
                 return response
@@ -125,7 +125,7 @@ extension WebPages {
         }
         do {
             let signedIn = try await service.unlock(
-                cookie: request.cookies[cookieName]?.value, formToken: form.value("_csrf"), password: form.value("password") ?? "", from: Self.address(context))
+                cookie: request.cookies[cookieName]?.value, formToken: form.value("_csrf"), password: form.value("password") ?? "", from: address(request, context))
             var response: Response
             if let kept {
                 var page = PageModel(title: "Send again", signedIn: signedIn)

@@ -107,8 +107,8 @@ struct WebPages: Sendable {
     static let crossSite = ServiceError(.denied, "refused: this form was sent from another site")
 
     /// Where a request came from, for throttling.
-    static func address(_ context: StippleRequestContext) -> String {
-        context.remoteAddress?.ipAddress ?? "unknown"
+    func address(_ request: Request, _ context: StippleRequestContext) -> String {
+        configuration.clientAddress(peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[values: .xForwardedFor])
     }
 
     /// Runs `body` with the person's session; a signed-out request goes to the sign-in
@@ -161,6 +161,7 @@ struct WebPages: Sendable {
 extension HTTPField.Name {
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
     static let origin = HTTPField.Name("Origin")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
 
 /// The templates or the style sheet are not where the build put them.
