@@ -90,25 +90,26 @@ public struct Invites: Sendable {
     /// the link deleted, the row stored and `UserPasswordSet` recorded in one transaction.
     ///
     /// - Throws (from the decision): ``InviteError/invalid`` for a link used meanwhile.
+    /// The event names the admin who made the link (`invitedBy`): the chain shows whose link
+    /// set the password, not only who typed it.
     package static func accepting(_ token: String, for name: String, bcrypt: String, at now: Date) -> Recorder.Decision {
-        let password = Passwords.setting(name, bcrypt: bcrypt, at: now)
-        return { reader in
-            try reader.withDatabase { db in
+        { reader in
+            let madeBy = try reader.withDatabase { db -> String in
                 try create(in: db)
-                try db.execute(
-                    sql: "DELETE FROM user_invites WHERE digest = ? AND name = ? AND expires_at >= ?",
-                    arguments: [digest(token), name, now.timeIntervalSince1970])
-                guard db.changesCount == 1 else { throw InviteError.invalid }
+                let arguments: StatementArguments = [digest(token), name, now.timeIntervalSince1970]
+                guard let madeBy = try String.fetchOne(
+                    db, sql: "SELECT made_by FROM user_invites WHERE digest = ? AND name = ? AND expires_at >= ?", arguments: arguments)
+                else { throw InviteError.invalid }
+                try db.execute(sql: "DELETE FROM user_invites WHERE digest = ?", arguments: [digest(token)])
+                return madeBy
             }
-            return try password(reader)
+            return try Passwords.setting(name, bcrypt: bcrypt, at: now, invitedBy: madeBy)(reader)
         }
     }
 
-    /// Removes `name`'s link (a password set otherwise, a user disabled).
-    package func revoke(for name: String) async throws {
-        try await log.writeTables { db in
-            guard try db.tableExists("user_invites") else { return }
-            try db.execute(sql: "DELETE FROM user_invites WHERE name = ?", arguments: [name])
-        }
+    /// Removes `name`'s link, in the transaction that sets their password or disables them.
+    static func revoke(for name: String, in db: Database) throws {
+        guard try db.tableExists("user_invites") else { return }
+        try db.execute(sql: "DELETE FROM user_invites WHERE name = ?", arguments: [name])
     }
 }

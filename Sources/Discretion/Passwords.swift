@@ -102,7 +102,8 @@ public struct Passwords: Sendable {
     /// `UserPasswordSet` on the user's stream, in one transaction.
     ///
     /// - Throws (from the decision): ``UserError/unknownUser(_:)``.
-    package static func setting(_ name: String, bcrypt: String, at now: Date) -> Recorder.Decision {
+    /// - Parameter invitedBy: the admin whose invite link the user set it through.
+    package static func setting(_ name: String, bcrypt: String, at now: Date, invitedBy: String = "") -> Recorder.Decision {
         { reader in
             let version = try reader.version(of: Users.stream(name))
             guard version > 0 else { throw UserError.unknownUser(name) }
@@ -111,8 +112,11 @@ public struct Passwords: Sendable {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO user_passwords (name, bcrypt, set_at) VALUES (?, ?, ?)",
                     arguments: [name, bcrypt, now.timeIntervalSince1970])
+                // A password set (through a link or not) ends the user's pending invite link.
+                try Invites.revoke(for: name, in: db)
                 var set = Stipple_V1_UserPasswordSet()
                 set.hashDigest = digest(bcrypt)
+                set.invitedBy = invitedBy
                 return [try Users.event(set, type: "UserPasswordSet", user: name, expected: .exactly(version))]
             }
         }

@@ -223,6 +223,7 @@ public struct Users: Sendable {
                     throw UserError.lastAdmin(name)
                 }
                 try db.execute(sql: "UPDATE users SET disabled = 1 WHERE name = ?", arguments: [name])
+                try Invites.revoke(for: name, in: db)
                 return [try event(Stipple_V1_UserDisabled(), type: "UserDisabled", user: name, expected: .exactly(version))]
             }
         }

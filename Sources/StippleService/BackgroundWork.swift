@@ -57,13 +57,15 @@ final class RebuildJobs: Sendable {
         let (stream, continuation) = AsyncStream<RebuildJob>.makeStream(bufferingPolicy: .bufferingNewest(8))
         let key = UUID()
         continuation.onTermination = { [weak self] _ in self?.entries.withLock { $0[id]?.followers[key] = nil } }
+        // The state now is yielded under the lock (yielding runs no handler), so no change
+        // can reach the follower before it; a finished job's stream ends outside it.
         let now: RebuildJob? = entries.withLock { entries in
             guard let entry = entries[id] else { return nil }
+            continuation.yield(entry.job)
             if !entry.job.finished { entries[id]?.followers[key] = continuation }
             return entry.job
         }
         guard let now else { return nil }
-        continuation.yield(now)
         if now.finished { continuation.finish() }
         return stream
     }
@@ -152,8 +154,16 @@ extension Session {
         return stream
     }
 
-    /// ``verify(progress:)``, remembering a pass for ``lastPassedVerification``.
+    /// ``verify(progress:)`` for the pages (admins, auditors; one at a time: it reads every
+    /// event), remembering a pass for ``lastPassedVerification``.
+    ///
+    /// - Throws: ``ServiceError`` (`denied`; `refused` while another runs).
     public func verifyAndRemember() async throws(ServiceError) -> Verification {
+        try require(.readAccessLog)
+        guard service.verifying.withLock({ running in running ? false : { running = true; return true }() }) else {
+            throw ServiceError(.refused, "a verification is running already: its result shows here when it ends")
+        }
+        defer { service.verifying.withLock { $0 = false } }
         let verification = try await verify()
         if verification.isIntact {
             let passed = PassedVerification(at: configuration.clock(), events: verification.log.eventCount, head: verification.log.head, by: principal.user)

@@ -31,7 +31,7 @@ public struct ClinicDay: Sendable {
     /// Within 30 days (empty for a user who does not record there).
     public var lapses: [Lapse]
     /// Touch-ups and guarantees falling due and courses overdue among the clinic's clients
-    /// (the due report for this clinic), for those who read its reports.
+    /// (the due report for this clinic, by client id: no names), for those who read its reports.
     public var due: ClinicReports.Report?
     public var notice: String?
 }
@@ -96,7 +96,11 @@ extension Session {
             return lapses.sorted { ($0.on, $0.technician) < ($1.on, $1.technician) }
         }
         if may(.readReports, clinic: clinic) {
-            day.due = try await report(.due(on: today, touchUpMonths: ClinicReports.defaultTouchUpMonths, clinic: clinic))
+            // By client id, without names: a page opened many times a day must not add an
+            // access entry per client due each time; opening a client from it is the access.
+            let due = service.reports()
+            try await catchUpForReading(due)
+            day.due = try await classified { try await due.due(on: today, touchUpMonths: ClinicReports.defaultTouchUpMonths, clinic: clinic) }
         }
         return day
     }

@@ -32,6 +32,7 @@ enum InputHygiene {
     /// newline, or a bidirectional embedding, override or isolate (which makes a report
     /// read other than it is written, e.g. a name shown backwards).
     static func textProblem(_ text: String) -> String? {
+        var previous: Unicode.Scalar?
         for scalar in text.unicodeScalars {
             let value = scalar.value
             let code = "U+" + String(value, radix: 16, uppercase: true).leftPadded(4)
@@ -39,6 +40,12 @@ enum InputHygiene {
                 return "holds a control character (\(code))"
             }
             if isBidiControl(scalar) { return "holds a bidirectional control character (\(code))" }
+            // A combining mark on markup's own punctuation makes one character of the two, which
+            // an escaper working by characters (the pages' templates) lets through unescaped.
+            if let previous, "\"'<>&`=".unicodeScalars.contains(previous), scalar.properties.generalCategory.isCombiningMark {
+                return "holds a combining mark (\(code)) on \"\(Character(previous))\""
+            }
+            previous = scalar
         }
         return nil
     }
@@ -108,4 +115,9 @@ enum InputHygiene {
 
 extension String {
     func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
+
+extension Unicode.GeneralCategory {
+    /// Nonspacing, spacing and enclosing marks.
+    var isCombiningMark: Bool { self == .nonspacingMark || self == .spacingMark || self == .enclosingMark }
 }

@@ -108,8 +108,9 @@ public final class Service: Sendable {
     let directory = ClientDirectory()
     /// Rebuilds started in the background (memory only).
     let rebuilds = RebuildJobs()
-    /// The last verification that passed here (memory only).
+    /// The last verification that passed here (memory only), and whether one runs.
     let verifications = Mutex<PassedVerification?>(nil)
+    let verifying = Mutex(false)
 
     init(configuration: ServiceConfiguration, log: EventLog) {
         self.configuration = configuration

@@ -78,6 +78,16 @@ public struct RebuildOptions: Sendable {
 }
 
 extension Session {
+    /// Whether this user may read `report` at all (a clinic-scoped user: for one of their
+    /// clinics, where the report is asked for one): for front ends' lists of reports.
+    public func mayRead(_ report: ReportName) -> Bool {
+        switch report {
+        case .workload, .due, .lot: return mayAnywhere(.readReports)
+        case .audit, .conversion, .records: return may(.readReports)
+        case .access: return may(.readAccessLog)
+        }
+    }
+
     /// A client's full timeline, oldest first, disclosed through the read path (the
     /// access is logged before anything is read).
     ///

@@ -83,7 +83,9 @@ public struct TechnicianFile: Sendable, Hashable {
                 what = event.type
             }
             let by = (try? event.metadata())?.actor ?? ""
-            file.history.append(Entry(position: event.position, day: String(Timestamp.iso8601(micros: event.recordedAtMicros).prefix(10)), what: what, by: by))
+            // The day recorded, in the chain's zone (an evening's entry is not the next day's).
+            let day = ClinicTime.chainDefault.day(of: event.recordedAtMicros / 1_000_000).description
+            file.history.append(Entry(position: event.position, day: day, what: what, by: by))
         }
         file.certifications = state.certifications.sorted { $0.key < $1.key }.map { id, certification in
             let holds = certification.holds(on: today)

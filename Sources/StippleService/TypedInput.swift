@@ -68,6 +68,20 @@ public enum TypedInput {
 
     public static let severities = Vocabulary<String>(["mild": "mild", "moderate": "moderate", "severe": "severe"])
 
+    /// An amount of money typed in dollars, as cents: `2400`, `2400.50`, `2400,50` (a decimal
+    /// comma) or `2,400.50` (thousands); nothing else (a stray letter, three decimals).
+    ///
+    /// - Throws: ``ServiceError`` (`badInput`) naming `field`.
+    public static func cents(_ text: String, _ field: String) throws(ServiceError) -> Int64 {
+        let refused = ServiceError.badInput("\(field) must be an amount in dollars, e.g. 2400 or 2400.50, not \"\(text)\"")
+        let plain = text.wholeMatch(of: /([0-9]{1,7})(?:[.,]([0-9]{1,2}))?/)
+        let grouped = text.wholeMatch(of: /([0-9]{1,3}(?:,[0-9]{3}){1,2})(?:\.([0-9]{1,2}))?/)
+        guard let match = plain ?? grouped, let dollars = Int64(match.1.replacingOccurrences(of: ",", with: "")) else { throw refused }
+        let fraction = match.2.map(String.init) ?? ""
+        let cents = fraction.isEmpty ? 0 : Int64(fraction.count == 1 ? fraction + "0" : fraction) ?? 0
+        return dollars * 100 + cents
+    }
+
     /// A time typed for a clinic's event: `2026-03-14T10:00` or `2026-03-14 10:00` (seconds
     /// optional) is the clinic's local time; with a final `Z` or an offset (`-05:00`) it is
     /// that instant. Stored as UTC.

@@ -4,7 +4,9 @@ import Foundation
 import GRDB
 import StippleService
 import StippleTesting
+import Recording
 import Testing
+import Treatment
 
 /// What the admin pages call: invite links, background rebuilds followed live, and the
 /// last verification that passed.
@@ -35,6 +37,8 @@ import Testing
         let set = try #require(events.last).event
         #expect(set.type == "UserPasswordSet")
         #expect(try set.metadata().actor == "dr-lee", "the person set it, through the admin's link")
+        let recorded = try #require(try Recorder.decode(set) as? Stipple_V1_UserPasswordSet)
+        #expect(recorded.invitedBy == "admin", "whose link it was is in the chain")
     }
 
     @Test func aNewerLinkReplacesTheOlderAndLinksExpireAfter72Hours() async throws {
@@ -107,5 +111,18 @@ import Testing
         #expect(passed.head == verification.log.head)
         #expect(passed.by == "audit-1")
         #expect(passed.events == verification.log.eventCount)
+    }
+
+    @Test func aPasswordSetOtherwiseOrADisabledUserEndsTheirPendingLink() async throws {
+        let chain = try await Self.chain()
+        let admin = try await chain.session(.admin)
+        let link = try await admin.invite("dr-lee")
+        try await admin.setPassword(of: "dr-lee", to: Self.phrase)
+        let afterPassword = await #expect(throws: ServiceError.self) { try await chain.service.invitedUser(token: link.token) }
+        #expect(afterPassword?.kind == .refused)
+        let second = try await admin.invite("dr-kim")
+        try await admin.disableUser("dr-kim")
+        let afterDisable = await #expect(throws: ServiceError.self) { try await chain.service.invitedUser(token: second.token) }
+        #expect(afterDisable?.kind == .refused)
     }
 }

@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -639,7 +639,17 @@ class Pages(unittest.TestCase):
         """Clicks a form's button and waits for the next page."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         self.driver.find_element(By.CSS_SELECTOR, selector).click()
-        self.wait(EC.staleness_of(old))
+
+        def replaced(driver):
+            # The old page's element is gone; chromedriver sometimes says so with another
+            # error than "stale" while the new document loads.
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:
+                return driver.execute_script("return document.readyState") == "complete"
+
+        self.wait(replaced)
 
     def accept_confirmation(self):
         WebDriverWait(self.driver, 10).until(EC.alert_is_present())
@@ -732,7 +742,8 @@ class Pages(unittest.TestCase):
         status, headers, body = self.request(csv_path, cookie=self.cookie())
         self.assertEqual(status, 200)
         self.assertTrue(headers["Content-Type"].startswith("text/csv"))
-        self.assertTrue(body.startswith("date,client,name,contact,procedure"), body[:200])
+        self.assertTrue(body.startswith("\ufeff"), "a byte-order mark, for spreadsheets")
+        self.assertTrue(body[1:].startswith("date,client,name,contact,procedure"), body[:200])
         self.assertIn("Jordan Leeway", body)
         driver.get(base + "/reports/access?client=42")
         self.assertIn("client page", driver.find_element(By.CSS_SELECTOR, "table.report").text)
@@ -791,6 +802,22 @@ class Pages(unittest.TestCase):
         self.assertIn("suspended since 2026-06-01", driver.find_element(By.ID, "certifications-table").text)
         self.assertIn("<b>complaint</b> under review", driver.find_element(By.ID, "technician-history").text, "shown as text")
         self.shot("technician")
+
+    def test_29_the_main_pages_fit_a_10_inch_tablet_held_upright(self):
+        tablet = browser(800, 1280)
+        try:
+            self.sign_in("dr-lee", driver=tablet)
+            WebDriverWait(tablet, 15).until(EC.presence_of_element_located((By.ID, "search-form")))
+            for path in ["/", "/clients/42", "/today", "/lots", "/lots/PB-1187", "/technicians", "/reports/workload?clinic=toronto"]:
+                tablet.get(base + path)
+                overflow = tablet.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+                self.assertLessEqual(overflow, 0, f"{path} scrolls sideways by {overflow} px")
+            tablet.get(base + "/clients/42")
+            height = tablet.execute_script("return document.documentElement.scrollHeight")
+            tablet.set_window_size(800, min(height + 140, 4000))
+            tablet.save_screenshot(os.path.join(SHOTS, "client-page-tablet.png"))
+        finally:
+            tablet.quit()
 
 
 class IdleLock(unittest.TestCase):

@@ -414,13 +414,8 @@ struct FormParser {
 
     /// An amount in dollars and cents (empty: none).
     mutating func cents(_ field: String) -> Int64? {
-        let text = form.text(field).replacingOccurrences(of: ",", with: "")
-        guard !text.isEmpty else { return nil }
-        guard let amount = Decimal(string: text), amount >= 0, amount < 1_000_000 else {
-            errors.add("Give the price in dollars, e.g. 2400 or 2400.50.", to: field)
-            return nil
-        }
-        return Int64(truncating: (amount * 100) as NSDecimalNumber)
+        guard !form.text(field).isEmpty else { return nil }
+        return parse(field) { text throws(ServiceError) in try TypedInput.cents(text, "the price") }
     }
 
     mutating func choice<Value>(_ field: String, _ vocabulary: Vocabulary<Value>, _ words: String) -> Value? {

@@ -291,21 +291,21 @@ extension WebPages {
 
     // MARK: - Erasure
 
-    func erasurePage(_ signedIn: SignedIn, client: String, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+    func erasurePage(_ signedIn: SignedIn, client: String, reason: String = "", error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
         guard signedIn.session.may(.eraseClients) else { return notYours(signedIn, "Erasures") }
         var model = PageModel(title: "Erase a client's personal data", signedIn: signedIn)
-        model.erasure = ErasureView(client: Session.clientID(client), error: error)
+        model.erasure = ErasureView(client: Session.clientID(client), reason: reason, error: error)
         return render("erase", model, status: status)
     }
 
     func erase(_ signedIn: SignedIn, client: String, _ form: Form) async throws -> Response {
         guard form.value("confirm") != nil else {
-            return erasurePage(signedIn, client: client, error: "Tick the box that says you understand what cannot be reached.", status: .unprocessableContent)
+            return erasurePage(signedIn, client: client, reason: form.text("reason"), error: "Tick the box that says you understand what cannot be reached.", status: .unprocessableContent)
         }
         do {
             _ = try await signedIn.session.erase(client: client, reason: form.text("reason"))
         } catch {
-            return erasurePage(signedIn, client: client, error: Self.sentence(ServiceError(error).message), status: .unprocessableContent)
+            return erasurePage(signedIn, client: client, reason: form.text("reason"), error: Self.sentence(ServiceError(error).message), status: .unprocessableContent)
         }
         var model = PageModel(title: "Erased", signedIn: signedIn)
         model.message = "The personal data of client \(Session.clientID(client)) is erased: their key is destroyed, and no page, report or export shows it again."
@@ -418,6 +418,7 @@ struct RebuildView {
 
 struct ErasureView {
     var client: String
+    var reason: String
     var error: String?
 }
 

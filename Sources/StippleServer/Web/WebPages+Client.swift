@@ -36,8 +36,7 @@ extension WebPages {
         }
         let lots = (try? await session.lotsOnHand(at: page.clinic)) ?? []
         var model = PageModel(title: "Client \(page.client)", signedIn: signedIn)
-        var sessionForm = session.principal.role == .admin || session.principal.role == .clinician
-            ? (form ?? Self.blankSessionForm(page: page)).offering(lots: lots) : nil
+        var sessionForm = session.may(.recordClinical, clinic: page.clinic) ? (form ?? Self.blankSessionForm(page: page)).offering(lots: lots) : nil
         if let recorded, form == nil, page.course.procedures.contains(where: { !$0.touchUp && $0.number == recorded }) {
             sessionForm?.recorded = "Session \(recorded) recorded."
         }

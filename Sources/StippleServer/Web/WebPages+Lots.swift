@@ -73,7 +73,7 @@ extension WebPages {
         }
         let time = try await session.clinicTime(ofLot: lot)
         model.lot = LotView(
-            lot: lot, sections: report.sections.map(ReportTableView.init), zone: time.zone.identifier,
+            lot: lot, sections: report.sections.map { ReportTableView($0) }, zone: time.zone.identifier,
             actions: [LotAction.open, .recall, .discard].map { $0.form(lot: lot, clinic: nil, typed: typed?.action == $0 ? typed : nil) },
             notice: report.notice.flatMap { $0.contains("rebuild") ? $0 : nil })
         return render("lot", model, status: status)
@@ -267,7 +267,13 @@ enum LotAction: String, CaseIterable {
 
 /// A report's table as a page shows it.
 struct ReportTableView {
-    struct Row { var cells: [String] }
+    struct Cell {
+        var text: String
+        /// A client's page, for a client id of a report without names.
+        var link: String?
+    }
+
+    struct Row { var cells: [Cell] }
     var title: String
     var columns: [String]
     var rows: [Row]
@@ -276,10 +282,17 @@ struct ReportTableView {
     /// A recall's contact list: shown as an alarm.
     var alarm: Bool
 
-    init(_ table: ReportTable) {
+    /// - Parameter linkingClients: the `client` column's values link to their pages.
+    init(_ table: ReportTable, linkingClients: Bool = false) {
         title = table.title
         columns = table.columns
-        rows = table.rows.map { Row(cells: $0.map(\.description)) }
+        let clientColumn = linkingClients ? table.columns.firstIndex(of: "client") : nil
+        rows = table.rows.map { row in
+            Row(cells: row.indices.map { index in
+                let text = row[index].description
+                return Cell(text: text, link: index == clientColumn && !text.isEmpty ? "/clients/" + WebPages.pathSegment(text) : nil)
+            })
+        }
         notes = table.notes
         empty = table.rows.isEmpty
         alarm = table.title.hasPrefix("RECALLED")

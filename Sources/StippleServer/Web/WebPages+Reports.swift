@@ -42,7 +42,7 @@ extension WebPages {
         var model = PageModel(title: "Reports", signedIn: signedIn)
         let session = signedIn.session
         let links = ReportPage.allCases.compactMap { page in
-            session.mayAnywhere(page.permission) ? ReportLink(name: page.rawValue, title: page.title, about: page.about) : nil
+            session.mayRead(page.report) ? ReportLink(name: page.rawValue, title: page.title, about: page.about) : nil
         }
         model.reports = ReportsIndexView(reports: links, none: links.isEmpty)
         return render("reports", model)
@@ -53,18 +53,18 @@ extension WebPages {
         var model = PageModel(title: page.title, signedIn: signedIn)
         let clinics = try await Self.clinics(of: session)
         let today = try await session.today(at: clinics.first).day
-        var view = ReportView(page: page, values: query, today: today, clinics: clinics)
+        var view = ReportView(page: page, values: query, today: today, clinics: clinics, chainWide: session.may(.readReports))
         guard let request = view.request() else { model.report = view; return render("report", model, status: .unprocessableContent) }
         do {
             let report = try await session.report(request)
-            view.sections = report.sections.map(ReportTableView.init)
+            view.sections = report.sections.map { ReportTableView($0) }
             view.notice = report.notice.flatMap { $0.contains("rebuild") ? $0 : nil }
             if page == .workload, let table = report.sections.first { view.chart = WorkloadChart(table) }
             if page == .records { view.csv = "/reports/records.csv?from=\(view.value("from"))&to=\(view.value("to"))" }
         } catch {
             let error = ServiceError(error)
             if error.kind == .denied {
-                model.message = "You may not read this report" + (clinics.count == 1 && page.byClinic ? " across the chain: choose your clinic." : ".")
+                model.message = "You may not read this report" + (page.byClinic && !session.may(.readReports) ? " across the chain: choose one of your clinics." : ".")
             } else {
                 Self.place(error, in: &view.errors) { page.formField(ofRule: $0) }
             }
@@ -84,8 +84,10 @@ extension WebPages {
         let report = try await session.report(request)
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"
-        headers[.contentDisposition] = "attachment; filename=\"stipple-records-\(view.value("from"))-\(view.value("to")).csv\""
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: report.csvLines.joined(separator: "\r\n") + "\r\n")))
+        guard case .records(let from, let to) = request else { throw ServiceError.failure("the records report was not asked for") }
+        headers[.contentDisposition] = "attachment; filename=\"stipple-records-\(from)-\(to).csv\""
+        // A byte-order mark first: spreadsheets then read the names' accents as UTF-8.
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "\u{FEFF}" + report.csvLines.joined(separator: "\r\n") + "\r\n")))
     }
 }
 
@@ -115,7 +117,17 @@ enum ReportPage: String, CaseIterable {
         }
     }
 
-    var permission: Permission { self == .access ? .readAccessLog : .readReports }
+    /// The library's report (which says who may read it).
+    var report: ReportName {
+        switch self {
+        case .audit: return .audit
+        case .workload: return .workload
+        case .due: return .due
+        case .conversion: return .conversion
+        case .records: return .records
+        case .access: return .access
+        }
+    }
 
     /// Whether the report can be asked for one clinic (a clinician's own).
     var byClinic: Bool { self == .workload || self == .due }
@@ -153,10 +165,15 @@ struct ReportView {
     private var values: [String: String]
     private let page: ReportPage
     private let clinics: [String]
+    private let chainWide: Bool
+    /// The form's id (its fields' ids start with it).
+    let id = "report"
 
-    init(page: ReportPage, values given: [String: String], today: Day, clinics: [String]) {
+    /// - Parameter chainWide: whether the user reads the chain's reports (else one clinic's).
+    init(page: ReportPage, values given: [String: String], today: Day, clinics: [String], chainWide: Bool = true) {
         self.page = page
         self.clinics = clinics
+        self.chainWide = chainWide
         name = page.rawValue
         title = page.title
         about = page.about
@@ -166,7 +183,7 @@ struct ReportView {
         // (conversion), today (due); a clinic-scoped user's report is their clinic's.
         let back: Int
         switch page {
-        case .workload: back = 27
+        case .workload: back = 21  // with today's week, four whole ISO weeks
         case .conversion: back = 89
         default: back = 29
         }
@@ -176,7 +193,8 @@ struct ReportView {
         }
         if values["on", default: ""].isEmpty { values["on"] = today.description }
         if values["months", default: ""].isEmpty { values["months"] = String(ClinicReports.defaultTouchUpMonths) }
-        if page.byClinic, values["clinic"] == nil, clinics.count == 1 { values["clinic"] = clinics[0] }
+        // A clinic-scoped user's report is one of their clinics' (the chain's is not theirs).
+        if page.byClinic, values["clinic", default: ""].isEmpty, !chainWide, let first = clinics.first { values["clinic"] = first }
         self.values = values
     }
 
@@ -227,7 +245,7 @@ struct ReportView {
             case "months": field = FieldView(name: name, label: "Months to a touch-up", kind: .number, value: value(name))
             case "clinic":
                 var choices = clinics.map { Choice(value: $0, label: $0, selected: $0 == value(name)) }
-                if clinics.count != 1 { choices.insert(Choice(value: "", label: "every clinic", selected: value(name).isEmpty), at: 0) }
+                if chainWide { choices.insert(Choice(value: "", label: "every clinic", selected: value(name).isEmpty), at: 0) }
                 field = FieldView(name: name, label: "Clinic", kind: .select(choices))
             default: field = FieldView(name: name, label: "Client id", kind: .text, value: value(name), required: true)
             }

@@ -39,7 +39,7 @@ extension WebPages {
                 lapses: day.lapses.map { TodayLapse(technician: $0.technician, what: $0.what, on: $0.on.description) },
                 noLots: day.lotsExpiring.isEmpty, noLapses: day.lapses.isEmpty,
                 recordsHere: session.may(.recordClinical, clinic: chosen),
-                due: day.due?.sections.map(ReportTableView.init) ?? [])
+                due: day.due?.sections.map { ReportTableView($0, linkingClients: openable) } ?? [])
         } catch {
             model.message = Self.sentence(ServiceError(error).message)
         }

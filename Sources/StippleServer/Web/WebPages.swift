@@ -150,7 +150,7 @@ struct WebPages: Sendable {
     /// Whether a path may be gone back to after a sign-in or an unlock: one of the pages'
     /// own paths, never another site's or a path with a query (no open redirect).
     static func isReturnable(_ path: String) -> Bool {
-        guard path.hasPrefix("/"), !path.hasPrefix("//"), !path.contains("\\"), path.count <= 200 else { return false }
+        guard path.hasPrefix("/"), !path.hasPrefix("//"), !path.contains("\\"), path.count <= 200, !path.hasSuffix("/events"), !path.contains(".") else { return false }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
         guard parts.allSatisfy({ !$0.isEmpty && $0 != ".." && $0.unicodeScalars.allSatisfy(allowed.contains) }) || path == "/" else { return false }

@@ -79,6 +79,10 @@ public nonisolated struct Stipple_V1_UserPasswordSet: Sendable {
   /// SHA-256 (hex) of the bcrypt string in user_passwords.
   public var hashDigest: String = String()
 
+  /// Set by the user through an invite or reset link: the admin who made the link (the
+  /// event's actor is the user who typed the password). Empty when an admin set it.
+  public var invitedBy: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -207,7 +211,7 @@ nonisolated extension Stipple_V1_UserDisabled: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Stipple_V1_UserPasswordSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UserPasswordSet"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hash_digest\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hash_digest\0\u{3}invited_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -216,6 +220,7 @@ nonisolated extension Stipple_V1_UserPasswordSet: SwiftProtobuf.Message, SwiftPr
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.hashDigest) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.invitedBy) }()
       default: break
       }
     }
@@ -225,11 +230,15 @@ nonisolated extension Stipple_V1_UserPasswordSet: SwiftProtobuf.Message, SwiftPr
     if !self.hashDigest.isEmpty {
       try visitor.visitSingularStringField(value: self.hashDigest, fieldNumber: 1)
     }
+    if !self.invitedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.invitedBy, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Stipple_V1_UserPasswordSet, rhs: Stipple_V1_UserPasswordSet) -> Bool {
     if lhs.hashDigest != rhs.hashDigest {return false}
+    if lhs.invitedBy != rhs.invitedBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
