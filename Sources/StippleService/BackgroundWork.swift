@@ -160,7 +160,11 @@ extension Session {
     /// - Throws: ``ServiceError`` (`denied`; `refused` while another runs).
     public func verifyAndRemember() async throws(ServiceError) -> Verification {
         try require(.readAccessLog)
-        guard service.verifying.withLock({ running in running ? false : { running = true; return true }() }) else {
+        let started = service.verifying.withLock { running in
+            defer { running = true }
+            return !running
+        }
+        guard started else {
             throw ServiceError(.refused, "a verification is running already: its result shows here when it ends")
         }
         defer { service.verifying.withLock { $0 = false } }

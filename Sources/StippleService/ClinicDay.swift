@@ -71,35 +71,24 @@ extension Session {
         guard (try? AccessPolicy.check(principal, .recordClinical, clinic: clinic)) != nil else { return day }
         let soon = today.adding(days: 30)
         day.lotsExpiring = try await lotsOnHand(at: clinic).filter { $0.expiry <= soon }.sorted { ($0.expiry, $0.lot) < ($1.expiry, $1.lot) }
-        day.lapses = try await classified {
-            var lapses: [ClinicDay.Lapse] = []
-            for stream in try await log.streamNames(prefix: StreamCategory.technician.prefix) {
-                let events = try await log.read(stream: stream, limit: Int.max)
-                var state = TechnicianState()
-                var clinics: Set<String> = []
-                for event in events {
-                    let message = try Recorder.decode(event)
-                    state.apply(type: event.type, message: message, id: event.id)
-                    if let assigned = message as? Stipple_V1_TechnicianAssignedToClinic { clinics.insert(assigned.clinicID) }
-                }
-                guard clinics.contains(clinic), let technician = StreamCategory.technician.id(in: stream) else { continue }
-                for (id, certification) in state.certifications.sorted(by: { $0.key < $1.key }) where certification.holds(on: today) {
-                    if let expires = certification.expiresOn, expires <= soon {
-                        lapses.append(ClinicDay.Lapse(technician: technician, what: "certification \(id)", on: expires))
-                    }
-                }
-                if let last = state.bloodbornePathogensTraining.filter({ $0 <= today }).max() {
-                    let lapse = last.adding(months: 12)
-                    if lapse > today && lapse <= soon { lapses.append(ClinicDay.Lapse(technician: technician, what: "bloodborne-pathogens training", on: lapse)) }
+        var lapses: [ClinicDay.Lapse] = []
+        for file in try await technicianFiles(on: today) where file.clinics.contains(where: { $0.clinic == clinic }) {
+            for certification in file.certifications where certification.holds {
+                if let expires = certification.expiresOn, expires <= soon {
+                    lapses.append(ClinicDay.Lapse(technician: file.id, what: "certification \(certification.id)", on: expires))
                 }
             }
-            return lapses.sorted { ($0.on, $0.technician) < ($1.on, $1.technician) }
+            if let last = file.trainings.first(where: { $0 <= today }) {
+                let lapse = last.adding(months: 12)
+                if lapse > today && lapse <= soon { lapses.append(ClinicDay.Lapse(technician: file.id, what: "bloodborne-pathogens training", on: lapse)) }
+            }
         }
+        day.lapses = lapses.sorted { ($0.on, $0.technician) < ($1.on, $1.technician) }
         if may(.readReports, clinic: clinic) {
             // By client id, without names: a page opened many times a day must not add an
             // access entry per client due each time; opening a client from it is the access.
+            // The tables were brought to the head above, for the bookings.
             let due = service.reports()
-            try await catchUpForReading(due)
             day.due = try await classified { try await due.due(on: today, touchUpMonths: ClinicReports.defaultTouchUpMonths, clinic: clinic) }
         }
         return day

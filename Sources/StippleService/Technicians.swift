@@ -120,8 +120,14 @@ extension Session {
     public func technicians() async throws(ServiceError) -> [TechnicianFile] {
         let chainWide = may(.readReports)
         guard chainWide || mayAnywhere(.recordBookings) else { try require(.readReports); return [] }
-        let today = ClinicTime.chainDefault.day(of: configuration.nowSeconds)
-        let files = try await classified {
+        let files = try await technicianFiles(on: ClinicTime.chainDefault.day(of: configuration.nowSeconds))
+        return files.filter { file in chainWide || file.clinics.contains { may(.recordBookings, clinic: $0.clinic) } }
+            .sorted { $0.id.localizedStandardCompare($1.id) == .orderedAscending }
+    }
+
+    /// Every technician's file as of `today`, unfiltered (callers check who may see which).
+    func technicianFiles(on today: Day) async throws(ServiceError) -> [TechnicianFile] {
+        try await classified {
             var files: [TechnicianFile] = []
             for stream in try await log.streamNames(prefix: StreamCategory.technician.prefix) {
                 guard let id = StreamCategory.technician.id(in: stream) else { continue }
@@ -129,8 +135,6 @@ extension Session {
             }
             return files
         }
-        return files.filter { file in chainWide || file.clinics.contains { may(.recordBookings, clinic: $0.clinic) } }
-            .sorted { $0.id.localizedStandardCompare($1.id) == .orderedAscending }
     }
 
     /// One technician's file, with the same permission as ``technicians()``; a technician

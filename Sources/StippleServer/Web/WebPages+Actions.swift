@@ -136,22 +136,7 @@ enum ClientAction: String, CaseIterable {
 
     /// The form, blank (with defaults from the client's course) or as typed.
     func form(_ context: ActionContext, typed: TypedAction? = nil) -> ActionForm {
-        let values = typed?.values
-        func value(_ name: String, _ fallback: String = "") -> String { values.map { $0.text(name) } ?? fallback }
-        func checked(_ name: String, _ fallback: Bool) -> Bool { values.map { $0.value(name) != nil } ?? fallback }
-        func choices(_ name: String, _ options: [(value: String, label: String)], blank: String? = nil, fallback: String = "") -> [Choice] {
-            let chosen = value(name, fallback)
-            var list = options.map { Choice(value: $0.value, label: $0.label, selected: $0.value == chosen) }
-            // What was typed stays chosen, even if it is no longer offered (its error says why).
-            if !chosen.isEmpty, !options.contains(where: { $0.value == chosen }) { list.insert(Choice(value: chosen, label: chosen, selected: true), at: 0) }
-            if let blank { list.insert(Choice(value: "", label: blank, selected: chosen.isEmpty), at: 0) }
-            return list
-        }
-        func many(_ name: String, _ options: [(value: String, label: String)], fallback: [String] = []) -> [Choice] {
-            let chosen = Set(values.map { $0.values(name) } ?? fallback)
-            return options.map { Choice(value: $0.value, label: $0.label, selected: chosen.contains($0.value)) }
-        }
-        func named(_ vocabulary: [String]) -> [(value: String, label: String)] { vocabulary.map { ($0, $0) } }
+        let values = FormValues(typed?.values)
         let zone = context.time.zone.identifier
         let areas = TypedInput.areas.names.map { (value: $0, label: AreaLabels.label($0)) }
         let bookings = context.course.bookings.map { booking in
@@ -165,71 +150,71 @@ enum ClientAction: String, CaseIterable {
         switch self {
         case .consultation:
             fields = [
-                FieldView(name: "consultant", label: "Consulting technician", kind: .text, value: value("consultant"), required: true),
-                FieldView(name: "at", label: "When (\(zone))", kind: .dateTime, value: value("at"), required: true),
-                FieldView(name: "hairLoss", label: "Hair loss", kind: .select(choices("hairLoss", named(TypedInput.hairLossTypes.names), fallback: "androgenetic"))),
-                FieldView(name: "scale", label: "Stage scale", kind: .select(choices("scale", [("norwood", "Norwood (men)"), ("ludwig", "Ludwig (women)")], fallback: "norwood"))),
-                FieldView(name: "stage", label: "Stage (Norwood I–VII, 3V, 5A…; Ludwig I–III)", kind: .text, value: value("stage"), required: true),
-                FieldView(name: "fitzpatrick", label: "Fitzpatrick skin type", kind: .select(choices("fitzpatrick", (1...6).map { ("\($0)", "Type \($0)") }, fallback: "3"))),
-                FieldView(name: "areas", label: "Areas planned", kind: .checks(many("areas", areas))),
-                FieldView(name: "sessions", label: "Estimated sessions (1–7)", kind: .number, value: value("sessions", "3"), required: true),
-                FieldView(name: "price", label: "Quoted price (CAD, e.g. 2400 or 2400.50)", kind: .decimal, value: value("price")),
-                FieldView(name: "contraindications", label: "Contraindications (comma-separated)", kind: .text, value: value("contraindications")),
-                FieldView(name: "hairline", label: "Hairline design", kind: .text, value: value("hairline")),
-                FieldView(name: "notes", label: "Notes (sealed: personal data)", kind: .textarea, value: value("notes")),
+                FieldView(name: "consultant", label: "Consulting technician", kind: .text, value: values.value("consultant"), required: true),
+                FieldView(name: "at", label: "When (\(zone))", kind: .dateTime, value: values.value("at"), required: true),
+                FieldView(name: "hairLoss", label: "Hair loss", kind: .select(values.choices("hairLoss", FormValues.named(TypedInput.hairLossTypes.names), fallback: "androgenetic"))),
+                FieldView(name: "scale", label: "Stage scale", kind: .select(values.choices("scale", [("norwood", "Norwood (men)"), ("ludwig", "Ludwig (women)")], fallback: "norwood"))),
+                FieldView(name: "stage", label: "Stage (Norwood I–VII, 3V, 5A…; Ludwig I–III)", kind: .text, value: values.value("stage"), required: true),
+                FieldView(name: "fitzpatrick", label: "Fitzpatrick skin type", kind: .select(values.choices("fitzpatrick", (1...6).map { ("\($0)", "Type \($0)") }, fallback: "3"))),
+                FieldView(name: "areas", label: "Areas planned", kind: .checks(values.many("areas", areas))),
+                FieldView(name: "sessions", label: "Estimated sessions (1–7)", kind: .number, value: values.value("sessions", "3"), required: true),
+                FieldView(name: "price", label: "Quoted price (CAD, e.g. 2400 or 2400.50)", kind: .decimal, value: values.value("price")),
+                FieldView(name: "contraindications", label: "Contraindications (comma-separated)", kind: .text, value: values.value("contraindications")),
+                FieldView(name: "hairline", label: "Hairline design", kind: .text, value: values.value("hairline")),
+                FieldView(name: "notes", label: "Notes (sealed: personal data)", kind: .textarea, value: values.value("notes")),
             ]
         case .consent:
             fields = [
-                FieldView(name: "form", label: "Form version signed", kind: .text, value: value("form", "smp-consent-v4"), required: true),
-                FieldView(name: "at", label: "Signed at (\(zone))", kind: .dateTime, value: value("at"), required: true),
-                FieldView(name: "procedure", label: "Covers the procedure", kind: .checkbox, checked: checked("procedure", true)),
-                FieldView(name: "photos", label: "Covers photos", kind: .checkbox, checked: checked("photos", false)),
-                FieldView(name: "marketing", label: "Covers marketing", kind: .checkbox, checked: checked("marketing", false)),
-                FieldView(name: "witness", label: "Witness (staff id, optional)", kind: .text, value: value("witness")),
+                FieldView(name: "form", label: "Form version signed", kind: .text, value: values.value("form", "smp-consent-v4"), required: true),
+                FieldView(name: "at", label: "Signed at (\(zone))", kind: .dateTime, value: values.value("at"), required: true),
+                FieldView(name: "procedure", label: "Covers the procedure", kind: .checkbox, checked: values.checked("procedure", true)),
+                FieldView(name: "photos", label: "Covers photos", kind: .checkbox, checked: values.checked("photos", false)),
+                FieldView(name: "marketing", label: "Covers marketing", kind: .checkbox, checked: values.checked("marketing", false)),
+                FieldView(name: "witness", label: "Witness (staff id, optional)", kind: .text, value: values.value("witness")),
             ]
         case .booking:
             fields = [
-                FieldView(name: "booking", label: "Booking id", kind: .text, value: value("booking"), required: true),
-                FieldView(name: "number", label: "Session number (0: a touch-up)", kind: .number, value: value("number", String(context.course.sessionsDone + 1)), required: true),
-                FieldView(name: "technician", label: "Technician", kind: .text, value: value("technician"), required: true),
-                FieldView(name: "at", label: "Starts at (\(zone))", kind: .dateTime, value: value("at"), required: true),
-                FieldView(name: "minutes", label: "Expected minutes", kind: .number, value: value("minutes", "180"), required: true),
+                FieldView(name: "booking", label: "Booking id", kind: .text, value: values.value("booking"), required: true),
+                FieldView(name: "number", label: "Session number (0: a touch-up)", kind: .number, value: values.value("number", String(context.course.sessionsDone + 1)), required: true),
+                FieldView(name: "technician", label: "Technician", kind: .text, value: values.value("technician"), required: true),
+                FieldView(name: "at", label: "Starts at (\(zone))", kind: .dateTime, value: values.value("at"), required: true),
+                FieldView(name: "minutes", label: "Expected minutes", kind: .number, value: values.value("minutes", "180"), required: true),
             ]
         case .reschedule:
             fields = [
-                FieldView(name: "booking", label: "Booking", kind: .select(choices("booking", bookings, blank: "choose a booking"))),
-                FieldView(name: "at", label: "New start (\(zone))", kind: .dateTime, value: value("at"), required: true),
-                FieldView(name: "reason", label: "Why (optional)", kind: .text, value: value("reason")),
+                FieldView(name: "booking", label: "Booking", kind: .select(values.choices("booking", bookings, blank: "choose a booking"))),
+                FieldView(name: "at", label: "New start (\(zone))", kind: .dateTime, value: values.value("at"), required: true),
+                FieldView(name: "reason", label: "Why (optional)", kind: .text, value: values.value("reason")),
             ]
         case .cancel:
             fields = [
-                FieldView(name: "booking", label: "Booking", kind: .select(choices("booking", bookings, blank: "choose a booking"))),
-                FieldView(name: "by", label: "Cancelled by", kind: .select(choices("by", [("client", "the client"), ("clinic", "the clinic")], fallback: "client"))),
-                FieldView(name: "reason", label: "Why (optional)", kind: .text, value: value("reason")),
+                FieldView(name: "booking", label: "Booking", kind: .select(values.choices("booking", bookings, blank: "choose a booking"))),
+                FieldView(name: "by", label: "Cancelled by", kind: .select(values.choices("by", [("client", "the client"), ("clinic", "the clinic")], fallback: "client"))),
+                FieldView(name: "reason", label: "Why (optional)", kind: .text, value: values.value("reason")),
             ]
         case .noShow:
-            fields = [FieldView(name: "booking", label: "Booking", kind: .select(choices("booking", bookings, blank: "choose a booking")))]
+            fields = [FieldView(name: "booking", label: "Booking", kind: .select(values.choices("booking", bookings, blank: "choose a booking")))]
         case .touchUp:
             let pigments = context.lots.filter { $0.kind == "pigment" }.map { (value: $0.lot, label: lotLabel($0)) }
             let cartridges = context.lots.filter { $0.kind == "cartridge" }.map { (value: $0.cartridgeInput, label: lotLabel($0)) }
             let touchUpBookings = context.course.bookings.filter(\.touchUp)
             let booking = touchUpBookings.first
             fields = [
-                FieldView(name: "technician", label: "Technician", kind: .text, value: value("technician", booking?.technician ?? ""), required: true),
-                FieldView(name: "supervisor", label: "Supervisor (for a trainee)", kind: .text, value: value("supervisor")),
-                FieldView(name: "start", label: "Start (\(zone))", kind: .dateTime, value: value("start", booking.map { WebPages.localInput(context.time, $0.startsAt) } ?? ""), required: true),
-                FieldView(name: "end", label: "End (\(zone))", kind: .dateTime, value: value("end"), required: true),
-                FieldView(name: "areas", label: "Areas", kind: .checks(many("areas", areas))),
-                FieldView(name: "pigment", label: "Pigment lot", kind: .select(choices("pigment", pigments, blank: "none"))),
-                FieldView(name: "dilution", label: "Dilution (%)", kind: .number, value: value("dilution", "30")),
-                FieldView(name: "cartridge", label: "Cartridge lot", kind: .select(choices("cartridge", cartridges, blank: "none"))),
-                FieldView(name: "depth", label: "Needle depth (mm)", kind: .decimal, value: value("depth"), required: true),
-                FieldView(name: "reason", label: "Why", kind: .select(choices("reason", named(TypedInput.touchUpReasons.names), fallback: "fading"))),
-                FieldView(name: "guarantee", label: "Under the clinic's guarantee", kind: .checkbox, checked: checked("guarantee", false)),
-                FieldView(name: "booking", label: "Booking (optional)", kind: .select(choices(
+                FieldView(name: "technician", label: "Technician", kind: .text, value: values.value("technician", booking?.technician ?? ""), required: true),
+                FieldView(name: "supervisor", label: "Supervisor (for a trainee)", kind: .text, value: values.value("supervisor")),
+                FieldView(name: "start", label: "Start (\(zone))", kind: .dateTime, value: values.value("start", booking.map { WebPages.localInput(context.time, $0.startsAt) } ?? ""), required: true),
+                FieldView(name: "end", label: "End (\(zone))", kind: .dateTime, value: values.value("end"), required: true),
+                FieldView(name: "areas", label: "Areas", kind: .checks(values.many("areas", areas))),
+                FieldView(name: "pigment", label: "Pigment lot", kind: .select(values.choices("pigment", pigments, blank: "none"))),
+                FieldView(name: "dilution", label: "Dilution (%)", kind: .number, value: values.value("dilution", "30")),
+                FieldView(name: "cartridge", label: "Cartridge lot", kind: .select(values.choices("cartridge", cartridges, blank: "none"))),
+                FieldView(name: "depth", label: "Needle depth (mm)", kind: .decimal, value: values.value("depth"), required: true),
+                FieldView(name: "reason", label: "Why", kind: .select(values.choices("reason", FormValues.named(TypedInput.touchUpReasons.names), fallback: "fading"))),
+                FieldView(name: "guarantee", label: "Under the clinic's guarantee", kind: .checkbox, checked: values.checked("guarantee", false)),
+                FieldView(name: "booking", label: "Booking (optional)", kind: .select(values.choices(
                     "booking", touchUpBookings.map { (value: $0.id, label: "\($0.id): \(context.time.shown($0.startsAt))") }, blank: "none", fallback: booking?.id ?? ""))),
-                FieldView(name: "machine", label: "Machine", kind: .text, value: value("machine")),
-                FieldView(name: "aftercare", label: "Aftercare sheet", kind: .text, value: value("aftercare")),
+                FieldView(name: "machine", label: "Machine", kind: .text, value: values.value("machine")),
+                FieldView(name: "aftercare", label: "Aftercare sheet", kind: .text, value: values.value("aftercare")),
             ]
         case .reaction:
             let used = Array(Set(context.course.procedures.flatMap(\.lots))).sorted()
@@ -237,20 +222,20 @@ enum ClientAction: String, CaseIterable {
                 (value: fact.id.uuidString, label: "#\(fact.position) \(fact.type == "TouchUpRecorded" ? "touch-up" : "session"), recorded \(context.time.shown(fact.recordedAtMicros / 1_000_000))")
             }
             fields = [
-                FieldView(name: "at", label: "Reported at (\(zone))", kind: .dateTime, value: value("at"), required: true),
-                FieldView(name: "severity", label: "Severity", kind: .select(choices("severity", named(TypedInput.severities.names), fallback: "mild"))),
-                FieldView(name: "procedure", label: "Procedure it follows (if known)", kind: .select(choices("procedure", procedures, blank: "not known"))),
-                FieldView(name: "lots", label: "Lots suspected", kind: .checks(many("lots", used.map { ($0, $0) }))),
-                FieldView(name: "actions", label: "What was done", kind: .textarea, value: value("actions")),
-                FieldView(name: "description", label: "What the client describes (sealed: personal data)", kind: .textarea, value: value("description")),
+                FieldView(name: "at", label: "Reported at (\(zone))", kind: .dateTime, value: values.value("at"), required: true),
+                FieldView(name: "severity", label: "Severity", kind: .select(values.choices("severity", FormValues.named(TypedInput.severities.names), fallback: "mild"))),
+                FieldView(name: "procedure", label: "Procedure it follows (if known)", kind: .select(values.choices("procedure", procedures, blank: "not known"))),
+                FieldView(name: "lots", label: "Lots suspected", kind: .checks(values.many("lots", used.map { ($0, $0) }))),
+                FieldView(name: "actions", label: "What was done", kind: .textarea, value: values.value("actions")),
+                FieldView(name: "description", label: "What the client describes (sealed: personal data)", kind: .textarea, value: values.value("description")),
             ]
         case .amendment:
             fields = [
-                FieldView(name: "event", label: "The record corrected", kind: .select(choices("event", facts, blank: "choose a record"))),
-                FieldView(name: "fields", label: "Fields corrected (their JSON names, comma-separated, e.g. depthMm)", kind: .text, value: value("fields"), required: true),
-                FieldView(name: "values", label: "Corrected values (a JSON object, e.g. {\"depthMm\": 0.8}; sealed)", kind: .textarea, value: value("values")),
-                FieldView(name: "reason", label: "Why", kind: .textarea, value: value("reason"), required: true),
-                FieldView(name: "disputed", label: "The client disputes the record (it stays as it was)", kind: .checkbox, checked: checked("disputed", false)),
+                FieldView(name: "event", label: "The record corrected", kind: .select(values.choices("event", facts, blank: "choose a record"))),
+                FieldView(name: "fields", label: "Fields corrected (their JSON names, comma-separated, e.g. depthMm)", kind: .text, value: values.value("fields"), required: true),
+                FieldView(name: "values", label: "Corrected values (a JSON object, e.g. {\"depthMm\": 0.8}; sealed)", kind: .textarea, value: values.value("values")),
+                FieldView(name: "reason", label: "Why", kind: .textarea, value: values.value("reason"), required: true),
+                FieldView(name: "disputed", label: "The client disputes the record (it stays as it was)", kind: .checkbox, checked: values.checked("disputed", false)),
             ]
         }
         return ActionForm(
@@ -364,6 +349,37 @@ enum ClientAction: String, CaseIterable {
             return parsed.errors.hasErrors ? nil : Command(.amend(client: client, amendment))
         }
     }
+}
+
+/// What a form shows in its fields: the values as typed (after a refusal), else the
+/// defaults each field gives.
+struct FormValues {
+    let typed: Form?
+
+    init(_ typed: Form?) { self.typed = typed }
+
+    func value(_ name: String, _ fallback: String = "") -> String { typed.map { $0.text(name) } ?? fallback }
+
+    func checked(_ name: String, _ fallback: Bool) -> Bool { typed.map { $0.value(name) != nil } ?? fallback }
+
+    /// A select's options, the typed (or default) one chosen; `blank`: a first, empty option.
+    func choices(_ name: String, _ options: [(value: String, label: String)], blank: String? = nil, fallback: String = "") -> [Choice] {
+        let chosen = value(name, fallback)
+        var list = options.map { Choice(value: $0.value, label: $0.label, selected: $0.value == chosen) }
+        // What was typed stays chosen, even if it is no longer offered (its error says why).
+        if !chosen.isEmpty, !options.contains(where: { $0.value == chosen }) { list.insert(Choice(value: chosen, label: chosen, selected: true), at: 0) }
+        if let blank { list.insert(Choice(value: "", label: blank, selected: chosen.isEmpty), at: 0) }
+        return list
+    }
+
+    /// Boxes of one name, those typed (or the defaults) ticked.
+    func many(_ name: String, _ options: [(value: String, label: String)], fallback: [String] = []) -> [Choice] {
+        let chosen = Set(typed.map { $0.values(name) } ?? fallback)
+        return options.map { Choice(value: $0.value, label: $0.label, selected: chosen.contains($0.value)) }
+    }
+
+    /// Options whose labels are their values.
+    static func named(_ values: [String]) -> [(value: String, label: String)] { values.map { ($0, $0) } }
 }
 
 /// Reads a posted form's values as a command wants them, keeping each failure's sentence

@@ -83,7 +83,7 @@ extension WebPages {
         let day = ISO8601DateFormatter.string(from: service.configuration.clock(), timeZone: .gmt, formatOptions: [.withFullDate])
         model.admin = AdminView(
             events: stats.events, headPosition: stats.headPosition, headHash: stats.headHash,
-            lastPassed: last.map { "\(Self.shown($0.at)) by \($0.by): \($0.events) events, head \($0.head.position) \($0.head.hashHex)" },
+            lastPassed: last.map { "\(Self.utc($0.at)) by \($0.by): \($0.events) events, head \($0.head.position) \($0.head.hashHex)" },
             result: result,
             backupPath: backupPath ?? (service.configuration.databasePath as NSString).deletingLastPathComponent + "/stipple-backup-\(day).sqlite")
         return render("admin", model, status: status)
@@ -113,7 +113,7 @@ extension WebPages {
         }
     }
 
-    static func shown(_ date: Date) -> String {
+    static func utc(_ date: Date) -> String {
         ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]) + " UTC"
     }
 
@@ -130,16 +130,15 @@ extension WebPages {
         for user in users {
             rows.append(UsersView.Row(
                 name: user.name, role: user.role.rawValue, clinics: user.clinics.joined(separator: ", "), disabled: user.disabled,
-                password: try await session.hasPassword(user.name), created: Self.shown(user.createdAt) + " by " + user.createdBy,
+                password: try await session.hasPassword(user.name), created: Self.utc(user.createdAt) + " by " + user.createdBy,
                 isSelf: user.name == session.principal.user))
         }
         let clinics = try await session.clinics()
-        func value(_ name: String, _ fallback: String = "") -> String { typed?.text(name) ?? fallback }
-        let chosen = Set(typed?.values("clinics") ?? [])
+        let values = FormValues(typed)
         var fields = [
-            FieldView(name: "name", label: "User name (letters, digits, - and _)", kind: .text, value: value("name"), required: true),
-            FieldView(name: "role", label: "Role", kind: .select(Role.allCases.map { Choice(value: $0.rawValue, label: $0.rawValue, selected: $0.rawValue == value("role", "clinician")) })),
-            FieldView(name: "clinics", label: "Clinics (clinicians and reception)", kind: .checks(clinics.map { Choice(value: $0, label: $0, selected: chosen.contains($0)) })),
+            FieldView(name: "name", label: "User name (letters, digits, - and _)", kind: .text, value: values.value("name"), required: true),
+            FieldView(name: "role", label: "Role", kind: .select(values.choices("role", FormValues.named(Role.allCases.map(\.rawValue)), fallback: "clinician"))),
+            FieldView(name: "clinics", label: "Clinics (clinicians and reception)", kind: .checks(values.many("clinics", FormValues.named(clinics)))),
         ]
         for index in fields.indices { fields[index].errors = errors.fields[fields[index].name] ?? [] }
         model.users = UsersView(rows: rows, fields: fields, formErrors: errors.form, shown: shown)
@@ -154,7 +153,7 @@ extension WebPages {
             let token = try await session.addUser(name, role: role, clinics: form.values("clinics"))
             let invite = try await session.invite(name)
             return try await usersPage(signedIn, shown: UsersView.Shown(
-                title: "User \(name) added.", link: inviteLink(invite, request), expires: Self.shown(invite.expiresAt), token: token))
+                title: "User \(name) added.", link: inviteLink(invite, request), expires: Self.utc(invite.expiresAt), token: token))
         } catch {
             var errors = FormErrors()
             let error = ServiceError(error)
@@ -174,7 +173,7 @@ extension WebPages {
             case "invite":
                 let invite = try await session.invite(name)
                 return try await usersPage(signedIn, shown: UsersView.Shown(
-                    title: "A link for \(name) to set a password.", link: inviteLink(invite, request), expires: Self.shown(invite.expiresAt)))
+                    title: "A link for \(name) to set a password.", link: inviteLink(invite, request), expires: Self.utc(invite.expiresAt)))
             default:
                 let enrolment = try await session.enrolSecondFactor(of: name)
                 return try await usersPage(signedIn, shown: UsersView.Shown(
@@ -193,11 +192,11 @@ extension WebPages {
         return (configuration.tls == nil ? "http://" : "https://") + host + "/invite/" + invite.token
     }
 
-    func invitePage(token: String, form: FieldErrorsPage? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func invitePage(token: String, error: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         var model = PageModel(title: "Set your password")
         do {
             let user = try await service.invitedUser(token: token)
-            model.invite = InviteView(user: user, token: token, error: form?.error)
+            model.invite = InviteView(user: user, token: token, error: error)
             return render("invite", model, status: status)
         } catch {
             model.message = Self.sentence(error.message)
@@ -208,7 +207,7 @@ extension WebPages {
     func acceptInvite(token: String, _ form: Form) async throws -> Response {
         let password = form.value("password") ?? ""
         guard password == (form.value("repeat") ?? "") else {
-            return try await invitePage(token: token, form: FieldErrorsPage(error: "The two passwords differ: type the same one twice."), status: .unprocessableContent)
+            return try await invitePage(token: token, error: "The two passwords differ: type the same one twice.", status: .unprocessableContent)
         }
         do {
             let user = try await service.acceptInvite(token: token, password: password)
@@ -222,7 +221,7 @@ extension WebPages {
                 model.message = Self.sentence(error.message)
                 return render("message", model, status: .notFound)
             }
-            return try await invitePage(token: token, form: FieldErrorsPage(error: Self.sentence(error.message)), status: .unprocessableContent)
+            return try await invitePage(token: token, error: Self.sentence(error.message), status: .unprocessableContent)
         }
     }
 
@@ -363,10 +362,6 @@ struct InviteView {
     var error: String?
 }
 
-struct FieldErrorsPage {
-    var error: String
-}
-
 struct ProjectionsView {
     struct Row {
         var name: String
@@ -420,13 +415,4 @@ struct ErasureView {
     var client: String
     var reason: String
     var error: String?
-}
-
-extension ISO8601DateFormatter {
-    static func string(from date: Date, timeZone: TimeZone, formatOptions: ISO8601DateFormatter.Options) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = timeZone
-        formatter.formatOptions = formatOptions
-        return formatter.string(from: date)
-    }
 }

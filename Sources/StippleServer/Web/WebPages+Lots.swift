@@ -186,38 +186,34 @@ enum LotAction: String, CaseIterable {
 
     /// The form, blank or as typed; `clinic`: the receiving clinic (a receipt's).
     func form(lot: String, clinic: String?, typed: TypedForm<LotAction>? = nil) -> ActionForm {
-        let values = typed?.values
-        func value(_ name: String, _ fallback: String = "") -> String { values.map { $0.text(name) } ?? fallback }
-        func choices(_ name: String, _ options: [(String, String)], fallback: String) -> [Choice] {
-            options.map { Choice(value: $0.0, label: $0.1, selected: $0.0 == value(name, fallback)) }
-        }
+        let values = FormValues(typed?.values)
         let at = FieldView(name: "at", label: self == .receive ? "Received" : self == .open ? "Opened at" : self == .recall ? "Recalled at" : "Discarded at",
-                           kind: .dateTime, value: value("at"), required: true)
+                           kind: .dateTime, value: values.value("at"), required: true)
         let fields: [FieldView]
         switch self {
         case .receive:
             fields = [
-                FieldView(name: "lot", label: "Lot number", kind: .text, value: value("lot"), required: true),
-                FieldView(name: "kind", label: "Kind", kind: .select(choices("kind", [("pigment", "pigment"), ("cartridge", "needle cartridge")], fallback: "pigment"))),
-                FieldView(name: "manufacturer", label: "Manufacturer", kind: .text, value: value("manufacturer"), required: true),
-                FieldView(name: "expiry", label: "Expiry", kind: .date, value: value("expiry"), required: true),
-                FieldView(name: "shade", label: "Shade (pigments)", kind: .text, value: value("shade")),
-                FieldView(name: "quantity", label: "Units", kind: .number, value: value("quantity", "1")),
-                FieldView(name: "configuration", label: "Configuration (cartridges)", kind: .select(choices(
-                    "configuration", TypedInput.needleConfigurations.names.map { ($0, $0) }, fallback: "3RL"))),
-                FieldView(name: "diameter", label: "Needle diameter, mm (cartridges)", kind: .decimal, value: value("diameter")),
+                FieldView(name: "lot", label: "Lot number", kind: .text, value: values.value("lot"), required: true),
+                FieldView(name: "kind", label: "Kind", kind: .select(values.choices("kind", [("pigment", "pigment"), ("cartridge", "needle cartridge")], fallback: "pigment"))),
+                FieldView(name: "manufacturer", label: "Manufacturer", kind: .text, value: values.value("manufacturer"), required: true),
+                FieldView(name: "expiry", label: "Expiry", kind: .date, value: values.value("expiry"), required: true),
+                FieldView(name: "shade", label: "Shade (pigments)", kind: .text, value: values.value("shade")),
+                FieldView(name: "quantity", label: "Units", kind: .number, value: values.value("quantity", "1")),
+                FieldView(name: "configuration", label: "Configuration (cartridges)", kind: .select(values.choices(
+                    "configuration", FormValues.named(TypedInput.needleConfigurations.names), fallback: "3RL"))),
+                FieldView(name: "diameter", label: "Needle diameter, mm (cartridges)", kind: .decimal, value: values.value("diameter")),
                 at,
             ]
         case .open: fields = [at]
         case .recall:
             fields = [
-                FieldView(name: "authority", label: "Recalled by (authority)", kind: .text, value: value("authority", "Health Canada"), required: true),
-                FieldView(name: "notice", label: "Notice reference", kind: .text, value: value("notice"), required: true),
+                FieldView(name: "authority", label: "Recalled by (authority)", kind: .text, value: values.value("authority", "Health Canada"), required: true),
+                FieldView(name: "notice", label: "Notice reference", kind: .text, value: values.value("notice"), required: true),
                 at,
-                FieldView(name: "reason", label: "Reason", kind: .text, value: value("reason")),
+                FieldView(name: "reason", label: "Reason", kind: .text, value: values.value("reason")),
             ]
         case .discard:
-            fields = [FieldView(name: "reason", label: "Why", kind: .text, value: value("reason"), required: true), at]
+            fields = [FieldView(name: "reason", label: "Why", kind: .text, value: values.value("reason"), required: true), at]
         }
         let path = self == .receive ? "/lots" : "/lots/\(WebPages.pathSegment(lot))/\(rawValue)"
         return ActionForm(id: rawValue + "-form", action: path, title: title, clinic: clinic, fields: fields, errors: typed?.errors)

@@ -54,7 +54,11 @@ extension WebPages {
         let clinics = try await Self.clinics(of: session)
         let today = try await session.today(at: clinics.first).day
         var view = ReportView(page: page, values: query, today: today, clinics: clinics, chainWide: session.may(.readReports))
-        guard let request = view.request() else { model.report = view; return render("report", model, status: .unprocessableContent) }
+        guard let request = view.request() else {
+            view.finish()
+            model.report = view
+            return render("report", model, status: .unprocessableContent)
+        }
         do {
             let report = try await session.report(request)
             view.sections = report.sections.map { ReportTableView($0) }
@@ -110,7 +114,7 @@ enum ReportPage: String, CaseIterable {
         switch self {
         case .audit: return "Every procedure checked against consent, certification and lots; violations first, clients by pseudonym."
         case .workload: return "Sessions, touch-ups and hours per technician and ISO week, with bookings ahead."
-        case .due: return "Touch-ups and guarantees falling due within 60 days, and courses overdue."
+        case .due: return "Touch-ups and guarantees falling due within \(ClinicReports.lookAheadDays) days, and courses overdue."
         case .conversion: return "Consultations per clinic and how many went on to a first session."
         case .records: return "The record the inspection asks for: date, client, procedure, provider, lots. Prints, and downloads as CSV."
         case .access: return "Who was shown a client's record, when and why."
@@ -230,7 +234,6 @@ struct ReportView {
             if value("client").isEmpty { errors.add("Give the client's id.", to: "client") } else { request = .access(client: value("client")) }
         }
         if errors.hasErrors { request = nil; refused = true }
-        finish()
         return request
     }
 

@@ -132,53 +132,49 @@ enum TechnicianAction: String, CaseIterable {
     }
 
     func form(_ context: Context, typed: TypedTechnicianAction? = nil) -> ActionForm {
-        let values = typed?.values
-        func value(_ name: String, _ fallback: String = "") -> String { values.map { $0.text(name) } ?? fallback }
-        func choices(_ name: String, _ options: [String], fallback: String = "") -> [Choice] {
-            let chosen = value(name, fallback)
-            return options.map { Choice(value: $0, label: $0, selected: $0 == chosen) }
-        }
+        let values = FormValues(typed?.values)
+        func choices(_ name: String, _ options: [String], fallback: String = "") -> [Choice] { values.choices(name, FormValues.named(options), fallback: fallback) }
         let certification = FieldView(name: "certification", label: "Certification", kind: .select(choices("certification", context.certifications)))
         let fields: [FieldView]
         switch self {
         case .register:
             fields = [
-                FieldView(name: "id", label: "Technician id (e.g. 21)", kind: .text, value: value("id"), required: true),
-                FieldView(name: "name", label: "Name (kept in clear: it signs the records)", kind: .text, value: value("name"), required: true),
+                FieldView(name: "id", label: "Technician id (e.g. 21)", kind: .text, value: values.value("id"), required: true),
+                FieldView(name: "name", label: "Name (kept in clear: it signs the records)", kind: .text, value: values.value("name"), required: true),
                 FieldView(name: "clinic", label: "First clinic", kind: .select(choices("clinic", context.clinics))),
-                FieldView(name: "from", label: "Working there from", kind: .date, value: value("from"), required: true),
+                FieldView(name: "from", label: "Working there from", kind: .date, value: values.value("from"), required: true),
             ]
         case .assign:
             fields = [
                 FieldView(name: "clinic", label: "Clinic", kind: .select(choices("clinic", context.clinics))),
-                FieldView(name: "from", label: "From", kind: .date, value: value("from"), required: true),
+                FieldView(name: "from", label: "From", kind: .date, value: values.value("from"), required: true),
             ]
         case .certify:
             fields = [
-                FieldView(name: "certification", label: "Certification id", kind: .text, value: value("certification"), required: true),
+                FieldView(name: "certification", label: "Certification id", kind: .text, value: values.value("certification"), required: true),
                 FieldView(name: "level", label: "Level", kind: .select(choices("level", TypedInput.certificationLevels.names, fallback: "certified"))),
-                FieldView(name: "issued", label: "Issued on", kind: .date, value: value("issued"), required: true),
-                FieldView(name: "expires", label: "Expires on", kind: .date, value: value("expires"), required: true),
-                FieldView(name: "issuer", label: "Issuer", kind: .text, value: value("issuer", "Stipple Academy")),
-                FieldView(name: "trainer", label: "Trainer (technician id, optional)", kind: .text, value: value("trainer")),
+                FieldView(name: "issued", label: "Issued on", kind: .date, value: values.value("issued"), required: true),
+                FieldView(name: "expires", label: "Expires on", kind: .date, value: values.value("expires"), required: true),
+                FieldView(name: "issuer", label: "Issuer", kind: .text, value: values.value("issuer", "Stipple Academy")),
+                FieldView(name: "trainer", label: "Trainer (technician id, optional)", kind: .text, value: values.value("trainer")),
             ]
         case .renew:
             fields = [
                 certification,
-                FieldView(name: "renewed", label: "Renewed on", kind: .date, value: value("renewed"), required: true),
-                FieldView(name: "expires", label: "New expiry", kind: .date, value: value("expires"), required: true),
+                FieldView(name: "renewed", label: "Renewed on", kind: .date, value: values.value("renewed"), required: true),
+                FieldView(name: "expires", label: "New expiry", kind: .date, value: values.value("expires"), required: true),
             ]
         case .suspend, .revoke:
             fields = [
                 certification,
-                FieldView(name: "on", label: self == .suspend ? "Suspended from" : "Revoked on", kind: .date, value: value("on"), required: true),
-                FieldView(name: "reason", label: "Why", kind: .text, value: value("reason"), required: true),
+                FieldView(name: "on", label: self == .suspend ? "Suspended from" : "Revoked on", kind: .date, value: values.value("on"), required: true),
+                FieldView(name: "reason", label: "Why", kind: .text, value: values.value("reason"), required: true),
             ]
         case .training:
             fields = [
-                FieldView(name: "completed", label: "Completed on", kind: .date, value: value("completed"), required: true),
-                FieldView(name: "provider", label: "Provider", kind: .text, value: value("provider")),
-                FieldView(name: "certificate", label: "Certificate reference", kind: .text, value: value("certificate")),
+                FieldView(name: "completed", label: "Completed on", kind: .date, value: values.value("completed"), required: true),
+                FieldView(name: "provider", label: "Provider", kind: .text, value: values.value("provider")),
+                FieldView(name: "certificate", label: "Certificate reference", kind: .text, value: values.value("certificate")),
             ]
         }
         let path = self == .register ? "/technicians" : "/technicians/\(WebPages.pathSegment(context.technician))/\(rawValue)"
