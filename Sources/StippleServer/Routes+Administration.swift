@@ -67,8 +67,11 @@ extension StippleAPI {
             },
             Self.route(.post, "/v1/backups") { input, _ in
                 let body = try await input.object()
-                guard let path = body["path"]?.stringValue, !path.isEmpty else { throw Problem.badRequest(#"give {"path": "…"}: a new file on the server's machine"#) }
-                let report = try await input.session().backup(to: path)
+                if body["path"] != nil {
+                    throw Problem.badRequest(#"the server writes backups only into its backup folder (stipple serve --backup-folder): give {"name": "stipple-2026-12-02.sqlite"}, a new file's name, not a path"#)
+                }
+                guard let name = body["name"]?.stringValue, !name.isEmpty else { throw Problem.badRequest(#"give {"name": "…"}: a new file's name in the server's backup folder"#) }
+                let (path, report) = try await input.session().backup(named: name)
                 return JSONBody.response(.object([
                     "path": .string(path), "events": .int(report.eventCount), "headPosition": .int(report.head.position), "headHash": .string(report.head.hashHex),
                 ]), status: .created)

@@ -25,6 +25,10 @@ public struct ServerConfiguration: Sendable {
     /// The addresses of reverse proxies in front of the server: a request from one of them
     /// is counted (for sign-in throttling) under the address its `X-Forwarded-For` gives.
     public var trustedProxies: Set<String> = []
+    /// The address people open the pages at (`https://stipple.example.ca`), which invite
+    /// links are built on; `nil`: the address the admin's own request came to (right
+    /// without a proxy, or with one that keeps the Host header).
+    public var publicURL: String?
 
     public init() {}
 
@@ -60,6 +64,13 @@ public struct ServerConfiguration: Sendable {
         if !isLoopback && tls == nil && !insecureHTTP { throw ServerConfigurationError.plainHTTPOnNetwork(hostname) }
         guard (0...65_535).contains(port) else { throw ServerConfigurationError.badPort(port) }
         for proxy in trustedProxies where !Self.isIPAddress(proxy) { throw ServerConfigurationError.badProxy(proxy) }
+        if let publicURL {
+            let url = URL(string: publicURL)
+            guard let url, ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false, url.query == nil, url.fragment == nil,
+                  url.path.isEmpty || url.path == "/" else {
+                throw ServerConfigurationError.badPublicURL(publicURL)
+            }
+        }
         if let tls {
             for path in [tls.certificate, tls.key] where !FileManager.default.isReadableFile(atPath: path) {
                 throw ServerConfigurationError.unreadableTLSFile(path)
@@ -74,6 +85,7 @@ public enum ServerConfigurationError: Error, Sendable, CustomStringConvertible, 
     case badPort(Int)
     case badProxy(String)
     case unreadableTLSFile(String)
+    case badPublicURL(String)
 
     public var description: String {
         switch self {
@@ -85,6 +97,8 @@ public enum ServerConfigurationError: Error, Sendable, CustomStringConvertible, 
             return "--trusted-proxy takes the proxy's IP address as it connects (e.g. 127.0.0.1 or ::1), not \"\(text)\""
         case .unreadableTLSFile(let path):
             return "cannot read \(path): give a PEM file this user can read"
+        case .badPublicURL(let text):
+            return "--public-url takes the address people open the pages at, scheme and host only (e.g. https://stipple.example.ca), not \"\(text)\""
         }
     }
 }

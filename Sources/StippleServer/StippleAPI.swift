@@ -100,7 +100,8 @@ func buildApplication(
         logger: logger)
 }
 
-/// Keeps the projections current while the server runs; stops with it.
+/// Keeps the projections current while the server runs; stops with it, and stops the
+/// background rebuilds then.
 struct ProjectionUpkeep: ServiceLifecycle.Service {
     let service: StippleService.Service
 
@@ -108,6 +109,9 @@ struct ProjectionUpkeep: ServiceLifecycle.Service {
         await cancelWhenGracefulShutdown {
             await service.keepProjectionsCurrent()
         }
+        // A rebuild started from the pages stops where it is (its followers are told, so
+        // their event streams end and the server's shutdown is not held by them).
+        await service.stopBackgroundWork()
     }
 }
 

@@ -38,6 +38,29 @@ final class RebuildJobs: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// The running rebuilds' tasks, for ``stop()``.
+    private let tasks = Mutex<[String: Task<Void, Never>]>([:])
+
+    /// How many pages may follow one rebuild at a time (each holds a connection).
+    static let followerLimit = 16
+
+    /// Keeps the task running `id`, until it ends.
+    func run(_ id: String, _ work: @escaping @Sendable () async -> Void) {
+        tasks.withLock { tasks in
+            tasks[id] = Task.detached { [weak self] in
+                await work()
+                _ = self?.tasks.withLock { $0.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    /// Cancels the running rebuilds and waits for them: each stops where it is (the live
+    /// reports untouched, the next rebuild resumes it) and tells its followers.
+    func stop() async {
+        let running = tasks.withLock { Array($0.values) }
+        for task in running { task.cancel() }
+        for task in running { await task.value }
+    }
 
     /// Starts `job` unless another is running (whose id is returned in the error).
     func start(_ job: RebuildJob) -> String? {
@@ -52,20 +75,28 @@ final class RebuildJobs: Sendable {
 
     func job(_ id: String) -> RebuildJob? { entries.withLock { $0[id]?.job } }
 
-    /// Every change of `id` from now on (at most four a second, and the last), starting with its state now.
-    func follow(_ id: String) -> AsyncStream<RebuildJob>? {
+    /// Every change of `id` from now on (at most four a second, and the last), starting
+    /// with its state now; `nil` for an unknown job.
+    ///
+    /// - Throws: ``ServiceError`` (`refused`) when ``followerLimit`` pages follow it already.
+    func follow(_ id: String) throws(ServiceError) -> AsyncStream<RebuildJob>? {
         let (stream, continuation) = AsyncStream<RebuildJob>.makeStream(bufferingPolicy: .bufferingNewest(8))
         let key = UUID()
         continuation.onTermination = { [weak self] _ in self?.entries.withLock { $0[id]?.followers[key] = nil } }
         // The state now is yielded under the lock (yielding runs no handler), so no change
         // can reach the follower before it; a finished job's stream ends outside it.
-        let now: RebuildJob? = entries.withLock { entries in
-            guard let entry = entries[id] else { return nil }
+        let now: RebuildJob?? = entries.withLock { entries in
+            guard let entry = entries[id] else { return .some(nil) }
+            if !entry.job.finished && entry.followers.count >= Self.followerLimit { return nil }
             continuation.yield(entry.job)
             if !entry.job.finished { entries[id]?.followers[key] = continuation }
             return entry.job
         }
-        guard let now else { return nil }
+        guard let found = now else {
+            continuation.finish()
+            throw ServiceError(.refused, "\(Self.followerLimit) pages follow this rebuild already: close one, or reload this page later")
+        }
+        guard let now = found else { return nil }
         if now.finished { continuation.finish() }
         return stream
     }
@@ -114,7 +145,7 @@ extension Session {
         let jobs = service.rebuilds
         if let running = jobs.start(job) { throw ServiceError(.refused, "a rebuild is running already (\(running)): follow it, or wait for it to end") }
         let session = self
-        Task.detached {
+        jobs.run(id) {
             do {
                 let summaries = try await session.rebuild(names) { progress in
                     jobs.update(id) { job in
@@ -126,6 +157,11 @@ extension Session {
                 }
                 jobs.update(id) { job in
                     job.summaries = summaries
+                    job.finished = true
+                }
+            } catch is CancellationError {
+                jobs.update(id) { job in
+                    job.failure = "stopped: the server is shutting down; the reports in use are as they were, and a new rebuild goes on where this one stopped"
                     job.finished = true
                 }
             } catch {
@@ -150,7 +186,7 @@ extension Session {
     /// A background rebuild's state now and at each change until it ends.
     public func followRebuild(_ id: String) throws(ServiceError) -> AsyncStream<RebuildJob> {
         try require(.rebuildReports)
-        guard let stream = service.rebuilds.follow(id) else { throw ServiceError.notFound("there is no rebuild \(id) (a restart forgets them)") }
+        guard let stream = try service.rebuilds.follow(id) else { throw ServiceError.notFound("there is no rebuild \(id) (a restart forgets them)") }
         return stream
     }
 
@@ -179,4 +215,32 @@ extension Session {
     /// The last verification that passed in this server (memory only: a verification of a
     /// backup file must not write into it, so none is stored in the log's file).
     public var lastPassedVerification: PassedVerification? { service.verifications.withLock { $0 } }
+}
+
+extension SignedIn {
+    /// ``Session/followRebuild(_:)`` for a person signed in to the pages: it ends at the
+    /// first change after their session does (signed out, locked, expired, the user
+    /// disabled), so a page left open tells nothing more.
+    public func followRebuild(_ id: String) throws(ServiceError) -> AsyncStream<RebuildJob> {
+        let updates = try session.followRebuild(id)
+        let service = session.service, cookie = self.cookie
+        return AsyncStream(bufferingPolicy: .bufferingNewest(8)) { continuation in
+            let task = Task {
+                for await job in updates {
+                    guard service.isActive(cookie: cookie) else { break }
+                    continuation.yield(job)
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+extension Service {
+    /// Stops the work the service runs in the background (rebuilds started from the pages)
+    /// and waits for it, before the log is closed: a server's graceful shutdown.
+    public func stopBackgroundWork() async {
+        await rebuilds.stop()
+    }
 }

@@ -266,6 +266,13 @@ extension Service {
         }
     }
 
+    /// Whether the session of `cookie` is signed in and not locked (it is not marked seen:
+    /// a page following something is no one using it).
+    func isActive(cookie: String) -> Bool {
+        if case .active = people.find(cookie, at: configuration.clock(), policy: configuration.signIn, touch: false) { return true }
+        return false
+    }
+
     /// Ends the session of `cookie` (its cookie is refused from now on, wherever it was copied).
     public func signOut(cookie: String?) {
         if let cookie { people.end(cookie) }

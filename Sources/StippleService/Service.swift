@@ -31,6 +31,15 @@ public struct ServiceConfiguration: Sendable {
     public var log = EventLog.Configuration()
     /// How people sign in to the pages.
     public var signIn = SignInPolicy()
+    /// The folder the server's backups go into (``Session/backup(named:)``), made when
+    /// first used; `nil`: `backups` beside the log. The server never writes a backup
+    /// anywhere else: whoever holds an admin's password reaches no other path on the machine.
+    public var backupFolder: String?
+
+    /// The folder backups by name go into.
+    public var resolvedBackupFolder: String {
+        backupFolder ?? ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("backups")
+    }
 
     public init(databasePath: String, masterKeyPath: String, logger: Logger = EventLog.silentLogger) {
         self.databasePath = databasePath

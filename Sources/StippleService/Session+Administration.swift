@@ -71,6 +71,33 @@ extension Session {
         return try await classified { try await log.backup(to: destination) }
     }
 
+    /// Copies the log, as ``backup(to:)`` does, to the file `name` in the configured backup
+    /// folder (made, owner-only, if missing): the server's path, which names a file and
+    /// never a place. Returns where the copy is.
+    public func backup(named name: String) async throws(ServiceError) -> (path: String, report: VerificationReport) {
+        try require(.backUp)
+        try Self.checkBackupName(name)
+        let folder = configuration.resolvedBackupFolder
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ServiceError.failure("the backup folder \(folder) cannot be made: \(error.localizedDescription)")
+        }
+        let path = (folder as NSString).appendingPathComponent(name)
+        return (path, try await backup(to: path))
+    }
+
+    /// A backup's file name: letters, digits, `.`, `-` and `_`, ending in `.sqlite`.
+    static func checkBackupName(_ name: String) throws(ServiceError) {
+        let allowed = name.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x2D || byte == 0x2E || byte == 0x5F
+        }
+        guard (8...120).contains(name.utf8.count), allowed, !name.hasPrefix("."), name.hasSuffix(".sqlite") else {
+            throw ServiceError.badInput(
+                "a backup is named by a file name of letters, digits, '.', '-' and '_' ending in .sqlite (e.g. stipple-2026-12-02.sqlite), not \"\(InputHygiene.printable(name))\": it goes into the server's backup folder")
+        }
+    }
+
     /// Recomputes every chain hash, and checks the users table against the user events
     /// (any user: the record's integrity is everyone's to check).
     public func verify(progress: (@Sendable (Int64, Int64) -> Void)? = nil) async throws(ServiceError) -> Verification {

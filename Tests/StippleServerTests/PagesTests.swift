@@ -114,6 +114,37 @@ struct PagesTests {
         }
     }
 
+    @Test("a recording form sent twice records once; sent again from the same page with other values it records nothing and says why")
+    func formsSentTwice() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let (cookie, token) = try await Self.signIn(client)
+            let page = try await client.execute(uri: "/clients/42", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+            let once = try #require(String(buffer: page.body).firstMatch(of: /name="_once" value="([^"]+)"/)?.1)
+            func consent(_ form: String, once: Substring?) async throws -> TestResponse {
+                var fields = [("_csrf", token), ("clinic", "toronto"), ("form", form), ("at", "2026-11-20T10:00"), ("procedure", "on")]
+                if let once { fields.append(("_once", String(once))) }
+                let (headers, body) = Self.form(fields, cookie: cookie)
+                return try await client.execute(uri: "/clients/42/consent", method: .post, headers: headers, body: body)
+            }
+            let before = try await chain.session(.admin).stats().headPosition
+            let first = try await consent("smp-consent-v5", once: once)
+            #expect(first.status == .seeOther)
+            let recorded = try await chain.head()
+            #expect(try await chain.session(.admin).stats().headPosition == before + 1)
+            let again = try await consent("smp-consent-v5", once: once)
+            #expect(again.status == .seeOther, "the first one's answer")
+            #expect(try await chain.head() == recorded, "nothing recorded twice")
+            let changed = try await consent("smp-consent-v6", once: once)
+            #expect(changed.status == .unprocessableContent)
+            #expect(String(buffer: changed.body).contains("This form was already sent from this page, with other values"))
+            #expect(try await chain.session(.admin).stats().headPosition == before + 2, "only the access of the page shown again")
+            let fresh = try await consent("smp-consent-v6", once: nil)
+            #expect(fresh.status == .seeOther, "a form without its key is recorded as sent")
+            #expect(try await chain.session(.admin).stats().headPosition == before + 3)
+        }
+    }
+
     @Test("another clinic's client and an unknown one get the same page; a confidential one asks why")
     func refusals() async throws {
         let chain = try await Self.chain()
@@ -191,5 +222,36 @@ struct PagesTests {
         #expect(configuration.clientAddress(peer: "192.0.2.5", forwardedFor: ["203.0.113.7"]) == "192.0.2.5", "a peer that is no trusted proxy")
         configuration.trustedProxies = ["proxy.example"]
         #expect(throws: ServerConfigurationError.badProxy("proxy.example")) { try configuration.validate() }
+    }
+
+    @Test("--public-url is a scheme and a host (invite links are built on it), nothing else", arguments: [
+        ("https://stipple.example.ca", true), ("https://stipple.example.ca/", true), ("http://10.0.0.5:8080", true),
+        ("stipple.example.ca", false), ("ftp://stipple.example.ca", false), ("https://stipple.example.ca/pages", false),
+        ("https://stipple.example.ca/?next=x", false), ("https://", false),
+    ])
+    func publicURL(text: String, valid: Bool) {
+        var configuration = ServerConfiguration()
+        configuration.publicURL = text
+        if valid {
+            #expect(throws: Never.self) { try configuration.validate() }
+        } else {
+            #expect(throws: ServerConfigurationError.badPublicURL(text)) { try configuration.validate() }
+        }
+    }
+
+    @Test("an invite's password posted without its link's token sets nothing")
+    func inviteWithoutToken() async throws {
+        let chain = try await Self.chain()
+        let head = try await chain.head()
+        try await Self.application(chain).test(.router) { client in
+            for fields in [[("password", "a phrase of my own choosing"), ("repeat", "a phrase of my own choosing")],
+                           [("token", "forged"), ("password", "a phrase of my own choosing"), ("repeat", "a phrase of my own choosing")]] {
+                let (headers, body) = Self.form(fields)
+                let response = try await client.execute(uri: "/invite", method: .post, headers: headers, body: body)
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("not valid"))
+            }
+        }
+        #expect(try await chain.head() == head)
     }
 }

@@ -66,6 +66,18 @@ struct ServerTests {
         }
     }
 
+    @Test("a backup goes into the server's backup folder, under the name given")
+    func backupByName() async throws {
+        let api = try await API()
+        try await api.application().test(.router) { client in
+            let response = try await client.execute(uri: "/v1/backups", method: .post, headers: api.headers(.admin), body: ByteBuffer(string: #"{"name":"copy-1.sqlite"}"#))
+            #expect(response.status == .created, "\(String(buffer: response.body))")
+            let path = api.chain.folder.file("backups/copy-1.sqlite")
+            #expect(try API.json(response)["path"] == .string(path))
+            #expect(FileManager.default.fileExists(atPath: path))
+        }
+    }
+
     @Test("errors are problem details with the status of their kind", arguments: [
         // (user, uri, method, body, content type json, status, problem type)
         (nil as TestUser?, "/v1/stats", "GET", nil as String?, true, 401, "unauthenticated"),
@@ -80,6 +92,9 @@ struct ServerTests {
         (.auditor, "/v1/clients/44/history", "GET", nil, true, 403, "purpose-required"),
         (.admin, "/v1/reports/paint", "GET", nil, true, 404, "not-found"),
         (.admin, "/v1/reports/workload", "GET", nil, true, 400, "bad-input"),
+        (.admin, "/v1/backups", "POST", #"{"path":"/tmp/anywhere.sqlite"}"#, true, 400, "bad-input"),
+        (.admin, "/v1/backups", "POST", #"{"name":"../anywhere.sqlite"}"#, true, 400, "bad-input"),
+        (.clinician, "/v1/backups", "POST", #"{"name":"mine.sqlite"}"#, true, 403, "denied"),
     ] as [(TestUser?, String, String, String?, Bool, Int, String)])
     func problems(user: TestUser?, uri: String, method: String, body: String?, json: Bool, status: Int, type: String) async throws {
         let api = try await API()

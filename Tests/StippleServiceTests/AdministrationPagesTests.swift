@@ -20,6 +20,29 @@ import Treatment
         }
     }
 
+    @Test("a backup by name goes into the backup folder only: a path, a climb, a hidden or another kind of file is refused, nothing written")
+    func backupsByNameStayInTheirFolder() async throws {
+        let chain = try await Self.chain()
+        let admin = try await chain.session(.admin)
+        let folder = chain.configuration.resolvedBackupFolder
+        #expect(folder == chain.folder.file("backups"), "default: beside the log")
+        for name in ["/tmp/stipple.sqlite", "../stipple-copy.sqlite", "nested/copy.sqlite", ".hidden.sqlite", "copy.db", "copy .sqlite", "", "côpie.sqlite"] {
+            let error = await serviceError({ _ = try await admin.backup(named: name) })
+            #expect(error?.kind == .badInput, "\(name)")
+            #expect(error?.message.contains("a backup is named by a file name of letters, digits") == true, "\(name): \(error?.message ?? "")")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder), "nothing made for a refused name")
+        let (path, report) = try await admin.backup(named: "stipple-2026-12-02.sqlite")
+        #expect(path == folder + "/stipple-2026-12-02.sqlite")
+        #expect(report.isIntact && FileManager.default.fileExists(atPath: path))
+        let mode = try FileManager.default.attributesOfItem(atPath: folder)[.posixPermissions] as? Int
+        #expect(mode == 0o700, "the folder is its owner's only")
+        let again = await serviceError({ _ = try await admin.backup(named: "stipple-2026-12-02.sqlite") })
+        #expect(again?.message.contains("it exists already") == true, "\(again?.message ?? "")")
+        let clinician = await serviceError({ _ = try await chain.session(.clinician).backup(named: "mine.sqlite") })
+        #expect(clinician?.kind == .denied)
+    }
+
     @Test func anInviteLinkSetsThePersonsOwnPasswordOnceAndIsRecordedAsTheirs() async throws {
         let chain = try await Self.chain()
         let invite = try await chain.session(.admin).invite("dr-lee")

@@ -57,6 +57,16 @@ extension Stipple {
             valueName: "address"))
         var trustedProxies: [String] = []
 
+        @Option(name: .customLong("public-url"), help: ArgumentHelp(
+            "The address people open the pages at, e.g. https://stipple.example.ca: invite links are built on it. Default: the address the admin's request came to.",
+            valueName: "url"))
+        var publicURL: String?
+
+        @Option(name: .customLong("backup-folder"), help: ArgumentHelp(
+            "The folder the pages' and the API's backups go into (made when first used); they name a file in it, never a path. Default: backups beside the log.",
+            valueName: "folder"))
+        var backupFolder: String?
+
         func validate() throws {
             if !(1...240).contains(idleLockMinutes) { throw ValidationError("--idle-lock must be 1 to 240 minutes, not \(idleLockMinutes).") }
             if let idleLockSeconds, !(1...14_400).contains(idleLockSeconds) { throw ValidationError("--idle-lock-seconds must be 1 to 14400.") }
@@ -75,9 +85,11 @@ extension Stipple {
                 server.maxFeedWait = .seconds(maxFeedWait)
                 if let tlsCertificate, let tlsKey { server.tls = (tlsCertificate, tlsKey) }
                 server.trustedProxies = Set(trustedProxies)
+                server.publicURL = publicURL
                 do { try server.validate() } catch { throw Failure.badInput("\(error)") }
                 var configuration = options.configuration()
                 configuration.projectionUpkeep = .background(readYourWrites: .seconds(2))
+                if let backupFolder { configuration.backupFolder = URL(fileURLWithPath: backupFolder).standardizedFileURL.path }
                 configuration.catchUpProgress = nil
                 // The browser tests lock after seconds; people set minutes.
                 configuration.signIn.idleLock = .seconds(idleLockSeconds ?? idleLockMinutes * 60)

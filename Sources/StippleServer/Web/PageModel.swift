@@ -10,6 +10,9 @@ struct PageModel {
     var role: String?
     /// The form token every form of the page carries.
     var formToken: String?
+    /// A fresh id each time the page is shown, carried by its recording forms (their
+    /// idempotency key, see `Form.idempotency`).
+    var once: String?
     var idleSeconds = 600
     /// A sentence for the whole page (an error or what was done).
     var message: String?
@@ -48,6 +51,7 @@ struct PageModel {
         user = signedIn.session.principal.user
         role = signedIn.session.principal.role.rawValue
         formToken = signedIn.formToken
+        once = UUID().uuidString.lowercased()
         nav = NavigationView(signedIn.session)
     }
 }

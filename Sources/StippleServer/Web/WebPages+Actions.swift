@@ -33,7 +33,7 @@ extension WebPages {
             guard let command, !typed.errors.hasErrors else {
                 return try await clientPage(signedIn, client: client, purpose: purpose, typed: typed, status: .unprocessableContent)
             }
-            _ = try await session.record([command])
+            _ = try await session.record([command], idempotency: form.idempotency)
         } catch {
             Self.place(ServiceError(error), in: &typed.errors, field: action.formField(ofRule:))
             return try await clientPage(signedIn, client: client, purpose: purpose, typed: typed, status: .unprocessableContent)

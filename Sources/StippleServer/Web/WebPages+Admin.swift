@@ -59,9 +59,11 @@ extension WebPages {
         router.get("/invite/:token") { request, context in
             try await pages.invitePage(token: try context.parameters.require("token"))
         }
-        router.post("/invite/:token") { request, context in
-            let token = try context.parameters.require("token")
-            return try await pages.acceptInvite(token: token, try await Self.form(request))
+        // The password is posted to /invite with the link's token in the form, so that the
+        // token is in no address but the link's own.
+        router.post("/invite") { request, _ in
+            let form = try await Self.form(request)
+            return try await pages.acceptInvite(token: form.value("token") ?? "", form)
         }
     }
 
@@ -74,7 +76,7 @@ extension WebPages {
 
     // MARK: - The log
 
-    func adminPage(_ signedIn: SignedIn, result: AdminView.Result? = nil, backupPath: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func adminPage(_ signedIn: SignedIn, result: AdminView.Result? = nil, backupName: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = signedIn.session
         guard session.may(.manageUsers) else { return notYours(signedIn, "The admin pages") }
         var model = PageModel(title: "Admin", signedIn: signedIn)
@@ -85,7 +87,8 @@ extension WebPages {
             events: stats.events, headPosition: stats.headPosition, headHash: stats.headHash,
             lastPassed: last.map { "\(Self.utc($0.at)) by \($0.by): \($0.events) events, head \($0.head.position) \($0.head.hashHex)" },
             result: result,
-            backupPath: backupPath ?? (service.configuration.databasePath as NSString).deletingLastPathComponent + "/stipple-backup-\(day).sqlite")
+            backupFolder: service.configuration.resolvedBackupFolder,
+            backupName: backupName ?? "stipple-\(day).sqlite")
         return render("admin", model, status: status)
     }
 
@@ -101,15 +104,14 @@ extension WebPages {
     }
 
     func backup(_ signedIn: SignedIn, _ form: Form) async throws -> Response {
-        let path = form.text("path")
+        let name = form.text("name")
         do {
-            guard path.hasPrefix("/") else { throw ServiceError.badInput("give the backup's full path on the server, e.g. /var/backups/stipple-2026-12-02.sqlite") }
-            let report = try await signedIn.session.backup(to: path)
+            let (path, report) = try await signedIn.session.backup(named: name)
             return try await adminPage(signedIn, result: AdminView.Result(
                 ok: true, title: "Backed up to \(path).", lines: ["\(report.eventCount) events, verified; head \(report.head.position) \(report.head.hashHex)."]))
         } catch {
             return try await adminPage(signedIn, result: AdminView.Result(ok: false, title: "Nothing was backed up.", lines: [Self.sentence(ServiceError(error).message)]),
-                                       backupPath: path, status: .unprocessableContent)
+                                       backupName: name, status: .unprocessableContent)
         }
     }
 
@@ -188,6 +190,7 @@ extension WebPages {
 
     /// The invite's address as the person's browser will open it.
     func inviteLink(_ invite: Invites.Invite, _ request: Request) -> String {
+        if let base = configuration.publicURL { return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/invite/" + invite.token }
         let host = request.head.authority ?? "127.0.0.1:\(configuration.port)"
         return (configuration.tls == nil ? "http://" : "https://") + host + "/invite/" + invite.token
     }
@@ -270,9 +273,9 @@ extension WebPages {
     }
 
     /// The rebuild's progress as Server-Sent Events: a `progress` event at each change (at
-    /// most four a second), then `done`.
+    /// most four a second), then `done`; it ends early when the person's session does.
     func rebuildEvents(_ signedIn: SignedIn, id: String) throws -> Response {
-        let updates = try signedIn.session.followRebuild(id)
+        let updates = try signedIn.followRebuild(id)
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
@@ -325,7 +328,8 @@ struct AdminView {
     var headHash: String
     var lastPassed: String?
     var result: Result?
-    var backupPath: String
+    var backupFolder: String
+    var backupName: String
 }
 
 struct UsersView {

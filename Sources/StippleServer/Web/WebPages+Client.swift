@@ -141,12 +141,14 @@ extension WebPages {
                 return try await clientPage(signedIn, client: client, purpose: purpose, form: typed, status: .unprocessableContent)
             }
             message.clinicID = form.text("clinic")
-            _ = try await session.record([Command(.session(client: Session.clientID(client), message))])
+            _ = try await session.record([Command(.session(client: Session.clientID(client), message))], idempotency: form.idempotency)
         } catch {
             let error = ServiceError(error)
             switch error.detail {
             case .violations(let violations, _):
                 for violation in violations { typed.add(Self.sentence(violation.message), to: Self.formField(of: violation.field)) }
+            case .idempotencyKeyReused:
+                typed.add(Self.sentAgain, to: nil)
             default:
                 typed.add(Self.sentence(error.message), to: nil)
             }

@@ -88,7 +88,7 @@ extension WebPages {
             let time = action == .receive ? try await session.clinicTime(form.text("clinic")) : try await session.clinicTime(ofLot: lot)
             let clinic = action == .open ? try await session.clinic(ofLot: lot) : nil
             if let command = try action.command(lot: lot, form: form, time: time, clinic: clinic, errors: &typed.errors), !typed.errors.hasErrors {
-                _ = try await session.record([command])
+                _ = try await session.record([command], idempotency: form.idempotency)
                 return Self.redirect(to: "/lots/" + Self.pathSegment(lot))
             }
         } catch {
@@ -98,11 +98,16 @@ extension WebPages {
         return try await lotPage(signedIn, lot: lot, typed: typed, status: .unprocessableContent)
     }
 
-    /// A refusal's reasons next to the fields they name (`fields`: the rule's field → the form's).
     /// A refusal's reasons next to the fields `field` names for the rule's fields.
+    /// A form of a page shown once, sent again with other values (the browser's Back, then
+    /// a change): the first one was recorded, this one is not.
+    static let sentAgain = "This form was already sent from this page, with other values: that first one was recorded. Nothing more was: open the page again to record another."
+
     static func place<F: ErrorPlaces>(_ error: ServiceError, in form: inout F, field: (String) -> String?) {
         if case .violations(let violations, _) = error.detail {
             for violation in violations { form.add(sentence(violation.message), to: violation.field.flatMap(field)) }
+        } else if error.detail == .idempotencyKeyReused {
+            form.add(sentAgain, to: nil)
         } else {
             form.add(sentence(error.message), to: nil)
         }

@@ -76,7 +76,7 @@ extension WebPages {
         do {
             let commands = try action.command(technician: id, form: form, now: service.configuration.clock(), errors: &typed.errors)
             if let commands, !typed.errors.hasErrors {
-                _ = try await signedIn.session.record(commands)
+                _ = try await signedIn.session.record(commands, idempotency: form.idempotency)
                 return Self.redirect(to: "/technicians/" + Self.pathSegment(id) + (action == .register ? "" : "?done=" + action.rawValue))
             }
         } catch {

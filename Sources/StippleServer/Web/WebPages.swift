@@ -101,7 +101,7 @@ struct WebPages: Sendable {
             throw ServiceError.badInput("this page takes a form (application/x-www-form-urlencoded)")
         }
         let buffer = try await request.body.collect(upTo: 256 << 10)
-        return Form(String(buffer: buffer))
+        return Form(String(buffer: buffer), path: request.uri.path)
     }
 
     static let crossSite = ServiceError(.denied, "refused: this form was sent from another site")
@@ -178,8 +178,11 @@ enum WebPagesError: Error, CustomStringConvertible {
 /// A posted form: its fields in order (a field may repeat: checkboxes).
 struct Form: Sendable {
     var pairs: [(name: String, value: String)]
+    /// The path the form was posted to.
+    var path: String
 
-    init(_ body: String) {
+    init(_ body: String, path: String = "") {
+        self.path = path
         pairs = body.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ text: Substring) -> String {
@@ -197,4 +200,26 @@ struct Form: Sendable {
 
     /// Every value of `name`.
     func values(_ name: String) -> [String] { pairs.filter { $0.name == name }.map(\.value) }
+
+    /// A recording form's idempotency key: the page's `_once` (a fresh UUID each time a
+    /// page is shown, carried by each of its forms) with the path posted to, and the
+    /// fingerprint of what was typed. A form sent twice (a double tap, a reload of the
+    /// answer, a retry after a dropped connection) records once: the second gets the first
+    /// one's answer. `nil` without a `_once` (nothing to compare with: recorded as sent).
+    var idempotency: Idempotency? {
+        guard let once = value("_once").flatMap(UUID.init(uuidString:)) else { return nil }
+        // Length-prefixed, so that no two different forms give the same bytes.
+        var bytes: [UInt8] = []
+        func add(_ text: String) {
+            let utf8 = Array(text.utf8)
+            bytes += withUnsafeBytes(of: UInt32(utf8.count).bigEndian, Array.init) + utf8
+        }
+        add(path)
+        for pair in pairs where pair.name != "_csrf" && pair.name != "_once" {
+            add(pair.name)
+            add(pair.value)
+        }
+        let place = Idempotency.fingerprint(of: Array(path.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return Idempotency(key: "page-\(once.uuidString.lowercased())-\(place)", fingerprint: Idempotency.fingerprint(of: bytes))
+    }
 }

@@ -94,3 +94,20 @@
   source.addEventListener("done", show);
   source.onerror = function () { if (box.getAttribute("data-finished") === "yes") source.close(); };
 })();
+
+// A form's button waits for the answer once pressed, so that a double tap sends it once
+// (the server records a recording form sent twice only once all the same: its `_once`
+// key). Back to a page from the browser's cache, the buttons work again.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.id === "unlock-form" || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    setTimeout(function () {
+      Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (button) { button.disabled = true; });
+    }, 0);
+  });
+  window.addEventListener("pageshow", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("button[type=submit][disabled]"), function (button) { button.disabled = false; });
+  });
+})();
