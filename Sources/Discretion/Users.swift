@@ -34,8 +34,12 @@ public enum UserError: Error, Sendable, Equatable, CustomStringConvertible {
     case clinicsNotAllowed(Role)
     /// A clinic name that cannot be stored (empty, or with a comma).
     case invalidClinic(String)
-    /// The last enabled admin cannot be disabled (nobody could manage users after).
+    /// The last enabled admin cannot be disabled or made another role (nobody could manage users after).
     case lastAdmin(String)
+    /// A change of role and clinics to those the user has already.
+    case accessUnchanged(String)
+    /// A change of role or clinics for a disabled user (who stays disabled).
+    case changeOfDisabled(String)
     /// The log has no users yet (made before users existed): `stipple init` adds the first admin.
     case noUsers
     /// The users table says something about a user that the chain's user events do not:
@@ -66,6 +70,10 @@ public enum UserError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\"\(clinic)\" cannot be a clinic: give one clinic per --clinic, without commas"
         case .lastAdmin(let name):
             return "\(name) is the last enabled admin; make another admin first"
+        case .accessUnchanged(let name):
+            return "\(name) has that role and those clinics already: nothing to change"
+        case .changeOfDisabled(let name):
+            return "\(name) is disabled, and stays so: add a new user for the person instead"
         case .noUsers:
             return "this log has no users yet: run `stipple init` to add the first admin"
         case .tampered(let name):
@@ -148,6 +156,9 @@ public struct Users: Sendable {
                 user?.tokenHash = rotated.tokenHash
             case is Stipple_V1_UserDisabled:
                 user?.disabled = true
+            case let changed as Stipple_V1_UserAccessChanged:
+                user?.role = changed.role
+                user?.clinics = changed.clinics.sorted()
             default:
                 break
             }
@@ -182,14 +193,20 @@ public struct Users: Sendable {
         })
     }
 
+    /// Refuses clinics that do not go with `role`: clinicians and reception work for named
+    /// clinics, admins and auditors for none.
+    static func checkClinics(_ clinics: [String], for role: Role) throws {
+        if role.isClinicScoped && clinics.isEmpty { throw UserError.clinicsRequired(role) }
+        if let bad = clinics.first(where: { $0.isEmpty || $0.contains(",") }) { throw UserError.invalidClinic(bad) }
+        if !role.isClinicScoped && !clinics.isEmpty { throw UserError.clinicsNotAllowed(role) }
+    }
+
     /// A new user: the token to show once, and the decision.
     package static func adding(
         _ name: String, role: Role, clinics: [String], by creator: String, at now: Date
     ) throws -> (token: String, decision: Recorder.Decision) {
         guard isValidName(name) else { throw UserError.invalidName(name) }
-        if role.isClinicScoped && clinics.isEmpty { throw UserError.clinicsRequired(role) }
-        if let bad = clinics.first(where: { $0.isEmpty || $0.contains(",") }) { throw UserError.invalidClinic(bad) }
-        if !role.isClinicScoped && !clinics.isEmpty { throw UserError.clinicsNotAllowed(role) }
+        try checkClinics(clinics, for: role)
         let (token, hash) = Tokens.generate()
         return (token, { reader in
             try reader.withDatabase { db -> [NewEvent] in
@@ -225,6 +242,35 @@ public struct Users: Sendable {
                 try db.execute(sql: "UPDATE users SET disabled = 1 WHERE name = ?", arguments: [name])
                 try Invites.revoke(for: name, in: db)
                 return [try event(Stipple_V1_UserDisabled(), type: "UserDisabled", user: name, expected: .exactly(version))]
+            }
+        }
+    }
+
+    /// A user's new role and clinics, from their next request; the last enabled admin stays
+    /// an admin, a disabled user stays disabled, and a change to what they have already is
+    /// refused (it would record nothing new).
+    package static func changingAccess(_ name: String, role: Role, clinics: [String]) throws -> Recorder.Decision {
+        try checkClinics(clinics, for: role)
+        let clinics = Array(Set(clinics)).sorted()
+        return { reader in
+            let version = try reader.version(of: stream(name))
+            return try reader.withDatabase { db -> [NewEvent] in
+                try create(in: db)
+                guard let row = try Row.fetchOne(db, sql: "SELECT role, clinics, disabled FROM users WHERE name = ?", arguments: [name]) else {
+                    throw UserError.unknownUser(name)
+                }
+                let (current, currentClinics, disabled): (String, String, Bool) = (row[0], row[1], row[2])
+                if disabled { throw UserError.changeOfDisabled(name) }
+                if current == role.rawValue && currentClinics == clinics.joined(separator: ",") { throw UserError.accessUnchanged(name) }
+                if current == Role.admin.rawValue, role != .admin,
+                   try Int.fetchOne(db, sql: "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND name <> ?", arguments: [name]) == 0 {
+                    throw UserError.lastAdmin(name)
+                }
+                try db.execute(sql: "UPDATE users SET role = ?, clinics = ? WHERE name = ?", arguments: [role.rawValue, clinics.joined(separator: ","), name])
+                var changed = Stipple_V1_UserAccessChanged()
+                changed.role = role.rawValue
+                changed.clinics = clinics
+                return [try event(changed, type: "UserAccessChanged", user: name, expected: .exactly(version))]
             }
         }
     }

@@ -64,7 +64,7 @@ public struct Recorder: Sendable {
         "SessionRecorded", "TouchUpRecorded", "BatchRecalled", "CertificationRenewed", "RecordAmended",
         // Discretion's own: erasure destroys a key first; access is logged by the reading command;
         // users are changed by the user commands.
-        "ClientErased", "RecordAccessed", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet",
+        "ClientErased", "RecordAccessed", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet", "UserAccessChanged",
     ]
 
     /// Records a session of a client's course.

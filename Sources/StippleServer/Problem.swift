@@ -29,6 +29,7 @@ struct Problem: Error, HTTPResponseError {
         switch error.detail {
         case .none: break
         case .line(let line): extra["line"] = .int(Int64(line))
+        case .field(let field): extra["field"] = .string(field)
         case .violations(let violations, let line):
             extra["violations"] = .array(violations.map { violation in
                 var object: [String: JSONValue] = ["rule": .string(violation.rule.rawValue), "message": .string(violation.message)]

@@ -32,16 +32,14 @@ extension StippleAPI {
             Self.route(.post, "/v1/users") { input, _ in
                 let body = try await input.object()
                 guard let name = body["name"]?.stringValue else { throw Problem.badRequest(#"give {"name", "role", "clinics"?}: the user's name is missing"#) }
-                guard let roleName = body["role"]?.stringValue, let role = Role(rawValue: roleName) else {
-                    throw Problem.badRequest(#""role" must be one of \#(Role.allCases.map(\.rawValue).joined(separator: ", "))"#)
-                }
-                var clinics: [String] = []
-                if let given = body["clinics"] {
-                    guard case .array(let items) = given, items.allSatisfy({ $0.stringValue != nil }) else { throw Problem.badRequest(#""clinics" must be an array of clinic ids"#) }
-                    clinics = items.compactMap(\.stringValue)
-                }
+                let (role, clinics) = try Self.access(in: body)
                 let token = try await input.session().addUser(name, role: role, clinics: clinics)
                 return JSONBody.response(.object(["name": .string(name), "role": .string(role.rawValue), "clinics": .array(clinics.map { .string($0) }), "token": .string(token)]), status: .created)
+            },
+            Self.route(.post, "/v1/users/{name}/access") { input, parameters in
+                let (role, clinics) = try Self.access(in: try await input.object())
+                try await input.session().changeAccess(of: try parameters.require("name"), role: role, clinics: clinics)
+                return Response(status: .noContent)
             },
             Self.route(.post, "/v1/users/{name}/disable") { input, parameters in
                 try await input.session().disableUser(try parameters.require("name"))
@@ -77,5 +75,18 @@ extension StippleAPI {
                 ]), status: .created)
             },
         ]
+    }
+
+    /// A body's `role` and `clinics` (a new user's, or a change of them).
+    static func access(in body: [String: JSONValue]) throws -> (Role, [String]) {
+        guard let roleName = body["role"]?.stringValue, let role = Role(rawValue: roleName) else {
+            throw Problem.badRequest(#""role" must be one of \#(Role.allCases.map(\.rawValue).joined(separator: ", "))"#)
+        }
+        var clinics: [String] = []
+        if let given = body["clinics"] {
+            guard case .array(let items) = given, items.allSatisfy({ $0.stringValue != nil }) else { throw Problem.badRequest(#""clinics" must be an array of clinic ids"#) }
+            clinics = items.compactMap(\.stringValue)
+        }
+        return (role, clinics)
     }
 }

@@ -117,7 +117,7 @@ public struct Command: Sendable {
     /// access log (written by the reads themselves), erasure (which destroys a key first)
     /// and the confidentiality marks (which decide who may read a record).
     static let discretionTypes: Set<String> = [
-        "RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet",
+        "RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet", "UserAccessChanged",
     ]
 
     /// Why an import of this type is refused, or `nil`.

@@ -32,6 +32,9 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         case none
         /// The input line (of `do` or `append` input) the error is about.
         case line(Int)
+        /// The argument the error is about, by its name in the use case (a user's `name`,
+        /// `role` or `clinics`): a form shows the sentence next to that field.
+        case field(String)
         /// The rules broken, each with its rule, field and message.
         case violations([RuleViolation], line: Int?)
         /// A version conflict: the stream, what the command expected and what it found.
@@ -107,7 +110,11 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
             switch error {
             case .noToken, .notAToken, .unknownToken, .disabled, .noUsers, .tampered:
                 self.init(.denied, "refused: " + error.description, detail: .unauthenticated)
-            case .userExists, .invalidName, .clinicsRequired, .clinicsNotAllowed, .invalidClinic, .lastAdmin:
+            case .userExists, .invalidName:
+                self.init(.badInput, error.description, detail: .field("name"))
+            case .clinicsRequired, .clinicsNotAllowed, .invalidClinic:
+                self.init(.badInput, error.description, detail: .field("clinics"))
+            case .lastAdmin, .accessUnchanged, .changeOfDisabled:
                 self = .badInput(error.description)
             case .unknownUser:
                 self.init(.notFound, error.description)

@@ -10,9 +10,7 @@ extension Session {
     ///   missing for a clinician or reception, or given for an admin or auditor).
     public func addUser(_ name: String, role: Role, clinics: [String]) async throws(ServiceError) -> String {
         try require(.manageUsers)
-        for clinic in clinics {
-            if let problem = InputHygiene.idProblem(clinic) { throw ServiceError.badInput("\"\(InputHygiene.printable(clinic))\" cannot be a clinic: it \(problem)") }
-        }
+        try Self.checkClinicIDs(clinics)
         return try await classified {
             let (token, decision) = try Users.adding(name, role: role, clinics: clinics, by: principal.user, at: configuration.clock())
             _ = try await append([decision])
@@ -24,6 +22,27 @@ extension Session {
     public func users() async throws(ServiceError) -> [UserRecord] {
         try require(.manageUsers)
         return try await classified { try await Users(log: log).list() }
+    }
+
+    /// Gives a user another role or other clinics, from their next request (a page or a
+    /// token: each request reads the user anew). What they did before stays recorded under
+    /// the role they had then.
+    ///
+    /// - Throws: ``ServiceError`` (`denied`; `notFound`; `badInput` for clinics that do not
+    ///   go with the role, the last enabled admin, a disabled user, or no change).
+    public func changeAccess(of name: String, role: Role, clinics: [String]) async throws(ServiceError) {
+        try require(.manageUsers)
+        try Self.checkClinicIDs(clinics)
+        try await classified { _ = try await append([try Users.changingAccess(name, role: role, clinics: clinics)]) }
+    }
+
+    /// Refuses a clinic id that cannot be one (what every id of the log is checked for).
+    static func checkClinicIDs(_ clinics: [String]) throws(ServiceError) {
+        for clinic in clinics {
+            if let problem = InputHygiene.idProblem(clinic) {
+                throw ServiceError(.badInput, "\"\(InputHygiene.printable(clinic))\" cannot be a clinic: it \(problem)", detail: .field("clinics"))
+            }
+        }
     }
 
     /// Disables a user: their token stops working at once. The last enabled admin stays.

@@ -97,6 +97,7 @@ public enum EventCatalogue {
         EventSchema("UserDisabled", 1, Stipple_V1_UserDisabled.self, .user),
         EventSchema("UserPasswordSet", 1, Stipple_V1_UserPasswordSet.self, .user),
         EventSchema("UserSecondFactorSet", 1, Stipple_V1_UserSecondFactorSet.self, .user),
+        EventSchema("UserAccessChanged", 1, Stipple_V1_UserAccessChanged.self, .user),
     ]
 
     private static let byKey: [String: [Int32: EventSchema]] = {

@@ -154,13 +154,19 @@ struct AccessCLITests {
             (["user", "add", "bad name", "--role", "auditor"], "cannot be a user name"),
             (["user", "disable", "nobody"], "there is no user nobody"),
             (["user", "disable", "admin"], "admin is the last enabled admin"),
+            (["user", "change", "admin", "--role", "auditor"], "admin is the last enabled admin"),
+            (["user", "change", "dr-lee", "--role", "clinician", "--clinic", "toronto"], "dr-lee has that role and those clinics already"),
+            (["user", "change", "dr-lee", "--role", "chief"], "--role must be one of admin, auditor, clinician, reception"),
         ]
         for (arguments, message) in cases {
             let run = try chain.cli.run(arguments)
             #expect(run.status == 2, "\(arguments): \(run.stderr)")
             #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
         }
+        let changed = try chain.cli.run(["user", "change", "desk-1", "--role", "clinician", "--clinic", "brampton"])
+        #expect(changed.status == 0 && changed.stdout.contains("desk-1 is now clinician at brampton"), "\(changed.stderr)")
         let list = try chain.cli.run(["user", "list", "--json"])
+        #expect(list.stdout.contains(#""clinics":"brampton""#), "\(list.stdout)")
         #expect(list.status == 0)
         #expect(list.stdout.contains(#""name":"dr-lee""#) && list.stdout.contains(#""clinics":"toronto""#))
         #expect(!list.stdout.contains("stp_"))

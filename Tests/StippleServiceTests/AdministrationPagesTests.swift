@@ -43,6 +43,46 @@ import Treatment
         #expect(clinician?.kind == .denied)
     }
 
+    @Test("a user's role and clinics change from their next request, in the chain: the users table still matches it")
+    func aChangeOfRoleAndClinics() async throws {
+        let chain = try await Self.chain()
+        let admin = try await chain.session(.admin)
+        #expect(try await chain.session(.otherClinician).history(client: "42").sections.isEmpty == false, "Toronto's client, to a Toronto clinician")
+        try await admin.changeAccess(of: "dr-kim", role: .clinician, clinics: ["brampton", "brampton"])
+        let moved = try await chain.session(.otherClinician)
+        #expect(moved.principal.clinics == ["brampton"])
+        let refused = await serviceError({ _ = try await moved.history(client: "42") })
+        #expect(refused?.kind == .denied, "now another clinic's client")
+        let events = try await admin.readStream("user-dr-kim").events
+        #expect(events.last?.event.type == "UserAccessChanged")
+        #expect(try events.last?.event.metadata().actor == "admin")
+        #expect(try await admin.verify().isIntact, "the table's row is what the chain's events make")
+        #expect(try await admin.users().first { $0.name == "dr-kim" }?.clinics == ["brampton"])
+
+        let before = try await chain.head()
+        let refusals: [(String, () async throws -> Void, ServiceError.Kind, String)] = [
+            ("no change", { try await admin.changeAccess(of: "dr-kim", role: .clinician, clinics: ["brampton"]) }, .badInput, "has that role and those clinics already"),
+            ("clinics for an auditor", { try await admin.changeAccess(of: "dr-kim", role: .auditor, clinics: ["toronto"]) }, .badInput, "works for the whole chain"),
+            ("no clinic for reception", { try await admin.changeAccess(of: "dr-kim", role: .reception, clinics: []) }, .badInput, "works for named clinics"),
+            ("a clinic that cannot be an id", { try await admin.changeAccess(of: "dr-kim", role: .clinician, clinics: ["to ronto"]) }, .badInput, "cannot be a clinic"),
+            ("the last admin", { try await admin.changeAccess(of: "admin", role: .auditor, clinics: []) }, .badInput, "is the last enabled admin"),
+            ("nobody", { try await admin.changeAccess(of: "dr-nobody", role: .auditor, clinics: []) }, .notFound, "there is no user dr-nobody"),
+        ]
+        for (what, attempt, kind, words) in refusals {
+            let error = await serviceError(attempt)
+            #expect(error?.kind == kind, "\(what)")
+            #expect(error?.message.contains(words) == true, "\(what): \(error?.message ?? "")")
+        }
+        let clinics = await serviceError({ try await admin.changeAccess(of: "dr-kim", role: .reception, clinics: []) })
+        #expect(clinics?.detail == .field("clinics"), "a form shows it next to the clinics")
+        try await admin.disableUser("dr-kim")
+        let disabled = await serviceError({ try await admin.changeAccess(of: "dr-kim", role: .auditor, clinics: []) })
+        #expect(disabled?.message.contains("dr-kim is disabled, and stays so") == true, "\(disabled?.message ?? "")")
+        #expect(try await chain.session(.admin).stats().headPosition == (try await Self.position(before)) + 1, "only the disabling was recorded")
+    }
+
+    static func position(_ head: String) async throws -> Int64 { Int64(head.split(separator: " ")[0])! }
+
     @Test func anInviteLinkSetsThePersonsOwnPasswordOnceAndIsRecordedAsTheirs() async throws {
         let chain = try await Self.chain()
         let invite = try await chain.session(.admin).invite("dr-lee")

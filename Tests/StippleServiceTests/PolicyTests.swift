@@ -148,6 +148,7 @@ struct RecordingPolicyTests {
                 ("add a user", { _ = try await session.addUser("x", role: .auditor, clinics: []) }),
                 ("list users", { _ = try await session.users() }),
                 ("disable", { try await session.disableUser("dr-kim") }),
+                ("change a role", { try await session.changeAccess(of: "dr-kim", role: .admin, clinics: []) }),
                 ("rotate a token", { _ = try await session.rotateToken(of: "dr-kim") }),
                 ("rotate the master key", { _ = try await session.rotateMasterKey() }),
                 ("erase", { _ = try await session.erase(client: "42", reason: "request") }),

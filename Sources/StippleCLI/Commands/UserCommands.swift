@@ -14,7 +14,14 @@ extension Stipple {
                 reads for their clinics), reception (bookings and client registrations for their \
                 clinics; no clinical detail). Tokens are shown once and stored only as a hash.
                 """,
-            subcommands: [Add.self, List.self, Disable.self, RotateToken.self, SetPassword.self, SecondFactor.self])
+            subcommands: [Add.self, List.self, Change.self, Disable.self, RotateToken.self, SetPassword.self, SecondFactor.self])
+
+        /// Refuses a `--role` that is none of the roles.
+        static func checkRole(_ role: String) throws {
+            guard Role(rawValue: role) != nil else {
+                throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(role)\".")
+            }
+        }
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add a user and print their token once.")
@@ -27,11 +34,7 @@ extension Stipple {
             @Option(name: .customLong("clinic"), help: ArgumentHelp("A clinic they work for (clinicians and reception; repeat for several).", valueName: "clinic"))
             var clinics: [String] = []
 
-            func validate() throws {
-                guard Role(rawValue: role) != nil else {
-                    throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(role)\".")
-                }
-            }
+            func validate() throws { try User.checkRole(role) }
 
             func run() async throws {
                 try await reportingFailures {
@@ -58,6 +61,34 @@ extension Stipple {
                     }
                     let table = ReportTable(title: "Users", columns: ["name", "role", "clinics", "state", "createdBy", "tokenRotatedAt"], rows: rows)
                     printReport(ClinicReports.Report(sections: [table], notice: nil), format: format)
+                }
+            }
+        }
+
+        struct Change: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Give a user another role or other clinics.",
+                discussion: """
+                    Both are given anew (the clinics replace theirs). Their token, password and second \
+                    factor stay; from their next request they may do what the new role allows. What they \
+                    did before stays recorded under the role they had then (UserAccessChanged in the chain).
+                    """)
+
+            @OptionGroup var options: GlobalOptions
+            @Argument(help: ArgumentHelp("The user's name.", valueName: "name"))
+            var name: String
+            @Option(help: ArgumentHelp("admin, auditor, clinician or reception.", valueName: "role"))
+            var role: String
+            @Option(name: .customLong("clinic"), help: ArgumentHelp("A clinic they work for (clinicians and reception; repeat for several).", valueName: "clinic"))
+            var clinics: [String] = []
+
+            func validate() throws { try User.checkRole(role) }
+
+            func run() async throws {
+                try await reportingFailures {
+                    try await options.session().changeAccess(of: name, role: Role(rawValue: role)!, clinics: clinics)
+                    Output.line("\(name) is now \(role)\(clinics.isEmpty ? "" : " at " + Set(clinics).sorted().joined(separator: ", ")).")
+                    Output.flush()
                 }
             }
         }

@@ -27,6 +27,10 @@ extension WebPages {
             let form = try await Self.form(request)
             return try await pages.signedIn(request, form: form) { signedIn in try await pages.addUser(signedIn, form, request) }
         }
+        router.post("/admin/users/access") { request, _ in
+            let form = try await Self.form(request)
+            return try await pages.signedIn(request, form: form) { signedIn in try await pages.changeAccess(signedIn, form) }
+        }
         for action in ["disable", "invite", "second-factor"] {
             router.post(RouterPath("/admin/users/:name/" + action)) { request, context in
                 let name = try context.parameters.require("name")
@@ -121,8 +125,9 @@ extension WebPages {
 
     // MARK: - Users
 
+    /// The users' page; `typed` is a form sent back with its errors (the add or the change form).
     func usersPage(
-        _ signedIn: SignedIn, shown: UsersView.Shown? = nil, typed: Form? = nil, errors: FormErrors = FormErrors(), status: HTTPResponse.Status = .ok
+        _ signedIn: SignedIn, shown: UsersView.Shown? = nil, typed: TypedForm<UsersView.Which>? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let session = signedIn.session
         guard session.may(.manageUsers) else { return notYours(signedIn, "The users' pages") }
@@ -136,14 +141,25 @@ extension WebPages {
                 isSelf: user.name == session.principal.user))
         }
         let clinics = try await session.clinics()
-        let values = FormValues(typed)
-        var fields = [
-            FieldView(name: "name", label: "User name (letters, digits, - and _)", kind: .text, value: values.value("name"), required: true),
-            FieldView(name: "role", label: "Role", kind: .select(values.choices("role", FormValues.named(Role.allCases.map(\.rawValue)), fallback: "clinician"))),
-            FieldView(name: "clinics", label: "Clinics (clinicians and reception)", kind: .checks(values.many("clinics", FormValues.named(clinics)))),
-        ]
-        for index in fields.indices { fields[index].errors = errors.fields[fields[index].name] ?? [] }
-        model.users = UsersView(rows: rows, fields: fields, formErrors: errors.form, shown: shown)
+        func fields(_ which: UsersView.Which) -> [FieldView] {
+            let mine = typed?.action == which ? typed : nil
+            let values = FormValues(mine?.values)
+            var fields: [FieldView] = switch which {
+            case .add:
+                [FieldView(name: "name", label: "User name (letters, digits, - and _)", kind: .text, value: values.value("name"), required: true)]
+            case .access:
+                [FieldView(name: "name", label: "User", kind: .select(values.choices("name", FormValues.named(users.filter { !$0.disabled }.map(\.name)), fallback: "")))]
+            }
+            fields += [
+                FieldView(name: "role", label: which == .add ? "Role" : "New role", kind: .select(values.choices("role", FormValues.named(Role.allCases.map(\.rawValue)), fallback: "clinician"))),
+                FieldView(name: "clinics", label: "Clinics (clinicians and reception)", kind: .checks(values.many("clinics", FormValues.named(clinics)))),
+            ]
+            for index in fields.indices { fields[index].errors = mine?.errors.fields[fields[index].name] ?? [] }
+            return fields
+        }
+        model.users = UsersView(
+            rows: rows, fields: fields(.add), formErrors: typed?.action == .add ? typed?.errors.form ?? [] : [],
+            access: UsersView.AccessForm(fields: fields(.access), formErrors: typed?.action == .access ? typed?.errors.form ?? [] : []), shown: shown)
         return render("users", model, status: status)
     }
 
@@ -151,18 +167,40 @@ extension WebPages {
         let session = signedIn.session
         let name = form.text("name")
         do {
-            guard let role = Role(rawValue: form.text("role")) else { throw ServiceError.badInput("choose a role") }
-            let token = try await session.addUser(name, role: role, clinics: form.values("clinics"))
+            let token = try await session.addUser(name, role: try Self.role(form), clinics: form.values("clinics"))
             let invite = try await session.invite(name)
             return try await usersPage(signedIn, shown: UsersView.Shown(
                 title: "User \(name) added.", link: inviteLink(invite, request), expires: Self.utc(invite.expiresAt), token: token))
         } catch {
-            var errors = FormErrors()
-            let error = ServiceError(error)
-            let message = Self.sentence(error.message)
-            if error.message.contains("clinic") { errors.add(message, to: "clinics") } else if error.message.contains("role") { errors.add(message, to: "role") } else { errors.add(message, to: "name") }
-            return try await usersPage(signedIn, typed: form, errors: errors, status: .unprocessableContent)
+            return try await usersPage(signedIn, typed: Self.typed(.add, form, ServiceError(error), unplaced: "name"), status: .unprocessableContent)
         }
+    }
+
+    func changeAccess(_ signedIn: SignedIn, _ form: Form) async throws -> Response {
+        let name = form.text("name")
+        do {
+            let role = try Self.role(form)
+            try await signedIn.session.changeAccess(of: name, role: role, clinics: form.values("clinics"))
+            let clinics = Set(form.values("clinics")).sorted()
+            return try await usersPage(signedIn, shown: UsersView.Shown(
+                title: "\(name) is now \(role.rawValue)\(clinics.isEmpty ? "" : " at " + clinics.joined(separator: ", ")), from their next page or request."))
+        } catch {
+            return try await usersPage(signedIn, typed: Self.typed(.access, form, ServiceError(error), unplaced: nil), status: .unprocessableContent)
+        }
+    }
+
+    /// The role a users' form chose.
+    static func role(_ form: Form) throws(ServiceError) -> Role {
+        guard let role = Role(rawValue: form.text("role")) else { throw ServiceError(.badInput, "choose a role", detail: .field("role")) }
+        return role
+    }
+
+    /// A users' form sent back with `error` next to the field the library named (else
+    /// next to `unplaced`, or above the form).
+    static func typed(_ which: UsersView.Which, _ form: Form, _ error: ServiceError, unplaced: String?) -> TypedForm<UsersView.Which> {
+        var typed = TypedForm(action: which, values: form)
+        if case .field(let field) = error.detail { typed.errors.add(sentence(error.message), to: field) } else { typed.errors.add(sentence(error.message), to: unplaced) }
+        return typed
     }
 
     func userAction(_ action: String, name: String, _ signedIn: SignedIn, _ request: Request) async throws -> Response {
@@ -182,9 +220,7 @@ extension WebPages {
                     title: "A new second factor for \(name): add it to their authenticator app now.", secret: enrolment.secret, url: enrolment.url))
             }
         } catch {
-            var errors = FormErrors()
-            errors.add(Self.sentence(ServiceError(error).message), to: nil)
-            return try await usersPage(signedIn, errors: errors, status: .unprocessableContent)
+            return try await usersPage(signedIn, typed: Self.typed(.add, Form(""), ServiceError(error), unplaced: nil), status: .unprocessableContent)
         }
     }
 
@@ -353,9 +389,23 @@ struct UsersView {
         var url: String?
     }
 
+    /// The form that changes a user's role and clinics.
+    struct AccessForm {
+        var fields: [FieldView]
+        var formErrors: [String]
+        let id = Which.access.rawValue
+    }
+
+    /// The page's two forms.
+    enum Which: String {
+        case add = "user-form"
+        case access = "access-form"
+    }
+
     var rows: [Row]
     var fields: [FieldView]
     var formErrors: [String]
+    var access: AccessForm
     var shown: Shown?
     let id = "user-form"
 }

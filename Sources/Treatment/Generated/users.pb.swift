@@ -105,6 +105,26 @@ public nonisolated struct Stipple_V1_UserSecondFactorSet: Sendable {
   public init() {}
 }
 
+/// A user's role or clinics were changed by an admin (a clinician moving to another clinic,
+/// reception made a clinician). Their token, password and second factor stay; from their
+/// next request they may do what the new role and clinics allow. The chain keeps what they
+/// did before under the role they had then.
+public nonisolated struct Stipple_V1_UserAccessChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// admin, auditor, clinician or reception.
+  public var role: String = String()
+
+  /// The clinics a clinician or reception user works for (none for the other roles).
+  public var clinics: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "stipple.v1"
@@ -269,6 +289,41 @@ nonisolated extension Stipple_V1_UserSecondFactorSet: SwiftProtobuf.Message, Swi
 
   public static func ==(lhs: Stipple_V1_UserSecondFactorSet, rhs: Stipple_V1_UserSecondFactorSet) -> Bool {
     if lhs.sealedDigest != rhs.sealedDigest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Stipple_V1_UserAccessChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserAccessChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}role\0\u{1}clinics\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.role) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.clinics) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.role.isEmpty {
+      try visitor.visitSingularStringField(value: self.role, fieldNumber: 1)
+    }
+    if !self.clinics.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.clinics, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Stipple_V1_UserAccessChanged, rhs: Stipple_V1_UserAccessChanged) -> Bool {
+    if lhs.role != rhs.role {return false}
+    if lhs.clinics != rhs.clinics {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
