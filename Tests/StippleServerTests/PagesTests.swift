@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Discretion
 import StippleServer
 import StippleService
 import StippleTesting
@@ -253,5 +254,82 @@ struct PagesTests {
             }
         }
         #expect(try await chain.head() == head)
+    }
+
+    /// The recording forms of a page as a browser sees them: where each posts, and a value
+    /// for each field (hidden ones as given, text as `text`, a select's first choice, every box ticked).
+    static func forms(in html: String, text: String) throws -> [(action: String, fields: [(String, String)])] {
+        func unescaped(_ value: Substring) -> String {
+            value.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
+        }
+        func attribute(_ name: String, in tag: Substring) -> String? {
+            tag.firstMatch(of: try! Regex("\\b\(name)=\"([^\"]*)\""))?.output[1].substring.map(unescaped)
+        }
+        var forms: [(String, [(String, String)])] = []
+        for form in html.matches(of: try Regex(#"(?s)<form method="post" action="([^"]+)"[^>]*>(.*?)</form>"#)) {
+            guard let action = form.output[1].substring.map(unescaped), let body = form.output[2].substring,
+                  !["/sign-out", "/unlock", "/clients/search"].contains(action) else { continue }
+            var fields: [(String, String)] = []
+            for input in body.matches(of: try Regex("<input [^>]*>")) {
+                let tag = input.output[0].substring!
+                guard let name = attribute("name", in: tag) else { continue }
+                switch attribute("type", in: tag) ?? "text" {
+                case "hidden": fields.append((name, attribute("value", in: tag) ?? ""))
+                case "checkbox": fields.append((name, attribute("value", in: tag) ?? "on"))
+                default: fields.append((name, text))
+                }
+            }
+            for area in body.matches(of: try Regex(#"<textarea [^>]*name="([^"]+)""#)) { fields.append((String(area.output[1].substring!), text)) }
+            for select in body.matches(of: try Regex(#"(?s)<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>"#)) {
+                let first = select.output[2].substring!.firstMatch(of: try Regex(#"<option value="([^"]*)""#))?.output[1].substring.map(unescaped) ?? ""
+                fields.append((String(select.output[1].substring!), first))
+            }
+            forms.append((action, fields))
+        }
+        return forms
+    }
+
+    @Test("markup typed into any field of any form of the client, lot and technician pages comes back as text, recorded or refused")
+    func markupInEveryField() async throws {
+        let chain = try await Self.chain()
+        let admin = try await chain.session(.admin)
+        try await admin.setPassword(of: "admin", to: Self.password)
+        let enrolment = try await admin.enrolSecondFactor(of: "admin")
+        let markup = #"<script>alert(1)</script><img src=x onerror=alert(2)>"#
+        let json = #"\u003cscript\u003ealert(1)\u003c/script\u003e\u003cimg src=x onerror=alert(2)\u003e"#
+        // Stored free text where the pages show it: a technician's name, a lot's maker and
+        // product, a consultation's notes and hairline design.
+        for line in [
+            #"{"command":"record","stream":"technician-19","type":"TechnicianRegistered","data":{"registeredAt":"2026-02-02T09:00:00Z","personal":{"name":"\#(json)"}}}"#,
+            #"{"command":"record","stream":"technician-19","type":"TechnicianAssignedToClinic","data":{"clinicId":"toronto","fromDay":"2026-02-02"}}"#,
+            #"{"command":"record","stream":"batch-PB-9","type":"BatchReceived","data":{"lot":"PB-9","kind":"BATCH_KIND_PIGMENT","manufacturer":"\#(json)","product":"\#(json)","shade":"SMP Black","expiry":"2027-05-31","clinicId":"toronto","quantity":1,"receivedAt":"2026-02-05T09:00:00Z"}}"#,
+            #"{"command":"record","stream":"client-42","type":"ConsultationRecorded","data":{"clinicId":"toronto","consultantId":"17","consultedAt":"2026-02-21T10:00:00Z","norwoodStage":"III","fitzpatrickType":3,"estimatedSessions":3,"hairlineDesign":"\#(json)","personal":{"notes":"\#(json)"}}}"#,
+        ] {
+            _ = try await chain.record(line)
+        }
+        try await Self.application(chain).test(.router) { client in
+            let (headers, body) = Self.form([("name", "admin"), ("password", Self.password), ("code", SecondFactors.code(key: enrolment.key, at: TestChain.now))])
+            let signedIn = try await client.execute(uri: "/sign-in", method: .post, headers: headers, body: body)
+            let cookie = try #require(signedIn.headers[.setCookie]?.split(separator: ";").first?.split(separator: "=", maxSplits: 1).last.map(String.init))
+            var posted = 0
+            for page in ["/clients/42", "/lots", "/lots/PB-1187", "/lots/PB-9", "/technicians", "/technicians/17", "/technicians/19"] {
+                let shown = try await client.execute(uri: page, method: .get, headers: [.cookie: "stipple_session=" + cookie])
+                #expect(shown.status == .ok, "\(page)")
+                if ["/clients/42", "/lots/PB-9", "/technicians", "/technicians/19"].contains(page) {
+                    #expect(String(buffer: shown.body).contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "\(page) shows the stored text, as text")
+                }
+                for (action, fields) in try Self.forms(in: String(buffer: shown.body), text: markup) {
+                    let (headers, body) = Self.form(fields, cookie: cookie)
+                    let answer = try await client.execute(uri: action, method: .post, headers: headers, body: body)
+                    posted += 1
+                    #expect(![.internalServerError, .forbidden].contains(answer.status), "\(action): \(answer.status)")
+                    #expect(!String(buffer: answer.body).contains("<script>alert(1)"), "\(action) sent the markup back as markup")
+                    #expect(!String(buffer: answer.body).contains("<img src=x"), "\(action)")
+                }
+                let again = try await client.execute(uri: page, method: .get, headers: [.cookie: "stipple_session=" + cookie])
+                #expect(!String(buffer: again.body).contains("<script>alert(1)") && !String(buffer: again.body).contains("<img src=x"), "\(page) shows what was stored as markup")
+            }
+            #expect(posted >= 20, "the client's, lots' and technicians' forms were all sent (\(posted))")
+        }
     }
 }
