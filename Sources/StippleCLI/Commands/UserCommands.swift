@@ -16,11 +16,24 @@ extension Stipple {
                 """,
             subcommands: [Add.self, List.self, Change.self, Disable.self, RotateToken.self, SetPassword.self, SecondFactor.self])
 
-        /// Refuses a `--role` that is none of the roles.
-        static func checkRole(_ role: String) throws {
-            guard Role(rawValue: role) != nil else {
-                throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(role)\".")
+        /// A user's `--role` and `--clinic`s (a new user's, or a change of them).
+        struct AccessOptions: ParsableArguments {
+            @Option(help: ArgumentHelp("admin, auditor, clinician or reception.", valueName: "role"))
+            var role: String
+            @Option(name: .customLong("clinic"), help: ArgumentHelp("A clinic they work for (clinicians and reception; repeat for several).", valueName: "clinic"))
+            var clinics: [String] = []
+
+            func validate() throws {
+                guard Role(rawValue: role) != nil else {
+                    throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(role)\".")
+                }
             }
+
+            /// Checked by `validate()`.
+            var chosenRole: Role { Role(rawValue: role)! }
+
+            /// "clinician at toronto", as the commands say it.
+            var described: String { role + (clinics.isEmpty ? "" : " at " + Set(clinics).sorted().joined(separator: ", ")) }
         }
 
         struct Add: AsyncParsableCommand {
@@ -29,17 +42,12 @@ extension Stipple {
             @OptionGroup var options: GlobalOptions
             @Argument(help: ArgumentHelp("The user's name (letters, digits, '.', '-', '_').", valueName: "name"))
             var name: String
-            @Option(help: ArgumentHelp("admin, auditor, clinician or reception.", valueName: "role"))
-            var role: String
-            @Option(name: .customLong("clinic"), help: ArgumentHelp("A clinic they work for (clinicians and reception; repeat for several).", valueName: "clinic"))
-            var clinics: [String] = []
-
-            func validate() throws { try User.checkRole(role) }
+            @OptionGroup var access: AccessOptions
 
             func run() async throws {
                 try await reportingFailures {
-                    let token = try await options.session().addUser(name, role: Role(rawValue: role)!, clinics: clinics)
-                    Output.line("Added \(name) (\(role)\(clinics.isEmpty ? "" : " at " + clinics.sorted().joined(separator: ", "))). Their access token, shown this once:")
+                    let token = try await options.session().addUser(name, role: access.chosenRole, clinics: access.clinics)
+                    Output.line("Added \(name) (\(access.described)). Their access token, shown this once:")
                     Output.line(token)
                     Output.flush()
                 }
@@ -77,17 +85,12 @@ extension Stipple {
             @OptionGroup var options: GlobalOptions
             @Argument(help: ArgumentHelp("The user's name.", valueName: "name"))
             var name: String
-            @Option(help: ArgumentHelp("admin, auditor, clinician or reception.", valueName: "role"))
-            var role: String
-            @Option(name: .customLong("clinic"), help: ArgumentHelp("A clinic they work for (clinicians and reception; repeat for several).", valueName: "clinic"))
-            var clinics: [String] = []
-
-            func validate() throws { try User.checkRole(role) }
+            @OptionGroup var access: AccessOptions
 
             func run() async throws {
                 try await reportingFailures {
-                    try await options.session().changeAccess(of: name, role: Role(rawValue: role)!, clinics: clinics)
-                    Output.line("\(name) is now \(role)\(clinics.isEmpty ? "" : " at " + Set(clinics).sorted().joined(separator: ", ")).")
+                    try await options.session().changeAccess(of: name, role: access.chosenRole, clinics: access.clinics)
+                    Output.line("\(name) is now \(access.described).")
                     Output.flush()
                 }
             }
