@@ -420,6 +420,12 @@ struct CLITests {
         let again = try cli.run(["do"], input: Self.session(2, day: "2025-11-05").replacingOccurrences(of: #""client":"42""#, with: #""client":"7""#))
         #expect(again.status == 4)
         #expect(again.stderr.contains("the next session of this course is number 3, not 2"))
+        // A needle text that does not read is kept as written, in the history and the records.
+        let history = try cli.run(["history", "8"])
+        #expect(history.stdout.contains("cartridges lot not recorded; needle as recorded: 7-round magnum"), "\(history.stdout)")
+        #expect(try cli.run(["history", "7"]).stdout.contains("cartridges lot not recorded (3RL 0.25 mm)"))
+        let records = try cli.run(["report", "records", "--from", "2025-10-01", "--to", "2025-10-31", "--csv"])
+        #expect(records.stdout.contains("lot not recorded; needle as recorded: 7-round magnum"), "\(records.stdout)")
     }
 
     @Test("demo builds a chain through the commands, and adds clients when run again")

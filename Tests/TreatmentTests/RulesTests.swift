@@ -224,7 +224,7 @@ struct SessionRulesTests {
     }
 
     enum OutOfRange: CaseIterable, Sendable {
-        case depth, diameter, duration, areas, dilution, configuration
+        case depth, diameter, duration, areas, dilution, configuration, legacyNeedle
 
         func apply(to s: inout Stipple_V1_SessionRecordedV2) -> (field: String, message: String) {
             switch self {
@@ -234,6 +234,9 @@ struct SessionRulesTests {
             case .areas: s.areas = []; return ("areas", "must name at least one scalp area")
             case .dilution: s.pigments[0].dilutionPercent = 0; return ("pigments[0].dilutionPercent", "must be 1 to 100, not 0")
             case .configuration: s.cartridges[0].configuration = .unspecified; return ("cartridges[0].configuration", "must be 1RL or 3RL")
+            case .legacyNeedle:
+                s.legacyNeedleText = "3RL fine"
+                return ("legacyNeedleText", "is kept by upcasting an old session only: give the needle as cartridges (configuration and diameter)")
             }
         }
     }
@@ -439,11 +442,28 @@ struct StateTests {
         #expect(new.pigments.map(\.shade) == ["SMP Dark Grey"])
         #expect(new.cartridges.first?.configuration == .needleConfiguration3Rl)
         #expect(new.cartridges.first?.diameterMm == 0.25)
+        #expect(new.legacyNeedleText.isEmpty, "read whole: nothing kept beside")
         #expect(new.depthMm == 0.8)
         let current = try Upcasting.upcast(new, type: "SessionRecorded", version: 2)
         #expect(current as? Stipple_V1_SessionRecordedV2 == new)
         // A message that is not the one version 1 names is refused, not passed through.
         #expect(throws: CatalogueError.self) { try Upcasting.upcast(new, type: "SessionRecorded", version: 1) }
+    }
+
+    @Test("upcasting keeps a version 1 needle text it cannot read, as written, beside what it could", arguments: [
+        ("7-round magnum", Stipple_V1_NeedleConfiguration.unspecified, 0.0),
+        ("3RL", .needleConfiguration3Rl, 0.0),
+        ("1RL-fine", .needleConfiguration1Rl, 0.0),
+        ("5RS-0.30mm", .unspecified, 0.30),
+    ])
+    func upcastKeepsWhatItCannotRead(needle: String, configuration: Stipple_V1_NeedleConfiguration, diameter: Double) throws {
+        var old = Stipple_V1_SessionRecorded()
+        old.sessionNumber = 1
+        old.needle = needle
+        let new = try #require(try Upcasting.upcast(old, type: "SessionRecorded", version: 1) as? Stipple_V1_SessionRecordedV2)
+        #expect(new.legacyNeedleText == needle)
+        #expect(new.cartridges.first?.configuration == configuration)
+        #expect(new.cartridges.first?.diameterMm == diameter)
     }
 
     @Test("a stored version with no way to the newest is named")

@@ -9,7 +9,7 @@ public struct ServiceRecordsProjection: Projection {
     public init() {}
     public var name: String { "records" }
     /// 2: days are local to the clinic (ClinicTime), not UTC days.
-    public var version: Int { 2 }
+    public var version: Int { 3 }
     public var summary: String { "the personal-service-settings record of each procedure" }
     public var reads: Set<String> { ["TechnicianRegistered", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
 

@@ -40,6 +40,8 @@ struct Procedure {
     /// `PB-1187 (exp. 2027-05-31); …` of pigments and of cartridges (the records' form).
     let pigmentRecord: String
     let cartridgeRecord: String
+    /// An old session's needle text that did not read as a configuration and a diameter.
+    let legacyNeedleText: String
 
     enum Kind: Equatable {
         case session(Int32)
@@ -61,6 +63,7 @@ struct Procedure {
             cartridges = session.cartridges
             bookingID = session.bookingID
             underGuarantee = false
+            legacyNeedleText = session.legacyNeedleText
         case let touchUp as Stipple_V1_TouchUpRecorded:
             kind = .touchUp
             clinicID = touchUp.clinicID
@@ -73,6 +76,7 @@ struct Procedure {
             cartridges = touchUp.cartridges
             bookingID = touchUp.bookingID
             underGuarantee = touchUp.underGuarantee
+            legacyNeedleText = ""
         default:
             return nil
         }
@@ -85,8 +89,10 @@ struct Procedure {
         var seen = Set<String>()
         lots = (pigments.map(\.lot) + cartridges.map(\.lot)).filter { !$0.isEmpty && seen.insert($0).inserted }
         func record(_ lot: String, _ expiry: String) -> String { "\(lot) (exp. \(expiry.isEmpty ? "?" : expiry))" }
-        pigmentRecord = pigments.map { record($0.lot, $0.expiry) }.joined(separator: "; ")
-        cartridgeRecord = cartridges.map { record($0.lot, $0.expiry) }.joined(separator: "; ")
+        pigmentRecord = pigments.map { $0.lot.isEmpty ? "lot not recorded" : record($0.lot, $0.expiry) }.joined(separator: "; ")
+        // An old session's cartridge has no lot; its needle text, where it did not read, is shown as written.
+        cartridgeRecord = (cartridges.map { $0.lot.isEmpty ? "lot not recorded" : record($0.lot, $0.expiry) }
+            + (legacyNeedleText.isEmpty ? [] : ["needle as recorded: \(legacyNeedleText)"])).joined(separator: "; ")
     }
 
     var minutes: Int64 { max(0, (endedAt - startedAt) / 60) }

@@ -79,9 +79,12 @@ enum Timeline {
         }
         if !procedure.cartridges.isEmpty {
             parts.append("cartridges " + procedure.cartridges.map { cartridge in
-                lot(cartridge.lot) + " (\(Names.needle(cartridge.configuration)) \(String(format: "%.2f", cartridge.diameterMm)) mm)"
+                let about = [cartridge.configuration == .unspecified ? "" : Names.needle(cartridge.configuration),
+                             cartridge.diameterMm > 0 ? String(format: "%.2f mm", cartridge.diameterMm) : ""].filter { !$0.isEmpty }
+                return lot(cartridge.lot) + (about.isEmpty ? "" : " (" + about.joined(separator: " ") + ")")
             }.joined(separator: ", "))
         }
+        if !procedure.legacyNeedleText.isEmpty { parts.append("needle as recorded: " + procedure.legacyNeedleText) }
         let depth = (message as? Stipple_V1_SessionRecordedV2)?.depthMm ?? (message as? Stipple_V1_TouchUpRecorded)?.depthMm ?? 0
         if depth > 0 { parts.append(String(format: "depth %.1f mm", depth)) }
         if let touchUp = message as? Stipple_V1_TouchUpRecorded {

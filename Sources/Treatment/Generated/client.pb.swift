@@ -641,6 +641,14 @@ public nonisolated struct Stipple_V1_SessionRecordedV2: @unchecked Sendable {
     set {_uniqueStorage()._sealedPersonal = newValue}
   }
 
+  /// Set only by upcasting a version 1 session: its needle text as it was written, when it
+  /// does not read as a configuration and a diameter ("3RL-0.25mm"). Upcasting keeps what it
+  /// cannot parse; the history and the records show it. Never set by a new session.
+  public var legacyNeedleText: String {
+    get {_storage._legacyNeedleText}
+    set {_uniqueStorage()._legacyNeedleText = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1551,7 +1559,7 @@ nonisolated extension Stipple_V1_SessionRecorded: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SessionRecordedV2"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_number\0\u{3}clinic_id\0\u{3}technician_id\0\u{3}supervisor_id\0\u{3}started_at\0\u{3}ended_at\0\u{1}areas\0\u{1}pigments\0\u{1}cartridges\0\u{1}machine\0\u{3}depth_mm\0\u{3}aftercare_sheet_version\0\u{1}personal\0\u{3}booking_id\0\u{3}sealed_personal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_number\0\u{3}clinic_id\0\u{3}technician_id\0\u{3}supervisor_id\0\u{3}started_at\0\u{3}ended_at\0\u{1}areas\0\u{1}pigments\0\u{1}cartridges\0\u{1}machine\0\u{3}depth_mm\0\u{3}aftercare_sheet_version\0\u{1}personal\0\u{3}booking_id\0\u{3}sealed_personal\0\u{3}legacy_needle_text\0")
 
   fileprivate class _StorageClass {
     var _sessionNumber: Int32 = 0
@@ -1569,6 +1577,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
     var _personal: Stipple_V1_ProcedurePersonal? = nil
     var _bookingID: String = String()
     var _sealedPersonal: Data = Data()
+    var _legacyNeedleText: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1594,6 +1603,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
       _personal = source._personal
       _bookingID = source._bookingID
       _sealedPersonal = source._sealedPersonal
+      _legacyNeedleText = source._legacyNeedleText
     }
   }
 
@@ -1627,6 +1637,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._personal) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._bookingID) }()
         case 15: try { try decoder.decodeSingularBytesField(value: &_storage._sealedPersonal) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._legacyNeedleText) }()
         default: break
         }
       }
@@ -1684,6 +1695,9 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
       if !_storage._sealedPersonal.isEmpty {
         try visitor.visitSingularBytesField(value: _storage._sealedPersonal, fieldNumber: 15)
       }
+      if !_storage._legacyNeedleText.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._legacyNeedleText, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1708,6 +1722,7 @@ nonisolated extension Stipple_V1_SessionRecordedV2: SwiftProtobuf.Message, Swift
         if _storage._personal != rhs_storage._personal {return false}
         if _storage._bookingID != rhs_storage._bookingID {return false}
         if _storage._sealedPersonal != rhs_storage._sealedPersonal {return false}
+        if _storage._legacyNeedleText != rhs_storage._legacyNeedleText {return false}
         return true
       }
       if !storagesAreEqual {return false}

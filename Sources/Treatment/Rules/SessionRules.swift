@@ -57,6 +57,10 @@ public enum SessionRules {
                 .valueInRange, field: "sessionNumber",
                 "must be \(sessionNumbers.lowerBound) to \(sessionNumbers.upperBound), not \(session.sessionNumber)"))
         }
+        if !session.legacyNeedleText.isEmpty {
+            violations.append(RuleViolation(
+                .valueInRange, field: "legacyNeedleText", "is kept by upcasting an old session only: give the needle as cartridges (configuration and diameter)"))
+        }
         return violations + validate(ProcedureView(session), hours: sessionHours, noun: "a session")
     }
 

@@ -47,7 +47,9 @@ public enum Upcasting {
     ]
 
     /// `SessionRecorded` 1 → 2: the one pigment shade becomes a pigment (lot unknown), the
-    /// needle text ("3RL-0.25mm") a cartridge with its configuration and diameter.
+    /// needle text ("3RL-0.25mm") a cartridge with its configuration and diameter. A text
+    /// that does not read so (another configuration, no diameter, free words) is kept as
+    /// written in `legacyNeedleText`, beside what of it did read.
     static func sessionV1toV2(_ old: Stipple_V1_SessionRecorded) -> Stipple_V1_SessionRecordedV2 {
         var new = Stipple_V1_SessionRecordedV2()
         new.sessionNumber = old.sessionNumber
@@ -70,9 +72,10 @@ public enum Upcasting {
             case "3RL": cartridge.configuration = .needleConfiguration3Rl
             default: break
             }
-            if parts.count == 2, let diameter = Double(parts[1].replacingOccurrences(of: "MM", with: "")) {
+            if parts.count == 2, let diameter = Double(parts[1].replacingOccurrences(of: "MM", with: "")), diameter > 0 {
                 cartridge.diameterMm = diameter
             }
+            if cartridge.configuration == .unspecified || cartridge.diameterMm == 0 { new.legacyNeedleText = old.needle }
             new.cartridges = [cartridge]
         }
         new.machine = old.machine
