@@ -421,6 +421,8 @@ struct CLITests {
         #expect(again.status == 4)
         #expect(again.stderr.contains("the next session of this course is number 3, not 2"))
         // A needle text that does not read is kept as written, in the history and the records.
+        let unreadable = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/needle-v1-unreadable.jsonl").path
+        #expect(try cli.run(["append", unreadable]).status == 0)
         let history = try cli.run(["history", "8"])
         #expect(history.stdout.contains("cartridges lot not recorded; needle as recorded: 7-round magnum"), "\(history.stdout)")
         #expect(try cli.run(["history", "7"]).stdout.contains("cartridges lot not recorded (3RL 0.25 mm)"))
