@@ -351,6 +351,55 @@ struct CLITests {
         #expect(help.stdout.contains("Refused (exit 4, every reason listed)"))
     }
 
+    @Test("every field of the domain a named command can set: birth, address, referral, consent scope, booking, machine, product, trainer")
+    func everyFieldByName() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        try Self.recordTorontoChain(cli)
+        let head = try cli.run(["stats", "--json"]).stdout
+        let badBirth = try cli.run(["client", "register", "--client", "50", "--clinic", "toronto", "--name", "B. Day", "--birth", "30/06/1984", "--at", "2026-02-20T10:00"])
+        #expect(badBirth.status == 2)
+        #expect(badBirth.stderr.contains("--birth"), "\(badBirth.stderr)")
+        #expect(try cli.run(["stats", "--json"]).stdout == head, "nothing recorded")
+        for arguments in [
+            ["client", "register", "--client", "50", "--clinic", "toronto", "--name", "B. Day", "--birth", "1984-06-30", "--address", "1 Bay St, Toronto",
+             "--referral", "barber", "--at", "2026-02-20T10:00"],
+            ["client", "consent", "--client", "50", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30", "--photos", "--marketing",
+             "--witness", "desk-1", "--clinic", "toronto"],
+            ["client", "consent", "--client", "50", "--form", "photo-release-v1", "--at", "2026-02-20T10:40", "--no-procedure", "--photos"],
+            ["client", "session", "--client", "50", "--number", "1", "--clinic", "toronto", "--technician", "17", "--start", "2026-03-02T10:00",
+             "--end", "2026-03-02T13:00", "--area", "hairline", "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.9", "--booking", "B-7"],
+            ["client", "touch-up", "--client", "50", "--clinic", "toronto", "--technician", "17", "--start", "2026-08-20T10:00", "--end", "2026-08-20T11:30",
+             "--area", "crown", "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.8", "--reason", "fading",
+             "--machine", "Dragonhawk Mast", "--aftercare", "v5", "--booking", "B-9"],
+            ["batch", "receive", "--lot", "PB-2000", "--kind", "pigment", "--manufacturer", "Perma Blend", "--product", "SMP Pro", "--shade", "SMP Black",
+             "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-06T09:00"],
+            ["tech", "register", "--technician", "18", "--name", "T. Trainer", "--at", "2025-01-02T09:00-05:00"],
+            ["tech", "certify", "--technician", "17", "--certification", "C-2", "--level", "senior", "--issued", "2026-01-10", "--expires", "2028-01-10", "--trainer", "18"],
+        ] {
+            let run = try cli.run(arguments)
+            #expect(run.status == 0, "\(arguments): \(run.stderr)")
+        }
+        func data(_ stream: String) throws -> [[String: Any]] {
+            try cli.run(["read", stream]).lines.map { try cli.json($0)["data"] as? [String: Any] ?? [:] }
+        }
+        let client = try data("client-50")
+        let personal = client[0]["personal"] as? [String: Any]
+        #expect(personal?["dateOfBirth"] as? String == "1984-06-30" && personal?["address"] as? String == "1 Bay St, Toronto", "opened for the admin")
+        #expect(client[0]["referral"] as? String == "barber")
+        #expect(client[1]["coversMarketing"] as? Bool == true && client[1]["witnessId"] as? String == "desk-1" && client[1]["clinicId"] as? String == "toronto")
+        #expect(client[2]["coversProcedure"] == nil && client[2]["coversPhotos"] as? Bool == true, "a consent to photos only")
+        #expect(client[3]["bookingId"] as? String == "B-7")
+        #expect(client[4]["machine"] as? String == "Dragonhawk Mast" && client[4]["aftercareSheetVersion"] as? String == "v5" && client[4]["bookingId"] as? String == "B-9")
+        #expect(try data("batch-PB-2000")[0]["product"] as? String == "SMP Pro")
+        #expect(try data("technician-17").last?["trainerId"] as? String == "18")
+        for (command, flags) in [(["client", "register"], ["--birth", "--address", "--referral"]), (["client", "consent"], ["--no-procedure", "--marketing", "--witness"]),
+                                 (["client", "touch-up"], ["--machine", "--aftercare", "--booking"]), (["batch", "receive"], ["--product"]), (["tech", "certify"], ["--trainer"])] {
+            let help = try cli.run(command + ["--help"]).stdout
+            for flag in flags { #expect(help.contains(flag), "\(command) --help names \(flag)") }
+        }
+    }
+
     @Test("more named commands: clinic, technician life, bookings, touch-ups, amendments")
     func moreNamedCommands() throws {
         let cli = try CLI()

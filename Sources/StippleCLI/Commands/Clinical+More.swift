@@ -21,6 +21,9 @@ extension Stipple.Client {
         @Option(help: "Needle depth in mm.") var depth: Double
         @Option(help: "fading, colour-change, scar or guarantee.") var reason: String
         @Flag(help: "Done under the clinic's guarantee.") var guarantee = false
+        @Option(help: "Machine used.") var machine: String?
+        @Option(help: "Version of the aftercare sheet given.") var aftercare: String?
+        @Option(help: "The booking this touch-up fills (its id).") var booking: String?
 
         func run() async throws {
             try await reportingFailures {
@@ -38,6 +41,9 @@ extension Stipple.Client {
                     touchUp.depthMm = depth
                     touchUp.reason = why
                     touchUp.underGuarantee = guarantee
+                    touchUp.machine = machine ?? ""
+                    touchUp.aftercareSheetVersion = aftercare ?? ""
+                    touchUp.bookingID = booking ?? ""
                     return Command(.touchUp(client: client, touchUp))
                 }
             }

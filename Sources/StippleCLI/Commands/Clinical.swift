@@ -83,6 +83,9 @@ extension Stipple {
             @Option(help: "The client's name (personal data; or give it with --personal).") var name: String?
             @Option(help: "Phone (personal data).") var phone: String?
             @Option(help: "Email (personal data).") var email: String?
+            @Option(name: .customLong("birth"), help: ArgumentHelp("Date of birth, e.g. 1984-06-30 (personal data).", valueName: "day")) var dateOfBirth: String?
+            @Option(help: "Postal address (personal data).") var address: String?
+            @Option(help: "How the client heard of the clinic (instagram, friend, barber …; not personal data).") var referral: String?
             @OptionGroup var personal: PersonalInput
             @Option(help: "When, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
 
@@ -101,7 +104,11 @@ extension Stipple {
                         flags.name = name ?? ""
                         flags.phone = phone ?? ""
                         flags.email = email ?? ""
-                        registered.personal = try personal.message(flags, given: name != nil || phone != nil || email != nil)
+                        flags.dateOfBirth = try dateOfBirth.map { try TypedInput.day($0, "--birth").description } ?? ""
+                        flags.address = address ?? ""
+                        registered.referral = referral ?? ""
+                        registered.personal = try personal.message(
+                            flags, given: name != nil || phone != nil || email != nil || dateOfBirth != nil || address != nil)
                         return try Command.record(registered, type: "ClientRegistered", stream: Streams.client(client))
                     }
                 }
@@ -114,7 +121,11 @@ extension Stipple {
         @Option(help: "The client's id.") var client: String
             @Option(help: "Version of the consent form.") var form: String
             @Option(help: "When it was signed, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
+            @Flag(inversion: .prefixedNo, help: "The consent covers the procedure (--no-procedure: a consent to photos or marketing only).") var procedure = true
             @Flag(help: "The consent covers photos.") var photos = false
+            @Flag(help: "The consent covers marketing (photos shown outside the clinic, testimonials).") var marketing = false
+            @Option(help: "The staff member who witnessed the signature.") var witness: String?
+            @Option(help: "The clinic where it was signed.") var clinic: String?
 
             func run() async throws {
                 try await reportingFailures {
@@ -122,8 +133,11 @@ extension Stipple {
                         var consent = Stipple_V1_ConsentSigned()
                         consent.formVersion = form
                         consent.signedAt = try TypedInput.instant(at, "--at", in: time)
-                        consent.coversProcedure = true
+                        consent.coversProcedure = procedure
                         consent.coversPhotos = photos
+                        consent.coversMarketing = marketing
+                        consent.witnessID = witness ?? ""
+                        consent.clinicID = clinic ?? ""
                         return try Command.record(consent, type: "ConsentSigned", stream: Streams.client(client))
                     }
                 }
@@ -155,6 +169,7 @@ extension Stipple {
             @Option(help: "Needle depth in mm (0.3–2.0).") var depth: Double
             @Option(help: "Machine used.") var machine: String?
             @Option(help: "Version of the aftercare sheet given.") var aftercare: String?
+            @Option(help: "The booking this session fills (its id, e.g. B-3).") var booking: String?
 
             func run() async throws {
                 try await reportingFailures {
@@ -172,6 +187,7 @@ extension Stipple {
                         session.depthMm = depth
                         session.machine = machine ?? ""
                         session.aftercareSheetVersion = aftercare ?? ""
+                        session.bookingID = booking ?? ""
                         return Command(.session(client: client, session))
                     }
                 }
@@ -193,6 +209,7 @@ extension Stipple {
             @Option(help: "Expiry day, e.g. 2027-05-31.") var expiry: String
             @Option(help: "The clinic.") var clinic: String
             @Option(help: "Shade (pigments).") var shade: String?
+            @Option(help: "The product's name, e.g. \"SMP Pro Pigment\" or \"Kwadron Optima\".") var product: String?
             @Option(help: "Configuration, 1RL or 3RL (cartridges).") var configuration: String?
             @Option(help: "Needle diameter in mm (cartridges).") var diameter: Double?
             @Option(help: "How many units.") var quantity: Int32 = 1
@@ -208,6 +225,7 @@ extension Stipple {
                         batch.expiry = try TypedInput.day(expiry, "--expiry").description
                         batch.clinicID = clinic
                         batch.shade = shade ?? ""
+                        batch.product = product ?? ""
                         if let configuration {
                             batch.configuration = try TypedInput.needleConfigurations.value(configuration.uppercased(), "--configuration")
                         }
@@ -258,6 +276,7 @@ extension Stipple {
             @Option(help: "Issued on, e.g. 2026-01-10.") var issued: String
             @Option(help: "Expires on.") var expires: String
             @Option(help: "Issuer.") var issuer: String = "Stipple Academy"
+            @Option(help: "The technician (a trainer) who trained them, by id.") var trainer: String?
 
             func run() async throws {
                 try await reportingFailures {
@@ -267,6 +286,7 @@ extension Stipple {
                     granted.issuedOn = try TypedInput.day(issued, "--issued").description
                     granted.expiresOn = try TypedInput.day(expires, "--expires").description
                     granted.issuer = issuer
+                    granted.trainerID = trainer ?? ""
                     try await recordFact(granted, type: "CertificationGranted", stream: Streams.technician(technician), options)
                 }
             }
