@@ -91,6 +91,10 @@ public struct DemoChain {
             granted.issuedOn = start.adding(days: -30).description
             granted.expiresOn = (tech == Self.lapsing ? start.adding(days: 365) : horizon.adding(days: 60)).description
             messages.append(("CertificationGranted", granted))
+            var hepatitisB = Stipple_V1_HepatitisBStatusRecorded()
+            hepatitisB.status = tech % 7 == 3 ? .declined : .recorded
+            hepatitisB.onFileFrom = start.adding(days: -30).description
+            messages.append(("HepatitisBStatusRecorded", hepatitisB))
             var day = start.adding(days: -20)
             while day <= horizon {
                 var training = Stipple_V1_BloodbornePathogensTrainingRecorded()

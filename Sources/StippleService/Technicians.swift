@@ -42,6 +42,8 @@ public struct TechnicianFile: Sendable, Hashable {
     /// When the latest training lapses (12 months after it).
     public var trainingLapses: Day?
     public var trainingCurrent: Bool
+    /// The hepatitis B status on file today ("recorded", "declined", "exempt"), and from when.
+    public var hepatitisB: String?
     /// The highest level in force today.
     public var level: String?
     public var history: [Entry]
@@ -57,7 +59,8 @@ public struct TechnicianFile: Sendable, Hashable {
     static func fold(id: String, events: [RecordedEvent], today: Day) throws -> TechnicianFile {
         var state = TechnicianState()
         var file = TechnicianFile(
-            id: id, name: "", clinics: [], certifications: [], trainings: [], trainingLapses: nil, trainingCurrent: false, level: nil, history: [], today: today)
+            id: id, name: "", clinics: [], certifications: [], trainings: [], trainingLapses: nil, trainingCurrent: false, hepatitisB: nil, level: nil,
+            history: [], today: today)
         for event in events {
             let message = try Recorder.decode(event)
             state.apply(type: event.type, message: message, id: event.id)
@@ -79,6 +82,8 @@ public struct TechnicianFile: Sendable, Hashable {
                 what = "certification \(revoked.certificationID) revoked on \(revoked.revokedOn)" + (revoked.reason.isEmpty ? "" : ": \(revoked.reason)")
             case let training as Stipple_V1_BloodbornePathogensTrainingRecorded:
                 what = "bloodborne-pathogens training on \(training.completedOn)" + (training.provider.isEmpty ? "" : " with \(training.provider)")
+            case let hepatitisB as Stipple_V1_HepatitisBStatusRecorded:
+                what = "hepatitis B status on file from \(hepatitisB.onFileFrom): \(TypedInput.hepatitisBStatuses.name(of: hepatitisB.status) ?? "unknown")"
             default:
                 what = event.type
             }
@@ -108,6 +113,9 @@ public struct TechnicianFile: Sendable, Hashable {
         file.trainingLapses = file.trainings.first.map { $0.adding(months: 12) }
         file.trainingCurrent = state.bloodbornePathogensTrainingCurrent(on: today)
         file.level = state.level(on: today).flatMap { TypedInput.certificationLevels.name(of: $0) }
+        if let status = state.hepatitisBStatus(on: today), let from = state.hepatitisB.filter({ $0.key <= today && $0.value == status }).keys.max() {
+            file.hepatitisB = "\(TypedInput.hepatitisBStatuses.name(of: status) ?? "unknown") (on file from \(from))"
+        }
         return file
     }
 }

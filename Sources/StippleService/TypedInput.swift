@@ -58,6 +58,10 @@ public enum TypedInput {
         "trainee": .trainee, "certified": .certified, "senior": .senior, "trainer": .trainer,
     ])
 
+    public static let hepatitisBStatuses = Vocabulary<Stipple_V1_HepatitisBStatus>([
+        "recorded": .recorded, "declined": .declined, "exempt": .exempt,
+    ])
+
     public static let batchKinds = Vocabulary<Stipple_V1_BatchKind>(["pigment": .pigment, "cartridge": .cartridge])
 
     public static let needleConfigurations = Vocabulary<Stipple_V1_NeedleConfiguration>([

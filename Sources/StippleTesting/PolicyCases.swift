@@ -72,6 +72,7 @@ public enum PolicyCases {
         Case(name: "CertificationSuspended", line: record("technician-17", "CertificationSuspended", #"{"certificationId":"C-1","suspendedOn":"2026-04-01","reason":"review"}"#), allowed: [.admin]),
         Case(name: "CertificationRevoked", line: record("technician-17", "CertificationRevoked", #"{"certificationId":"C-1","revokedOn":"2026-04-01","reason":"misconduct"}"#), allowed: [.admin]),
         Case(name: "BloodbornePathogensTrainingRecorded", line: record("technician-17", "BloodbornePathogensTrainingRecorded", #"{"completedOn":"2026-02-01"}"#), allowed: [.admin]),
+        Case(name: "HepatitisBStatusRecorded", line: record("technician-17", "HepatitisBStatusRecorded", #"{"status":"HEPATITIS_B_STATUS_EXEMPT","onFileFrom":"2026-02-01"}"#), allowed: [.admin]),
         Case(name: "ClinicOpened", line: record("clinic-richmond-hill", "ClinicOpened", #"{"name":"Stipple Richmond Hill","openedOn":"2026-02-01","timeZone":"America/Toronto"}"#), allowed: [.admin]),
         // Another clinic's records: its own clinicians (and admins) only; naming one's own
         // clinic on another clinic's client grants nothing.

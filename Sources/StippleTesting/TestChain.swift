@@ -113,6 +113,7 @@ public struct TestChain: Sendable {
         {"command":"record","stream":"technician-17","type":"TechnicianRegistered","data":{"registeredAt":"2025-01-02T09:00:00Z","personal":{"name":"T. Seventeen"}}}
         {"command":"record","stream":"technician-17","type":"CertificationGranted","data":{"certificationId":"C-1","level":"CERTIFICATION_LEVEL_CERTIFIED","issuedOn":"2025-01-10","expiresOn":"2027-01-10","issuer":"Stipple Academy"}}
         {"command":"record","stream":"technician-17","type":"BloodbornePathogensTrainingRecorded","data":{"completedOn":"2025-09-01"}}
+        {"command":"record","stream":"technician-17","type":"HepatitisBStatusRecorded","data":{"status":"HEPATITIS_B_STATUS_RECORDED","onFileFrom":"2025-01-02"}}
         {"command":"record","stream":"technician-18","type":"TechnicianRegistered","data":{"registeredAt":"2025-06-02T09:00:00Z","personal":{"name":"T. Eighteen"}}}
         {"command":"record","stream":"batch-PB-1187","type":"BatchReceived","data":{"lot":"PB-1187","kind":"BATCH_KIND_PIGMENT","manufacturer":"Perma Blend","shade":"SMP Black","expiry":"2027-05-31","clinicId":"toronto","quantity":4,"receivedAt":"2026-01-05T09:00:00Z"}}
         {"command":"record","stream":"batch-NC-0412","type":"BatchReceived","data":{"lot":"NC-0412","kind":"BATCH_KIND_CARTRIDGE","manufacturer":"Kwadron","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25,"expiry":"2027-05-31","clinicId":"toronto","quantity":20,"receivedAt":"2026-01-05T09:00:00Z"}}

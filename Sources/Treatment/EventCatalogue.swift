@@ -85,6 +85,7 @@ public enum EventCatalogue {
         EventSchema("CertificationSuspended", 1, Stipple_V1_CertificationSuspended.self, .technician),
         EventSchema("CertificationRevoked", 1, Stipple_V1_CertificationRevoked.self, .technician),
         EventSchema("BloodbornePathogensTrainingRecorded", 1, Stipple_V1_BloodbornePathogensTrainingRecorded.self, .technician),
+        EventSchema("HepatitisBStatusRecorded", 1, Stipple_V1_HepatitisBStatusRecorded.self, .technician),
         // Incident stream (kept apart from clients: see incident.proto).
         EventSchema("ExposureIncidentRecorded", 1, Stipple_V1_ExposureIncidentRecorded.self, .incident),
         // Access log (one stream per client: access-<client id>).

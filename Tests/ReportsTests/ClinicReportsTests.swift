@@ -142,6 +142,49 @@ struct ClinicReportsTests {
         }
     }
 
+    @Test("audit: a technician with no hepatitis B status on file is a finding, until one dated on or before the day is put on file")
+    func auditHepatitisB() async throws {
+        scenario.clock.set("2026-05-01")
+        var registered = Stipple_V1_TechnicianRegistered()
+        registered.personal.name = "Technician 30"
+        try await scenario.record(registered, "TechnicianRegistered", "technician-30")
+        var granted = Stipple_V1_CertificationGranted()
+        granted.certificationID = "C-30"
+        granted.level = .senior
+        granted.issuedOn = "2025-01-01"
+        granted.expiresOn = "2028-01-01"
+        try await scenario.record(granted, "CertificationGranted", "technician-30")
+        var training = Stipple_V1_BloodbornePathogensTrainingRecorded()
+        training.completedOn = "2026-01-15"
+        try await scenario.record(training, "BloodbornePathogensTrainingRecorded", "technician-30")
+        var received = Stipple_V1_BatchReceived()
+        received.lot = "PB-2000"
+        received.kind = .pigment
+        received.expiry = "2028-01-31"
+        try await scenario.record(received, "BatchReceived", "batch-PB-2000")
+        var third = scenario.session(3, on: "2026-05-04", by: "30", booking: "")
+        third.pigments[0].lot = "PB-2000"
+        try await scenario.recorder.recordSession(client: "42", third, metadata: scenario.staff)
+        try await reports.projector.catchUp()
+        func findings() async throws -> [[String]] {
+            texts(try await reports.audit(from: Day("2026-05-04")!, to: Day("2026-05-04")!).sections[0], ["procedure", "technician", "rule", "finding"])
+                .filter { $0[2] == "hepatitis-b-status" }
+        }
+        #expect(try await findings() == [["session 3", "30", "hepatitis-b-status", "technician 30 had no hepatitis B status on file on 2026-05-04 (recorded, declined or exempt)"]])
+        var late = Stipple_V1_HepatitisBStatusRecorded()
+        late.status = .recorded
+        late.onFileFrom = "2026-05-05"
+        try await scenario.record(late, "HepatitisBStatusRecorded", "technician-30")
+        try await reports.projector.catchUp()
+        #expect(try await findings().count == 1, "put on file after the day: the finding stays")
+        var onTime = Stipple_V1_HepatitisBStatusRecorded()
+        onTime.status = .exempt
+        onTime.onFileFrom = "2026-05-01"
+        try await scenario.record(onTime, "HepatitisBStatusRecorded", "technician-30")
+        try await reports.projector.catchUp()
+        #expect(try await findings().isEmpty, "the audit re-checked the technician's procedures from that day")
+    }
+
     @Test("conversion: two consultations in February, one went on to a first session")
     func conversion() async throws {
         let table = try await reports.conversion(from: Day("2026-02-01")!, to: Day("2026-02-28")!).sections[0]

@@ -79,6 +79,10 @@ struct ClinicScenario {
             var training = Stipple_V1_BloodbornePathogensTrainingRecorded()
             training.completedOn = "2025-09-01"
             try await record(training, "BloodbornePathogensTrainingRecorded", "technician-\(id)")
+            var hepatitisB = Stipple_V1_HepatitisBStatusRecorded()
+            hepatitisB.status = .recorded
+            hepatitisB.onFileFrom = "2025-01-10"
+            try await record(hepatitisB, "HepatitisBStatusRecorded", "technician-\(id)")
         }
         for (lot, kind) in [("PB-1187", Stipple_V1_BatchKind.pigment), ("NC-0412", .cartridge)] {
             var received = Stipple_V1_BatchReceived()

@@ -376,6 +376,7 @@ struct CLITests {
              "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-06T09:00"],
             ["tech", "register", "--technician", "18", "--name", "T. Trainer", "--at", "2025-01-02T09:00-05:00"],
             ["tech", "certify", "--technician", "17", "--certification", "C-2", "--level", "senior", "--issued", "2026-01-10", "--expires", "2028-01-10", "--trainer", "18"],
+            ["tech", "hepatitis-b", "--technician", "17", "--status", "declined", "--on", "2025-01-05"],
         ] {
             let run = try cli.run(arguments)
             #expect(run.status == 0, "\(arguments): \(run.stderr)")
@@ -392,7 +393,10 @@ struct CLITests {
         #expect(client[3]["bookingId"] as? String == "B-7")
         #expect(client[4]["machine"] as? String == "Dragonhawk Mast" && client[4]["aftercareSheetVersion"] as? String == "v5" && client[4]["bookingId"] as? String == "B-9")
         #expect(try data("batch-PB-2000")[0]["product"] as? String == "SMP Pro")
-        #expect(try data("technician-17").last?["trainerId"] as? String == "18")
+        #expect(try data("technician-17").last?["status"] as? String == "HEPATITIS_B_STATUS_DECLINED")
+        let badStatus = try cli.run(["tech", "hepatitis-b", "--technician", "17", "--status", "maybe", "--on", "2025-01-05"])
+        #expect(badStatus.status == 2 && badStatus.stderr.contains("--status"), "\(badStatus.stderr)")
+        #expect(try data("technician-17").dropLast().last?["trainerId"] as? String == "18")
         for (command, flags) in [(["client", "register"], ["--birth", "--address", "--referral"]), (["client", "consent"], ["--no-procedure", "--marketing", "--witness"]),
                                  (["client", "touch-up"], ["--machine", "--aftercare", "--booking"]), (["batch", "receive"], ["--product"]), (["tech", "certify"], ["--trainer"])] {
             let help = try cli.run(command + ["--help"]).stdout

@@ -306,6 +306,15 @@ struct ValueRulesTests {
         var revoked = Stipple_V1_CertificationRevoked()
         revoked.certificationID = "C-1"
         #expect(ValueRules.violations(revoked) == [RuleViolation(.valueInRange, field: "revokedOn", "is missing (a day, YYYY-MM-DD)")])
+        var hepatitisB = Stipple_V1_HepatitisBStatusRecorded()
+        hepatitisB.onFileFrom = "2026-13-01"
+        #expect(ValueRules.violations(hepatitisB) == [
+            RuleViolation(.valueInRange, field: "status", "must be recorded, declined or exempt"),
+            RuleViolation(.valueInRange, field: "onFileFrom", #"must be a day, YYYY-MM-DD, not "2026-13-01""#),
+        ])
+        hepatitisB.status = .exempt
+        hepatitisB.onFileFrom = "2026-01-10"
+        #expect(ValueRules.violations(hepatitisB).isEmpty)
     }
 }
 

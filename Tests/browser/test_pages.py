@@ -820,6 +820,13 @@ class Pages(unittest.TestCase):
         self.submit("#tech-suspend-form button")
         self.assertIn("suspended since 2026-06-01", driver.find_element(By.ID, "certifications-table").text)
         self.assertIn("<b>complaint</b> under review", driver.find_element(By.ID, "technician-history").text, "shown as text")
+        self.assertIn("none on file", driver.find_element(By.ID, "technician-hepatitis-b").text)
+        self.open_action("tech-hepatitis-b")
+        Select(driver.find_element(By.ID, "tech-hepatitis-b-form-status")).select_by_value("declined")
+        self.set_value("tech-hepatitis-b-form-from", "2026-01-02")
+        self.submit("#tech-hepatitis-b-form button")
+        self.assertEqual(driver.find_element(By.ID, "done").text, "Hepatitis B status on file.")
+        self.assertEqual(driver.find_element(By.ID, "technician-hepatitis-b").text, "declined (on file from 2026-01-02)")
         self.shot("technician")
 
     def test_29_the_main_pages_fit_a_10_inch_tablet_held_upright(self):

@@ -9,12 +9,13 @@ import Treatment
 public struct AuditProjection: Projection {
     public init() {}
     public var name: String { "audit" }
-    /// 2: days are local to the clinic (ClinicTime), not UTC days.
-    public var version: Int { 2 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: a technician's
+    /// hepatitis B status on file is checked.
+    public var version: Int { 3 }
     public var summary: String { "each procedure checked against certification, supervision, training, consent and lots" }
     static let technicianTypes: Set<String> = [
         "TechnicianRegistered", "CertificationGranted", "CertificationRenewed", "CertificationSuspended",
-        "CertificationRevoked", "BloodbornePathogensTrainingRecorded",
+        "CertificationRevoked", "BloodbornePathogensTrainingRecorded", "HepatitisBStatusRecorded",
     ]
     static let lotTypes: Set<String> = ["BatchReceived", "BatchRecalled", "BatchDiscarded"]
     public var reads: Set<String> {
@@ -141,6 +142,7 @@ public struct AuditProjection: Projection {
         case let suspended as Stipple_V1_CertificationSuspended: return Day(suspended.suspendedOn)
         case let revoked as Stipple_V1_CertificationRevoked: return Day(revoked.revokedOn)
         case let training as Stipple_V1_BloodbornePathogensTrainingRecorded: return Day(training.completedOn)
+        case let hepatitisB as Stipple_V1_HepatitisBStatusRecorded: return Day(hepatitisB.onFileFrom)
         // A recall or a discard is an instant: from the day before its day in the chain's
         // zone, every clinic's local day of it is covered.
         case let recalled as Stipple_V1_BatchRecalled: return ClinicTime.chainDefault.day(of: recalled.recalledAt).adding(days: -1)

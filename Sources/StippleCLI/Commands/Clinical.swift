@@ -265,7 +265,7 @@ extension Stipple {
     struct Tech: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record technicians' certifications and training.",
-            subcommands: [Register.self, Assign.self, Certify.self, Renew.self, Suspend.self, Revoke.self, BBP.self])
+            subcommands: [Register.self, Assign.self, Certify.self, Renew.self, Suspend.self, Revoke.self, BBP.self, HepatitisB.self])
 
         struct Certify: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a certification granted.")
@@ -324,6 +324,28 @@ extension Stipple {
                     training.completedOn = try TypedInput.day(completed, "--completed").description
                     training.provider = provider
                     try await recordFact(training, type: "BloodbornePathogensTrainingRecorded", stream: Streams.technician(technician), options)
+                }
+            }
+        }
+
+        struct HepatitisB: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "hepatitis-b", abstract: "Put a technician's hepatitis B status on file (the newest counts).",
+                discussion: """
+                    The audit reports every procedure by a technician with no status on file on its day. \
+                    Only the status and its day are recorded; keep the document itself in the clinic's files.
+                    """)
+            @OptionGroup var options: GlobalOptions
+            @Option(help: "The technician's id.") var technician: String
+            @Option(help: "recorded (vaccination or immunity documented), declined (in writing) or exempt (medical exemption).") var status: String
+            @Option(help: "On file from, e.g. 2026-01-10.") var on: String
+
+            func run() async throws {
+                try await reportingFailures {
+                    var hepatitisB = Stipple_V1_HepatitisBStatusRecorded()
+                    hepatitisB.status = try TypedInput.hepatitisBStatuses.value(status, "--status")
+                    hepatitisB.onFileFrom = try TypedInput.day(on, "--on").description
+                    try await recordFact(hepatitisB, type: "HepatitisBStatusRecorded", stream: Streams.technician(technician), options)
                 }
             }
         }

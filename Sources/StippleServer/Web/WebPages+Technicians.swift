@@ -92,6 +92,7 @@ typealias TypedTechnicianAction = TypedForm<TechnicianAction>
 /// What admins record of a technician, each a form.
 enum TechnicianAction: String, CaseIterable {
     case register, assign, certify, renew, suspend, revoke, training
+    case hepatitisB = "hepatitis-b"
 
     struct Context {
         var technician: String
@@ -108,6 +109,7 @@ enum TechnicianAction: String, CaseIterable {
         case .suspend: return "Suspend a certification"
         case .revoke: return "Revoke a certification"
         case .training: return "Record bloodborne-pathogens training"
+        case .hepatitisB: return "Put the hepatitis B status on file"
         }
     }
 
@@ -120,6 +122,7 @@ enum TechnicianAction: String, CaseIterable {
         case .suspend: return "Suspension recorded."
         case .revoke: return "Revocation recorded."
         case .training: return "Training recorded."
+        case .hepatitisB: return "Hepatitis B status on file."
         }
     }
 
@@ -127,6 +130,7 @@ enum TechnicianAction: String, CaseIterable {
         let fields = [
             "clinicId": "clinic", "fromDay": "from", "certificationId": "certification", "level": "level", "issuedOn": "issued", "expiresOn": "expires",
             "renewedOn": "renewed", "suspendedOn": "on", "revokedOn": "on", "reason": "reason", "completedOn": "completed", "provider": "provider",
+            "status": "status", "onFileFrom": "from",
         ]
         return fields[field]
     }
@@ -175,6 +179,11 @@ enum TechnicianAction: String, CaseIterable {
                 FieldView(name: "completed", label: "Completed on", kind: .date, value: values.value("completed"), required: true),
                 FieldView(name: "provider", label: "Provider", kind: .text, value: values.value("provider")),
                 FieldView(name: "certificate", label: "Certificate reference", kind: .text, value: values.value("certificate")),
+            ]
+        case .hepatitisB:
+            fields = [
+                FieldView(name: "status", label: "Status (the document stays in the clinic's files)", kind: .select(choices("status", TypedInput.hepatitisBStatuses.names, fallback: "recorded"))),
+                FieldView(name: "from", label: "On file from", kind: .date, value: values.value("from"), required: true),
             ]
         }
         let path = self == .register ? "/technicians" : "/technicians/\(WebPages.pathSegment(context.technician))/\(rawValue)"
@@ -240,6 +249,11 @@ enum TechnicianAction: String, CaseIterable {
             training.provider = form.text("provider")
             training.certificateRef = form.text("certificate")
             return parsed.errors.hasErrors ? nil : [try Command.record(training, type: "BloodbornePathogensTrainingRecorded", stream: stream)]
+        case .hepatitisB:
+            var hepatitisB = Stipple_V1_HepatitisBStatusRecorded()
+            if let status = parsed.choice("status", TypedInput.hepatitisBStatuses, "the status") { hepatitisB.status = status }
+            hepatitisB.onFileFrom = day("from")
+            return parsed.errors.hasErrors ? nil : [try Command.record(hepatitisB, type: "HepatitisBStatusRecorded", stream: stream)]
         }
     }
 }
@@ -277,6 +291,7 @@ struct TechnicianView {
     var trainings: String?
     var trainingCurrent: Bool
     var trainingLapses: String?
+    var hepatitisB: String?
     var level: String
     var history: [TechnicianFile.Entry]
     var actions: [ActionForm] = [] { didSet { recordable = !actions.isEmpty } }
@@ -294,6 +309,7 @@ struct TechnicianView {
                 expires: certification.expiresOn?.description ?? "", state: certification.state, holds: certification.holds)
         }
         noCertifications = file.certifications.isEmpty
+        hepatitisB = file.hepatitisB
         trainings = WebPages.shown(file.trainings.map(\.description).joined(separator: ", "))
         trainingCurrent = file.trainingCurrent
         trainingLapses = file.trainingLapses?.description

@@ -69,6 +69,55 @@ public nonisolated enum Stipple_V1_CertificationLevel: SwiftProtobuf.Enum, Swift
 
 }
 
+/// What a technician's hepatitis B status on file says (DOMAIN.md: it must be on file).
+public nonisolated enum Stipple_V1_HepatitisBStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Vaccination or immunity documented.
+  case recorded // = 1
+
+  /// Vaccination offered and declined, in writing.
+  case declined // = 2
+
+  /// A medical exemption on file.
+  case exempt // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .recorded
+    case 2: self = .declined
+    case 3: self = .exempt
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .recorded: return 1
+    case .declined: return 2
+    case .exempt: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Stipple_V1_HepatitisBStatus] = [
+    .unspecified,
+    .recorded,
+    .declined,
+    .exempt,
+  ]
+
+}
+
 /// Personal data of a technician.
 public nonisolated struct Stipple_V1_TechnicianPersonal: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -225,6 +274,26 @@ public nonisolated struct Stipple_V1_BloodbornePathogensTrainingRecorded: Sendab
   public init() {}
 }
 
+/// A technician's hepatitis B status was put on file (the newest counts). Recorded by an
+/// admin. Only the status and its day are in the event, in clear: the audit reads them for
+/// every procedure, and they hold no detail of the person's health beyond what the
+/// regulation asks the clinic to keep; the document itself stays in the clinic's files.
+/// The audit reports a procedure by a technician with no status on file on its day.
+public nonisolated struct Stipple_V1_HepatitisBStatusRecorded: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var status: Stipple_V1_HepatitisBStatus = .unspecified
+
+  /// The day it was put on file, e.g. 2026-01-10.
+  public var onFileFrom: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// A clinic of the chain opened. Recorded by an admin. Stream "clinic-<id>".
 public nonisolated struct Stipple_V1_ClinicOpened: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -251,6 +320,10 @@ fileprivate nonisolated let _protobuf_package = "stipple.v1"
 
 nonisolated extension Stipple_V1_CertificationLevel: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CERTIFICATION_LEVEL_UNSPECIFIED\0\u{1}CERTIFICATION_LEVEL_TRAINEE\0\u{1}CERTIFICATION_LEVEL_CERTIFIED\0\u{1}CERTIFICATION_LEVEL_SENIOR\0\u{1}CERTIFICATION_LEVEL_TRAINER\0")
+}
+
+nonisolated extension Stipple_V1_HepatitisBStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HEPATITIS_B_STATUS_UNSPECIFIED\0\u{1}HEPATITIS_B_STATUS_RECORDED\0\u{1}HEPATITIS_B_STATUS_DECLINED\0\u{1}HEPATITIS_B_STATUS_EXEMPT\0")
 }
 
 nonisolated extension Stipple_V1_TechnicianPersonal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -577,6 +650,41 @@ nonisolated extension Stipple_V1_BloodbornePathogensTrainingRecorded: SwiftProto
     if lhs.completedOn != rhs.completedOn {return false}
     if lhs.provider != rhs.provider {return false}
     if lhs.certificateRef != rhs.certificateRef {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Stipple_V1_HepatitisBStatusRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HepatitisBStatusRecorded"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}on_file_from\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.onFileFrom) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 1)
+    }
+    if !self.onFileFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.onFileFrom, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Stipple_V1_HepatitisBStatusRecorded, rhs: Stipple_V1_HepatitisBStatusRecorded) -> Bool {
+    if lhs.status != rhs.status {return false}
+    if lhs.onFileFrom != rhs.onFileFrom {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

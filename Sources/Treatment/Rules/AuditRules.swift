@@ -23,6 +23,9 @@ public struct AuditFindings: OptionSet, Sendable, Hashable {
     public static let lotExpired = AuditFindings(rawValue: 1 << 6)
     /// A lot recalled or discarded on or before the day.
     public static let lotRecalled = AuditFindings(rawValue: 1 << 7)
+    /// No hepatitis B status of the technician on file on the day (an audit finding only:
+    /// it does not refuse a session).
+    public static let hepatitisBMissing = AuditFindings(rawValue: 1 << 8)
 
     /// The rule each finding breaks, in the order they are reported.
     public var rules: [Rule] {
@@ -30,6 +33,7 @@ public struct AuditFindings: OptionSet, Sendable, Hashable {
         if contains(.notCertified) { rules.append(.technicianCertified) }
         if contains(.traineeUnsupervised) || contains(.supervisorNotCertified) { rules.append(.traineeSupervised) }
         if contains(.trainingLapsed) { rules.append(.bloodbornePathogensTraining) }
+        if contains(.hepatitisBMissing) { rules.append(.hepatitisBStatus) }
         if contains(.noConsent) { rules.append(.consentSigned) }
         if contains(.lotNotReceived) { rules.append(.lotReceived) }
         if contains(.lotExpired) { rules.append(.lotNotExpired) }
@@ -90,6 +94,7 @@ public enum AuditRules {
         default: break
         }
         if technician?.bloodbornePathogensTrainingCurrent(on: day) != true { findings.insert(.trainingLapsed) }
+        if technician?.hepatitisBStatus(on: day) == nil { findings.insert(.hepatitisBMissing) }
         for (lotsOfKind, kind) in [(procedure.pigmentLots, Stipple_V1_BatchKind.pigment), (procedure.cartridgeLots, .cartridge)] {
             for lot in lotsOfKind where !lot.isEmpty {
                 guard let batch = lots(lot), let received = batch.received else {
@@ -122,14 +127,20 @@ public enum AuditRules {
     /// The consent finding, worded.
     public static let noConsent = RuleViolation(.consentSigned, "no signed consent was on file before the procedure")
 
-    /// The certification, supervision and training findings of a procedure on `day`
+    /// The certification, supervision, training and hepatitis B findings of a procedure on `day`
     /// (the part of ``describe(_:technician:supervisor:lots:)`` that depends on the people).
     public static func describeCertification(
         technicianID: String, supervisorID: String, day: Day, technician: TechnicianState?, supervisor: TechnicianState?
     ) -> [RuleViolation] {
         let view = ProcedureView(technicianID: technicianID, supervisorID: supervisorID)
         let context = SessionContext(client: ClientState(), technician: technician ?? TechnicianState(), supervisor: supervisor, lots: [:])
-        return SessionRules.certificationViolations(view, day: day, context: context)
+        var violations = SessionRules.certificationViolations(view, day: day, context: context)
+        // The audit's own finding: no session is refused for it.
+        if technician?.hepatitisBStatus(on: day) == nil {
+            violations.append(RuleViolation(
+                .hepatitisBStatus, field: "technicianId", "technician \(technicianID) had no hepatitis B status on file on \(day) (recorded, declined or exempt)"))
+        }
+        return violations
     }
 
     /// The findings of one lot used on `day` (the part of

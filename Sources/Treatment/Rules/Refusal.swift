@@ -6,6 +6,8 @@ public enum Rule: String, Sendable, Hashable, CaseIterable {
     case technicianCertified = "technician-certified"
     case traineeSupervised = "trainee-supervised"
     case bloodbornePathogensTraining = "bloodborne-pathogens-training"
+    /// An audit finding: no hepatitis B status on file (DOMAIN.md); no session is refused for it.
+    case hepatitisBStatus = "hepatitis-b-status"
     case lotReceived = "lot-received"
     case lotNotExpired = "lot-not-expired"
     case lotNotRecalled = "lot-not-recalled"

@@ -90,12 +90,19 @@ public struct TechnicianState: Sendable, Hashable {
     public var certifications: [String: Certification] = [:]
     /// Days on which bloodborne-pathogens training was completed.
     public var bloodbornePathogensTraining: [Day] = []
+    /// The hepatitis B statuses put on file, by the day each counts from.
+    public var hepatitisB: [Day: Stipple_V1_HepatitisBStatus] = [:]
 
     public init() {}
 
     /// The highest certification level in force on `day`, if any (always a real level).
     public func level(on day: Day) -> Stipple_V1_CertificationLevel? {
         certifications.values.filter { $0.holds(on: day) }.map(\.level).max { $0.rawValue < $1.rawValue }
+    }
+
+    /// The hepatitis B status on file on `day` (the newest put on file by then), if any.
+    public func hepatitisBStatus(on day: Day) -> Stipple_V1_HepatitisBStatus? {
+        hepatitisB.filter { $0.key <= day }.max { $0.key < $1.key }?.value
     }
 
     /// Whether bloodborne-pathogens training was completed within the 12 months up to `day`.
@@ -128,6 +135,8 @@ public struct TechnicianState: Sendable, Hashable {
             certifications[revoked.certificationID]?.revokedOn = Day(revoked.revokedOn) ?? fallback
         case let training as Stipple_V1_BloodbornePathogensTrainingRecorded:
             if let day = Day(training.completedOn) { bloodbornePathogensTraining.append(day) }
+        case let hepatitisB as Stipple_V1_HepatitisBStatusRecorded:
+            if let day = Day(hepatitisB.onFileFrom), hepatitisB.status != .unspecified { self.hepatitisB[day] = hepatitisB.status }
         default: break
         }
     }

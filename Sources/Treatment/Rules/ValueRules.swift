@@ -59,6 +59,10 @@ public enum ValueRules {
             day(revoked.revokedOn, "revokedOn")
         case let training as Stipple_V1_BloodbornePathogensTrainingRecorded:
             day(training.completedOn, "completedOn")
+        case let hepatitisB as Stipple_V1_HepatitisBStatusRecorded:
+            check(hepatitisB.status != .unspecified && Stipple_V1_HepatitisBStatus.allCases.contains(hepatitisB.status), "status",
+                  "must be recorded, declined or exempt")
+            day(hepatitisB.onFileFrom, "onFileFrom")
         case let booked as Stipple_V1_SessionBooked:
             check((60...480).contains(booked.expectedMinutes), "expectedMinutes", "must be 60 to 480 minutes, not \(booked.expectedMinutes)")
         case let marked as Stipple_V1_ClientMarkedConfidential:
