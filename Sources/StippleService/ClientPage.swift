@@ -212,11 +212,7 @@ extension Session {
             let time = try await service.clinicTimes(mentionedIn: [], plus: [clinic])[clinic]
             let today = time.day(of: configuration.nowSeconds)
             var lots: [LotStatus] = []
-            for stream in try await log.streamNames(prefix: StreamCategory.batch.prefix) {
-                var state = BatchState()
-                for event in try await log.read(stream: stream, limit: Int.max) {
-                    state.apply(type: event.type, message: try Recorder.decode(event), id: event.id)
-                }
+            for state in try await service.lotDirectory.current(log: log).values {
                 guard let received = state.received, received.clinicID == clinic, let expiry = state.expiry else { continue }
                 let cartridge = received.kind == .cartridge
                 let configurationName = cartridge ? (received.configuration == .needleConfiguration1Rl ? "1RL" : "3RL") : ""

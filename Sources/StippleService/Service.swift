@@ -115,6 +115,7 @@ public final class Service: Sendable {
     let people = PeopleSessions()
     /// Clients' names opened for search (memory only).
     let directory = ClientDirectory()
+    let lotDirectory = LotDirectory()
     /// Rebuilds started in the background (memory only).
     let rebuilds = RebuildJobs()
     /// The last verification that passed here (memory only), and whether one runs.

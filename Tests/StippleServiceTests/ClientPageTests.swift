@@ -59,6 +59,16 @@ import Testing
         #expect(lots.map(\.lot) == ["NC-0412"])
         #expect(lots.first?.description == "3RL 0.25 mm" && lots.first?.kind == "cartridge")
         #expect(try await chain.session(.bramptonClinician).lotsOnHand(at: "brampton").map(\.lot) == ["PB-2000"])
+        // The lots are held in the server's memory, caught up before each use: a discard
+        // recorded by another process (the command line on the same files) is seen at once.
+        let other = try await Service.open(chain.configuration)
+        let admin = try await other.authenticate(chain.tokens[.admin])
+        _ = try await admin.record([try Command.record(
+            { var discarded = Stipple_V1_BatchDiscarded(); discarded.discardedAt.seconds = Int64(TestChain.now.timeIntervalSince1970) - 3_600; discarded.reason = "box damaged"; return discarded }(),
+            type: "BatchDiscarded", stream: "batch-NC-0412")])
+        try other.close()
+        #expect(try await chain.session(.clinician).lotsOnHand(at: "toronto").isEmpty)
+        #expect(try await chain.session(.clinician).lots(at: "toronto").map(\.state) == [.discarded(on: Day("2026-03-01")!), .recalled(on: Day("2026-02-27")!, authority: "Health Canada", notice: "RA-1")])
         let denied = await #expect(throws: ServiceError.self) { try await chain.session(.bramptonClinician).lotsOnHand(at: "toronto") }
         #expect(denied?.kind == .denied)
     }
