@@ -99,16 +99,9 @@ struct ClinicReportsTests {
         await #expect(throws: ReportsError.notFound(what: "lot", id: "XX-1")) { try await reports.lot("XX-1") }
     }
 
-    @Test("due: a course of 3 with 2 sessions is overdue 30 days after its last; touch-ups and guarantees follow a finished course")
-    func due() async throws {
-        let early = try await reports.due(on: Day("2026-03-20")!)
-        #expect(early.sections.map(\.rows.count) == [0, 0, 0])
-        let late = try await reports.due(on: Day("2026-05-01")!)
-        #expect(texts(late.sections[2], ["client", "name", "sessions", "lastSession", "daysSince"]) == [
-            ["42", "Ada Example", "2 of 3", "2026-03-05", "57"],
-        ])
-        // Once the course is finished (session 3 by a third technician with a new pigment
-        // lot): a touch-up 12 months on (as told) and the guarantee ending a year on.
+    /// Session 3 of client 42 on 2026-05-04, by a third technician (30: senior, trained,
+    /// no hepatitis B status on file) with a new pigment lot, PB-2000.
+    func finishTheCourse() async throws {
         scenario.clock.set("2026-05-01")
         var registered = Stipple_V1_TechnicianRegistered()
         registered.personal.name = "Technician 30"
@@ -131,6 +124,19 @@ struct ClinicReportsTests {
         third.pigments[0].lot = "PB-2000"
         try await scenario.recorder.recordSession(client: "42", third, metadata: scenario.staff)
         try await reports.projector.catchUp()
+    }
+
+    @Test("due: a course of 3 with 2 sessions is overdue 30 days after its last; touch-ups and guarantees follow a finished course")
+    func due() async throws {
+        let early = try await reports.due(on: Day("2026-03-20")!)
+        #expect(early.sections.map(\.rows.count) == [0, 0, 0])
+        let late = try await reports.due(on: Day("2026-05-01")!)
+        #expect(texts(late.sections[2], ["client", "name", "sessions", "lastSession", "daysSince"]) == [
+            ["42", "Ada Example", "2 of 3", "2026-03-05", "57"],
+        ])
+        // Once the course is finished (session 3 by a third technician with a new pigment
+        // lot): a touch-up 12 months on (as told) and the guarantee ending a year on.
+        try await finishTheCourse()
         let year = try await reports.due(on: Day("2027-04-20")!, touchUpMonths: 12)
         #expect(texts(year.sections[0], ["client", "lastProcedure", "due", "daysFromNow"]) == [["42", "2026-05-04", "2027-05-04", "14"]])
         #expect(texts(year.sections[1], ["client", "lastSession", "ends", "daysLeft"]) == [["42", "2026-05-04", "2027-05-04", "14"]])
@@ -144,28 +150,7 @@ struct ClinicReportsTests {
 
     @Test("audit: a technician with no hepatitis B status on file is a finding, until one dated on or before the day is put on file")
     func auditHepatitisB() async throws {
-        scenario.clock.set("2026-05-01")
-        var registered = Stipple_V1_TechnicianRegistered()
-        registered.personal.name = "Technician 30"
-        try await scenario.record(registered, "TechnicianRegistered", "technician-30")
-        var granted = Stipple_V1_CertificationGranted()
-        granted.certificationID = "C-30"
-        granted.level = .senior
-        granted.issuedOn = "2025-01-01"
-        granted.expiresOn = "2028-01-01"
-        try await scenario.record(granted, "CertificationGranted", "technician-30")
-        var training = Stipple_V1_BloodbornePathogensTrainingRecorded()
-        training.completedOn = "2026-01-15"
-        try await scenario.record(training, "BloodbornePathogensTrainingRecorded", "technician-30")
-        var received = Stipple_V1_BatchReceived()
-        received.lot = "PB-2000"
-        received.kind = .pigment
-        received.expiry = "2028-01-31"
-        try await scenario.record(received, "BatchReceived", "batch-PB-2000")
-        var third = scenario.session(3, on: "2026-05-04", by: "30", booking: "")
-        third.pigments[0].lot = "PB-2000"
-        try await scenario.recorder.recordSession(client: "42", third, metadata: scenario.staff)
-        try await reports.projector.catchUp()
+        try await finishTheCourse()
         func findings() async throws -> [[String]] {
             texts(try await reports.audit(from: Day("2026-05-04")!, to: Day("2026-05-04")!).sections[0], ["procedure", "technician", "rule", "finding"])
                 .filter { $0[2] == "hepatitis-b-status" }
