@@ -22,6 +22,8 @@ public enum Permission: String, Sendable, Hashable, CaseIterable {
     case readClinical = "read clinical records"
     case readReports = "read reports"
     case readAccessLog = "read the access log"
+    /// A technician's hepatitis B status (health information of an employee): admins and auditors.
+    case readStaffHealth = "read technicians' health records"
     case manageStaff = "manage technicians and clinics"
     case importEvents = "import events"
     case maintainLog = "maintain the log"
@@ -69,7 +71,7 @@ public enum AccessPolicy {
     /// What each role may do (clinic-scoped roles only for their clinics).
     package static let grants: [Role: Set<Permission>] = [
         .admin: Set(Permission.allCases),
-        .auditor: [.readClinical, .readReports, .readAccessLog],
+        .auditor: [.readClinical, .readReports, .readAccessLog, .readStaffHealth],
         .clinician: [.recordClinical, .recordBookings, .readClinical, .readReports],
         .reception: [.recordBookings],
     ]

@@ -109,8 +109,8 @@ struct ProjectionUpkeep: ServiceLifecycle.Service {
         await cancelWhenGracefulShutdown {
             await service.keepProjectionsCurrent()
         }
-        // A rebuild started from the pages stops where it is (its followers are told, so
-        // their event streams end and the server's shutdown is not held by them).
+        // A rebuild started from the pages stops where it is (the server has stopped by
+        // now: the pages following it ended their event streams when shutdown began).
         await service.stopBackgroundWork()
     }
 }

@@ -159,14 +159,13 @@ extension Session {
                     job.summaries = summaries
                     job.finished = true
                 }
-            } catch is CancellationError {
-                jobs.update(id) { job in
-                    job.failure = "stopped: the server is shutting down; the reports in use are as they were, and a new rebuild goes on where this one stopped"
-                    job.finished = true
-                }
             } catch {
+                // Cancelled (the server stopping) arrives as a ServiceError of its own words.
+                let stopped = Task.isCancelled
                 jobs.update(id) { job in
-                    job.failure = ServiceError(error).message
+                    job.failure = stopped
+                        ? "stopped: the server is shutting down; the reports in use are as they were, and a new rebuild goes on where this one stopped"
+                        : ServiceError(error).message
                     job.finished = true
                 }
             }
@@ -219,8 +218,8 @@ extension Session {
 
 extension SignedIn {
     /// ``Session/followRebuild(_:)`` for a person signed in to the pages: it ends at the
-    /// first change after their session does (signed out, locked, expired, the user
-    /// disabled), so a page left open tells nothing more.
+    /// first change after their session does (signed out, locked, expired; disabling the
+    /// user or changing their role ends their sessions), so a page left open tells nothing more.
     public func followRebuild(_ id: String) throws(ServiceError) -> AsyncStream<RebuildJob> {
         let updates = try session.followRebuild(id)
         let service = session.service, cookie = self.cookie

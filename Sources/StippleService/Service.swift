@@ -35,6 +35,9 @@ public struct ServiceConfiguration: Sendable {
     /// first used; `nil`: `backups` beside the log. The server never writes a backup
     /// anywhere else: whoever holds an admin's password reaches no other path on the machine.
     public var backupFolder: String?
+    /// Refuse ``Session/backup(to:)`` (any path): set by a server, whose users name a file
+    /// in ``backupFolder`` and never a place on its machine.
+    public var backupsByNameOnly = false
 
     /// The folder backups by name go into.
     public var resolvedBackupFolder: String {

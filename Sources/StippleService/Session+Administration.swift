@@ -24,9 +24,10 @@ extension Session {
         return try await classified { try await Users(log: log).list() }
     }
 
-    /// Gives a user another role or other clinics, from their next request (a page or a
-    /// token: each request reads the user anew). What they did before stays recorded under
-    /// the role they had then.
+    /// Gives a user another role or other clinics, from their next request (a token: each
+    /// request reads the user anew). Their page sessions end: they sign in again, under the
+    /// new role's terms (an admin with a second factor). What they did before stays
+    /// recorded under the role they had then.
     ///
     /// - Throws: ``ServiceError`` (`denied`; `notFound`; `badInput` for clinics that do not
     ///   go with the role, the last enabled admin, a disabled user, or no change).
@@ -34,6 +35,7 @@ extension Session {
         try require(.manageUsers)
         try Self.checkClinicIDs(clinics)
         try await classified { _ = try await append([try Users.changingAccess(name, role: role, clinics: clinics)]) }
+        service.people.end(user: name)
     }
 
     /// Refuses a clinic id that cannot be one (what every id of the log is checked for).
@@ -49,6 +51,9 @@ extension Session {
     public func disableUser(_ name: String) async throws(ServiceError) {
         try require(.manageUsers)
         try await classified { _ = try await append([Users.disabling(name)]) }
+        // Their page sessions end at once (a next request would refuse them anyway), so a
+        // page following something is told nothing more.
+        service.people.end(user: name)
     }
 
     /// Gives a user a new token (the old one stops working at once); returns it to show once.
@@ -84,9 +89,18 @@ extension Session {
     }
 
     /// Copies the log to a new file (SQLite's online backup) while appends go on, and
-    /// verifies the copy before it appears at `destination`.
+    /// verifies the copy before it appears at `destination`: the operator's path (the
+    /// command line). A service that serves the network (``ServiceConfiguration/backupsByNameOnly``)
+    /// refuses it: there, ``backup(named:)`` writes only into the backup folder.
     public func backup(to destination: String) async throws(ServiceError) -> VerificationReport {
         try require(.backUp)
+        guard !configuration.backupsByNameOnly else {
+            throw ServiceError.badInput("this server writes backups only into its backup folder (stipple serve --backup-folder): give a file name, not a path")
+        }
+        return try await copy(to: destination)
+    }
+
+    private func copy(to destination: String) async throws(ServiceError) -> VerificationReport {
         return try await classified { try await log.backup(to: destination) }
     }
 
@@ -103,7 +117,7 @@ extension Session {
             throw ServiceError.failure("the backup folder \(folder) cannot be made: \(error.localizedDescription)")
         }
         let path = (folder as NSString).appendingPathComponent(name)
-        return (path, try await backup(to: path))
+        return (path, try await copy(to: path))
     }
 
     /// A backup's file name: letters, digits, `.`, `-` and `_`, ending in `.sqlite`.

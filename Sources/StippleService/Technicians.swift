@@ -42,7 +42,8 @@ public struct TechnicianFile: Sendable, Hashable {
     /// When the latest training lapses (12 months after it).
     public var trainingLapses: Day?
     public var trainingCurrent: Bool
-    /// The hepatitis B status on file today ("recorded", "declined", "exempt"), and from when.
+    /// The hepatitis B status on file today ("recorded", "declined", "exempt"), and from
+    /// when; "on file" only for those who may not read staff health records.
     public var hepatitisB: String?
     /// The highest level in force today.
     public var level: String?
@@ -55,6 +56,20 @@ public struct TechnicianFile: Sendable, Hashable {
         return !trainingCurrent || (trainingLapses.map { $0 <= soon } ?? true)
             || certifications.contains { $0.holds && ($0.expiresOn.map { $0 <= soon } ?? false) }
     }
+
+    /// The file without its health information (the hepatitis B status, and its entries),
+    /// for those who may not read it: they learn only that a status is on file.
+    func withoutHealth() -> TechnicianFile {
+        var file = self
+        if file.hepatitisB != nil { file.hepatitisB = "on file" }
+        for index in file.history.indices where file.history[index].what.hasPrefix(Self.hepatitisBEntry) {
+            file.history[index].what = Self.hepatitisBEntry
+        }
+        return file
+    }
+
+    /// How a hepatitis B entry of the history starts.
+    static let hepatitisBEntry = "hepatitis B status put on file"
 
     static func fold(id: String, events: [RecordedEvent], today: Day) throws -> TechnicianFile {
         var state = TechnicianState()
@@ -83,7 +98,7 @@ public struct TechnicianFile: Sendable, Hashable {
             case let training as Stipple_V1_BloodbornePathogensTrainingRecorded:
                 what = "bloodborne-pathogens training on \(training.completedOn)" + (training.provider.isEmpty ? "" : " with \(training.provider)")
             case let hepatitisB as Stipple_V1_HepatitisBStatusRecorded:
-                what = "hepatitis B status on file from \(hepatitisB.onFileFrom): \(TypedInput.hepatitisBStatuses.name(of: hepatitisB.status) ?? "unknown")"
+                what = "\(hepatitisBEntry) from \(hepatitisB.onFileFrom): \(TypedInput.hepatitisBStatuses.name(of: hepatitisB.status) ?? "unknown")"
             default:
                 what = event.type
             }
@@ -129,7 +144,9 @@ extension Session {
         let chainWide = may(.readReports)
         guard chainWide || mayAnywhere(.recordBookings) else { try require(.readReports); return [] }
         let files = try await technicianFiles(on: ClinicTime.chainDefault.day(of: configuration.nowSeconds))
+        let health = may(.readStaffHealth)
         return files.filter { file in chainWide || file.clinics.contains { may(.recordBookings, clinic: $0.clinic) } }
+            .map { health ? $0 : $0.withoutHealth() }
             .sorted { $0.id.localizedStandardCompare($1.id) == .orderedAscending }
     }
 
@@ -156,6 +173,6 @@ extension Session {
         guard !events.isEmpty else { throw unknown }
         let file = try await classified { try TechnicianFile.fold(id: id, events: events, today: ClinicTime.chainDefault.day(of: configuration.nowSeconds)) }
         guard may(.readReports) || file.clinics.contains(where: { may(.recordBookings, clinic: $0.clinic) }) else { throw unknown }
-        return file
+        return may(.readStaffHealth) ? file : file.withoutHealth()
     }
 }

@@ -41,6 +41,11 @@ import Treatment
         #expect(again?.message.contains("it exists already") == true, "\(again?.message ?? "")")
         let clinician = await serviceError({ _ = try await chain.session(.clinician).backup(named: "mine.sqlite") })
         #expect(clinician?.kind == .denied)
+        // A server's service refuses any path: its users name a file in the folder.
+        let served = try await TestChain.make { $0.backupsByNameOnly = true }
+        let anywhere = await serviceError({ _ = try await served.session(.admin).backup(to: served.folder.file("anywhere.sqlite")) })
+        #expect(anywhere?.message.contains("only into its backup folder") == true, "\(anywhere?.message ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: served.folder.file("anywhere.sqlite")))
     }
 
     @Test("a user's role and clinics change from their next request, in the chain: the users table still matches it")
@@ -73,12 +78,23 @@ import Treatment
             #expect(error?.kind == kind, "\(what)")
             #expect(error?.message.contains(words) == true, "\(what): \(error?.message ?? "")")
         }
+        // A page session of the user ends: they sign in again under the new role's terms (an
+        // admin needs a second factor, which a session begun as a clinician never showed).
+        try await admin.setPassword(of: "dr-kim", to: Self.phrase)
+        let signedIn = try await chain.service.signIn(user: "dr-kim", password: Self.phrase, from: "10.0.0.7")
+        try await admin.changeAccess(of: "dr-kim", role: .admin, clinics: [])
+        let ended = await serviceError({ _ = try await chain.service.resume(cookie: signedIn.cookie) })
+        #expect(ended?.detail == .unauthenticated)
+        let again = await serviceError({ _ = try await chain.service.signIn(user: "dr-kim", password: Self.phrase, from: "10.0.0.7") })
+        #expect(again?.message.contains("second factor") == true || again?.message.contains("authenticator") == true, "\(again?.message ?? "")")
+        try await admin.changeAccess(of: "dr-kim", role: .clinician, clinics: ["brampton"])
         let clinics = await serviceError({ try await admin.changeAccess(of: "dr-kim", role: .reception, clinics: []) })
         #expect(clinics?.detail == .field("clinics"), "a form shows it next to the clinics")
         try await admin.disableUser("dr-kim")
         let disabled = await serviceError({ try await admin.changeAccess(of: "dr-kim", role: .auditor, clinics: []) })
         #expect(disabled?.message.contains("dr-kim is disabled, and stays so") == true, "\(disabled?.message ?? "")")
-        #expect(try await chain.session(.admin).stats().headPosition == (try await Self.position(before)) + 1, "only the disabling was recorded")
+        #expect(try await chain.session(.admin).stats().headPosition == (try await Self.position(before)) + 4,
+                "the password, two changes and the disabling were recorded; no refusal was")
     }
 
     static func position(_ head: String) async throws -> Int64 { Int64(head.split(separator: " ")[0])! }

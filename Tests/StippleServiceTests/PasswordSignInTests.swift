@@ -278,7 +278,12 @@ final class TestClock: Sendable {
 
         signedIn = try await chain.service.signIn(user: "dr-lee", password: "another long password", from: "10.0.0.1")
         try await chain.session(.admin).disableUser("dr-lee")
-        let disabled = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+        // Disabling ends the user's sessions at once; signing in again says why.
+        let ended = await #expect(throws: ServiceError.self) { try await chain.service.resume(cookie: signedIn.cookie) }
+        #expect(ended?.detail == .unauthenticated)
+        let disabled = await #expect(throws: ServiceError.self) {
+            try await chain.service.signIn(user: "dr-lee", password: "another long password", from: "10.0.0.1")
+        }
         #expect(disabled?.message == "refused: user dr-lee is disabled: ask an admin")
     }
 

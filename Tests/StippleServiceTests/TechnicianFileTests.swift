@@ -24,6 +24,23 @@ import Treatment
         #expect(try await chain.session(.admin).technicians().map(\.id) == ["17", "18"])
     }
 
+    @Test("a technician's hepatitis B status is health information: admins and auditors read it, their colleagues only that one is on file")
+    func hepatitisBIsReadByAdminsAndAuditorsOnly() async throws {
+        let chain = try await TestChain.make()
+        _ = try await chain.record(Self.facts)
+        for user in [TestUser.admin, .auditor] {
+            let file = try await chain.session(user).technician("17")
+            #expect(file.hepatitisB == "recorded (on file from 2025-01-02)", "\(user)")
+            #expect(file.history.contains { $0.what == "hepatitis B status put on file from 2025-01-02: recorded" }, "\(user)")
+        }
+        for user in [TestUser.clinician, .reception] {
+            let file = try await chain.session(user).technician("17")
+            #expect(file.hepatitisB == "on file", "\(user)")
+            #expect(!file.history.contains { $0.what.contains("recorded") && $0.what.contains("hepatitis") }, "\(user)")
+            #expect(try await chain.session(user).technicians().first { $0.id == "17" }?.hepatitisB == "on file", "\(user)")
+        }
+    }
+
     @Test func anotherClinicsTechnicianGetsTheWordsOfAnUnknownOne() async throws {
         let chain = try await TestChain.make()
         _ = try await chain.record(Self.facts)

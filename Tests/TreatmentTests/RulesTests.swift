@@ -464,6 +464,7 @@ struct StateTests {
         ("3RL", .needleConfiguration3Rl, 0.0),
         ("1RL-fine", .needleConfiguration1Rl, 0.0),
         ("5RS-0.30mm", .unspecified, 0.30),
+        ("3RL-infmm", .needleConfiguration3Rl, 0.0),
     ])
     func upcastKeepsWhatItCannotRead(needle: String, configuration: Stipple_V1_NeedleConfiguration, diameter: Double) throws {
         var old = Stipple_V1_SessionRecorded()

@@ -90,6 +90,7 @@ extension Stipple {
                 var configuration = options.configuration()
                 configuration.projectionUpkeep = .background(readYourWrites: .seconds(2))
                 if let backupFolder { configuration.backupFolder = URL(fileURLWithPath: backupFolder).standardizedFileURL.path }
+                configuration.backupsByNameOnly = true
                 configuration.catchUpProgress = nil
                 // The browser tests lock after seconds; people set minutes.
                 configuration.signIn.idleLock = .seconds(idleLockSeconds ?? idleLockMinutes * 60)

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Reports
+import ServiceLifecycle
 import StippleService
 
 /// The admin pages: the log (verify, backup), users (add, disable, invite or reset, second
@@ -315,7 +316,10 @@ extension WebPages {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        let events = updates.map { job -> ByteBuffer in
+        // Ended when the server begins to shut down: the server waits for open responses
+        // before the background work is stopped, and a page following a long rebuild would
+        // hold it (the browser's EventSource reconnects to a server that is back).
+        let events = updates.cancelOnGracefulShutdown().map { job -> ByteBuffer in
             let view = RebuildView(job)
             let data: [String: Any] = [
                 "percent": view.percent, "done": job.done, "total": job.total, "rate": view.rate, "eta": view.eta, "phase": job.phase,

@@ -72,7 +72,7 @@ public enum Upcasting {
             case "3RL": cartridge.configuration = .needleConfiguration3Rl
             default: break
             }
-            if parts.count == 2, let diameter = Double(parts[1].replacingOccurrences(of: "MM", with: "")), diameter > 0 {
+            if parts.count == 2, let diameter = Double(parts[1].replacingOccurrences(of: "MM", with: "")), diameter.isFinite, diameter > 0 {
                 cartridge.diameterMm = diameter
             }
             if cartridge.configuration == .unspecified || cartridge.diameterMm == 0 { new.legacyNeedleText = old.needle }
