@@ -217,23 +217,45 @@ extension Session {
 }
 
 extension SignedIn {
-    /// ``Session/followRebuild(_:)`` for a person signed in to the pages: it ends at the
-    /// first change after their session does (signed out, locked, expired; disabling the
-    /// user or changing their role ends their sessions), so a page left open tells nothing more.
-    public func followRebuild(_ id: String) throws(ServiceError) -> AsyncStream<RebuildJob> {
+    /// ``Session/followRebuild(_:)`` for a person signed in to the pages: it ends once their
+    /// session does (signed out, locked, expired; disabling the user or changing their role
+    /// ends their sessions), so a page left open tells nothing more.
+    ///
+    /// Every `heartbeat` between changes the state is told again: a page that went away is
+    /// noticed when that write fails (its follower's place freed), and a session that ended
+    /// is noticed while the rebuild is between changes.
+    public func followRebuild(_ id: String, heartbeat: Duration = .seconds(15)) throws(ServiceError) -> AsyncStream<RebuildJob> {
         let updates = try session.followRebuild(id)
         let service = session.service, cookie = self.cookie
         return AsyncStream(bufferingPolicy: .bufferingNewest(8)) { continuation in
+            let last = LastState()
             let task = Task {
                 for await job in updates {
                     guard service.isActive(cookie: cookie) else { break }
+                    last.value.withLock { $0 = job }
                     continuation.yield(job)
                 }
                 continuation.finish()
             }
-            continuation.onTermination = { _ in task.cancel() }
+            let beat = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: heartbeat)
+                    guard !Task.isCancelled else { return }
+                    guard service.isActive(cookie: cookie) else { return continuation.finish() }
+                    if let job = last.value.withLock({ $0 }), !job.finished { continuation.yield(job) }
+                }
+            }
+            continuation.onTermination = { _ in
+                task.cancel()
+                beat.cancel()
+            }
         }
     }
+}
+
+/// The state a page was told last (shared by the stream's two tasks).
+private final class LastState: Sendable {
+    let value = Mutex<RebuildJob?>(nil)
 }
 
 extension Service {

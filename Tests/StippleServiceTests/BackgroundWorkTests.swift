@@ -73,4 +73,29 @@ import Testing
         #expect(told == [false, true])
         #expect(toldAfterSignOut.last != true, "nothing after the sign-out reaches the page")
     }
+
+    @Test("a page whose session ended stops following a rebuild that makes no progress; one still signed in hears the state again", .timeLimit(.minutes(1)))
+    func heartbeats() async throws {
+        let clock = TestClock()
+        let chain = try await TestChain.make { configuration in
+            configuration.clock = { clock.read() }
+            configuration.signIn.passwordCost = 4
+        }
+        let admin = try await chain.session(.admin)
+        try await admin.setPassword(of: "admin", to: "the admin's long phrase")
+        let enrolment = try await admin.enrolSecondFactor(of: "admin")
+        let signedIn = try await chain.service.signIn(
+            user: "admin", password: "the admin's long phrase", code: SecondFactors.code(key: enrolment.key, at: clock.read()), from: "10.0.0.2")
+        #expect(chain.service.rebuilds.start(Self.job()) == nil)
+        var told = 0
+        for await state in try signedIn.followRebuild("job-1", heartbeat: .milliseconds(10)) {
+            #expect(!state.finished)
+            told += 1
+            // The rebuild never moves: after the state now and one heartbeat, the person signs out.
+            if told == 2 { chain.service.signOut(cookie: signedIn.cookie) }
+        }
+        #expect(told >= 2, "the state now, then the heartbeat's; the stream ended with the session, the rebuild still running")
+        #expect(chain.service.rebuilds.job("job-1")?.finished == false)
+        #expect(try chain.service.rebuilds.follow("job-1") != nil)
+    }
 }
