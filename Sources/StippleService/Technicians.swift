@@ -31,6 +31,8 @@ public struct TechnicianFile: Sendable, Hashable {
         public var day: String
         public var what: String
         public var by: String
+        /// Health information (a hepatitis B status): shown to those who may read it only.
+        var isHealth = false
     }
 
     public var id: String
@@ -62,14 +64,11 @@ public struct TechnicianFile: Sendable, Hashable {
     func withoutHealth() -> TechnicianFile {
         var file = self
         if file.hepatitisB != nil { file.hepatitisB = "on file" }
-        for index in file.history.indices where file.history[index].what.hasPrefix(Self.hepatitisBEntry) {
-            file.history[index].what = Self.hepatitisBEntry
+        for index in file.history.indices where file.history[index].isHealth {
+            file.history[index].what = "hepatitis B status put on file"
         }
         return file
     }
-
-    /// How a hepatitis B entry of the history starts.
-    static let hepatitisBEntry = "hepatitis B status put on file"
 
     static func fold(id: String, events: [RecordedEvent], today: Day) throws -> TechnicianFile {
         var state = TechnicianState()
@@ -98,14 +97,14 @@ public struct TechnicianFile: Sendable, Hashable {
             case let training as Stipple_V1_BloodbornePathogensTrainingRecorded:
                 what = "bloodborne-pathogens training on \(training.completedOn)" + (training.provider.isEmpty ? "" : " with \(training.provider)")
             case let hepatitisB as Stipple_V1_HepatitisBStatusRecorded:
-                what = "\(hepatitisBEntry) from \(hepatitisB.onFileFrom): \(TypedInput.hepatitisBStatuses.name(of: hepatitisB.status) ?? "unknown")"
+                what = "hepatitis B status put on file from \(hepatitisB.onFileFrom): \(TypedInput.hepatitisBStatuses.name(of: hepatitisB.status) ?? "unknown")"
             default:
                 what = event.type
             }
             let by = (try? event.metadata())?.actor ?? ""
             // The day recorded, in the chain's zone (an evening's entry is not the next day's).
             let day = ClinicTime.chainDefault.day(of: event.recordedAtMicros / 1_000_000).description
-            file.history.append(Entry(position: event.position, day: day, what: what, by: by))
+            file.history.append(Entry(position: event.position, day: day, what: what, by: by, isHealth: event.type == "HepatitisBStatusRecorded"))
         }
         file.certifications = state.certifications.sorted { $0.key < $1.key }.map { id, certification in
             let holds = certification.holds(on: today)
@@ -128,8 +127,8 @@ public struct TechnicianFile: Sendable, Hashable {
         file.trainingLapses = file.trainings.first.map { $0.adding(months: 12) }
         file.trainingCurrent = state.bloodbornePathogensTrainingCurrent(on: today)
         file.level = state.level(on: today).flatMap { TypedInput.certificationLevels.name(of: $0) }
-        if let status = state.hepatitisBStatus(on: today), let from = state.hepatitisB.filter({ $0.key <= today && $0.value == status }).keys.max() {
-            file.hepatitisB = "\(TypedInput.hepatitisBStatuses.name(of: status) ?? "unknown") (on file from \(from))"
+        if let onFile = state.hepatitisBOnFile(on: today) {
+            file.hepatitisB = "\(TypedInput.hepatitisBStatuses.name(of: onFile.status) ?? "unknown") (on file from \(onFile.from))"
         }
         return file
     }

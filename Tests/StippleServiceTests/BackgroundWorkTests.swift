@@ -11,6 +11,24 @@ import Testing
         RebuildJob(id: id, names: nil, startedBy: "admin", startedAt: Date(timeIntervalSince1970: 1_790_000_000))
     }
 
+    /// A chain whose admin has a password and a second factor, and a way to sign them in
+    /// (`step` seconds later: each code signs in once).
+    static func adminSignIns() async throws -> (TestChain, (TimeInterval) async throws -> SignedIn) {
+        let clock = TestClock()
+        let chain = try await TestChain.make { configuration in
+            configuration.clock = { clock.read() }
+            configuration.signIn.passwordCost = 4
+        }
+        let admin = try await chain.session(.admin)
+        try await admin.setPassword(of: "admin", to: "the admin's long phrase")
+        let enrolment = try await admin.enrolSecondFactor(of: "admin")
+        return (chain, { step in
+            clock.advance(step)
+            return try await chain.service.signIn(
+                user: "admin", password: "the admin's long phrase", code: SecondFactors.code(key: enrolment.key, at: clock.read()), from: "10.0.0.2")
+        })
+    }
+
     @Test("a rebuild is followed by at most 16 pages at a time; one that closes makes room")
     func followersAreBounded() throws {
         let jobs = RebuildJobs()
@@ -49,19 +67,7 @@ import Testing
 
     @Test("a person's page stops following a rebuild once they sign out: the end is not told to it")
     func signedOutPagesHearNothingMore() async throws {
-        let clock = TestClock()
-        let chain = try await TestChain.make { configuration in
-            configuration.clock = { clock.read() }
-            configuration.signIn.passwordCost = 4
-        }
-        let admin = try await chain.session(.admin)
-        try await admin.setPassword(of: "admin", to: "the admin's long phrase")
-        let enrolment = try await admin.enrolSecondFactor(of: "admin")
-        func signIn(_ step: TimeInterval) async throws -> SignedIn {
-            clock.advance(step)
-            return try await chain.service.signIn(
-                user: "admin", password: "the admin's long phrase", code: SecondFactors.code(key: enrolment.key, at: clock.read()), from: "10.0.0.2")
-        }
+        let (chain, signIn) = try await Self.adminSignIns()
         let staying = try await signIn(0), leaving = try await signIn(60)
         #expect(chain.service.rebuilds.start(Self.job()) == nil)
         let kept = try staying.followRebuild("job-1"), ended = try leaving.followRebuild("job-1")
@@ -76,16 +82,8 @@ import Testing
 
     @Test("a page whose session ended stops following a rebuild that makes no progress; one still signed in hears the state again", .timeLimit(.minutes(1)))
     func heartbeats() async throws {
-        let clock = TestClock()
-        let chain = try await TestChain.make { configuration in
-            configuration.clock = { clock.read() }
-            configuration.signIn.passwordCost = 4
-        }
-        let admin = try await chain.session(.admin)
-        try await admin.setPassword(of: "admin", to: "the admin's long phrase")
-        let enrolment = try await admin.enrolSecondFactor(of: "admin")
-        let signedIn = try await chain.service.signIn(
-            user: "admin", password: "the admin's long phrase", code: SecondFactors.code(key: enrolment.key, at: clock.read()), from: "10.0.0.2")
+        let (chain, signIn) = try await Self.adminSignIns()
+        let signedIn = try await signIn(0)
         #expect(chain.service.rebuilds.start(Self.job()) == nil)
         var told = 0
         for await state in try signedIn.followRebuild("job-1", heartbeat: .milliseconds(10)) {

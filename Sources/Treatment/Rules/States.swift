@@ -101,8 +101,11 @@ public struct TechnicianState: Sendable, Hashable {
     }
 
     /// The hepatitis B status on file on `day` (the newest put on file by then), if any.
-    public func hepatitisBStatus(on day: Day) -> Stipple_V1_HepatitisBStatus? {
-        hepatitisB.filter { $0.key <= day }.max { $0.key < $1.key }?.value
+    public func hepatitisBStatus(on day: Day) -> Stipple_V1_HepatitisBStatus? { hepatitisBOnFile(on: day)?.status }
+
+    /// That status with the day it counts from.
+    public func hepatitisBOnFile(on day: Day) -> (from: Day, status: Stipple_V1_HepatitisBStatus)? {
+        hepatitisB.filter { $0.key <= day }.max { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Whether bloodborne-pathogens training was completed within the 12 months up to `day`.
