@@ -53,6 +53,16 @@ extension EventLog {
             arguments: [from, through], catalog: catalog, expected: Int(through - from + 1))
     }
 
+    /// The events of `stream` before position `before`, in order, read inside a
+    /// transaction of ``writeTables(durable:_:)`` or ``readTables(_:)`` (for a read model
+    /// that folds an event with what came before it on its stream, such as a correction).
+    public func events(stream: String, before position: Int64, in db: Database) throws -> [RecordedEvent] {
+        guard let streamID = try Int64.fetchOne(db, sql: "SELECT id FROM streams WHERE name = ?", arguments: [stream]) else { return [] }
+        return try EventRows.fetch(
+            db, sql: "SELECT \(EventRows.columns) FROM events WHERE stream_id = ?1 AND position < ?2 ORDER BY stream_version",
+            arguments: [streamID, position], catalog: catalog)
+    }
+
     /// Runs `body` on a reader connection, in one snapshot of the file (WAL: never blocks
     /// the writer, and sees only committed transactions).
     ///

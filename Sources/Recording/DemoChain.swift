@@ -241,6 +241,7 @@ public struct DemoChain {
         if lastSession != nil, random.int(0...19) == 0 {
             var amendment = Stipple_V1_RecordAmended()
             amendment.fields = ["aftercareSheetVersion"]
+            amendment.session.aftercareSheetVersion = "v5"
             amendment.reason = "the client received aftercare sheet v5, not v4"
             decisions.append(amendmentOfLastSession(client: clientID, amendment, metadata: metadata))
         }

@@ -189,8 +189,18 @@ public struct Recorder: Sendable {
         { reader in
             let stream = Streams.client(clientID)
             var client = ClientState()
-            try fold(stream, reader) { client.apply(type: $0, message: $1, id: $2) }
-            let accepted = try RecordRules.decideAmendment(amendment, client: client).get()
+            let targetID = UUID(uuidString: amendment.correctsEventID)
+            var target: (type: String, message: any SwiftProtobuf.Message)?
+            try fold(stream, reader) { type, message, id in
+                client.apply(type: type, message: message, id: id)
+                if id == targetID {
+                    target = (type, message)
+                } else if let earlier = message as? Stipple_V1_RecordAmended, let corrected = target,
+                          UUID(uuidString: earlier.correctsEventID) == targetID {
+                    target = (corrected.type, Amendments.corrected(corrected.message, by: earlier))
+                }
+            }
+            let accepted = try RecordRules.decideAmendment(amendment, client: client, target: target).get()
             return [try newEvent(
                 accepted, type: "RecordAmended", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata, id: id)]
         }

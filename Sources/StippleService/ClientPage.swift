@@ -22,8 +22,8 @@ public struct ClientPage: Sendable {
     public var time: ClinicTime
 }
 
-/// A client's course at a glance, folded from their events (amendments are shown in the
-/// timeline beside what they correct; the glance uses the values first recorded).
+/// A client's course at a glance, folded from their events, sessions and touch-ups as
+/// their typed amendments correct them (``Amendments``; the timeline shows both).
 public struct CourseGlance: Sendable, Hashable {
     public struct Procedure: Sendable, Hashable {
         public var number: Int32
@@ -95,11 +95,18 @@ public struct CourseGlance: Sendable, Hashable {
         func areaNames(_ areas: [Stipple_V1_ScalpArea]) -> [String] {
             areas.compactMap(TypedInput.areas.name(of:))
         }
-        for event in events {
+        // Each message as corrected by the typed amendments after it.
+        var messages = try events.map { try Recorder.decode($0) }
+        for (index, message) in messages.enumerated() {
+            guard let amendment = message as? Stipple_V1_RecordAmended, let target = UUID(uuidString: amendment.correctsEventID),
+                  let corrected = events[..<index].firstIndex(where: { $0.id == target }) else { continue }
+            messages[corrected] = Amendments.corrected(messages[corrected], by: amendment)
+        }
+        for (event, message) in zip(events, messages) {
             if correctableTypes.contains(event.type) {
                 glance.correctable.append(Fact(id: event.id, position: event.position, type: event.type, recordedAtMicros: event.recordedAtMicros))
             }
-            switch try Recorder.decode(event) {
+            switch message {
             case let consultation as Stipple_V1_ConsultationRecorded:
                 glance.estimatedSessions = consultation.estimatedSessions
                 glance.plannedAreas = areaNames(consultation.areas)

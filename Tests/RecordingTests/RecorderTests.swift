@@ -146,6 +146,7 @@ struct RecorderTests {
         var amendment = Stipple_V1_RecordAmended()
         amendment.correctsEventID = session.id.uuidString
         amendment.fields = ["depthMm"]
+        amendment.session.depthMm = 0.8
         amendment.reason = "depth was 0.8 mm"
         try await chain.recorder.amend(client: "42", amendment, metadata: chain.staff)
         amendment.correctsEventID = UUID().uuidString

@@ -36,7 +36,7 @@ struct ClinicReportsTests {
         #expect(details[8] == "session 1 at toronto by 17; 05:00, 3.0 h; areas hairline; pigments PB-1187 (Perma Blend SMP Dark Grey, 30%); "
             + "cartridges NC-0412 (3RL 0.25 mm); depth 0.9 mm; amended by event \(amendment)")
         #expect(details[9].hasPrefix("session 2 at toronto by 21 supervised by 17;"))
-        #expect(details[11] == "record amended (depthMm): depth was 1.0 mm, not 0.9; corrects event \(session1)")
+        #expect(details[11] == "record amended (depthMm): depth was 1.0 mm, not 0.9; corrected to {\"depthMm\":1.0}; corrects event \(session1)")
         #expect(table.value("date", row: 1) == "2026-02-20")
         #expect(table.value("recorded", row: 8) == "2026-03-02 09:00 -05:00", "14:00 UTC, in the client's clinic's time")
         #expect(table.value("actor", row: 0) == "admin-1")
@@ -189,6 +189,67 @@ struct ClinicReportsTests {
         // The correction of session 1 shows beside it; session 2 has none.
         let amendment = scenario.positions["amendment"]!
         #expect(table.column("amended") == [.text("depthMm: depth was 1.0 mm, not 0.9 (event \(amendment))"), .text("")])
+    }
+
+    /// Every report's tables, for comparing two ways of building them.
+    func everyReport() async throws -> [ReportTable] {
+        let from = Day("2026-01-01")!, to = Day("2026-12-31")!
+        var tables: [ReportTable] = []
+        for report in [
+            try await reports.workload(from: from, to: to), try await reports.audit(), try await reports.lot("PB-1187"),
+            try await reports.lot("NC-0412"), try await reports.due(on: Day("2026-05-01")!), try await reports.serviceRecords(from: from, to: to),
+            try await reports.conversion(from: from, to: to),
+        ] { tables += report.sections }
+        return tables
+    }
+
+    /// Records a typed correction of session 1 (its own values, over `fields`).
+    func amendSession1(_ fields: [String], reason: String, _ correct: (inout Stipple_V1_SessionRecordedV2) -> Void) async throws {
+        var amendment = Stipple_V1_RecordAmended()
+        amendment.correctsEventID = try await scenario.log.readAll(from: scenario.positions["session1"]!, limit: 1)[0].id.uuidString
+        amendment.fields = fields
+        amendment.reason = reason
+        var values = Stipple_V1_SessionRecordedV2()
+        correct(&values)
+        amendment.session = values
+        try await scenario.recorder.amend(client: "42", amendment, metadata: scenario.staff)
+        try await reports.projector.catchUp()
+    }
+
+    @Test("a session's technician and hours corrected: workload and audit move it, and a rebuild agrees with the reports kept current")
+    func corrections() async throws {
+        // Session 1 was trainee 21's, alone, and lasted four hours, not three.
+        try await amendSession1(["technicianId", "endedAt"], reason: "recorded under the supervisor's name") {
+            $0.technicianID = "21"
+            $0.endedAt = ClinicScenario.at("2026-03-02", 14)
+        }
+        let workload = try await reports.workload(from: Day("2026-03-02")!, to: Day("2026-03-08")!).sections[0]
+        #expect(texts(workload, ["technician", "clinic", "week", "sessions", "hoursDone"]) == [["21", "toronto", "2026-W10", "2", "7.0"]])
+        let audit = try await reports.audit().sections[0]
+        #expect(texts(audit, ["date", "procedure", "technician", "supervisor", "rule"]).contains(["2026-03-02", "session 1", "21", "", "trainee-supervised"]))
+        #expect(audit.notes == ["2 procedures checked: 2 with findings (3 in all), 0 clean"])
+        let records = try await reports.serviceRecords(from: Day("2026-03-02")!, to: Day("2026-03-02")!).sections[0]
+        #expect(records.column("provider").map(\.description).first?.contains("21") == true)
+
+        // Corrected again: it was on 2026-03-09 (week 11), and used pigment lot PB-2001.
+        try await amendSession1(["startedAt", "endedAt"], reason: "the day was the 9th") {
+            $0.startedAt = ClinicScenario.at("2026-03-09", 10)
+            $0.endedAt = ClinicScenario.at("2026-03-09", 14)
+        }
+        let moved = try await reports.workload(from: Day("2026-03-02")!, to: Day("2026-03-15")!).sections[0]
+        #expect(texts(moved, ["technician", "week", "sessions", "hoursDone"]).filter { $0[0] == "21" } == [
+            ["21", "2026-W10", "1", "3.0"], ["21", "2026-W11", "1", "4.0"],
+        ])
+        let lot = try await reports.lot("PB-1187")
+        #expect(texts(lot.sections[0], ["date", "procedure"]) == [["2026-03-05", "session 2"], ["2026-03-09", "session 1"]])
+        #expect(texts(lot.sections[1], ["client", "lastProcedure", "firstExposure"]) == [["42", "2026-03-09", "2026-03-05"]])
+        let due = try await reports.due(on: Day("2026-05-01")!)
+        #expect(texts(due.sections[2], ["client", "sessions", "lastSession"]) == [["42", "2 of 3", "2026-03-09"]])
+
+        // Built again from the log, every report is the same as kept current event by event.
+        let current = try await everyReport()
+        _ = try await reports.projector.rebuild()
+        #expect(try await everyReport() == current)
     }
 
     @Test("the audit is the same when every chunk starts with a fresh cache (as after a restart between chunks)")

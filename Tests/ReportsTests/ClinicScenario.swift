@@ -151,6 +151,7 @@ struct ClinicScenario {
         var amendment = Stipple_V1_RecordAmended()
         amendment.correctsEventID = session1.id.uuidString
         amendment.fields = ["depthMm"]
+        amendment.session.depthMm = 1.0
         amendment.reason = "depth was 1.0 mm, not 0.9"
         positions["amendment"] = try await recorder.amend(client: "42", amendment, metadata: staff).position
         clock.set("2026-03-15")

@@ -456,6 +456,29 @@ struct CLITests {
         #expect(try cli.run(["verify"]).status == 0)
     }
 
+    @Test("client amend --values: a session's technician and end corrected, the workload folds it; a field the session lacks is refused")
+    func amendFromTheCommandLine() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        #expect(try cli.run(["do"], input: Self.chain + "\n" + Self.session(1, day: "2026-03-02")).status == 0)
+        let line = try #require(try cli.run(["read", "client-42", "--reason", "correcting"]).lines.first { $0.contains(#""type":"SessionRecorded""#) })
+        let session = try #require(try cli.json(line)["id"] as? String)
+        let workload = ["report", "workload", "--from", "2026-03-02", "--to", "2026-03-08", "--csv"]
+        #expect(try cli.run(workload).lines.dropFirst() == ["17,toronto,2026-W10,1,0,3.0,0,0,0"])
+        let head = try cli.run(["stats"]).stdout
+        let unknown = try cli.run(["client", "amend", "--client", "42", "--event", session, "--field", "shoeSize", "--values", #"{"shoeSize":44}"#, "--reason", "typo"])
+        #expect(unknown.status == 4 && unknown.stderr.contains("shoeSize is not a field of SessionRecorded"), "\(unknown.stderr)")
+        #expect(try cli.run(["stats"]).stdout == head, "a refused amendment writes nothing")
+        let amended = try cli.run([
+            "client", "amend", "--client", "42", "--event", session, "--field", "technicianId", "--field", "endedAt",
+            "--values", #"{"technicianId":"21","endedAt":"2026-03-02T14:00:00Z"}"#, "--reason", "recorded under the wrong name",
+        ])
+        #expect(amended.status == 0, "\(amended.stderr)")
+        #expect(try cli.run(workload).lines.dropFirst() == ["21,toronto,2026-W10,1,0,4.0,0,0,0"])
+        let history = try cli.run(["history", "42", "--reason", "correcting"]).stdout
+        #expect(history.contains(#"corrected to {"technicianId":"21","endedAt":"2026-03-02T14:00:00Z"}"#), "\(history)")
+    }
+
     @Test("events written as SessionRecorded version 1 (a fixture) read as stored and count for the rules")
     func versionOneFixture() throws {
         let cli = try CLI()

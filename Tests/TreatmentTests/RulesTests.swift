@@ -360,14 +360,92 @@ struct RecordRulesTests {
         client.eventIDs = [own]
         var amendment = Stipple_V1_RecordAmended()
         amendment.correctsEventID = own.uuidString
-        amendment.reason = "depth was 0.8 mm, not 0.9"
-        #expect(throws: Never.self) { try RecordRules.decideAmendment(amendment, client: client).get() }
+        amendment.fields = ["registeredAt"]
+        amendment.reason = "registered on the 2nd, not the 3rd"
+        let target: (type: String, message: any SwiftProtobuf.Message) = ("ClientRegistered", Stipple_V1_ClientRegistered())
+        #expect(throws: Never.self) { try RecordRules.decideAmendment(amendment, client: client, target: target).get() }
         amendment.correctsEventID = UUID().uuidString
-        guard case .failure(let refusal) = RecordRules.decideAmendment(amendment, client: client) else {
+        guard case .failure(let refusal) = RecordRules.decideAmendment(amendment, client: client, target: nil) else {
             Issue.record("amended another client's event")
             return
         }
         #expect(refusal.rules == [.amendmentTargetsClientEvent])
+    }
+
+    /// An amendment of the fixture's session (its own event), refused or accepted.
+    static func amending(_ configure: (inout Stipple_V1_RecordAmended) -> Void) -> Result<Stipple_V1_RecordAmended, Refusal> {
+        var client = ClientState()
+        let target = UUID()
+        client.eventIDs = [target]
+        var amendment = Stipple_V1_RecordAmended()
+        amendment.correctsEventID = target.uuidString
+        amendment.reason = "recorded under the wrong technician"
+        configure(&amendment)
+        return RecordRules.decideAmendment(amendment, client: client, target: ("SessionRecorded", Fixture().session))
+    }
+
+    static func refusal(_ configure: (inout Stipple_V1_RecordAmended) -> Void) -> [RuleViolation] {
+        guard case .failure(let refusal) = amending(configure) else { return [] }
+        return refusal.violations
+    }
+
+    @Test("a session's correction is typed: its own fields, their values as a partial session, the result in range")
+    func typedAmendment() throws {
+        // Values as JSON (pages, command line) become the typed partial session; a personal field stays in the JSON.
+        let accepted = try Self.amending {
+            $0.fields = ["technicianId", "endedAt", "personal.notes"]
+            $0.personal.correctedValuesJson = #"{"technicianId":"21","endedAt":"2026-03-14T14:00:00Z","personal":{"notes":"crown redone"}}"#
+        }.get()
+        #expect(accepted.session.technicianID == "21")
+        #expect(accepted.session.endedAt.seconds == Fixture.timestamp("2026-03-14T14").seconds)
+        #expect(!accepted.session.hasPersonal)
+        #expect(accepted.personal.correctedValuesJson == #"{"personal":{"notes":"crown redone"}}"#)
+        let corrected = try #require(Amendments.corrected(Fixture().session, by: accepted) as? Stipple_V1_SessionRecordedV2)
+        #expect(corrected.technicianID == "21")
+        #expect(corrected.endedAt.seconds - corrected.startedAt.seconds == 4 * 3_600)
+        #expect(corrected.pigments == Fixture().session.pigments)
+
+        // A repeated field is replaced whole.
+        var pigment = Stipple_V1_PigmentUse()
+        pigment.lot = "PB-2001"
+        pigment.dilutionPercent = 20
+        let lots = try Self.amending {
+            $0.fields = ["pigments"]
+            $0.session.pigments = [pigment]
+        }.get()
+        #expect((Amendments.corrected(Fixture().session, by: lots) as? Stipple_V1_SessionRecordedV2)?.pigments == [pigment])
+
+        // A disputed record stays as it was.
+        var disputed = lots
+        disputed.disputed = true
+        #expect((Amendments.corrected(Fixture().session, by: disputed) as? Stipple_V1_SessionRecordedV2) == Fixture().session)
+    }
+
+    @Test("an amendment naming a field the session lacks, or a value outside its fields, is refused with the reason")
+    func typedAmendmentRefusals() {
+        #expect(Self.refusal { $0.fields = ["shoeSize"]; $0.session.technicianID = "21" } == [RuleViolation(
+            .amendmentFieldsOfTarget, field: "fields", "shoeSize is not a field of SessionRecorded")])
+        #expect(Self.refusal { $0.fields = ["sealedPersonal"] } == [RuleViolation(
+            .amendmentFieldsOfTarget, field: "fields", "sealedPersonal is not a field of SessionRecorded")])
+        #expect(Self.refusal { _ in } == [RuleViolation(
+            .amendmentFieldsOfTarget, field: "fields", "name the fields corrected, in the event's JSON names (e.g. technicianId)")])
+        #expect(Self.refusal { $0.fields = ["technicianId"] } == [RuleViolation(
+            .amendmentFieldsOfTarget, field: "fields", "give the corrected value of technicianId: the reports fold a SessionRecorded's corrections")])
+        #expect(Self.refusal { $0.fields = ["technicianId"]; $0.session.technicianID = "21"; $0.session.depthMm = 1.1 } == [RuleViolation(
+            .amendmentFieldsOfTarget, field: "fields",
+            "the corrected values hold fields not named in fields (technicianId): name each field corrected")])
+        #expect(Self.refusal { $0.fields = ["technicianId"]; $0.touchUp.technicianID = "21" } == [RuleViolation(
+            .amendmentFieldsOfTarget, field: "fields", "the corrected values must be of the corrected event's type, SessionRecorded")])
+        #expect(Self.refusal { $0.fields = ["depthMm"]; $0.personal.correctedValuesJson = #"{"depthMm":1.0,"shoeSize":44}"# }.map(\.field) == ["correctedValuesJson"])
+        // The corrected session is checked in the fields corrected: 9 hours is no session.
+        #expect(Self.refusal { $0.fields = ["endedAt"]; $0.session.endedAt = Fixture.timestamp("2026-03-14T19") } == [RuleViolation(
+            .valueInRange, field: "endedAt", "a session lasts 2 to 6 hours, this one 9.0")])
+        #expect(Self.refusal { $0.disputed = true; $0.fields = ["technicianId"]; $0.session.technicianID = "21" } == [RuleViolation(
+            .amendmentFieldsOfTarget, field: "fields", "a disputed record stays as it was: give no corrected values")])
+        #expect(Self.refusal { $0.fields = ["depthMm"]; $0.reason = "  " } == [
+            RuleViolation(.amendmentFieldsOfTarget, field: "fields", "give the corrected value of depthMm: the reports fold a SessionRecorded's corrections"),
+            RuleViolation(.valueInRange, field: "reason", "say why the record is amended"),
+        ])
     }
 }
 

@@ -10,8 +10,9 @@ public struct AuditProjection: Projection {
     public init() {}
     public var name: String { "audit" }
     /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: a technician's
-    /// hepatitis B status on file is checked.
-    public var version: Int { 3 }
+    /// hepatitis B status on file is checked. 4: typed amendments re-check a procedure
+    /// with its corrected technician, supervisor, day and lots.
+    public var version: Int { 4 }
     public var summary: String { "each procedure checked against certification, supervision, training, consent and lots" }
     static let technicianTypes: Set<String> = [
         "TechnicianRegistered", "CertificationGranted", "CertificationRenewed", "CertificationSuspended",
@@ -19,7 +20,7 @@ public struct AuditProjection: Projection {
     ]
     static let lotTypes: Set<String> = ["BatchReceived", "BatchRecalled", "BatchDiscarded"]
     public var reads: Set<String> {
-        Self.technicianTypes.union(Self.lotTypes).union(["ConsentSigned", "SessionRecorded", "TouchUpRecorded"])
+        Self.technicianTypes.union(Self.lotTypes).union(["ConsentSigned", "SessionRecorded", "TouchUpRecorded", "RecordAmended"])
     }
 
     public func createTables(_ tables: TableNames, in db: Database) throws {
@@ -74,7 +75,9 @@ public struct AuditProjection: Projection {
             """)
         let firstUse = try FastStatement(db, "INSERT OR IGNORE INTO \(tables["lot_first_use"]) (lot, position) VALUES (?, ?)")
         for event in events {
-            if let procedure = event.procedure {
+            if let correction = event.correction {
+                try correct(correction, states: states, tables: tables, in: db)
+            } else if let procedure = event.procedure {
                 let client = event.subject
                 let audited = AuditedProcedure(
                     technicianID: procedure.technicianID, supervisorID: procedure.supervisorID, day: procedure.day,
@@ -129,6 +132,32 @@ public struct AuditProjection: Projection {
                         [first, Self.firstDayAffected(by: event.message)?.daysSinceEpoch ?? Int.min, "," + lot + ","])
                 }
             }
+        }
+    }
+
+    /// Stores a procedure's corrected technician, supervisor, day and lots, checked again
+    /// (its consent on file stays as it was when it was done).
+    func correct(_ correction: Correction, states: States, tables: TableNames, in db: Database) throws {
+        let procedures = tables["procedures"]
+        guard let row = try Row.fetchOne(db, sql: "SELECT consent FROM \(procedures) WHERE position = ?", arguments: [correction.target]) else { return }
+        let after = correction.after
+        let audited = AuditedProcedure(
+            technicianID: after.technicianID, supervisorID: after.supervisorID, day: after.day,
+            pigmentLots: after.pigments.map(\.lot), cartridgeLots: after.cartridges.map(\.lot),
+            consentOnFile: row["consent"], time: after.time)
+        let findings = try states.findings(audited)
+        try db.run("""
+            UPDATE \(procedures) SET label = ?, clinic = ?, technician = ?, supervisor = ?, day = ?, pigment_lots = ?, cartridge_lots = ?, findings = ?
+            WHERE position = ?
+            """, [after.label, after.clinicID, after.technicianID, after.supervisorID, after.day.daysSinceEpoch,
+                  audited.pigmentLots.joined(separator: ","), audited.cartridgeLots.joined(separator: ","), findings.rawValue, correction.target])
+        // A lot first used by the corrected procedure: later events of it re-check from there.
+        for lot in audited.pigmentLots + audited.cartridgeLots {
+            try db.run("""
+                INSERT INTO \(tables["lot_first_use"]) (lot, position) VALUES (?, ?)
+                ON CONFLICT (lot) DO UPDATE SET position = min(position, excluded.position)
+                """, [lot, correction.target])
+            states.cache.lotsSeen.insert(lot)
         }
     }
 

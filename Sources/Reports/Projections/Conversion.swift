@@ -6,10 +6,11 @@ import Treatment
 public struct ConversionProjection: Projection {
     public init() {}
     public var name: String { "conversion" }
-    /// 2: days are local to the clinic (ClinicTime), not UTC days.
-    public var version: Int { 2 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: a typed amendment
+    /// of the first session corrects its day and clinic.
+    public var version: Int { 3 }
     public var summary: String { "consultations and first sessions, per clinic" }
-    public var reads: Set<String> { ["ConsultationRecorded", "SessionRecorded"] }
+    public var reads: Set<String> { ["ConsultationRecorded", "SessionRecorded", "RecordAmended"] }
 
     public func createTables(_ tables: TableNames, in db: Database) throws {
         try db.execute(sql: """
@@ -40,7 +41,11 @@ public struct ConversionProjection: Projection {
                     bind(2, event.clinicTime.day(of: session.startedAt).daysSinceEpoch)
                     bind(3, session.clinicID)
                 }
-            default: continue
+            default:
+                guard let correction = event.correction,
+                      let session = correction.procedures.first(where: { $0.kind != .touchUp }) else { continue }
+                try db.run("INSERT OR REPLACE INTO \(tables["first_sessions"]) (client, day, clinic) VALUES (?, ?, ?)",
+                           [event.subject, session.day.daysSinceEpoch, session.clinicID])
             }
         }
     }

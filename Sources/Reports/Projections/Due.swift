@@ -6,10 +6,11 @@ import Treatment
 public struct DueProjection: Projection {
     public init() {}
     public var name: String { "due" }
-    /// 2: days are local to the clinic (ClinicTime), not UTC days.
-    public var version: Int { 2 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: typed amendments
+    /// count a client's course again from its procedures as corrected.
+    public var version: Int { 3 }
     public var summary: String { "courses, touch-ups and guarantees per client, for what falls due" }
-    public var reads: Set<String> { ["ClientRegistered", "ConsultationRecorded", "SessionRecorded", "TouchUpRecorded"] }
+    public var reads: Set<String> { ["ClientRegistered", "ConsultationRecorded", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
 
     public func createTables(_ tables: TableNames, in db: Database) throws {
         try db.execute(sql: """
@@ -31,6 +32,18 @@ public struct DueProjection: Projection {
         var planned: Int64 = 0, sessions: Int64 = 0, touchUps: Int64 = 0
         var lastSessionDay: Int?, lastProcedureDay: Int?
         var guaranteeUsed = false
+
+        mutating func count(_ procedure: Procedure) {
+            let day = procedure.day.daysSinceEpoch
+            if procedure.kind == .touchUp {
+                touchUps += 1
+                if procedure.underGuarantee { guaranteeUsed = true }
+            } else {
+                sessions = max(sessions, Int64(procedure.sessionNumber))
+                lastSessionDay = max(lastSessionDay ?? day, day)
+            }
+            lastProcedureDay = max(lastProcedureDay ?? day, day)
+        }
     }
 
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
@@ -54,16 +67,19 @@ public struct DueProjection: Projection {
                 // The latest consultation's estimate is the plan.
                 if consultation.estimatedSessions > 0 { client.planned = Int64(consultation.estimatedSessions) }
             default:
-                guard let procedure = event.procedure else { continue }
-                let day = procedure.day.daysSinceEpoch
-                if procedure.kind == .touchUp {
-                    client.touchUps += 1
-                    if procedure.underGuarantee { client.guaranteeUsed = true }
+                if let correction = event.correction {
+                    // Counted again from the client's procedures as corrected.
+                    client.sessions = 0
+                    client.touchUps = 0
+                    client.lastSessionDay = nil
+                    client.lastProcedureDay = nil
+                    client.guaranteeUsed = false
+                    for procedure in correction.procedures { client.count(procedure) }
+                } else if let procedure = event.procedure {
+                    client.count(procedure)
                 } else {
-                    client.sessions = max(client.sessions, Int64(procedure.sessionNumber))
-                    client.lastSessionDay = max(client.lastSessionDay ?? day, day)
+                    continue
                 }
-                client.lastProcedureDay = max(client.lastProcedureDay ?? day, day)
             }
             clients[event.subject] = client
         }

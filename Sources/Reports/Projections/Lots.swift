@@ -8,11 +8,12 @@ import Treatment
 public struct LotProjection: Projection {
     public init() {}
     public var name: String { "lots" }
-    /// 2: days are local to the clinic (ClinicTime), not UTC days.
-    public var version: Int { 2 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: typed amendments
+    /// move a procedure's uses to its corrected lots, day, clinic and areas.
+    public var version: Int { 3 }
     public var summary: String { "where each lot went, and whom to contact when it is recalled" }
     public var reads: Set<String> {
-        ["ClientRegistered", "SessionRecorded", "TouchUpRecorded", "BatchReceived", "BatchRecalled", "BatchDiscarded"]
+        ["ClientRegistered", "SessionRecorded", "TouchUpRecorded", "BatchReceived", "BatchRecalled", "BatchDiscarded", "RecordAmended"]
     }
 
     public func createTables(_ tables: TableNames, in db: Database) throws {
@@ -57,7 +58,34 @@ public struct LotProjection: Projection {
             """)
         var lastDay: [String: Int] = [:]
         let lots = tables["lots"]
+        func uses(_ procedure: Procedure, at position: Int64, of client: String) throws {
+            let day = procedure.day.daysSinceEpoch
+            let areas = procedure.areaNames
+            let label = procedure.label
+            for lot in procedure.lots {
+                try use.run(db) { bind in
+                    bind(1, lot)
+                    bind(2, position)
+                    bind(3, client)
+                    bind(4, label)
+                    bind(5, day)
+                    bind(6, procedure.clinicID)
+                    bind(7, areas)
+                }
+            }
+        }
         for event in events {
+            if let correction = event.correction {
+                for lot in correction.before.lots {
+                    try db.run("DELETE FROM \(tables["uses"]) WHERE lot = ? AND position = ?", [lot, correction.target])
+                }
+                try uses(correction.after, at: correction.target, of: event.subject)
+                // The client's last procedure, recounted: a correction may move it earlier.
+                let last = correction.procedures.map(\.day.daysSinceEpoch).max()
+                try db.run("UPDATE \(tables["clients"]) SET last_day = ? WHERE client = ?", [last, event.subject])
+                lastDay[event.subject] = last
+                continue
+            }
             switch event.message {
             case let registered as Stipple_V1_ClientRegistered:
                 try db.run("""
@@ -84,19 +112,7 @@ public struct LotProjection: Projection {
             default:
                 guard let procedure = event.procedure else { continue }
                 let day = procedure.day.daysSinceEpoch
-                let areas = procedure.areaNames
-                let label = procedure.label
-                for lot in procedure.lots {
-                    try use.run(db) { bind in
-                        bind(1, lot)
-                        bind(2, event.position)
-                        bind(3, event.subject)
-                        bind(4, label)
-                        bind(5, day)
-                        bind(6, procedure.clinicID)
-                        bind(7, areas)
-                    }
-                }
+                try uses(procedure, at: event.position, of: event.subject)
                 lastDay[event.subject] = max(lastDay[event.subject] ?? day, day)
             }
         }

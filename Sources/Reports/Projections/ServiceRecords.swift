@@ -8,8 +8,9 @@ import Treatment
 public struct ServiceRecordsProjection: Projection {
     public init() {}
     public var name: String { "records" }
-    /// 2: days are local to the clinic (ClinicTime), not UTC days.
-    public var version: Int { 3 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: an old session's
+    /// unreadable needle text. 4: typed amendments correct the procedure's row.
+    public var version: Int { 4 }
     public var summary: String { "the personal-service-settings record of each procedure" }
     public var reads: Set<String> { ["TechnicianRegistered", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
 
@@ -48,6 +49,14 @@ public struct ServiceRecordsProjection: Projection {
                 try db.run(
                     "INSERT INTO \(tables["amendments"]) (position, corrects, fields, reason, disputed) VALUES (?, ?, ?, ?, ?)",
                     [event.position, amended.correctsEventID.uppercased(), amended.fields.joined(separator: ", "), amended.reason, amended.disputed])
+                if let correction = event.correction {
+                    let after = correction.after
+                    try db.run("""
+                        UPDATE \(tables["procedures"]) SET day = ?, label = ?, clinic = ?, technician = ?, supervisor = ?, pigments = ?, cartridges = ?
+                        WHERE position = ?
+                        """, [after.day.daysSinceEpoch, after.label, after.clinicID, after.technicianID, after.supervisorID,
+                              after.pigmentRecord, after.cartridgeRecord, correction.target])
+                }
             case let registered as Stipple_V1_TechnicianRegistered:
                 try db.run("INSERT OR REPLACE INTO \(tables["technicians"]) (technician, name) VALUES (?, ?)",
                            [event.subject, registered.personal.name])

@@ -1,5 +1,7 @@
+import EventLog
 import Foundation
 import GRDB
+import Recording
 import SwiftProtobuf
 import Treatment
 
@@ -29,6 +31,8 @@ struct Procedure {
     var cartridges: [Stipple_V1_CartridgeUse]
     var bookingID: String
     var underGuarantee: Bool
+    /// Its clinic's time, as in force at its position.
+    let time: ClinicTime
     /// The local day it started, at its clinic.
     let day: Day
     /// `session 2` or `touch-up`.
@@ -80,6 +84,7 @@ struct Procedure {
         default:
             return nil
         }
+        self.time = time
         day = time.day(of: startedAt)
         switch kind {
         case .session(let number): label = "session \(number)"
@@ -138,6 +143,70 @@ package enum Names {
         case .needleConfiguration1Rl: return "1RL"
         case .needleConfiguration3Rl: return "3RL"
         default: return "?"
+        }
+    }
+}
+
+/// A typed correction of a session or a touch-up (``Amendments``), as the reports fold it:
+/// the procedure as it stood before the amendment (the original with every earlier
+/// correction) and after it, and all the client's procedures as corrected. Worked out on
+/// the reading side from the client's stream, so each projection only moves its rows from
+/// `before` to `after` (or recounts the client from `procedures`).
+struct Correction: Sendable {
+    /// The position of the corrected event (projections key their rows by it).
+    let target: Int64
+    let before: Procedure
+    let after: Procedure
+    /// Every session and touch-up of the client up to the amendment, each as corrected
+    /// through it, in log order.
+    let procedures: [Procedure]
+
+    /// The correction `amendment` makes, from `earlier` (its client's events before it);
+    /// `nil` when it corrects nothing the reports fold (a note, a disputed record, another type).
+    ///
+    /// Every version of a procedure counts its day in its clinic's zone as in force at the
+    /// procedure's own position, so one correction's `after` is the next one's `before`.
+    static func of(_ amendment: Stipple_V1_RecordAmended, earlier: [RecordedEvent], times: ClinicTimes) throws -> Correction? {
+        guard !amendment.disputed, amendment.corrected != nil, let id = UUID(uuidString: amendment.correctsEventID) else { return nil }
+        // The client's sessions and touch-ups, each with the typed corrections before this one.
+        var messages: [(position: Int64, id: UUID, message: any SwiftProtobuf.Message)] = []
+        for stored in earlier {
+            switch stored.type {
+            case "SessionRecorded", "TouchUpRecorded":
+                messages.append((stored.position, stored.id, try Recorder.decode(stored)))
+            case "RecordAmended":
+                guard let previous = try Recorder.decode(stored) as? Stipple_V1_RecordAmended,
+                      let corrected = UUID(uuidString: previous.correctsEventID),
+                      let index = messages.firstIndex(where: { $0.id == corrected }) else { continue }
+                messages[index].message = Amendments.corrected(messages[index].message, by: previous)
+            default:
+                continue
+            }
+        }
+        guard let index = messages.firstIndex(where: { $0.id == id }) else { return nil }
+        func procedure(_ message: any SwiftProtobuf.Message, at position: Int64) -> Procedure? {
+            let time = Names.clinic(of: message).map { times.time(of: $0, at: position) } ?? .chainDefault
+            return Procedure(message, time: time)
+        }
+        let target = messages[index]
+        guard let before = procedure(target.message, at: target.position) else { return nil }
+        messages[index].message = Amendments.corrected(target.message, by: amendment)
+        guard let after = procedure(messages[index].message, at: target.position) else { return nil }
+        return Correction(target: target.position, before: before, after: after,
+                          procedures: messages.compactMap { procedure($0.message, at: $0.position) })
+    }
+
+    /// Sets the correction of every typed amendment among `events`, reading their clients'
+    /// streams in `db` (a snapshot or the writer's transaction; amendments are rare).
+    static func resolve(_ events: inout [ProjectedEvent], log: EventLog, times: ClinicTimes, in db: Database) throws {
+        for index in events.indices {
+            guard let amendment = events[index].message as? Stipple_V1_RecordAmended, amendment.corrected != nil else { continue }
+            let earlier = try log.events(stream: events[index].stream, before: events[index].position, in: db)
+            do {
+                events[index].correction = try of(amendment, earlier: earlier, times: times)
+            } catch {
+                throw ReportsError.undecodable(position: events[index].position, type: events[index].type, reason: "its corrected event: \(error)")
+            }
         }
     }
 }

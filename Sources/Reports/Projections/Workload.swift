@@ -6,11 +6,12 @@ import Treatment
 public struct WorkloadProjection: Projection {
     public init() {}
     public var name: String { "workload" }
-    /// 2: days are local to the clinic (ClinicTime), not UTC days.
-    public var version: Int { 2 }
+    /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: typed amendments
+    /// move a procedure's work to its corrected technician, clinic, week and length.
+    public var version: Int { 3 }
     public var summary: String { "sessions, hours and bookings per technician, clinic and week" }
     public var reads: Set<String> {
-        ["ClinicOpened", "SessionBooked", "SessionRescheduled", "SessionCancelled", "SessionNoShow", "SessionRecorded", "TouchUpRecorded"]
+        ["ClinicOpened", "SessionBooked", "SessionRescheduled", "SessionCancelled", "SessionNoShow", "SessionRecorded", "TouchUpRecorded", "RecordAmended"]
     }
 
     public func createTables(_ tables: TableNames, in db: Database) throws {
@@ -52,16 +53,29 @@ public struct WorkloadProjection: Projection {
         // Done work is summed here and written once per (technician, clinic, week) per call.
         var done: [WeekKey: (sessions: Int64, touchUps: Int64, minutes: Int64)] = [:]
         let bookings = tables["bookings"]
+        func count(_ procedure: Procedure, _ sign: Int64) {
+            let key = WeekKey(technician: procedure.technicianID, clinic: procedure.clinicID, weekStart: procedure.day.weekStart.daysSinceEpoch)
+            var sums = done[key] ?? (0, 0, 0)
+            if procedure.kind == .touchUp { sums.touchUps += sign } else { sums.sessions += sign }
+            sums.minutes += sign * procedure.minutes
+            done[key] = sums
+        }
+        func setBooking(_ id: String, of client: String, _ status: String) throws {
+            guard !id.isEmpty else { return }
+            try db.run("UPDATE \(bookings) SET status = ? WHERE client = ? AND booking_id = ?", [status, client, id])
+        }
         for event in events {
             if let procedure = event.procedure {
-                let day = procedure.day
-                let key = WeekKey(technician: procedure.technicianID, clinic: procedure.clinicID, weekStart: day.weekStart.daysSinceEpoch)
-                var sums = done[key] ?? (0, 0, 0)
-                if procedure.kind == .touchUp { sums.touchUps += 1 } else { sums.sessions += 1 }
-                sums.minutes += procedure.minutes
-                done[key] = sums
-                if !procedure.bookingID.isEmpty {
-                    try db.run("UPDATE \(bookings) SET status = 'done' WHERE client = ? AND booking_id = ?", [event.subject, procedure.bookingID])
+                count(procedure, 1)
+                try setBooking(procedure.bookingID, of: event.subject, "done")
+                continue
+            }
+            if let correction = event.correction {
+                count(correction.before, -1)
+                count(correction.after, 1)
+                if correction.before.bookingID != correction.after.bookingID {
+                    try setBooking(correction.before.bookingID, of: event.subject, "booked")
+                    try setBooking(correction.after.bookingID, of: event.subject, "done")
                 }
                 continue
             }
@@ -102,6 +116,11 @@ public struct WorkloadProjection: Projection {
                 bind(6, sums.touchUps)
                 bind(7, sums.minutes)
             }
+        }
+        // A week a correction moved every procedure out of is no week of work.
+        for (key, sums) in done where sums.sessions < 0 || sums.touchUps < 0 {
+            try db.run("DELETE FROM \(tables["weeks"]) WHERE technician = ? AND clinic = ? AND week = ? AND sessions = 0 AND touch_ups = 0",
+                       [key.technician, key.clinic, Day(daysSinceEpoch: key.weekStart).isoWeek])
         }
     }
 }

@@ -32,7 +32,10 @@ extension ClinicReports {
                     UNION ALL
                     SELECT technician, clinic, week, 0, 0, 0, status = 'booked' AND starts_at >= ?3, status = 'cancelled', status = 'no-show'
                     FROM \(tables["bookings"]) WHERE week_start BETWEEN ?1 AND ?2\(clinicFilter)
-                ) GROUP BY technician, clinic, week ORDER BY technician, clinic, week
+                ) GROUP BY technician, clinic, week
+                -- A booking done by someone else is no work of the technician booked.
+                HAVING sum(s) + sum(t) + sum(b) + sum(c) + sum(n) > 0
+                ORDER BY technician, clinic, week
                 """, arguments: arguments)
             return (true, rows.map { row in
                 [.text(row[0]), .text(row[1]), .text(row[2]), .int(row[3]), .int(row[4]),

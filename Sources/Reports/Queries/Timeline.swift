@@ -50,6 +50,7 @@ enum Timeline {
             return (day(reaction.reportedAt), text)
         case let amended as Stipple_V1_RecordAmended:
             var text = "record amended (\(amended.fields.joined(separator: ", "))): \(amended.reason)"
+            if let values = Amendments.valuesText(amended) { text += "; corrected to \(values)" }
             if amended.disputed { text += " [disputed by the client]" }
             return ("", text)
         case let marked as Stipple_V1_ClientMarkedConfidential:

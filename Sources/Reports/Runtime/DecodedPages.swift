@@ -54,6 +54,14 @@ package actor DecodedPages {
             if reads.contains(event.type) { events.append(try ProjectedEvent(event, times: times)) }
         }
         position = last + 1
+        if events.contains(where: { $0.type == "RecordAmended" }) {
+            let log = self.log
+            events = try await log.readTables { [events] db in
+                var events = events
+                try Correction.resolve(&events, log: log, times: times, in: db)
+                return events
+            }
+        }
         return DecodedPage(last: last, events: events)
     }
 

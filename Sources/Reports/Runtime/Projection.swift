@@ -106,6 +106,9 @@ public struct ProjectedEvent: Sendable {
     public let subject: String
     /// A session's or touch-up's shared fields, read once when decoded (five projections use them).
     let procedure: Procedure?
+    /// A typed amendment's correction of a session or touch-up (set by the runtime, which
+    /// reads the client's stream for it: ``Correction/resolve(_:log:times:in:)``).
+    internal(set) var correction: Correction?
     /// The time of the clinic the event names (the chain's default for one naming none),
     /// as in force at its position: its days are that clinic's local days.
     public let clinicTime: ClinicTime

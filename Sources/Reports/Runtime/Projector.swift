@@ -233,7 +233,8 @@ public final class Projector: Sendable {
             if let from = pending.map(\.1).min(), from < head {
                 let stored = try self.log.events(from: from + 1, through: head, in: db)
                 let times = DecodedPages.folding(stored, into: clinics)
-                let events = try stored.map { try ProjectedEvent($0, times: times) }
+                var events = try stored.map { try ProjectedEvent($0, times: times) }
+                try Correction.resolve(&events, log: self.log, times: times, in: db)
                 for (target, checkpoint) in pending where checkpoint < head {
                     let memory = self.memory(for: target.tables, checkpoint: checkpoint)
                     let relevant = events.filter { $0.position > checkpoint && target.reads.contains($0.type) }

@@ -56,9 +56,17 @@ extension Stipple.Client {
         @OptionGroup var options: GlobalOptions
         @Option(help: "The client's id.") var client: String
         @Option(help: "The id of the event corrected.") var event: String
-        @Option(help: "A field corrected, in the event's JSON name (repeat).") var field: [String] = []
+        @Option(help: ArgumentHelp(
+            "A field corrected, in the event's JSON name (repeat): technicianId, endedAt, pigments, personal.notes …",
+            discussion: "A repeated field (pigments, cartridges, areas) is replaced whole."))
+        var field: [String] = []
+        @Option(help: ArgumentHelp(
+            "The corrected values, as a JSON object in the event's own JSON names, e.g. '{\"technicianId\":\"21\"}'.",
+            discussion: "A session's or touch-up's clear fields are stored typed and every report folds them; personal ones "
+                + "(personal.notes) and other events' values are sealed with the client's key and shown beside the event."))
+        var values: String?
         @Option(help: "Why.") var reason: String
-        @Flag(help: "The client disputes the record and it stays as it was.") var disputed = false
+        @Flag(help: "The client disputes the record and it stays as it was (give no values).") var disputed = false
 
         func run() async throws {
             try await reportingFailures {
@@ -67,6 +75,7 @@ extension Stipple.Client {
                 amendment.fields = field
                 amendment.reason = reason
                 amendment.disputed = disputed
+                if let values { amendment.personal.correctedValuesJson = values }
                 try await record(Command(.amend(client: client, amendment)), options: options)
             }
         }

@@ -843,7 +843,9 @@ public nonisolated struct Stipple_V1_AmendmentPersonal: Sendable {
 
 /// A recorded fact was corrected: a new event that points at the one it corrects (nothing
 /// is edited in place). Recorded by a clinician or an admin. Rules: the corrected event
-/// exists and belongs to the same client.
+/// exists and belongs to the same client; every field named is a field of its type; a
+/// session's or touch-up's clear fields come corrected in `session` or `touch_up` (every
+/// report folds them), its personal ones (`personal.notes`) in `personal`.
 public nonisolated struct Stipple_V1_RecordAmended: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -851,7 +853,8 @@ public nonisolated struct Stipple_V1_RecordAmended: Sendable {
 
   public var correctsEventID: String = String()
 
-  /// What was corrected (field paths, e.g. "depthMm").
+  /// What was corrected: the field mask, as paths of the corrected event's JSON names
+  /// (e.g. "technicianId", "endedAt", "personal.notes"). A repeated field is replaced whole.
   public var fields: [String] = []
 
   public var reason: String = String()
@@ -872,7 +875,39 @@ public nonisolated struct Stipple_V1_RecordAmended: Sendable {
   /// Sources/Discretion): once sealed, `personal` is left empty. Erasure destroys the key.
   public var sealedPersonal: Data = Data()
 
+  /// The corrected clear values, typed: a partial message of the corrected event's own
+  /// type holding only fields `fields` names (no `personal`). Unset on a disputed record,
+  /// on an event of another type, and on amendments recorded before it existed (these
+  /// stay notes beside the event: the reports fold only typed corrections).
+  public var corrected: Stipple_V1_RecordAmended.OneOf_Corrected? = nil
+
+  public var session: Stipple_V1_SessionRecordedV2 {
+    get {
+      if case .session(let v)? = corrected {return v}
+      return Stipple_V1_SessionRecordedV2()
+    }
+    set {corrected = .session(newValue)}
+  }
+
+  public var touchUp: Stipple_V1_TouchUpRecorded {
+    get {
+      if case .touchUp(let v)? = corrected {return v}
+      return Stipple_V1_TouchUpRecorded()
+    }
+    set {corrected = .touchUp(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// The corrected clear values, typed: a partial message of the corrected event's own
+  /// type holding only fields `fields` names (no `personal`). Unset on a disputed record,
+  /// on an event of another type, and on amendments recorded before it existed (these
+  /// stay notes beside the event: the reports fold only typed corrections).
+  public nonisolated enum OneOf_Corrected: Equatable, Sendable {
+    case session(Stipple_V1_SessionRecordedV2)
+    case touchUp(Stipple_V1_TouchUpRecorded)
+
+  }
 
   public init() {}
 
@@ -2038,7 +2073,7 @@ nonisolated extension Stipple_V1_AmendmentPersonal: SwiftProtobuf.Message, Swift
 
 nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordAmended"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}corrects_event_id\0\u{1}fields\0\u{1}reason\0\u{1}disputed\0\u{1}personal\0\u{3}sealed_personal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}corrects_event_id\0\u{1}fields\0\u{1}reason\0\u{1}disputed\0\u{1}personal\0\u{3}sealed_personal\0\u{1}session\0\u{3}touch_up\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2052,6 +2087,32 @@ nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProt
       case 4: try { try decoder.decodeSingularBoolField(value: &self.disputed) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._personal) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.sealedPersonal) }()
+      case 7: try {
+        var v: Stipple_V1_SessionRecordedV2?
+        var hadOneofValue = false
+        if let current = self.corrected {
+          hadOneofValue = true
+          if case .session(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.corrected = .session(v)
+        }
+      }()
+      case 8: try {
+        var v: Stipple_V1_TouchUpRecorded?
+        var hadOneofValue = false
+        if let current = self.corrected {
+          hadOneofValue = true
+          if case .touchUp(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.corrected = .touchUp(v)
+        }
+      }()
       default: break
       }
     }
@@ -2080,6 +2141,17 @@ nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProt
     if !self.sealedPersonal.isEmpty {
       try visitor.visitSingularBytesField(value: self.sealedPersonal, fieldNumber: 6)
     }
+    switch self.corrected {
+    case .session?: try {
+      guard case .session(let v)? = self.corrected else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case .touchUp?: try {
+      guard case .touchUp(let v)? = self.corrected else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
+    case nil: break
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2090,6 +2162,7 @@ nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProt
     if lhs.disputed != rhs.disputed {return false}
     if lhs._personal != rhs._personal {return false}
     if lhs.sealedPersonal != rhs.sealedPersonal {return false}
+    if lhs.corrected != rhs.corrected {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -15,6 +15,8 @@ public enum Rule: String, Sendable, Hashable, CaseIterable {
     case oneSessionPerDay = "one-session-per-day"
     case sessionsInOrder = "sessions-in-order"
     case amendmentTargetsClientEvent = "amendment-targets-client-event"
+    /// An amendment names fields of the corrected event's type, with their values typed.
+    case amendmentFieldsOfTarget = "amendment-fields-of-target"
     case recallOnce = "recall-once"
     case noRenewalAfterRevocation = "no-renewal-after-revocation"
 }

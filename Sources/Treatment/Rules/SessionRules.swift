@@ -300,19 +300,31 @@ public enum RecordRules {
         return violations.isEmpty ? .success(renewal) : .failure(Refusal(violations))
     }
 
-    /// An amendment points at an event of the same client.
-    public static func decideAmendment(_ amendment: Stipple_V1_RecordAmended, client: ClientState) -> Result<Stipple_V1_RecordAmended, Refusal> {
+    /// An amendment points at an event of the same client and names fields of its type,
+    /// with a session's or touch-up's corrected values typed (``Amendments``).
+    ///
+    /// - Parameter target: the corrected event's type and message (newest schema, earlier
+    ///   typed corrections folded in), when it is one of the client's.
+    /// - Returns: the amendment to record (values given as JSON moved into typed values).
+    public static func decideAmendment(
+        _ amendment: Stipple_V1_RecordAmended, client: ClientState, target: (type: String, message: any SwiftProtobuf.Message)?
+    ) -> Result<Stipple_V1_RecordAmended, Refusal> {
         var violations: [RuleViolation] = []
-        if let target = UUID(uuidString: amendment.correctsEventID) {
-            if !client.eventIDs.contains(target) {
+        var accepted = amendment
+        if let id = UUID(uuidString: amendment.correctsEventID) {
+            if !client.eventIDs.contains(id) {
                 violations.append(RuleViolation(
                     .amendmentTargetsClientEvent, field: "correctsEventId", "event \(amendment.correctsEventID) is not an event of this client"))
+            } else if let target {
+                let checked = Amendments.check(amendment, targetType: target.type, target: target.message)
+                accepted = checked.0
+                violations += checked.1
             }
         } else {
             violations.append(RuleViolation(.valueInRange, field: "correctsEventId", "must be an event id (a UUID)"))
         }
-        if amendment.reason.isEmpty { violations.append(RuleViolation(.valueInRange, field: "reason", "say why the record is amended")) }
-        return violations.isEmpty ? .success(amendment) : .failure(Refusal(violations))
+        if ValueRules.isBlank(amendment.reason) { violations.append(RuleViolation(.valueInRange, field: "reason", "say why the record is amended")) }
+        return violations.isEmpty ? .success(accepted) : .failure(Refusal(violations))
     }
 }
 
