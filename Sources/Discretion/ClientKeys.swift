@@ -36,6 +36,9 @@ public struct ClientKeys: Sendable {
                 client TEXT PRIMARY KEY, wrapped BLOB, created_at REAL NOT NULL, erased_at REAL
             ) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS discretion_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            -- Photos sealed with their client's key (Photos.swift), by the SHA-256 of the sealed bytes.
+            CREATE TABLE IF NOT EXISTS attachments (sha256 TEXT NOT NULL UNIQUE, client TEXT NOT NULL, sealed BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS attachments_by_client ON attachments (client);
             """)
     }
 
@@ -128,6 +131,8 @@ public struct ClientKeys: Sendable {
             INSERT INTO client_keys (client, wrapped, created_at, erased_at) VALUES (?1, NULL, ?2, ?2)
             ON CONFLICT (client) DO UPDATE SET wrapped = NULL, erased_at = ?2
             """, arguments: [client, now.timeIntervalSince1970])
+        // The client's photos go with the key (secure_delete zeroes their pages).
+        try db.execute(sql: "DELETE FROM attachments WHERE client = ?", arguments: [client])
         try rewriteTable(in: db)
         try db.execute(sql: "INSERT INTO discretion_settings (name, value) VALUES ('erasure_pending', '1') ON CONFLICT (name) DO UPDATE SET value = '1'")
     }

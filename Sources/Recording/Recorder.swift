@@ -62,6 +62,8 @@ public struct Recorder: Sendable {
     /// Types that only their own command may record (their rules read other streams).
     public static let guardedTypes: Set<String> = [
         "SessionRecorded", "TouchUpRecorded", "BatchRecalled", "CertificationRenewed", "RecordAmended",
+        // A photo's event names the sealed photo stored with it (client photo add).
+        "PhotoAttached",
         // Discretion's own: erasure destroys a key first; access is logged by the reading command;
         // users are changed by the user commands.
         "ClientErased", "RecordAccessed", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet", "UserAccessChanged",

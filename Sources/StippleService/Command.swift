@@ -117,20 +117,20 @@ public struct Command: Sendable {
     /// access log (written by the reads themselves), erasure (which destroys a key first)
     /// and the confidentiality marks (which decide who may read a record).
     static let discretionTypes: Set<String> = [
-        "RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet", "UserAccessChanged",
+        "RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted", "PhotoAttached", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet", "UserAccessChanged",
     ]
 
     /// Why an import of this type is refused, or `nil`.
     static func importRefusal(_ type: String) -> String? {
         guard discretionTypes.contains(type) else { return nil }
-        return "\(type) is recorded by its own command (client erase, client confidential, user; access entries by the reads themselves), never imported"
+        return "\(type) is recorded by its own command (client erase, client confidential, client photo add, user; access entries by the reads themselves), never imported"
     }
 
     /// Why a `record` of this type is refused: it is recorded by its own command, or by
     /// Stipple itself.
     static func guardedTypeError(_ type: String) -> String? {
         guard Recorder.guardedTypes.contains(type) else { return nil }
-        return "\(type) is recorded with its own command (session, touch-up, recall, renew, amend), which checks its rules"
+        return "\(type) is recorded with its own command (session, touch-up, recall, renew, amend, client photo add), which checks its rules"
     }
 
     /// The decision that records the command against the streams it reads.

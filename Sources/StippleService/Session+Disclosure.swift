@@ -22,19 +22,21 @@ public enum RecordUse: String, Sendable, Hashable, CaseIterable {
     case page = "client page"
     /// A clinic's day (its bookings, by name for those who book there).
     case clinicDay = "clinic day"
+    /// One of the client's photos, opened.
+    case photo = "client photo"
 
     /// Who is shown clients' names in this use: the reader of a record (checked before)
     /// in a history, an export and a read; admins only in the other reports; everyone
     /// else sees a pseudonym.
     func mayName(_ principal: Principal) -> Bool {
         switch self {
-        case .history, .read, .readAll, .export, .search, .page, .clinicDay: return true
+        case .history, .read, .readAll, .export, .search, .page, .clinicDay, .photo: return true
         case .lotReport, .dueReport, .recordsReport, .report: return principal.role == .admin
         }
     }
 
     /// Whether the use logs its one access itself, before it reads (see ``Session/disclose(_:purpose:use:)``).
-    var logsBeforeReading: Bool { self == .history || self == .read || self == .export || self == .page }
+    var logsBeforeReading: Bool { self == .history || self == .read || self == .export || self == .page || self == .photo }
 }
 
 // The one read path for a client's record: need-to-know (the confidential client's care

@@ -71,6 +71,8 @@ public enum TypedInput {
     public static let cancelledBy = Vocabulary<Stipple_V1_CancelledBy>(["client": .client, "clinic": .clinic])
 
     public static let severities = Vocabulary<String>(["mild": "mild", "moderate": "moderate", "severe": "severe"])
+    /// When a photo was taken.
+    public static let photoMoments = Vocabulary<Stipple_V1_PhotoMoment>(["before": .before, "after": .after, "other": .other])
 
     /// An amount of money typed in dollars, as cents: `2400`, `2400.50`, `2400,50` (a decimal
     /// comma) or `2,400.50` (thousands); nothing else (a stray letter, three decimals).

@@ -69,6 +69,7 @@ public enum EventCatalogue {
         EventSchema("AdverseReactionReported", 1, Stipple_V1_AdverseReactionReported.self, .client),
 
         EventSchema("RecordAmended", 1, Stipple_V1_RecordAmended.self, .client),
+        EventSchema("PhotoAttached", 1, Stipple_V1_PhotoAttached.self, .client),
         EventSchema("ClientMarkedConfidential", 1, Stipple_V1_ClientMarkedConfidential.self, .client),
         EventSchema("ClientConfidentialityLifted", 1, Stipple_V1_ClientConfidentialityLifted.self, .client),
         EventSchema("ClientErased", 1, Stipple_V1_ClientErased.self, .client),

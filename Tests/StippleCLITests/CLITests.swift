@@ -479,6 +479,41 @@ struct CLITests {
         #expect(history.contains(#"corrected to {"technicianId":"21","endedAt":"2026-03-02T14:00:00Z"}"#), "\(history)")
     }
 
+    @Test("client photo add and show: a JPEG round-trips stripped and sealed; without a photo consent it is refused and nothing is written")
+    func photoFromTheCommandLine() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        #expect(try cli.run(["do"], input: Self.chain + "\n" + Self.session(1, day: "2026-03-02")).status == 0)
+        let line = try #require(try cli.run(["read", "client-42", "--reason", "photos"]).lines.first { $0.contains(#""type":"SessionRecorded""#) })
+        let session = try #require(try cli.json(line)["id"] as? String)
+        let pixels = TestPhotos.pattern(11)
+        let file = cli.folder + "/after.jpg"
+        try Data(TestPhotos.jpeg(pixels: pixels)).write(to: URL(fileURLWithPath: file))
+        let add = ["client", "photo", "add", "--client", "42", "--event", session, "--moment", "after", "--file", file]
+        let head = try cli.run(["stats"]).stdout
+        let refused = try cli.run(add)
+        #expect(refused.status == 4 && refused.stderr.contains("[photo-consent]"), "\(refused.stderr)")
+        #expect(try cli.run(["stats"]).stdout == head)
+        #expect(try cli.run(["client", "consent", "--client", "42", "--form", "v4", "--at", "2026-03-02T09:00", "--no-procedure", "--photos"]).status == 0)
+        let bad = try cli.run(["client", "photo", "add", "--client", "42", "--event", session, "--moment", "sideways", "--file", file])
+        #expect(bad.status == 2 && bad.stderr.contains("--moment"), "\(bad.stderr)")
+        let added = try cli.run(add)
+        #expect(added.status == 0, "\(added.stderr)")
+        let history = try cli.run(["history", "42", "--reason", "photos"]).stdout
+        let sha256 = try #require(history.components(separatedBy: "sha256 ").dropFirst().first.map { String($0.prefix(64)) })
+        let output = cli.folder + "/shown.jpg"
+        let show = try cli.run(["client", "photo", "show", "--client", "42", "--photo", sha256, "--output", output, "--reason", "photos"])
+        #expect(show.status == 0, "\(show.stderr)")
+        let shown = try Data(contentsOf: URL(fileURLWithPath: output))
+        #expect(shown.range(of: Data(pixels + [0xFF, 0x00] + pixels)) != nil)
+        #expect(shown.range(of: Data(TestPhotos.gpsText)) == nil, "the metadata was stripped")
+        #expect(shown.starts(with: [0xFF, 0xD8]) && shown.suffix(2) == Data([0xFF, 0xD9]))
+        #expect(try cli.run(["client", "photo", "show", "--client", "42", "--photo", sha256, "--output", output]).status != 0, "never over a file")
+        let database = (try? Data(contentsOf: URL(fileURLWithPath: cli.database))) ?? Data()
+        let wal = (try? Data(contentsOf: URL(fileURLWithPath: cli.database + "-wal"))) ?? Data()
+        #expect((database + wal).range(of: Data(pixels)) == nil, "no pixel in clear in the file or its WAL")
+    }
+
     @Test("events written as SessionRecorded version 1 (a fixture) read as stored and count for the rules")
     func versionOneFixture() throws {
         let cli = try CLI()

@@ -54,6 +54,9 @@ extension ClinicReports {
             if let amended = message as? Stipple_V1_RecordAmended {
                 text += positionByID[amended.correctsEventID.uppercased()].map { "; corrects event \($0)" } ?? "; corrects event \(amended.correctsEventID)"
             }
+            if let photo = message as? Stipple_V1_PhotoAttached {
+                text += positionByID[photo.attachedToEventID.uppercased()].map { "; of event \($0)" } ?? ""
+            }
             if let by = amendments[position] { text += "; amended by event " + by.map(String.init).joined(separator: ", ") }
             let recorded = Int64((Double(row.recordedAt) / 1_000_000).rounded(.down))
             table.rows.append([.int(position), .text(home.shown(recorded)), .text(date), .text(row.type), .text(text), .text(row.actor)])

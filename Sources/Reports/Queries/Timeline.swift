@@ -53,6 +53,11 @@ enum Timeline {
             if let values = Amendments.valuesText(amended) { text += "; corrected to \(values)" }
             if amended.disputed { text += " [disputed by the client]" }
             return ("", text)
+        case let photo as Stipple_V1_PhotoAttached:
+            let moment = photo.moment == .before ? "before" : photo.moment == .after ? "after" : "other"
+            let size = photo.byteCount >= 1 << 20
+                ? String(format: "%.1f MiB", Double(photo.byteCount) / Double(1 << 20)) : "\((photo.byteCount + 1_023) / 1_024) KiB"
+            return (day(photo.takenAt), "photo (\(moment)), \(photo.mediaType), \(size); sealed, sha256 \(photo.sealedSha256)")
         case let marked as Stipple_V1_ClientMarkedConfidential:
             return ("", "marked confidential" + (marked.reason.isEmpty ? "" : " (\(marked.reason))"))
         case let erased as Stipple_V1_ClientErased:

@@ -72,7 +72,7 @@ extension Stipple {
             abstract: "Record a client's facts: registration, consultation, consent, bookings, sessions, touch-ups, reactions.",
             subcommands: [
                 Register.self, Consult.self, Consent.self, Book.self, Reschedule.self, Cancel.self, NoShow.self,
-                Session.self, TouchUp.self, Reaction.self, Amend.self, Confidential.self, Erase.self, Export.self,
+                Session.self, TouchUp.self, Reaction.self, Amend.self, Photo.self, Confidential.self, Erase.self, Export.self,
             ])
 
         struct Register: AsyncParsableCommand {

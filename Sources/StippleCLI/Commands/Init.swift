@@ -88,9 +88,11 @@ final class SecretFile {
     }
 
     /// Writes `text` and closes the file.
-    func write(_ text: String) throws {
+    func write(_ text: String) throws { try write(bytes: Array(text.utf8)) }
+
+    /// Writes `bytes` and closes the file.
+    func write(bytes: [UInt8]) throws {
         defer { finish() }
-        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }

@@ -180,6 +180,51 @@ public nonisolated enum Stipple_V1_TouchUpReason: SwiftProtobuf.Enum, Swift.Case
 
 }
 
+/// When a photo was taken, in the course of the record it belongs to.
+public nonisolated enum Stipple_V1_PhotoMoment: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case before // = 1
+  case after // = 2
+
+  /// Healing, a reaction, a follow-up.
+  case other // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .before
+    case 2: self = .after
+    case 3: self = .other
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .before: return 1
+    case .after: return 2
+    case .other: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Stipple_V1_PhotoMoment] = [
+    .unspecified,
+    .before,
+    .after,
+    .other,
+  ]
+
+}
+
 /// Personal data of a client.
 public nonisolated struct Stipple_V1_ClientPersonal: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -914,6 +959,47 @@ public nonisolated struct Stipple_V1_RecordAmended: Sendable {
   fileprivate var _personal: Stipple_V1_AmendmentPersonal? = nil
 }
 
+/// A photo of the client was attached to one of their records. The photo itself (JPEG or
+/// PNG, its metadata stripped: no EXIF, GPS, XMP or text chunks) is sealed with the client's
+/// key and stored beside the log in the `attachments` table, keyed by the SHA-256 of the
+/// sealed bytes named here, so the chain covers it; erasure deletes it and destroys the
+/// key. Recorded by a clinician (`stipple client photo add`, never imported). Rules: the
+/// client's consent covers photos; the record is the client's own consultation, session,
+/// touch-up or adverse reaction; at most 10 MiB.
+public nonisolated struct Stipple_V1_PhotoAttached: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attachedToEventID: String = String()
+
+  public var moment: Stipple_V1_PhotoMoment = .unspecified
+
+  /// "image/jpeg" or "image/png".
+  public var mediaType: String = String()
+
+  /// SHA-256 of the sealed bytes, lower-case hex (the attachment's key).
+  public var sealedSha256: String = String()
+
+  /// The photo's size as stored (metadata stripped, before sealing).
+  public var byteCount: Int64 = 0
+
+  public var takenAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_takenAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_takenAt = newValue}
+  }
+  /// Returns true if `takenAt` has been explicitly set.
+  public var hasTakenAt: Bool {self._takenAt != nil}
+  /// Clears the value of `takenAt`. Subsequent reads from it will return its default value.
+  public mutating func clearTakenAt() {self._takenAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _takenAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 /// The client's record was marked confidential (a public figure): reading it needs a
 /// stated purpose. Recorded by an admin.
 public nonisolated struct Stipple_V1_ClientMarkedConfidential: Sendable {
@@ -983,6 +1069,10 @@ nonisolated extension Stipple_V1_CancelledBy: SwiftProtobuf._ProtoNameProviding 
 
 nonisolated extension Stipple_V1_TouchUpReason: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TOUCH_UP_REASON_UNSPECIFIED\0\u{1}TOUCH_UP_REASON_FADING\0\u{1}TOUCH_UP_REASON_COLOUR_CHANGE\0\u{1}TOUCH_UP_REASON_SCAR\0\u{1}TOUCH_UP_REASON_GUARANTEE\0")
+}
+
+nonisolated extension Stipple_V1_PhotoMoment: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PHOTO_MOMENT_UNSPECIFIED\0\u{1}PHOTO_MOMENT_BEFORE\0\u{1}PHOTO_MOMENT_AFTER\0\u{1}PHOTO_MOMENT_OTHER\0")
 }
 
 nonisolated extension Stipple_V1_ClientPersonal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2163,6 +2253,65 @@ nonisolated extension Stipple_V1_RecordAmended: SwiftProtobuf.Message, SwiftProt
     if lhs._personal != rhs._personal {return false}
     if lhs.sealedPersonal != rhs.sealedPersonal {return false}
     if lhs.corrected != rhs.corrected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Stipple_V1_PhotoAttached: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PhotoAttached"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}attached_to_event_id\0\u{1}moment\0\u{3}media_type\0\u{3}sealed_sha256\0\u{3}byte_count\0\u{3}taken_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.attachedToEventID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.moment) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.mediaType) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.sealedSha256) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.byteCount) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._takenAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.attachedToEventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.attachedToEventID, fieldNumber: 1)
+    }
+    if self.moment != .unspecified {
+      try visitor.visitSingularEnumField(value: self.moment, fieldNumber: 2)
+    }
+    if !self.mediaType.isEmpty {
+      try visitor.visitSingularStringField(value: self.mediaType, fieldNumber: 3)
+    }
+    if !self.sealedSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sealedSha256, fieldNumber: 4)
+    }
+    if self.byteCount != 0 {
+      try visitor.visitSingularInt64Field(value: self.byteCount, fieldNumber: 5)
+    }
+    try { if let v = self._takenAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Stipple_V1_PhotoAttached, rhs: Stipple_V1_PhotoAttached) -> Bool {
+    if lhs.attachedToEventID != rhs.attachedToEventID {return false}
+    if lhs.moment != rhs.moment {return false}
+    if lhs.mediaType != rhs.mediaType {return false}
+    if lhs.sealedSha256 != rhs.sealedSha256 {return false}
+    if lhs.byteCount != rhs.byteCount {return false}
+    if lhs._takenAt != rhs._takenAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -17,6 +17,10 @@ public enum Rule: String, Sendable, Hashable, CaseIterable {
     case amendmentTargetsClientEvent = "amendment-targets-client-event"
     /// An amendment names fields of the corrected event's type, with their values typed.
     case amendmentFieldsOfTarget = "amendment-fields-of-target"
+    /// A photo is taken only with a consent that covers photos on file.
+    case photoConsent = "photo-consent"
+    /// A photo belongs to one of the client's consultations, sessions, touch-ups or reactions.
+    case photoOfClientRecord = "photo-of-client-record"
     case recallOnce = "recall-once"
     case noRenewalAfterRevocation = "no-renewal-after-revocation"
 }

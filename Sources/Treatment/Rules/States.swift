@@ -16,6 +16,8 @@ public struct ClientState: Sendable, Hashable {
 
     public var registered = false
     public var consentSigned = false
+    /// A consent covering photos is on file (photos may be taken).
+    public var photoConsent = false
     public var confidential = false
     public var procedures: [Procedure] = []
     /// Ids of every event of the stream (amendments must point at one of them).
@@ -34,6 +36,7 @@ public struct ClientState: Sendable, Hashable {
         case let consent as Stipple_V1_ConsentSigned:
             // Only a consent that covers the procedure allows sessions.
             if consent.coversProcedure { consentSigned = true }
+            if consent.coversPhotos { photoConsent = true }
         case let session as Stipple_V1_SessionRecordedV2:
             procedures.append(Procedure(number: session.sessionNumber, clinicID: session.clinicID, startedAt: session.startedAt.seconds))
         case let touchUp as Stipple_V1_TouchUpRecorded:
