@@ -61,7 +61,11 @@ let package = Package(
         // transaction, decides with Treatment's rules, appends with EventLog.
         .target(
             name: "Recording",
-            dependencies: ["EventLog", "Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [
+                "EventLog", "Treatment", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                // The SHA-256 of a consent form's text, pinned in every consent signed on it.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // Read models: projections kept in the log's file, their runtime (checkpoints,
         // catch-up, blue/green rebuilds) and the reports that read them.

@@ -63,6 +63,17 @@ public struct DemoChain {
 
     // MARK: - Set-up
 
+    /// The chain's consent form, published in the set-up; every client signs it.
+    static let consentForm = "smp-consent"
+    static let consentFormVersion = "v4"
+    static let consentFormText = """
+        I agree to scalp micropigmentation: pigment placed in the upper dermis of my scalp with a fine \
+        needle, over several sessions. I was told of the risks (redness and swelling for a few days, \
+        infection, an allergic reaction to the pigment, fading, a colour that changes with time, results \
+        that differ from what I hoped) and of the aftercare. I told the clinic of my health, medicines and \
+        allergies. I may withdraw this consent before any session.
+        """
+
     mutating func setUp() throws -> [Recorder.Decision] {
         var events: [NewEvent] = []
         let start = options.start
@@ -73,6 +84,17 @@ public struct DemoChain {
             opened.timeZone = "America/Toronto"
             events.append(try Recorder.newEvent(opened, type: "ClinicOpened", stream: Recorder.Streams.clinic(clinic), expected: .noStream, metadata: staff))
         }
+        var form = Stipple_V1_ConsentFormPublished()
+        form.formID = Self.consentForm
+        form.version = Self.consentFormVersion
+        form.title = "Consent to scalp micropigmentation"
+        form.text = Self.consentFormText
+        form.textSha256 = Recorder.textSHA256(Self.consentFormText)
+        form.coversProcedure = true
+        form.coversPhotos = true
+        form.coversMarketing = true
+        form.publishedAt = timestamp(start.adding(days: -400), hour: 9)
+        events.append(try Recorder.newEvent(form, type: "ConsentFormPublished", stream: Recorder.Streams.form(Self.consentForm), expected: .noStream, metadata: staff))
         for tech in 1...Self.technicianCount {
             let stream = Recorder.Streams.technician(technicianID(tech))
             var messages: [(String, any SwiftProtobuf.Message)] = []
@@ -188,7 +210,9 @@ public struct DemoChain {
         plain.append(try Recorder.newEvent(consultation, type: "ConsultationRecorded", stream: stream, expected: .any, metadata: metadata))
 
         var consent = Stipple_V1_ConsentSigned()
-        consent.formVersion = "smp-consent-v4"
+        consent.formID = Self.consentForm
+        consent.formVersion = Self.consentFormVersion
+        consent.formSha256 = Recorder.textSHA256(Self.consentFormText)
         consent.signedAt = timestamp(first.adding(days: random.int(0...3)), hour: 9)
         consent.coversProcedure = true
         consent.coversPhotos = random.int(0...9) > 1

@@ -1,3 +1,4 @@
+import Crypto
 import EventLog
 import Foundation
 import SwiftProtobuf
@@ -23,6 +24,7 @@ public struct Recorder: Sendable {
         public static func batch(_ lot: String) -> String { "batch-" + lot }
         public static func clinic(_ id: String) -> String { "clinic-" + id }
         public static func access(_ client: String) -> String { "access-" + client }
+        public static func form(_ id: String) -> String { "form-" + id }
     }
 
     /// The (type, schema version) pairs the log holds that this build cannot bring to the
@@ -237,8 +239,7 @@ public struct Recorder: Sendable {
         // a lot, which would rewrite its expiry) is a version conflict.
         if creationTypes.contains(event.type) { event.expectedVersion = .noStream }
         return { [event] reader in
-            try checkSubject(of: event, message: message, reader)
-            return [event]
+            [try checkSubject(of: event, message: message, reader)]
         }
     }
 
@@ -247,13 +248,32 @@ public struct Recorder: Sendable {
 
     /// Facts about a client, a technician or a lot need them registered (received);
     /// suspensions and revocations need the certification, and a grant a new
-    /// certification id.
-    static func checkSubject(of event: NewEvent, message: any SwiftProtobuf.Message, _ reader: TransactionReader) throws {
-        guard !creationTypes.contains(event.type) else { return }
+    /// certification id; a consent a published form in force (its text's hash pinned), and
+    /// a form's version its rules (``ConsentRules``).
+    ///
+    /// - Returns: the event to record (a consent's or a form's hash pinned).
+    static func checkSubject(of event: NewEvent, message: any SwiftProtobuf.Message, _ reader: TransactionReader) throws -> NewEvent {
+        guard !creationTypes.contains(event.type) else { return event }
         switch StreamCategory(stream: event.stream) {
         case .client?:
             if try reader.version(of: event.stream) == 0 {
                 throw Refusal([RuleViolation(.clientRegistered, "\(event.stream) is not registered: register the client first")])
+            }
+            if let consent = message as? Stipple_V1_ConsentSigned {
+                let state = try consentForm(consent.formID, reader)
+                return try reencoded(event, try ConsentRules.decideConsent(consent, form: state).get())
+            }
+        case .form?:
+            let formID = StreamCategory.form.id(in: event.stream) ?? ""
+            let state = try consentForm(formID, reader)
+            switch message {
+            case let published as Stipple_V1_ConsentFormPublished:
+                return try reencoded(event, try ConsentRules.decidePublication(
+                    published, formID: formID, state: state, textSHA256: textSHA256(published.text)).get())
+            case let withdrawn as Stipple_V1_ConsentFormWithdrawn:
+                return try reencoded(event, try ConsentRules.decideWithdrawal(withdrawn, formID: formID, state: state).get())
+            default:
+                break
             }
         case .technician?:
             var technician = TechnicianState()
@@ -291,6 +311,28 @@ public struct Recorder: Sendable {
         default:
             break
         }
+        return event
+    }
+
+    /// The SHA-256 of a consent form's text (its UTF-8 bytes), lower-case hex.
+    package static func textSHA256(_ text: String) -> String {
+        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A consent form's versions (none for an empty id or a form never published).
+    static func consentForm(_ formID: String, _ reader: TransactionReader) throws -> ConsentFormState {
+        var state = ConsentFormState()
+        guard !formID.isEmpty else { return state }
+        try fold(Streams.form(formID), reader) { _, message, _ in state.apply(message) }
+        return state
+    }
+
+    /// `event` carrying `message` (decided, e.g. a hash pinned) instead of its payload.
+    static func reencoded(_ event: NewEvent, _ message: any SwiftProtobuf.Message) throws -> NewEvent {
+        var event = event
+        event.payload = try message.serializedBytes()
+        event.schemaVersion = EventCatalogue.newest(type: event.type)?.version ?? event.schemaVersion
+        return event
     }
 
     /// Folds the streams a procedure's rules read: the client, the technician, the

@@ -22,7 +22,7 @@ struct Stipple: AsyncParsableCommand {
             """,
         version: StippleVersion.current,
         subcommands: [
-            Init.self, Client.self, Batch.self, Tech.self, Clinic.self, Do.self, Demo.self, Append.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
+            Init.self, Client.self, Batch.self, Tech.self, Clinic.self, Form.self, Do.self, Demo.self, Append.self, Read.self, Verify.self, Stats.self, Backup.self, Compress.self,
             History.self, Report.self, Rebuild.self, ReportsGroup.self, User.self, Keys.self, Serve.self,
         ]
     )

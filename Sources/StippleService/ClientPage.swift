@@ -45,7 +45,11 @@ public struct CourseGlance: Sendable, Hashable {
     }
 
     public struct Consent: Sendable, Hashable {
+        /// `smp-consent v4` (a consent from before forms were published: its version only).
         public var form: String
+        /// The form's id and version, when the consent names a published form.
+        public var formID = ""
+        public var version = ""
         public var day: Day
         public var covers: [String]
     }
@@ -116,7 +120,9 @@ public struct CourseGlance: Sendable, Hashable {
                 if consent.coversPhotos { covers.append("photos") }
                 if consent.coversMarketing { covers.append("marketing") }
                 let clinic = consent.clinicID.isEmpty ? home : consent.clinicID
-                glance.consents.append(Consent(form: consent.formVersion, day: times[clinic].day(of: consent.signedAt), covers: covers))
+                let form = consent.formID.isEmpty ? consent.formVersion : "\(consent.formID) \(consent.formVersion)"
+                glance.consents.append(Consent(
+                    form: form, formID: consent.formID, version: consent.formVersion, day: times[clinic].day(of: consent.signedAt), covers: covers))
             case let booked as Stipple_V1_SessionBooked:
                 bookings[booked.bookingID] = Booking(
                     id: booked.bookingID, startsAt: booked.startsAt.seconds, clinic: booked.clinicID, technician: booked.technicianID,

@@ -175,4 +175,5 @@ public enum Streams {
     public static func batch(_ lot: String) -> String { Recorder.Streams.batch(lot) }
     public static func clinic(_ id: String) -> String { Recorder.Streams.clinic(id) }
     public static func access(_ client: String) -> String { Recorder.Streams.access(client) }
+    public static func form(_ id: String) -> String { Recorder.Streams.form(id) }
 }

@@ -22,7 +22,7 @@ enum EventAccess {
         case .batch?, .incident?: return .recordClinical
         case .access?: return .importEvents
         case .user?: return .manageUsers
-        case .technician?, .clinic?, nil: return .manageStaff
+        case .technician?, .clinic?, .form?, nil: return .manageStaff
         }
     }
 

@@ -71,6 +71,9 @@ public enum TypedInput {
     public static let cancelledBy = Vocabulary<Stipple_V1_CancelledBy>(["client": .client, "clinic": .clinic])
 
     public static let severities = Vocabulary<String>(["mild": "mild", "moderate": "moderate", "severe": "severe"])
+    /// What a consent form covers.
+    public enum ConsentScope: Sendable, Hashable { case procedure, photos, marketing }
+    public static let consentScopes = Vocabulary<ConsentScope>(["procedure": .procedure, "photos": .photos, "marketing": .marketing])
     /// When a photo was taken.
     public static let photoMoments = Vocabulary<Stipple_V1_PhotoMoment>(["before": .before, "after": .after, "other": .other])
 

@@ -47,7 +47,7 @@ public enum PolicyCases {
         // Client events at Toronto: bookings and registrations are reception's; the rest clinical.
         Case(name: "ClientRegistered at Toronto", line: record("client-50", "ClientRegistered", #"{"clientId":"50","clinicId":"toronto","registeredAt":"2026-02-25T10:00:00Z","personal":{"name":"N. Ew"}}"#), allowed: torontoBookings),
         Case(name: "ConsultationRecorded", line: record("client-42", "ConsultationRecorded", consultation), allowed: torontoClinical),
-        Case(name: "ConsentSigned", line: record("client-42", "ConsentSigned", #"{"formVersion":"smp-consent-v5","signedAt":"2026-02-25T10:00:00Z","coversProcedure":true}"#), allowed: torontoClinical),
+        Case(name: "ConsentSigned", line: record("client-42", "ConsentSigned", #"{"formId":"smp-consent","formVersion":"v5","signedAt":"2026-02-25T10:00:00Z","coversProcedure":true}"#), allowed: torontoClinical),
         Case(name: "SessionBooked", line: record("client-42", "SessionBooked", booking), allowed: torontoBookings),
         Case(name: "SessionRescheduled", line: record("client-42", "SessionRescheduled", #"{"bookingId":"B1","startsAt":"2026-03-10T10:00:00Z"}"#), allowed: torontoBookings),
         Case(name: "SessionCancelled", line: record("client-42", "SessionCancelled", #"{"bookingId":"B1","cancelledBy":"CANCELLED_BY_CLIENT"}"#), allowed: torontoBookings),
@@ -73,10 +73,12 @@ public enum PolicyCases {
         Case(name: "CertificationRevoked", line: record("technician-17", "CertificationRevoked", #"{"certificationId":"C-1","revokedOn":"2026-04-01","reason":"misconduct"}"#), allowed: [.admin]),
         Case(name: "BloodbornePathogensTrainingRecorded", line: record("technician-17", "BloodbornePathogensTrainingRecorded", #"{"completedOn":"2026-02-01"}"#), allowed: [.admin]),
         Case(name: "HepatitisBStatusRecorded", line: record("technician-17", "HepatitisBStatusRecorded", #"{"status":"HEPATITIS_B_STATUS_EXEMPT","onFileFrom":"2026-02-01"}"#), allowed: [.admin]),
+        Case(name: "ConsentFormPublished", line: record("form-photo-release", "ConsentFormPublished", #"{"version":"v1","text":"I agree to before and after photos.","coversPhotos":true}"#), allowed: [.admin]),
+        Case(name: "ConsentFormWithdrawn", line: record("form-smp-consent", "ConsentFormWithdrawn", #"{"version":"v4","reason":"replaced by v5"}"#), allowed: [.admin]),
         Case(name: "ClinicOpened", line: record("clinic-richmond-hill", "ClinicOpened", #"{"name":"Stipple Richmond Hill","openedOn":"2026-02-01","timeZone":"America/Toronto"}"#), allowed: [.admin]),
         // Another clinic's records: its own clinicians (and admins) only; naming one's own
         // clinic on another clinic's client grants nothing.
-        Case(name: "ConsentSigned on a Brampton client", line: record("client-43", "ConsentSigned", #"{"formVersion":"smp-consent-v5","signedAt":"2026-02-25T10:00:00Z","coversProcedure":true}"#), allowed: [.admin, .bramptonClinician]),
+        Case(name: "ConsentSigned on a Brampton client", line: record("client-43", "ConsentSigned", #"{"formId":"smp-consent","formVersion":"v5","signedAt":"2026-02-25T10:00:00Z","coversProcedure":true}"#), allowed: [.admin, .bramptonClinician]),
         Case(name: "SessionBooked on a Brampton client, naming Toronto", line: record("client-43", "SessionBooked", booking), allowed: [.admin]),
         Case(name: "BatchOpened of a Brampton lot", line: record("batch-PB-2000", "BatchOpened", #"{"openedAt":"2026-02-25T09:00:00Z","clinicId":"brampton"}"#), allowed: [.admin, .bramptonClinician]),
         Case(name: "ClientRegistered at Brampton", line: record("client-51", "ClientRegistered", #"{"clientId":"51","clinicId":"brampton","registeredAt":"2026-02-25T10:00:00Z"}"#), allowed: [.admin, .bramptonClinician]),

@@ -106,6 +106,12 @@ public struct TestChain: Sendable {
         try await session(user).record(try CommandLines.parse(Array(lines.utf8)))
     }
 
+    /// The text of version `version` of the chain's consent form, `smp-consent`.
+    public static func consentText(_ version: Int) -> String {
+        "I consent to scalp micropigmentation by Stipple's technicians (version \(version)). I was told of the risks: "
+            + "redness, swelling, infection, an allergic reaction to the pigment, fading and colour change."
+    }
+
     /// The chain's facts, as `do` lines.
     static let setUp = """
         {"command":"record","stream":"clinic-toronto","type":"ClinicOpened","data":{"name":"Stipple Toronto","openedOn":"2021-05-01","timeZone":"America/Toronto"}}
@@ -118,12 +124,14 @@ public struct TestChain: Sendable {
         {"command":"record","stream":"batch-PB-1187","type":"BatchReceived","data":{"lot":"PB-1187","kind":"BATCH_KIND_PIGMENT","manufacturer":"Perma Blend","shade":"SMP Black","expiry":"2027-05-31","clinicId":"toronto","quantity":4,"receivedAt":"2026-01-05T09:00:00Z"}}
         {"command":"record","stream":"batch-NC-0412","type":"BatchReceived","data":{"lot":"NC-0412","kind":"BATCH_KIND_CARTRIDGE","manufacturer":"Kwadron","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25,"expiry":"2027-05-31","clinicId":"toronto","quantity":20,"receivedAt":"2026-01-05T09:00:00Z"}}
         {"command":"record","stream":"batch-PB-2000","type":"BatchReceived","data":{"lot":"PB-2000","kind":"BATCH_KIND_PIGMENT","manufacturer":"Perma Blend","shade":"SMP Black","expiry":"2027-05-31","clinicId":"brampton","quantity":4,"receivedAt":"2026-01-05T09:00:00Z"}}
+        {"command":"record","stream":"form-smp-consent","type":"ConsentFormPublished","data":{"version":"v4","title":"Consent to scalp micropigmentation","text":"\(consentText(4))","coversProcedure":true,"coversPhotos":true,"coversMarketing":true,"publishedAt":"2026-01-02T09:00:00Z"}}
+        {"command":"record","stream":"form-smp-consent","type":"ConsentFormPublished","data":{"version":"v5","title":"Consent to scalp micropigmentation","text":"\(consentText(5))","coversProcedure":true,"coversPhotos":true,"coversMarketing":true,"publishedAt":"2026-02-01T09:00:00Z"}}
         {"command":"record","stream":"client-42","type":"ClientRegistered","id":"\(registrationOf42.uuidString.lowercased())","data":{"clientId":"42","clinicId":"toronto","registeredAt":"2026-02-20T10:00:00Z","personal":{"name":"A. Client","phone":"+1-416-555-0142"}}}
-        {"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"smp-consent-v4","signedAt":"2026-02-20T10:30:00Z","coversProcedure":true}}
+        {"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","signedAt":"2026-02-20T10:30:00Z","coversProcedure":true}}
         {"command":"record","stream":"client-43","type":"ClientRegistered","data":{"clientId":"43","clinicId":"brampton","registeredAt":"2026-02-20T10:00:00Z","personal":{"name":"B. Client"}}}
-        {"command":"record","stream":"client-43","type":"ConsentSigned","data":{"formVersion":"smp-consent-v4","signedAt":"2026-02-20T10:30:00Z","coversProcedure":true}}
+        {"command":"record","stream":"client-43","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","signedAt":"2026-02-20T10:30:00Z","coversProcedure":true}}
         {"command":"record","stream":"client-44","type":"ClientRegistered","data":{"clientId":"44","clinicId":"toronto","registeredAt":"2026-02-20T10:00:00Z","personal":{"name":"C. Client"}}}
-        {"command":"record","stream":"client-44","type":"ConsentSigned","data":{"formVersion":"smp-consent-v4","signedAt":"2026-02-20T10:30:00Z","coversProcedure":true}}
+        {"command":"record","stream":"client-44","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","signedAt":"2026-02-20T10:30:00Z","coversProcedure":true}}
         """
 
     /// dr-lee's consultation of client 44, then the confidential mark.

@@ -3,6 +3,8 @@ import SwiftProtobuf
 /// Which kind of stream an event type belongs to (the stream name's prefix).
 public enum StreamCategory: String, Sendable, CaseIterable {
     case client, technician, batch, clinic, incident, access
+    /// Consent forms (`form-<id>`): each version's text, as clients sign it.
+    case form
     /// Stipple's users (`user-<name>`): who may do what, in the chain.
     case user
 
@@ -73,6 +75,9 @@ public enum EventCatalogue {
         EventSchema("ClientMarkedConfidential", 1, Stipple_V1_ClientMarkedConfidential.self, .client),
         EventSchema("ClientConfidentialityLifted", 1, Stipple_V1_ClientConfidentialityLifted.self, .client),
         EventSchema("ClientErased", 1, Stipple_V1_ClientErased.self, .client),
+        // Consent forms.
+        EventSchema("ConsentFormPublished", 1, Stipple_V1_ConsentFormPublished.self, .form),
+        EventSchema("ConsentFormWithdrawn", 1, Stipple_V1_ConsentFormWithdrawn.self, .form),
         // Batch stream (pigment and cartridge lots).
         EventSchema("BatchReceived", 1, Stipple_V1_BatchReceived.self, .batch),
         EventSchema("BatchOpened", 1, Stipple_V1_BatchOpened.self, .batch),

@@ -30,8 +30,14 @@ struct Chain {
         registered.clinicID = "toronto"
         registered.personal.name = "Client Forty-Two"
         try await recorder.record(registered, type: "ClientRegistered", stream: "client-42", expected: .noStream, metadata: staff)
+        var form = Stipple_V1_ConsentFormPublished()
+        form.version = "v4"
+        form.text = "I consent to scalp micropigmentation."
+        form.coversProcedure = true
+        try await recorder.record(form, type: "ConsentFormPublished", stream: "form-smp-consent", metadata: staff)
         var consent = Stipple_V1_ConsentSigned()
-        consent.formVersion = "smp-consent-v4"
+        consent.formID = "smp-consent"
+        consent.formVersion = "v4"
         consent.coversProcedure = true
         try await recorder.record(consent, type: "ConsentSigned", stream: "client-42", metadata: staff)
         var technician = Stipple_V1_TechnicianRegistered()

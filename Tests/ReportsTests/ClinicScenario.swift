@@ -121,8 +121,14 @@ struct ClinicScenario {
             try await record(consultation, "ConsultationRecorded", "client-\(client)")
         }
         clock.set("2026-02-27")
+        var form = Stipple_V1_ConsentFormPublished()
+        form.version = "v4"
+        form.text = "I consent to scalp micropigmentation."
+        form.coversProcedure = true
+        try await record(form, "ConsentFormPublished", "form-smp-consent")
         var consent = Stipple_V1_ConsentSigned()
-        consent.formVersion = "smp-consent-v4"
+        consent.formID = "smp-consent"
+        consent.formVersion = "v4"
         consent.coversProcedure = true
         consent.signedAt = Self.at("2026-02-27", 9)
         try await record(consent, "ConsentSigned", "client-42")

@@ -13,6 +13,7 @@ struct AccessCLITests {
         init() throws {
             cli = try CLI()
             try cli.run(["init"])
+            try cli.publishForm()
             for arguments in [
                 ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00Z"],
                 ["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "certified", "--issued", "2025-01-10", "--expires", "2027-01-10"],
@@ -34,18 +35,15 @@ struct AccessCLITests {
             try cli.run(arguments, environment: ["STIPPLE_TOKEN": tokens[user] ?? user])
         }
 
-        /// The log's head position and hash (not verify's whole line: it holds the time it took).
-        func head() throws -> String {
-            let verified = try cli.json(try cli.run(["verify", "--json"]).stdout)
-            return "\(verified["headPosition"] as? Int ?? -1) \(verified["headHash"] as? String ?? "")"
-        }
+        /// The log's head position and hash.
+        func head() throws -> String { try cli.head() }
     }
 
     @Test("no token, a malformed, wrong, disabled or rotated token: exit 5 with the reason, nothing done")
     func tokens() throws {
         var chain = try Chain()
         let before = try chain.head()
-        let consent = ["client", "consent", "--client", "42", "--form", "v4", "--at", "2026-02-21T10:00"]
+        let consent = ["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-02-21T10:00"]
         let cases: [(String, String)] = [
             ("", "no access token: set STIPPLE_TOKEN"),
             ("hunter2", "that is not a Stipple access token"),
@@ -75,9 +73,9 @@ struct AccessCLITests {
     @Test("a clinician records and reads for their clinic only; the actor is the token's user, whatever the input says")
     func clinicianScope() throws {
         let chain = try Chain()
-        let own = try chain.run(as: "dr-lee", ["client", "consent", "--client", "42", "--form", "v4", "--at", "2026-02-21T10:00"])
+        let own = try chain.run(as: "dr-lee", ["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-02-21T10:00"])
         #expect(own.status == 0, "\(own.stderr)")
-        let other = try chain.run(as: "dr-lee", ["client", "consent", "--client", "43", "--form", "v4", "--at", "2026-02-21T10:00"])
+        let other = try chain.run(as: "dr-lee", ["client", "consent", "--client", "43", "--form", "smp-consent", "--at", "2026-02-21T10:00"])
         #expect(other.status == 5)
         // Refused before the rules run, naming no clinic (nothing about the client is revealed).
         #expect(other.stderr.contains("refused: dr-lee (clinician) may not record"), "\(other.stderr)")
@@ -88,12 +86,12 @@ struct AccessCLITests {
             "--start", "2026-03-02T10:00", "--minutes", "180", "--number", "1",
         ])
         #expect(session.status == 5, "\(session.stderr)")
-        let viaDo = try chain.cli.run(["do"], input: #"{"command":"record","stream":"client-43","type":"ConsentSigned","data":{"formVersion":"v5","coversProcedure":true,"clinicId":"toronto"}}"#,
+        let viaDo = try chain.cli.run(["do"], input: #"{"command":"record","stream":"client-43","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","coversProcedure":true,"clinicId":"toronto"}}"#,
                                       environment: ["STIPPLE_TOKEN": chain.tokens["dr-lee"]!])
         #expect(viaDo.status == 5, "\(viaDo.stderr)")
         #expect(try chain.cli.run(["read", "client-43"]).lines.count == 1)
         // Through `do`, a line claiming another actor is recorded as dr-lee's.
-        let line = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v5","coversProcedure":true},"metadata":{"actor":"someone-else"}}"#
+        let line = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","coversProcedure":true},"metadata":{"actor":"someone-else"}}"#
         // Free metadata keys would be text outside the sealing: refused.
         let free = try chain.cli.run(["do"], input: line.replacingOccurrences(of: #""actor":"someone-else""#, with: #""note":"called her on Monday""#))
         #expect(free.status == 2)
@@ -125,7 +123,7 @@ struct AccessCLITests {
             "--start", "2026-03-02T10:00", "--minutes", "180", "--number", "1",
         ])
         #expect(booked.status == 0, "\(booked.stderr)")
-        let consent = try chain.run(as: "desk-1", ["client", "consent", "--client", "42", "--form", "v4", "--at", "2026-02-21T10:00"])
+        let consent = try chain.run(as: "desk-1", ["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-02-21T10:00"])
         #expect(consent.status == 5)
         // Refused before the rules, naming no clinic (finding 3 of the December review: a
         // named clinic told reception that the client exists there).
@@ -134,7 +132,7 @@ struct AccessCLITests {
         #expect(try chain.run(as: "desk-1", ["read", "client-42"]).status == 5)
         #expect(try chain.run(as: "audit-1", ["history", "43"]).status == 0)
         #expect(try chain.run(as: "audit-1", ["report", "audit"]).status == 0)
-        let record = try chain.run(as: "audit-1", ["client", "consent", "--client", "42", "--form", "v4", "--at", "2026-02-21T10:00"])
+        let record = try chain.run(as: "audit-1", ["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-02-21T10:00"])
         #expect(record.status == 5)
         #expect(record.stderr.contains("audit-1 (auditor) may not record"))
         #expect(try chain.run(as: "audit-1", ["user", "list"]).stderr.contains("may not manage users"))
@@ -254,7 +252,7 @@ struct AccessLogCLITests {
         for arguments in [
             ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
             ["batch", "receive", "--lot", "NC-0412", "--kind", "cartridge", "--manufacturer", "Kwadron", "--configuration", "3RL", "--diameter", "0.25", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
-            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30"],
+            ["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-02-20T10:30"],
             ["client", "session", "--client", "42", "--number", "1", "--clinic", "toronto", "--technician", "17",
              "--start", "2026-03-02T10:00", "--end", "2026-03-02T13:00", "--area", "hairline",
              "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.9"],

@@ -62,6 +62,23 @@ struct CLI {
         return run
     }
 
+    /// The log's head position and hash (not verify's whole line, nor stats': they hold the
+    /// time it took and the file's size, which a catch-up of the reports changes).
+    func head() throws -> String {
+        let verified = try json(try run(["verify", "--json"]).stdout)
+        return "\(verified["headPosition"] as? Int ?? -1) \(verified["headHash"] as? String ?? "")"
+    }
+
+    /// Publishes a version of a consent form (`stipple form publish`), as an admin does
+    /// before any consent is signed on it.
+    func publishForm(_ form: String = "smp-consent", version: String = "v4", covers: [String] = ["procedure", "photos", "marketing"]) throws {
+        let text = folder + "/\(form)-\(version).txt"
+        try Data("I consent to scalp micropigmentation (\(form) \(version)).".utf8).write(to: URL(fileURLWithPath: text))
+        let run = try self.run(["form", "publish", "--form", form, "--version", version, "--file", text, "--at", "2026-01-02T09:00Z"]
+            + covers.flatMap { ["--covers", $0] })
+        #expect(run.status == 0, "form publish: \(run.stderr)")
+    }
+
     func json(_ line: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }
@@ -236,8 +253,9 @@ struct CLITests {
     }
 
     static let chain = """
+        {"command":"record","stream":"form-smp-consent","type":"ConsentFormPublished","data":{"version":"v4","text":"I consent to scalp micropigmentation.","coversProcedure":true,"coversPhotos":true}}
         {"command":"record","stream":"client-42","type":"ClientRegistered","data":{"clientId":"42","clinicId":"toronto"}}
-        {"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v4","coversProcedure":true}}
+        {"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","coversProcedure":true}}
         {"command":"record","stream":"technician-17","type":"TechnicianRegistered","data":{"personal":{"name":"T. Seventeen"}}}
         {"command":"record","stream":"technician-17","type":"CertificationGranted","data":{"certificationId":"C-1","level":"CERTIFICATION_LEVEL_CERTIFIED","issuedOn":"2025-01-10","expiresOn":"2027-01-10"}}
         {"command":"record","stream":"technician-17","type":"BloodbornePathogensTrainingRecorded","data":{"completedOn":"2025-09-01"}}
@@ -255,7 +273,7 @@ struct CLITests {
         try cli.run(["init"])
         let setup = try cli.run(["do", "-"], input: Self.chain + "\n" + Self.session(1, day: "2026-03-02"))
         #expect(setup.status == 0, "\(setup.stderr)")
-        #expect(setup.lines.count == 8)
+        #expect(setup.lines.count == 9)
         let recall = #"{"command":"recall","lot":"PB-1187","data":{"authority":"Health Canada","noticeReference":"RA-1","recalledAt":"2026-03-10T09:00:00Z"}}"#
         let refused = try cli.run(["do"], input: recall + "\n" + Self.session(3, day: "2026-03-20"))
         #expect(refused.status == 4)
@@ -281,6 +299,7 @@ struct CLITests {
     /// Toronto's clinic, technician 17 (certified, trained), lots PB-1187 and NC-0412 and
     /// client 42 with a consent, through the named commands.
     static func recordTorontoChain(_ cli: CLI) throws {
+        try cli.publishForm()
         for arguments in [
             ["clinic", "open", "--clinic", "toronto", "--name", "Stipple Toronto", "--opened", "2021-05-01"],
             ["tech", "register", "--technician", "17", "--name", "T. Seventeen", "--at", "2025-01-02T09:00-05:00"],
@@ -289,7 +308,7 @@ struct CLITests {
             ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
             ["batch", "receive", "--lot", "NC-0412", "--kind", "cartridge", "--manufacturer", "Kwadron", "--configuration", "3RL", "--diameter", "0.25", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
             ["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"],
-            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30"],
+            ["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-02-20T10:30"],
         ] {
             let run = try cli.run(arguments)
             #expect(run.status == 0, "\(arguments): \(run.stderr)")
@@ -356,17 +375,18 @@ struct CLITests {
         let cli = try CLI()
         try cli.run(["init"])
         try Self.recordTorontoChain(cli)
-        let head = try cli.run(["stats", "--json"]).stdout
+        try cli.publishForm("photo-release", version: "v1", covers: ["photos"])
+        let head = try cli.head()
         let badBirth = try cli.run(["client", "register", "--client", "50", "--clinic", "toronto", "--name", "B. Day", "--birth", "30/06/1984", "--at", "2026-02-20T10:00"])
         #expect(badBirth.status == 2)
         #expect(badBirth.stderr.contains("--birth"), "\(badBirth.stderr)")
-        #expect(try cli.run(["stats", "--json"]).stdout == head, "nothing recorded")
+        #expect(try cli.head() == head, "nothing recorded")
         for arguments in [
             ["client", "register", "--client", "50", "--clinic", "toronto", "--name", "B. Day", "--birth", "1984-06-30", "--address", "1 Bay St, Toronto",
              "--referral", "barber", "--at", "2026-02-20T10:00"],
-            ["client", "consent", "--client", "50", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30", "--photos", "--marketing",
+            ["client", "consent", "--client", "50", "--form", "smp-consent", "--at", "2026-02-20T10:30", "--photos", "--marketing",
              "--witness", "desk-1", "--clinic", "toronto"],
-            ["client", "consent", "--client", "50", "--form", "photo-release-v1", "--at", "2026-02-20T10:40", "--no-procedure", "--photos"],
+            ["client", "consent", "--client", "50", "--form", "photo-release", "--at", "2026-02-20T10:40", "--no-procedure", "--photos"],
             ["client", "session", "--client", "50", "--number", "1", "--clinic", "toronto", "--technician", "17", "--start", "2026-03-02T10:00",
              "--end", "2026-03-02T13:00", "--area", "hairline", "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.9", "--booking", "B-7"],
             ["client", "touch-up", "--client", "50", "--clinic", "toronto", "--technician", "17", "--start", "2026-08-20T10:00", "--end", "2026-08-20T11:30",
@@ -416,7 +436,7 @@ struct CLITests {
             (["tech", "register", "--technician", "18", "--name", "Twice", "--at", "2026-01-03T09:00Z"], 3),
             (["tech", "revoke", "--technician", "18", "--certification", "C-9", "--on", "2026-03-01", "--reason", "typo"], 4),
             (["tech", "certify", "--technician", "17", "--certification", "C-1", "--level", "trainer", "--issued", "2026-01-01", "--expires", "2030-01-01"], 4),
-            (["client", "consent", "--client", "43", "--form", "v4", "--at", "2026-03-01T10:00"], 4),
+            (["client", "consent", "--client", "43", "--form", "smp-consent", "--at", "2026-03-01T10:00"], 4),
             (["client", "book", "--client", "42", "--booking", "B2", "--clinic", "toronto", "--technician", "17", "--start", "2026-03-16T10:00", "--number", "2"], 0),
             (["client", "cancel", "--client", "42", "--booking", "B2", "--by", "client", "--reason", "flu"], 0),
             (["client", "cancel", "--client", "42", "--booking", "B2", "--by", "nobody"], 2),
@@ -465,10 +485,10 @@ struct CLITests {
         let session = try #require(try cli.json(line)["id"] as? String)
         let workload = ["report", "workload", "--from", "2026-03-02", "--to", "2026-03-08", "--csv"]
         #expect(try cli.run(workload).lines.dropFirst() == ["17,toronto,2026-W10,1,0,3.0,0,0,0"])
-        let head = try cli.run(["stats"]).stdout
+        let head = try cli.head()
         let unknown = try cli.run(["client", "amend", "--client", "42", "--event", session, "--field", "shoeSize", "--values", #"{"shoeSize":44}"#, "--reason", "typo"])
         #expect(unknown.status == 4 && unknown.stderr.contains("shoeSize is not a field of SessionRecorded"), "\(unknown.stderr)")
-        #expect(try cli.run(["stats"]).stdout == head, "a refused amendment writes nothing")
+        #expect(try cli.head() == head, "a refused amendment writes nothing")
         let amended = try cli.run([
             "client", "amend", "--client", "42", "--event", session, "--field", "technicianId", "--field", "endedAt",
             "--values", #"{"technicianId":"21","endedAt":"2026-03-02T14:00:00Z"}"#, "--reason", "recorded under the wrong name",
@@ -490,17 +510,18 @@ struct CLITests {
         let file = cli.folder + "/after.jpg"
         try Data(TestPhotos.jpeg(pixels: pixels)).write(to: URL(fileURLWithPath: file))
         let add = ["client", "photo", "add", "--client", "42", "--event", session, "--moment", "after", "--file", file]
-        let head = try cli.run(["stats"]).stdout
+        let head = try cli.head()
         let refused = try cli.run(add)
         #expect(refused.status == 4 && refused.stderr.contains("[photo-consent]"), "\(refused.stderr)")
-        #expect(try cli.run(["stats"]).stdout == head)
-        #expect(try cli.run(["client", "consent", "--client", "42", "--form", "v4", "--at", "2026-03-02T09:00", "--no-procedure", "--photos"]).status == 0)
+        #expect(try cli.head() == head)
+        #expect(try cli.run(["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-03-02T09:00", "--no-procedure", "--photos"]).status == 0)
         let bad = try cli.run(["client", "photo", "add", "--client", "42", "--event", session, "--moment", "sideways", "--file", file])
         #expect(bad.status == 2 && bad.stderr.contains("--moment"), "\(bad.stderr)")
         let added = try cli.run(add)
         #expect(added.status == 0, "\(added.stderr)")
         let history = try cli.run(["history", "42", "--reason", "photos"]).stdout
-        let sha256 = try #require(history.components(separatedBy: "sha256 ").dropFirst().first.map { String($0.prefix(64)) })
+        let sha256 = try #require(history.components(separatedBy: "photo (after), image/jpeg").last?
+            .components(separatedBy: "sealed, sha256 ").dropFirst().first.map { String($0.prefix(64)) })
         let output = cli.folder + "/shown.jpg"
         let show = try cli.run(["client", "photo", "show", "--client", "42", "--photo", sha256, "--output", output, "--reason", "photos"])
         #expect(show.status == 0, "\(show.stderr)")
@@ -512,6 +533,39 @@ struct CLITests {
         let database = (try? Data(contentsOf: URL(fileURLWithPath: cli.database))) ?? Data()
         let wal = (try? Data(contentsOf: URL(fileURLWithPath: cli.database + "-wal"))) ?? Data()
         #expect((database + wal).range(of: Data(pixels)) == nil, "no pixel in clear in the file or its WAL")
+    }
+
+    @Test("form publish, show and withdraw: the text round-trips byte for byte, a consent pins its hash; an unpublished, withdrawn or altered text is refused")
+    func consentForms() throws {
+        let cli = try CLI()
+        try cli.run(["init"])
+        try cli.run(["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"])
+        let head = try cli.head()
+        let unpublished = try cli.run(["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-02-20T10:30"])
+        #expect(unpublished.status == 4 && unpublished.stderr.contains("none is published"), "\(unpublished.stderr)")
+        #expect(try cli.head() == head)
+        let text = "Je consens à la micropigmentation du cuir chevelu.\nI consent to scalp micropigmentation — risks: redness, infection.\n"
+        let file = cli.folder + "/consent-v5.txt"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        let publish = ["form", "publish", "--form", "smp-consent", "--version", "v5", "--title", "Consent", "--file", file, "--covers", "procedure", "--covers", "photos", "--at", "2026-02-01T09:00Z"]
+        #expect(try cli.run(publish).status == 0)
+        let twice = try cli.run(publish)
+        #expect(twice.status == 4 && twice.stderr.contains("is published already"), "\(twice.stderr)")
+        let shown = try cli.run(["form", "show", "--form", "smp-consent"])
+        #expect(shown.stdout == text, "the text as published, byte for byte")
+        let sha256 = try #require(shown.stderr.components(separatedBy: "sha256 ").last.map { String($0.prefix(64)) })
+        #expect(try cli.run(["form", "list"]).stdout == "smp-consent\tv5\tin force\t\(sha256)\n")
+        let altered = try cli.run(["client", "consent", "--client", "42", "--form", "smp-consent", "--sha256", String(repeating: "0", count: 64), "--at", "2026-02-20T10:30"])
+        #expect(altered.status == 4 && altered.stderr.contains("the client saw another text"), "\(altered.stderr)")
+        let marketing = try cli.run(["client", "consent", "--client", "42", "--form", "smp-consent", "--marketing", "--at", "2026-02-20T10:30"])
+        #expect(marketing.status == 4 && marketing.stderr.contains("does not cover marketing"), "\(marketing.stderr)")
+        #expect(try cli.run(["client", "consent", "--client", "42", "--form", "smp-consent", "--sha256", sha256, "--photos", "--at", "2026-02-20T10:30"]).status == 0)
+        let history = try cli.run(["history", "42"]).stdout
+        #expect(history.contains("consent smp-consent v5 signed, covering procedure, photos; text sha256 \(sha256)"), "\(history)")
+        #expect(try cli.run(["form", "withdraw", "--form", "smp-consent", "--version", "v5", "--reason", "the risks were incomplete"]).status == 0)
+        let withdrawn = try cli.run(["client", "consent", "--client", "42", "--form", "smp-consent", "--version", "v5", "--at", "2026-02-21T10:30"])
+        #expect(withdrawn.status == 4 && withdrawn.stderr.contains("was withdrawn (the risks were incomplete)"), "\(withdrawn.stderr)")
+        #expect(try cli.run(["form", "show", "--form", "smp-consent", "--version", "v5"]).stderr.contains("WITHDRAWN"))
     }
 
     @Test("events written as SessionRecorded version 1 (a fixture) read as stored and count for the rules")

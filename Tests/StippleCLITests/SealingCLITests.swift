@@ -17,6 +17,7 @@ struct SealingCLITests {
     func nameNeverInClear() throws {
         let cli = try CLI()
         #expect(try cli.run(["init"]).stdout.contains("Created the master key ./stipple.key"))
+        try cli.publishForm()
         let name = "Zebulon Quixotebright-" + String(UUID().uuidString.prefix(8))
         let phone = "+1-416-555-" + String(Int.random(in: 1000...9999))
         for arguments in [
@@ -26,7 +27,7 @@ struct SealingCLITests {
             ["batch", "receive", "--lot", "PB-1187", "--kind", "pigment", "--manufacturer", "Perma Blend", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
             ["batch", "receive", "--lot", "NC-0412", "--kind", "cartridge", "--manufacturer", "Kwadron", "--configuration", "3RL", "--diameter", "0.25", "--expiry", "2027-05-31", "--clinic", "toronto", "--at", "2026-01-05T09:00"],
             ["client", "register", "--client", "42", "--clinic", "toronto", "--name", name, "--phone", phone, "--at", "2026-02-20T10:00"],
-            ["client", "consent", "--client", "42", "--form", "smp-consent-v4", "--at", "2026-02-20T10:30"],
+            ["client", "consent", "--client", "42", "--form", "smp-consent", "--at", "2026-02-20T10:30"],
             ["client", "session", "--client", "42", "--number", "1", "--clinic", "toronto", "--technician", "17",
              "--start", "2026-03-02T10:00", "--end", "2026-03-02T13:00", "--area", "hairline",
              "--pigment", "PB-1187:30", "--cartridge", "NC-0412:3RL:0.25", "--depth", "0.9"],
@@ -114,7 +115,8 @@ struct SealingCLITests {
         let cli = try CLI()
         try cli.run(["init"])
         #expect(try cli.run(["client", "register", "--client", "7", "--clinic", "toronto", "--name", "Q. Person", "--phone", "+1-416-555-0107", "--at", "2026-02-20T10:00"]).status == 0)
-        #expect(try cli.run(["client", "consent", "--client", "7", "--form", "v4", "--at", "2026-02-20T10:30"]).status == 0)
+        try cli.publishForm()
+        #expect(try cli.run(["client", "consent", "--client", "7", "--form", "smp-consent", "--at", "2026-02-20T10:30"]).status == 0)
         let exported = try cli.run(["client", "export", "7", "--output", cli.folder + "/client-7.json"])
         #expect(exported.status == 0, "\(exported.stderr)")
         let attributes = try FileManager.default.attributesOfItem(atPath: cli.folder + "/client-7.json")

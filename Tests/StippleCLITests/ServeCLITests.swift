@@ -150,6 +150,7 @@ struct ServeCLITests {
     func killedUnderLoad() async throws {
         let cli = try CLI()
         try cli.run(["init"])
+        try cli.publishForm(version: "v5")
         try cli.run(["client", "register", "--client", "42", "--clinic", "toronto", "--name", "A. Client", "--at", "2026-02-20T10:00"])
         let server = try Server(cli)
         let token = try #require(cli.tokens.token)
@@ -166,7 +167,7 @@ struct ServeCLITests {
                 group.addTask {
                     var ids: [String] = []
                     for round in 0..<10_000 {
-                        let body = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"w\#(writer)-\#(round)","coversProcedure":true}}]"#
+                        let body = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v5","witnessId":"w\#(writer)-\#(round)","coversProcedure":true}}]"#
                         let answer: (Int, String)?
                         do { answer = try await server.request("/v1/commands", method: "POST", token: token, body: body, using: load) } catch {
                             answer = nil

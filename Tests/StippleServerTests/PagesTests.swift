@@ -129,20 +129,42 @@ struct PagesTests {
                 return try await client.execute(uri: "/clients/42/consent", method: .post, headers: headers, body: body)
             }
             let before = try await chain.session(.admin).stats().headPosition
-            let first = try await consent("smp-consent-v5", once: once)
+            let first = try await consent("smp-consent:v5", once: once)
             #expect(first.status == .seeOther)
             let recorded = try await chain.head()
             #expect(try await chain.session(.admin).stats().headPosition == before + 1)
-            let again = try await consent("smp-consent-v5", once: once)
+            let again = try await consent("smp-consent:v5", once: once)
             #expect(again.status == .seeOther, "the first one's answer")
             #expect(try await chain.head() == recorded, "nothing recorded twice")
-            let changed = try await consent("smp-consent-v6", once: once)
+            let changed = try await consent("smp-consent:v4", once: once)
             #expect(changed.status == .unprocessableContent)
             #expect(String(buffer: changed.body).contains("This form was already sent from this page, with other values"))
             #expect(try await chain.session(.admin).stats().headPosition == before + 2, "only the access of the page shown again")
-            let fresh = try await consent("smp-consent-v6", once: nil)
+            let fresh = try await consent("smp-consent:v4", once: nil)
             #expect(fresh.status == .seeOther, "a form without its key is recorded as sent")
             #expect(try await chain.session(.admin).stats().headPosition == before + 3)
+        }
+    }
+
+    @Test("a consent on the client's page links to its form's page, which shows each version's text, hash and what it covers")
+    func consentFormPage() async throws {
+        let chain = try await Self.chain()
+        try await Self.application(chain).test(.router) { client in
+            let (cookie, _) = try await Self.signIn(client)
+            let page = String(buffer: try await client.execute(uri: "/clients/42", method: .get, headers: [.cookie: "stipple_session=" + cookie]).body)
+            #expect(page.contains(#"<a href="/forms/smp-consent#version-v4">smp-consent v4</a>, signed 2026-02-20"#))
+            #expect(page.contains(#"<option value="smp-consent:v5" selected>"#), "the version in force, published last, is offered first")
+            let form = try await client.execute(uri: "/forms/smp-consent", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+            #expect(form.status == .ok)
+            let body = String(buffer: form.body)
+            for version in [4, 5] {
+                #expect(body.contains(#"id="version-v\#(version)""#))
+                #expect(body.contains(TestChain.consentText(version).replacingOccurrences(of: "'", with: "&#39;")), "the text, escaped")
+            }
+            let consent = try #require(try await chain.session(.admin).consentForm("smp-consent").versions["v4"]).published
+            #expect(body.contains(consent.textSha256) && consent.textSha256.count == 64)
+            let unknown = try await client.execute(uri: "/forms/no-such-form", method: .get, headers: [.cookie: "stipple_session=" + cookie])
+            #expect(unknown.status == .notFound)
         }
     }
 

@@ -45,7 +45,7 @@ extension JSONValue {
 
 @Suite("HTTP API")
 struct ServerTests {
-    static let consent = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v9","coversProcedure":true}}]"#
+    static let consent = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v5","coversProcedure":true}}]"#
 
     @Test("a write answers 201 with the events as do prints them; a retry with its Idempotency-Key records nothing again")
     func commands() async throws {
@@ -60,7 +60,7 @@ struct ServerTests {
             #expect(try API.json(again).arrayValue?.first?["position"] == events[0]["position"])
             #expect(try API.json(again).arrayValue?.first?["alreadyStored"] == .bool(true))
             let other = try await client.execute(
-                uri: "/v1/commands", method: .post, headers: api.headers(.clinician, key: "retry-1"), body: ByteBuffer(string: Self.consent.replacingOccurrences(of: "v9", with: "v10")))
+                uri: "/v1/commands", method: .post, headers: api.headers(.clinician, key: "retry-1"), body: ByteBuffer(string: Self.consent.replacingOccurrences(of: "v5", with: "v4")))
             #expect(other.status == .unprocessableContent)
             #expect(try API.json(other)["type"] == .string("/problems/idempotency-key-reused"))
         }
@@ -219,7 +219,7 @@ struct ServerFaultTests {
     @Test("two writers deciding on the same stream version: one records, the other gets 409 naming the stream and both versions")
     func concurrentConflict() async throws {
         let api = try await API()
-        let line = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","expectedVersion":2,"data":{"formVersion":"v9","coversProcedure":true}}]"#
+        let line = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","expectedVersion":2,"data":{"formId":"smp-consent","formVersion":"v5","coversProcedure":true}}]"#
         try await api.application().test(.router) { client in
             async let first = client.execute(uri: "/v1/commands", method: .post, headers: api.headers(.clinician), body: ByteBuffer(string: line))
             async let second = client.execute(uri: "/v1/commands", method: .post, headers: api.headers(.admin), body: ByteBuffer(string: line))
@@ -242,7 +242,7 @@ struct ServerFaultTests {
         try await application.test(.router) { client in
             var refused: TestResponse?
             for round in 0..<200 where refused == nil {
-                let body = #"[{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v\#(round)-\#(String(repeating: "x", count: 4_000))","coversProcedure":true}}]"#
+                let body = #"[{"command":"record","stream":"client-42","type":"ConsultationRecorded","data":{"clinicId":"toronto","consultantId":"17","consultedAt":"2026-02-21T10:00:00Z","hairLossType":"HAIR_LOSS_TYPE_ANDROGENETIC","norwoodStage":"IV","fitzpatrickType":3,"estimatedSessions":3,"hairlineDesign":"v\#(round)-\#(String(repeating: "x", count: 4_000))"}}]"#
                 let response = try await client.execute(uri: "/v1/commands", method: .post, headers: api.headers(.admin), body: ByteBuffer(string: body))
                 if response.status != .created { refused = response }
             }

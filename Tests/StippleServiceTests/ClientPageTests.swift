@@ -26,7 +26,7 @@ import Testing
         #expect(page.course.procedures.first?.lots == ["PB-1187", "NC-0412"])
         #expect(page.course.areaCounts == ["hairline": 1, "crown": 1])
         #expect(page.course.bookings.map(\.id) == ["B-2"], "B-1 was recorded")
-        #expect(page.course.consents.map(\.form) == ["smp-consent-v4"])
+        #expect(page.course.consents.map(\.form) == ["smp-consent v4"])
         #expect(page.timeline.sections.first?.rows.count == 5)
         let entries = try await chain.session(.admin).readStream("access-42").events
         #expect(entries.count == before + 1)

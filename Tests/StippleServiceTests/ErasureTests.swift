@@ -152,7 +152,7 @@ struct ErasureTests {
         _ = await serviceError({ _ = try await chain.session(.admin).erase(client: "42", reason: "erasure request") })
         #expect(Self.count(wrapped, in: Self.fileBytes(chain.databasePath)) > 0, "the files still hold it")
         reader.stop()
-        try await chain.record(#"{"command":"record","stream":"client-43","type":"ConsentSigned","data":{"formVersion":"v9","coversProcedure":true}}"#)
+        try await chain.record(#"{"command":"record","stream":"client-43","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v5","coversProcedure":true}}"#)
         #expect(Self.count(wrapped, in: Self.fileBytes(chain.databasePath)) == 0)
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// A retried write records nothing twice.
 @Suite("Idempotent writes")
 struct IdempotencyTests {
-    static let consent = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v9","coversProcedure":true}}"#
+    static let consent = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v5","coversProcedure":true}}"#
 
     @Test("the same key and request records once and answers the same; another request with the key is refused")
     func replay() async throws {
@@ -22,7 +22,7 @@ struct IdempotencyTests {
         #expect(try await chain.head() == head, "nothing recorded twice")
         #expect(again.events.map(\.position) == first.events.map(\.position))
         #expect(again.events.allSatisfy { $0.wasAlreadyStored })
-        let other = Array(Self.consent.replacingOccurrences(of: "v9", with: "v10").utf8)
+        let other = Array(Self.consent.replacingOccurrences(of: "v5", with: "v4").utf8)
         let reused = await serviceError({
             _ = try await clinician.record(try CommandLines.parse(other), idempotency: Idempotency(key: key.key, fingerprint: Idempotency.fingerprint(of: other)))
         })

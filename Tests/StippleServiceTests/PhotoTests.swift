@@ -8,7 +8,7 @@ import Testing
 /// records, the sealed bytes never in clear in the files, the access logged, erasure.
 @Suite("Photos: sealed, consented, logged, erased")
 struct PhotoTests {
-    static let photoConsent = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"smp-consent-v4","signedAt":"2026-02-21T10:00:00Z","coversPhotos":true}}"#
+    static let photoConsent = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","signedAt":"2026-02-21T10:00:00Z","coversPhotos":true}}"#
     static let consultation = #"{"command":"record","stream":"client-42","type":"ConsultationRecorded","data":{"clinicId":"toronto","consultantId":"17","consultedAt":"2026-02-21T10:30:00Z","hairLossType":"HAIR_LOSS_TYPE_ANDROGENETIC","norwoodStage":"IV","fitzpatrickType":3,"estimatedSessions":3}}"#
 
     /// Client 42's consultation (recorded for the test), with or without a photo consent first.

@@ -53,7 +53,7 @@ struct RecordingPolicyTests {
     @Test("the actor and role are the session's user, whatever the line says")
     func stamp() async throws {
         let chain = try await TestChain.make()
-        let line = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v5","coversProcedure":true},"metadata":{"actor":"someone-else","correlationId":"visit-7"}}"#
+        let line = #"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v5","coversProcedure":true},"metadata":{"actor":"someone-else","correlationId":"visit-7"}}"#
         let recorded = try await chain.record(line, as: .clinician)
         let stored = try await chain.session(.admin).readStream("client-42", from: recorded.events[0].streamVersion, limit: 1).events[0].event
         let metadata = try stored.metadata()

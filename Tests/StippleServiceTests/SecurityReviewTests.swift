@@ -73,7 +73,7 @@ struct SecurityReviewTests {
             (#"{"command":"record","stream":"client-70","type":"ClientRegistered","data":{"clinicId":"toronto\u0301"}}"#, #"field "data.clinicId""#),
             (#"{"command":"record","stream":"client-42","type":"AdverseReactionReported","data":{"severity":"mild","lots":["PB 1187"]}}"#, #"field "data.lots[0]""#),
             (#"{"command":"record","stream":"client-70","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"Evil\u001b[2K\rInnocent"}}}"#, #"field "data.personal.name" holds a control character (U+001B)"#),
-            (#"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v9"},"metadata":{"correlationId":"Zebulon Quartzfield +1-416-555-0142"}}"#, #"key "correlationId""#),
+            (#"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v5"},"metadata":{"correlationId":"Zebulon Quartzfield +1-416-555-0142"}}"#, #"key "correlationId""#),
             (#"{"command":"record","stream":"client-70","type":"ClientRegistered","data":{"clinicId":"toronto","personal":{"name":"Evil‮Innocent"}}}"#, "holds a bidirectional control character (U+202E)"),
         ]
         let before = try await chain.head()
@@ -115,7 +115,7 @@ struct SecurityReviewTests {
     @Test("10: import refuses free metadata keys, as do does")
     func noFreeMetadata() async throws {
         let chain = try await TestChain.make()
-        let line = #"{"stream":"client-42","type":"ConsentSigned","data":{"formVersion":"v9"},"metadata":{"note":"Plainy McPlain 555"}}"#
+        let line = #"{"stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v5"},"metadata":{"note":"Plainy McPlain 555"}}"#
         let error = await serviceError({ _ = try ImportLines.parse(Array(line.utf8)) })
         #expect(error?.kind == .badInput)
         #expect(error?.message.contains(#"key "note" is not known"#) == true, "\(error?.message ?? "")")

@@ -560,3 +560,97 @@ struct StateTests {
         #expect(Upcasting.unreadable(stored).map { "\($0.type)@\($0.version)" } == ["SessionRecorded@3", "Painted@1"])
     }
 }
+
+@Suite("Consent forms and the consents signed on them")
+struct ConsentRulesTests {
+    static func form(_ version: String, covers photos: Bool = false) -> Stipple_V1_ConsentFormPublished {
+        var form = Stipple_V1_ConsentFormPublished()
+        form.version = version
+        form.text = "I consent (\(version))."
+        form.textSha256 = "hash-of-\(version)"
+        form.coversProcedure = true
+        form.coversPhotos = photos
+        return form
+    }
+
+    static var state: ConsentFormState {
+        var state = ConsentFormState()
+        state.apply(form("v4"))
+        state.apply(form("v5", covers: true))
+        return state
+    }
+
+    static func consent(_ version: String, sha256: String = "") -> Stipple_V1_ConsentSigned {
+        var consent = Stipple_V1_ConsentSigned()
+        consent.formID = "smp-consent"
+        consent.formVersion = version
+        consent.formSha256 = sha256
+        consent.coversProcedure = true
+        return consent
+    }
+
+    static func refusal(_ consent: Stipple_V1_ConsentSigned, _ state: ConsentFormState = Self.state) -> [RuleViolation] {
+        guard case .failure(let refusal) = ConsentRules.decideConsent(consent, form: state) else { return [] }
+        return refusal.violations
+    }
+
+    @Test("a consent pins the hash of the version signed; without a version, the one in force published last")
+    func pinned() throws {
+        #expect(try ConsentRules.decideConsent(Self.consent("v4"), form: Self.state).get().formSha256 == "hash-of-v4")
+        let latest = try ConsentRules.decideConsent(Self.consent(""), form: Self.state).get()
+        #expect(latest.formVersion == "v5" && latest.formSha256 == "hash-of-v5")
+        var state = Self.state
+        var withdrawn = Stipple_V1_ConsentFormWithdrawn()
+        withdrawn.version = "v5"
+        withdrawn.reason = "wrong aftercare wording"
+        state.apply(withdrawn)
+        #expect(try ConsentRules.decideConsent(Self.consent(""), form: state).get().formVersion == "v4")
+        #expect(Self.refusal(Self.consent("v5"), state) == [RuleViolation(
+            .consentForm, field: "formVersion", "version v5 of form smp-consent was withdrawn (wrong aftercare wording): sign the version in force (v4)")])
+    }
+
+    @Test("a consent naming no form, an unpublished version, another text's hash or more than its form covers is refused")
+    func refusals() {
+        var noForm = Self.consent("v4")
+        noForm.formID = ""
+        #expect(Self.refusal(noForm).map(\.field) == ["formId"])
+        #expect(Self.refusal(Self.consent("v9")) == [RuleViolation(
+            .consentForm, field: "formVersion", "form smp-consent has no published version v9 (in force: v4, v5)")])
+        #expect(Self.refusal(Self.consent("v4"), ConsentFormState()) == [RuleViolation(
+            .consentForm, field: "formVersion", "form smp-consent has no published version v4 (none is published: an admin publishes it first, form publish)")])
+        #expect(Self.refusal(Self.consent("v4", sha256: "hash-of-v5")) == [RuleViolation(
+            .consentForm, field: "formSha256", "hash-of-v5 is not the hash of version v4's text (hash-of-v4): the client saw another text")])
+        var photos = Self.consent("v4")
+        photos.coversPhotos = true
+        #expect(Self.refusal(photos) == [RuleViolation(
+            .consentForm, field: "covers", "version v4 of form smp-consent does not cover photos: a consent covers only what its text asks")])
+        photos.formVersion = "v5"
+        #expect(Self.refusal(photos).isEmpty)
+    }
+
+    @Test("a version is published once, with its text, what it covers and a hash that is its text's")
+    func publication() throws {
+        let accepted = try ConsentRules.decidePublication(Self.form("v6"), formID: "smp-consent", state: Self.state, textSHA256: "hash-of-v6").get()
+        #expect(accepted.formID == "smp-consent" && accepted.textSha256 == "hash-of-v6")
+        func refusal(_ form: Stipple_V1_ConsentFormPublished, sha: String = "x") -> [String?] {
+            guard case .failure(let refusal) = ConsentRules.decidePublication(form, formID: "smp-consent", state: Self.state, textSHA256: sha) else { return [] }
+            return refusal.violations.map(\.field)
+        }
+        var again = Self.form("v4")
+        again.textSha256 = ""
+        #expect(refusal(again) == ["version"])
+        var blank = Self.form("v6")
+        blank.text = " \n"
+        blank.textSha256 = ""
+        blank.coversProcedure = false
+        #expect(refusal(blank) == ["text", "covers"])
+        #expect(refusal(Self.form("v6"), sha: "other") == ["textSha256"])
+        var otherStream = Self.form("v6")
+        otherStream.formID = "photo-release"
+        #expect(refusal(otherStream, sha: "hash-of-v6") == ["formId"])
+        var withdrawal = Stipple_V1_ConsentFormWithdrawn()
+        withdrawal.version = "v9"
+        withdrawal.reason = "typo"
+        #expect(throws: Refusal.self) { try ConsentRules.decideWithdrawal(withdrawal, formID: "smp-consent", state: Self.state).get() }
+    }
+}

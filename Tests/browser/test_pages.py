@@ -502,15 +502,13 @@ class Pages(unittest.TestCase):
         self.assertIn("booked (B-WEB)", self.wait(EC.presence_of_element_located((By.ID, "timeline"))).text)
         self.assertEqual(driver.find_element(By.ID, "done").text, "Booking recorded.")
         self.open_action("consent")
-        version = driver.find_element(By.ID, "consent-form-form")
-        version.clear()
-        version.send_keys("smp-consent-v5")
+        Select(driver.find_element(By.ID, "consent-form-form")).select_by_value("smp-consent:v5")
         driver.find_element(By.ID, "consent-form-marketing").click()
         driver.execute_script("document.getElementById('consent-form-at').value = '2026-06-29T09:45';")
         driver.find_element(By.CSS_SELECTOR, "#consent-form button").click()
         self.wait(EC.url_to_be(base + "/clients/42?done=consent"))
-        self.assertIn("consent smp-consent-v5 signed, covering procedure, marketing", self.driver.find_element(By.ID, "timeline").text)
-        self.assertIn("smp-consent-v5, signed 2026-06-29, covers procedure, marketing", self.driver.find_element(By.ID, "course-title").find_element(By.XPATH, "..").text)
+        self.assertIn("consent smp-consent v5 signed, covering procedure, marketing; text sha256 ", self.driver.find_element(By.ID, "timeline").text)
+        self.assertIn("smp-consent v5, signed 2026-06-29, covers procedure, marketing", self.driver.find_element(By.ID, "course-title").find_element(By.XPATH, "..").text)
 
     def test_19_a_booking_is_moved_and_cancelled_and_a_consultation_out_of_range_is_refused_next_to_its_field(self):
         driver = self.driver

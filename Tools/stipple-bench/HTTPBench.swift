@@ -81,7 +81,7 @@ struct HTTPBench {
             let end = min(start + 1_000, range.upperBound)
             let lines = (start..<end).flatMap { index in
                 [#"{"stream":"client-B\#(index)","type":"ClientRegistered","expectedVersion":"none","data":{"clientId":"B\#(index)","clinicId":"toronto"}}"#,
-                 #"{"stream":"client-B\#(index)","type":"ConsentSigned","data":{"formVersion":"smp-consent-v4","coversProcedure":true}}"#]
+                 #"{"stream":"client-B\#(index)","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","coversProcedure":true}}"#]
             }.joined(separator: "\n")
             _ = try await admin.importEvents(try ImportLines.parse(Array(lines.utf8)))
             start = end

@@ -32,7 +32,10 @@ enum Timeline {
             if consent.coversProcedure { scope.append("procedure") }
             if consent.coversPhotos { scope.append("photos") }
             if consent.coversMarketing { scope.append("marketing") }
-            return (day(consent.signedAt), "consent \(consent.formVersion) signed, covering \(scope.isEmpty ? "nothing" : scope.joined(separator: ", "))")
+            let form = consent.formID.isEmpty ? consent.formVersion : "\(consent.formID) \(consent.formVersion)"
+            var text = "consent \(form) signed, covering \(scope.isEmpty ? "nothing" : scope.joined(separator: ", "))"
+            if !consent.formSha256.isEmpty { text += "; text sha256 \(consent.formSha256)" }
+            return (day(consent.signedAt), text)
         case let booked as Stipple_V1_SessionBooked:
             let what = booked.touchUp ? "touch-up" : "session \(booked.sessionNumber)"
             return (day(booked.startsAt), "\(what) booked (\(booked.bookingID)) at \(booked.clinicID) with \(booked.technicianID), \(time(booked.startsAt)), \(booked.expectedMinutes) min")

@@ -119,7 +119,9 @@ extension Stipple {
             static let configuration = CommandConfiguration(abstract: "Record a signed consent form.")
             @OptionGroup var options: GlobalOptions
         @Option(help: "The client's id.") var client: String
-            @Option(help: "Version of the consent form.") var form: String
+            @Option(help: ArgumentHelp("The consent form signed (its id, e.g. smp-consent; `stipple form list` shows them).", valueName: "form")) var form: String
+            @Option(help: "The form's version signed (default: the version in force, published last).") var version: String?
+            @Option(help: "The SHA-256 of the text the client read, if the signing screen shows it: a consent on another text is refused.") var sha256: String?
             @Option(help: "When it was signed, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
             @Flag(inversion: .prefixedNo, help: "The consent covers the procedure (--no-procedure: a consent to photos or marketing only).") var procedure = true
             @Flag(help: "The consent covers photos.") var photos = false
@@ -131,7 +133,9 @@ extension Stipple {
                 try await reportingFailures {
                     try await record(at: .client(client), options: options) { time in
                         var consent = Stipple_V1_ConsentSigned()
-                        consent.formVersion = form
+                        consent.formID = form
+                        consent.formVersion = version ?? ""
+                        consent.formSha256 = sha256 ?? ""
                         consent.signedAt = try TypedInput.instant(at, "--at", in: time)
                         consent.coversProcedure = procedure
                         consent.coversPhotos = photos

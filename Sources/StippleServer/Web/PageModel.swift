@@ -41,6 +41,7 @@ struct PageModel {
     var erasure: ErasureView?
     var technicians: TechniciansView?
     var technician: TechnicianView?
+    var consentForm: ConsentFormView?
     /// The main links this user has (the pages they may use).
     var nav: NavigationView?
 
@@ -134,8 +135,26 @@ struct ClientView {
 
 struct ConsentRow {
     var form: String
+    /// The page of the form's text, when the consent names a published form.
+    var link: String?
     var day: String
     var covers: String
+}
+
+/// A consent form's page: every version's text as published.
+struct ConsentFormView {
+    struct Version {
+        var version: String
+        var title: String
+        var covers: String
+        var sha256: String
+        var published: String
+        var withdrawn: String?
+        var text: String
+    }
+
+    var id: String
+    var versions: [Version]
 }
 
 struct TimelineRow {

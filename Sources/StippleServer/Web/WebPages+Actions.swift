@@ -50,6 +50,8 @@ struct ActionContext {
     var time: ClinicTime
     var course: CourseGlance
     var lots: [LotOnHand]
+    /// The consent forms' versions in force, `form:version` (the newest of each form last).
+    var forms: [(value: String, label: String)] = []
 }
 
 /// A form as it was posted, and what it got wrong.
@@ -120,7 +122,7 @@ enum ClientAction: String, CaseIterable {
             fields = ["consultantId": "consultant", "consultedAt": "at", "hairLossType": "hairLoss", "norwoodStage": "stage", "ludwigStage": "stage",
                       "stage": "stage", "fitzpatrickType": "fitzpatrick", "areas": "areas", "estimatedSessions": "sessions", "quotedPriceCents": "price",
                       "contraindications": "contraindications"]
-        case .consent: fields = ["formVersion": "form", "signedAt": "at", "witnessId": "witness"]
+        case .consent: fields = ["formId": "form", "formVersion": "form", "formSha256": "form", "covers": "procedure", "signedAt": "at", "witnessId": "witness"]
         case .booking: fields = ["bookingId": "booking", "technicianId": "technician", "startsAt": "at", "expectedMinutes": "minutes", "sessionNumber": "number"]
         case .reschedule: fields = ["bookingId": "booking", "startsAt": "at", "reason": "reason"]
         case .cancel: fields = ["bookingId": "booking", "cancelledBy": "by", "reason": "reason"]
@@ -165,7 +167,9 @@ enum ClientAction: String, CaseIterable {
             ]
         case .consent:
             fields = [
-                FieldView(name: "form", label: "Form version signed", kind: .text, value: values.value("form", "smp-consent-v4"), required: true),
+                FieldView(name: "form", label: "Form signed", kind: .select(values.choices(
+                    "form", context.forms, blank: context.forms.isEmpty ? "no form is published: an admin publishes one" : nil,
+                    fallback: context.forms.last?.value ?? ""))),
                 FieldView(name: "at", label: "Signed at (\(zone))", kind: .dateTime, value: values.value("at"), required: true),
                 FieldView(name: "procedure", label: "Covers the procedure", kind: .checkbox, checked: values.checked("procedure", true)),
                 FieldView(name: "photos", label: "Covers photos", kind: .checkbox, checked: values.checked("photos", false)),
@@ -270,7 +274,9 @@ enum ClientAction: String, CaseIterable {
             return try record(consultation, "ConsultationRecorded")
         case .consent:
             var consent = Stipple_V1_ConsentSigned()
-            consent.formVersion = parsed.required("form", "Give the version of the form that was signed.")
+            let signed = parsed.required("form", "Choose the form that was signed.").split(separator: ":", maxSplits: 1).map(String.init)
+            consent.formID = signed.first ?? ""
+            consent.formVersion = signed.count > 1 ? signed[1] : ""
             if let at = parsed.instant("at") { consent.signedAt = at }
             consent.coversProcedure = form.value("procedure") != nil
             consent.coversPhotos = form.value("photos") != nil

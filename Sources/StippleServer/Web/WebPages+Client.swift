@@ -42,7 +42,10 @@ extension WebPages {
         }
         model.client = Self.view(of: page, purpose: purpose, form: sessionForm)
         if sessionForm != nil {
-            let context = ActionContext(client: page.client, clinic: page.clinic, time: page.time, course: page.course, lots: lots)
+            let forms = ((try? await session.consentFormsInForce()) ?? []).map { form, version in
+                (value: "\(form):\(version.version)", label: "\(form) \(version.version)" + (version.title.isEmpty ? "" : ": \(version.title)"))
+            }
+            let context = ActionContext(client: page.client, clinic: page.clinic, time: page.time, course: page.course, lots: lots, forms: forms)
             model.client?.actions = ClientAction.allCases.map { action in
                 action.form(context, typed: typed?.action == action ? typed : nil)
             }
@@ -73,7 +76,11 @@ extension WebPages {
             zone: page.time.zone.identifier, sessionsDone: course.sessionsDone, estimatedSessions: course.estimatedSessions > 0 ? course.estimatedSessions : nil,
             spacing: course.spacing.isEmpty ? nil : course.spacing.map { "\($0) days" }.joined(separator: ", "),
             nextBooking: next,
-            consents: course.consents.map { ConsentRow(form: $0.form, day: $0.day.description, covers: $0.covers.joined(separator: ", ")) },
+            consents: course.consents.map { consent in
+                ConsentRow(
+                    form: consent.form, link: consent.formID.isEmpty ? nil : Self.formLink(consent.formID, version: consent.version),
+                    day: consent.day.description, covers: consent.covers.joined(separator: ", "))
+            },
             noConsent: course.consents.isEmpty,
             // A rebuild's notice is shown; how many events the tables lag behind is not: in a
             // server the projections follow within a second (and this user's own writes are

@@ -39,6 +39,10 @@ extension WebPages {
             let form = try await Self.form(request)
             return try await pages.signedIn(request, form: form) { signedIn in try await pages.recordSession(signedIn, client: client, form) }
         }
+        router.get("/forms/:form") { request, context in
+            let form = try context.parameters.require("form")
+            return try await pages.signedIn(request) { signedIn in try await pages.consentFormPage(signedIn, form: form) }
+        }
         addLotRoutes(to: router)
         addTodayRoutes(to: router)
         addActionRoutes(to: router)

@@ -395,7 +395,11 @@ public nonisolated struct Stipple_V1_ConsultationRecorded: Sendable {
 }
 
 /// The client signed the consent form. Recorded by reception or a clinician. Rules: no
-/// session or touch-up may be recorded without a signed consent.
+/// session or touch-up may be recorded without a signed consent; a new consent names a
+/// published version of a consent form (`form_id`, `form_version`) that is not withdrawn,
+/// covers only what that form covers, and pins the SHA-256 of its text (`form_sha256`:
+/// worked out when not given, checked when given). Consents recorded before forms were
+/// published in the chain name a version only.
 public nonisolated struct Stipple_V1_ConsentSigned: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -421,6 +425,12 @@ public nonisolated struct Stipple_V1_ConsentSigned: Sendable {
   public var witnessID: String = String()
 
   public var clinicID: String = String()
+
+  /// The consent form (its stream is form-<form_id>).
+  public var formID: String = String()
+
+  /// SHA-256 of the signed version's text, lower-case hex, as published.
+  public var formSha256: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1348,7 +1358,7 @@ nonisolated extension Stipple_V1_ConsultationRecorded: SwiftProtobuf.Message, Sw
 
 nonisolated extension Stipple_V1_ConsentSigned: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConsentSigned"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}form_version\0\u{3}signed_at\0\u{3}covers_procedure\0\u{3}covers_photos\0\u{3}covers_marketing\0\u{3}witness_id\0\u{3}clinic_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}form_version\0\u{3}signed_at\0\u{3}covers_procedure\0\u{3}covers_photos\0\u{3}covers_marketing\0\u{3}witness_id\0\u{3}clinic_id\0\u{3}form_id\0\u{3}form_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1363,6 +1373,8 @@ nonisolated extension Stipple_V1_ConsentSigned: SwiftProtobuf.Message, SwiftProt
       case 5: try { try decoder.decodeSingularBoolField(value: &self.coversMarketing) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.witnessID) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.clinicID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.formID) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.formSha256) }()
       default: break
       }
     }
@@ -1394,6 +1406,12 @@ nonisolated extension Stipple_V1_ConsentSigned: SwiftProtobuf.Message, SwiftProt
     if !self.clinicID.isEmpty {
       try visitor.visitSingularStringField(value: self.clinicID, fieldNumber: 7)
     }
+    if !self.formID.isEmpty {
+      try visitor.visitSingularStringField(value: self.formID, fieldNumber: 8)
+    }
+    if !self.formSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.formSha256, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1405,6 +1423,8 @@ nonisolated extension Stipple_V1_ConsentSigned: SwiftProtobuf.Message, SwiftProt
     if lhs.coversMarketing != rhs.coversMarketing {return false}
     if lhs.witnessID != rhs.witnessID {return false}
     if lhs.clinicID != rhs.clinicID {return false}
+    if lhs.formID != rhs.formID {return false}
+    if lhs.formSha256 != rhs.formSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -19,6 +19,8 @@ public enum Rule: String, Sendable, Hashable, CaseIterable {
     case amendmentFieldsOfTarget = "amendment-fields-of-target"
     /// A photo is taken only with a consent that covers photos on file.
     case photoConsent = "photo-consent"
+    /// A consent names a published consent form in force, and covers only what it covers.
+    case consentForm = "consent-form"
     /// A photo belongs to one of the client's consultations, sessions, touch-ups or reactions.
     case photoOfClientRecord = "photo-of-client-record"
     case recallOnce = "recall-once"
