@@ -177,8 +177,11 @@ public struct DemoChain {
 
     // MARK: - Clients
 
+    /// The id of the demo's client `index` (from 0) for `seed`: `D<seed>-<index + 1>`.
+    package static func clientID(seed: UInt64, index: Int) -> String { "D\(seed)-\(index + 1)" }
+
     mutating func client(_ index: Int) throws -> [Recorder.Decision] {
-        let clientID = "D\(options.seed)-\(index + 1)"
+        let clientID = Self.clientID(seed: options.seed, index: index)
         let stream = Recorder.Streams.client(clientID)
         let clinic = Self.clinics[random.int(0...3)]
         let metadata = EventMetadata(actor: "reception", clinic: clinic, extra: ["demo": .bool(true)])

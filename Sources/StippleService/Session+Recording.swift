@@ -115,10 +115,14 @@ extension Session {
     /// The most years of history ``demo(clients:seed:years:progress:)`` makes.
     public static var demoMaximumYears: Int { DemoChain.maximumYears }
 
-    /// Builds a demo chain through the same path as every command (see ``DemoChain``):
-    /// returns how many events it recorded.
+    /// Builds a demo chain through the same path as every command (see ``DemoChain``), all
+    /// in one transaction: an interrupted or refused demo records nothing. Returns how many
+    /// events it recorded.
     ///
-    /// - Parameter progress: called after each transaction with (done, total).
+    /// A seed whose clients are in the log already is refused with the reason (another
+    /// seed adds clients to the same chain), checked again inside the transaction.
+    ///
+    /// - Parameter progress: called as each group of clients is decided, with (done, total).
     public func demo(
         clients: Int, seed: UInt64, years: Int, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) async throws(ServiceError) -> (events: Int64, setUp: Bool) {
@@ -130,12 +134,28 @@ extension Session {
             options.years = years
             var chain = DemoChain(options: options)
             let exists = try await log.streamVersion(Recorder.Streams.clinic(DemoChain.clinics[0])) > 0
+            let first = Recorder.Streams.client(DemoChain.clientID(seed: seed, index: 0))
+            let recordedAlready = ServiceError.badInput(
+                "a demo with seed \(seed) is in this log already (its first client, \(first), exists): "
+                    + "give another --seed to add clients to the same chain; nothing was recorded")
+            if try await log.streamVersion(first) > 0 { throw recordedAlready }
             let batches = try chain.transactions(includeSetUp: !exists)
             let before = try await log.head().position
+            // One transaction: the seed checked again first (another process may have run
+            // the same demo meanwhile), each group's progress told once it is decided.
+            var decisions: [Recorder.Decision] = [{ reader in
+                if try reader.version(of: first) > 0 { throw recordedAlready }
+                return []
+            }]
             for (index, batch) in batches.enumerated() {
-                _ = try await write(batch.map { authorized($0, target: nil, line: nil) }, catchUp: false)
-                progress?(index + 1, batches.count)
+                decisions += batch.map { authorized($0, target: nil, line: nil) }
+                let total = batches.count
+                decisions.append { _ in
+                    progress?(index + 1, total)
+                    return []
+                }
             }
+            _ = try await write(decisions, catchUp: false)
             let head = try await log.head().position
             _ = await catchUp(after: [AppendedEvent(position: head, stream: "", streamVersion: 0, id: UUID(), wasAlreadyStored: false)])
             return (head - before, !exists)

@@ -607,6 +607,18 @@ struct CLITests {
         #expect(!second.stdout.contains("with the chain's"))
         #expect(try cli.run(["verify"]).status == 0)
         #expect(try cli.run(["demo", "--years", "0"]).status == 2)
+        // The same seed again: refused with the reason, nothing recorded (not a version conflict).
+        let head = try cli.head()
+        let again = try cli.run(["demo", "--clients", "5", "--seed", "2"])
+        #expect(again.status == 2 && again.stderr.contains("a demo with seed 2 is in this log already"), "\(again.stderr)")
+        #expect(try cli.head() == head)
+        // A demo that fails part-way (its sixth client exists already) records nothing at all.
+        #expect(try cli.run(["client", "register", "--client", "D3-6", "--clinic", "toronto", "--name", "In The Way", "--at", "2026-02-20T10:00"]).status == 0)
+        let blocked = try cli.head()
+        let failed = try cli.run(["demo", "--clients", "30", "--seed", "3"])
+        #expect(failed.status != 0)
+        #expect(try cli.head() == blocked, "no partial chain")
+        #expect(try cli.run(["read", "client-D3-1"]).lines.isEmpty)
     }
 
     @Test("a file that is not a log is refused with exit 2 and left untouched")
