@@ -45,6 +45,8 @@ extension Stipple_V1_SessionRecordedV2: CarriesPersonal {}
 extension Stipple_V1_TouchUpRecorded: CarriesPersonal {}
 extension Stipple_V1_AdverseReactionReported: CarriesPersonal {}
 extension Stipple_V1_RecordAmended: CarriesPersonal {}
+extension Stipple_V1_SessionRescheduled: CarriesPersonal {}
+extension Stipple_V1_SessionCancelled: CarriesPersonal {}
 
 /// Sealing of personal data on the way into the log, and opening on the way out.
 public enum PersonalData {
@@ -66,7 +68,7 @@ public enum PersonalData {
                        old.personal != Stipple_V1_ProcedurePersonal() {
                         throw DiscretionError.unsealedInput(client: client, type: event.type, reason: "personal data in schema version \(event.schemaVersion); write it in the newest version")
                     }
-                    guard var message = decoded as? any CarriesPersonal else { return event }
+                    guard var message = Self.movingFreeText(decoded) as? any CarriesPersonal else { return event }
                     // Sealed bytes come from the sealing only, never from the input.
                     if !message.sealedPersonalBytes.isEmpty {
                         throw DiscretionError.unsealedInput(client: client, type: event.type, reason: "sealedPersonal is set by Stipple, not by the caller")
@@ -79,6 +81,32 @@ public enum PersonalData {
                     return sealed
                 }
             }
+        }
+    }
+
+    /// `message` with the free text that may tell of the client's health moved from its
+    /// clear field into `personal`, to be sealed with it: a reschedule's or cancellation's
+    /// reason, an amendment's reason, a reaction's actions taken (README, "Not protected").
+    static func movingFreeText(_ message: any SwiftProtobuf.Message) -> any SwiftProtobuf.Message {
+        switch message {
+        case var moved as Stipple_V1_SessionRescheduled where !moved.reason.isEmpty:
+            moved.personal.reason = moved.reason
+            moved.reason = ""
+            return moved
+        case var cancelled as Stipple_V1_SessionCancelled where !cancelled.reason.isEmpty:
+            cancelled.personal.reason = cancelled.reason
+            cancelled.reason = ""
+            return cancelled
+        case var amended as Stipple_V1_RecordAmended where !amended.reason.isEmpty:
+            amended.personal.reason = amended.reason
+            amended.reason = ""
+            return amended
+        case var reaction as Stipple_V1_AdverseReactionReported where !reaction.actionsTaken.isEmpty:
+            reaction.personal.actionsTaken = reaction.actionsTaken
+            reaction.actionsTaken = ""
+            return reaction
+        default:
+            return message
         }
     }
 

@@ -187,7 +187,8 @@ extension Session {
         guard let clinic, try await classified({ try await clientExists(id) }) else { throw ServiceError(ReportsError.notFound(what: "client", id: id)) }
         try await disclose(id, purpose: purpose, use: .page)
         let contacts = try await contacts(purpose: purpose, use: .page)
-        let reports = service.reports(contacts: contacts)
+        let keys = try await classified { try await service.clientKeysIfAvailable() }
+        let reports = service.reports(contacts: contacts, opener: opener(keys: keys))
         try await catchUpForReading(reports)
         let timeline = try await classified { try await reports.history(client: id, asOf: nil) }
         return try await classified {

@@ -393,8 +393,8 @@ public final class Service: Sendable {
 
     /// The reports, their "now" and their names as the log stores them (sealed names stay
     /// sealed; a session opens them, see ``Session``).
-    func reports(options: Projector.Options = Projector.Options(), contacts: ContactResolver? = nil) -> ClinicReports {
-        ClinicReports(log: log, options: options, now: configuration.clock, contacts: contacts)
+    func reports(options: Projector.Options = Projector.Options(), contacts: ContactResolver? = nil, opener: EventOpener? = nil) -> ClinicReports {
+        ClinicReports(log: log, options: options, now: configuration.clock, contacts: contacts, opener: opener)
     }
 }
 

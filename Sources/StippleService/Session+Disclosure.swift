@@ -119,6 +119,18 @@ extension Session {
         }
     }
 
+    /// Opens the sealed free text of the events a history shows (reasons, actions taken),
+    /// for a reader the record was disclosed to (checked and logged before): the message as
+    /// stored when it cannot be opened (erased, no master key file).
+    func opener(keys: ClientKeys?) -> EventOpener {
+        { event, message in
+            guard let keys, let client = StreamCategory.client.id(in: event.stream),
+                  case .readable(let opened)? = try? await PersonalData.open(message, type: event.type, client: client, keys: keys)
+            else { return message }
+            return opened
+        }
+    }
+
     /// An event as the user may see it: personal data opened with the client's key when
     /// the master key file is there.
     func shown(_ event: RecordedEvent, keys: ClientKeys?) async throws -> ShownEvent {

@@ -103,7 +103,8 @@ extension Session {
         try requireWithoutRevealing(.readClinical, clinic: clinic)
         guard try await classified({ try await clientExists(id) }) else { throw ServiceError(ReportsError.notFound(what: "client", id: id)) }
         try await disclose(id, purpose: purpose, use: .history)
-        let reports = service.reports(contacts: try await contacts(purpose: purpose, use: .history))
+        let keys = try await classified { try await service.clientKeysIfAvailable() }
+        let reports = service.reports(contacts: try await contacts(purpose: purpose, use: .history), opener: opener(keys: keys))
         try await catchUpForReading(reports)
         return try await classified { try await reports.history(client: id, asOf: asOf) }
     }

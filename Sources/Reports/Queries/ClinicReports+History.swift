@@ -37,7 +37,7 @@ extension ClinicReports {
         var amendments: [Int64: [Int64]] = [:]
         var decoded: [(TimelineRow, any SwiftProtobuf.Message)] = []
         for row in rows {
-            let message = try Recorder.decode(row.event)
+            let message = try await opener(row.event, try Recorder.decode(row.event))
             positionByID[row.id.uuidString] = row.position
             if let amended = message as? Stipple_V1_RecordAmended, let target = positionByID[amended.correctsEventID.uppercased()] {
                 amendments[target, default: []].append(row.position)

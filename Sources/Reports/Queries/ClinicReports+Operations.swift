@@ -82,7 +82,7 @@ extension ClinicReports {
                 SELECT p.day, p.client, '', '', p.label, p.clinic,
                        p.technician || coalesce(' (' || t.name || ')', '') || CASE WHEN p.supervisor <> '' THEN ', supervised by ' || p.supervisor ELSE '' END,
                        p.pigments, p.cartridges,
-                       (SELECT group_concat(a.fields || ': ' || a.reason || CASE WHEN a.disputed THEN ' (disputed)' ELSE '' END
+                       (SELECT group_concat(a.fields || ': ' || CASE WHEN a.reason = '' THEN 'reason sealed (in the client''s history)' ELSE a.reason END || CASE WHEN a.disputed THEN ' (disputed)' ELSE '' END
                                             || ' (event ' || a.position || ')', '; ')
                         FROM \(tables["amendments"]) a WHERE a.corrects = p.event_id)
                 FROM \(tables["procedures"]) p

@@ -38,20 +38,27 @@ public struct ClinicReports: Sendable {
     /// Where names and contacts come from when a report shows them (the projections keep
     /// none): by default the registrations as stored; the CLI opens sealed ones.
     let contacts: ContactResolver
+    /// Opens the sealed free text a history shows (by default nothing is opened: a sealed
+    /// reason is left out).
+    let opener: EventOpener
 
     public init(
         log: EventLog, options: Projector.Options = Projector.Options(), now: @escaping @Sendable () -> Date = { Date() },
-        contacts: ContactResolver? = nil
+        contacts: ContactResolver? = nil, opener: EventOpener? = nil
     ) {
         projector = Projector(log: log, projections: Self.projections, options: options)
         self.now = now
         self.contacts = contacts ?? Self.storedContacts(log)
+        self.opener = opener ?? { _, message in message }
     }
 
-    public init(projector: Projector, now: @escaping @Sendable () -> Date = { Date() }, contacts: ContactResolver? = nil) {
+    public init(
+        projector: Projector, now: @escaping @Sendable () -> Date = { Date() }, contacts: ContactResolver? = nil, opener: EventOpener? = nil
+    ) {
         self.projector = projector
         self.now = now
         self.contacts = contacts ?? Self.storedContacts(projector.log)
+        self.opener = opener ?? { _, message in message }
     }
 
     /// A report's sections and the notice to show beside them.

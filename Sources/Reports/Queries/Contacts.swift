@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import SwiftProtobuf
 import Recording
 import Treatment
 
@@ -41,6 +42,11 @@ public struct ClientContact: Sendable, Hashable {
 
 /// Finds the contacts of clients for a report (nothing is kept in the projections).
 public typealias ContactResolver = @Sendable ([String]) async throws -> [String: ClientContact]
+
+/// Opens a client event's sealed personal data for a report that shows its free text (a
+/// reason, the actions taken): the decoded message with `personal` restored, or as given
+/// when it cannot be opened (erased, no master key).
+public typealias EventOpener = @Sendable (RecordedEvent, any SwiftProtobuf.Message) async throws -> any SwiftProtobuf.Message
 
 extension ClinicReports {
     /// Contacts read from each client's registration as stored: what the log holds in

@@ -40,19 +40,21 @@ enum Timeline {
             let what = booked.touchUp ? "touch-up" : "session \(booked.sessionNumber)"
             return (day(booked.startsAt), "\(what) booked (\(booked.bookingID)) at \(booked.clinicID) with \(booked.technicianID), \(time(booked.startsAt)), \(booked.expectedMinutes) min")
         case let moved as Stipple_V1_SessionRescheduled:
-            return (day(moved.startsAt), "booking \(moved.bookingID) moved to \(day(moved.startsAt)) \(time(moved.startsAt))" + (moved.reason.isEmpty ? "" : " (\(moved.reason))"))
+            return (day(moved.startsAt), "booking \(moved.bookingID) moved to \(day(moved.startsAt)) \(time(moved.startsAt))" + reason(moved.reason, moved.personal.reason))
         case let cancelled as Stipple_V1_SessionCancelled:
             let by = cancelled.cancelledBy == .client ? "by the client" : cancelled.cancelledBy == .clinic ? "by the clinic" : ""
-            return ("", "booking \(cancelled.bookingID) cancelled \(by)" + (cancelled.reason.isEmpty ? "" : " (\(cancelled.reason))"))
+            return ("", "booking \(cancelled.bookingID) cancelled \(by)" + reason(cancelled.reason, cancelled.personal.reason))
         case let noShow as Stipple_V1_SessionNoShow:
             return ("", "no-show for booking \(noShow.bookingID)")
         case let reaction as Stipple_V1_AdverseReactionReported:
             var text = "adverse reaction reported (\(reaction.severity))"
             if !reaction.lots.isEmpty { text += "; lots " + reaction.lots.joined(separator: ", ") }
-            if !reaction.actionsTaken.isEmpty { text += "; actions: \(reaction.actionsTaken)" }
+            let actions = reaction.actionsTaken.isEmpty ? reaction.personal.actionsTaken : reaction.actionsTaken
+            if !actions.isEmpty { text += "; actions: \(actions)" }
             return (day(reaction.reportedAt), text)
         case let amended as Stipple_V1_RecordAmended:
-            var text = "record amended (\(amended.fields.joined(separator: ", "))): \(amended.reason)"
+            let why = amended.reason.isEmpty ? amended.personal.reason : amended.reason
+            var text = "record amended (\(amended.fields.joined(separator: ", ")))" + (why.isEmpty ? " (reason sealed)" : ": \(why)")
             if let values = Amendments.valuesText(amended) { text += "; corrected to \(values)" }
             if amended.disputed { text += " [disputed by the client]" }
             return ("", text)
@@ -71,6 +73,12 @@ enum Timeline {
             guard let procedure = Procedure(message, time: clinicTime) else { return ("", String(describing: type(of: message))) }
             return (procedure.day.description, describe(procedure, message: message, in: clinicTime))
         }
+    }
+
+    /// ` (why)`: a reason recorded in clear (before sealing existed) or opened; nothing when neither.
+    static func reason(_ clear: String, _ opened: String) -> String {
+        let why = clear.isEmpty ? opened : clear
+        return why.isEmpty ? "" : " (\(why))"
     }
 
     static func describe(_ procedure: Procedure, message: any SwiftProtobuf.Message, in clinicTime: ClinicTime) -> String {

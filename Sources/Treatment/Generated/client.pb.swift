@@ -474,6 +474,20 @@ public nonisolated struct Stipple_V1_SessionBooked: Sendable {
   fileprivate var _startsAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
+/// Why a booking moved or was cancelled: free text that may say something of the
+/// client's health ("flare-up of psoriasis"), so it is sealed.
+public nonisolated struct Stipple_V1_BookingPersonal: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// A booking moved to another time. Recorded by reception.
 public nonisolated struct Stipple_V1_SessionRescheduled: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -491,13 +505,29 @@ public nonisolated struct Stipple_V1_SessionRescheduled: Sendable {
   /// Clears the value of `startsAt`. Subsequent reads from it will return its default value.
   public mutating func clearStartsAt() {self._startsAt = nil}
 
+  /// As given; Stipple moves it into `personal` (sealed) before it is stored. Only events
+  /// recorded before sealing existed hold it here, in clear.
   public var reason: String = String()
+
+  public var personal: Stipple_V1_BookingPersonal {
+    get {_personal ?? Stipple_V1_BookingPersonal()}
+    set {_personal = newValue}
+  }
+  /// Returns true if `personal` has been explicitly set.
+  public var hasPersonal: Bool {self._personal != nil}
+  /// Clears the value of `personal`. Subsequent reads from it will return its default value.
+  public mutating func clearPersonal() {self._personal = nil}
+
+  /// The `personal` message sealed with the client's own key (AES-256-GCM, see
+  /// Sources/Discretion): once sealed, `personal` is left empty. Erasure destroys the key.
+  public var sealedPersonal: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _startsAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _personal: Stipple_V1_BookingPersonal? = nil
 }
 
 /// A booking was cancelled. Recorded by reception.
@@ -510,11 +540,26 @@ public nonisolated struct Stipple_V1_SessionCancelled: Sendable {
 
   public var cancelledBy: Stipple_V1_CancelledBy = .unspecified
 
+  /// As given; moved into `personal` (sealed) before it is stored, as a reschedule's.
   public var reason: String = String()
+
+  public var personal: Stipple_V1_BookingPersonal {
+    get {_personal ?? Stipple_V1_BookingPersonal()}
+    set {_personal = newValue}
+  }
+  /// Returns true if `personal` has been explicitly set.
+  public var hasPersonal: Bool {self._personal != nil}
+  /// Clears the value of `personal`. Subsequent reads from it will return its default value.
+  public mutating func clearPersonal() {self._personal = nil}
+
+  /// The `personal` message sealed with the client's own key.
+  public var sealedPersonal: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _personal: Stipple_V1_BookingPersonal? = nil
 }
 
 /// The client did not come to a booking. Recorded by reception.
@@ -830,6 +875,9 @@ public nonisolated struct Stipple_V1_ReactionPersonal: Sendable {
 
   public var photoRefs: [String] = []
 
+  /// What was done: moved here from `actions_taken` (it tells of the client's health).
+  public var actionsTaken: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -859,6 +907,7 @@ public nonisolated struct Stipple_V1_AdverseReactionReported: Sendable {
   /// "mild", "moderate" or "severe".
   public var severity: String = String()
 
+  /// As given; moved into `personal.actions_taken` (sealed) before it is stored.
   public var actionsTaken: String = String()
 
   public var personal: Stipple_V1_ReactionPersonal {
@@ -891,6 +940,9 @@ public nonisolated struct Stipple_V1_AmendmentPersonal: Sendable {
   /// The corrected fields, as a JSON object in the corrected event's own JSON mapping.
   public var correctedValuesJson: String = String()
 
+  /// Why: moved here from `reason` (a correction's reason may tell of the client's health).
+  public var reason: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -912,6 +964,7 @@ public nonisolated struct Stipple_V1_RecordAmended: Sendable {
   /// (e.g. "technicianId", "endedAt", "personal.notes"). A repeated field is replaced whole.
   public var fields: [String] = []
 
+  /// As given (the rules require one); moved into `personal.reason` (sealed) before it is stored.
   public var reason: String = String()
 
   /// Set when the client disputes the record and it stays as it was.
@@ -1494,9 +1547,39 @@ nonisolated extension Stipple_V1_SessionBooked: SwiftProtobuf.Message, SwiftProt
   }
 }
 
+nonisolated extension Stipple_V1_BookingPersonal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BookingPersonal"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Stipple_V1_BookingPersonal, rhs: Stipple_V1_BookingPersonal) -> Bool {
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Stipple_V1_SessionRescheduled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SessionRescheduled"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}booking_id\0\u{3}starts_at\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}booking_id\0\u{3}starts_at\0\u{1}reason\0\u{1}personal\0\u{3}sealed_personal\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1507,6 +1590,8 @@ nonisolated extension Stipple_V1_SessionRescheduled: SwiftProtobuf.Message, Swif
       case 1: try { try decoder.decodeSingularStringField(value: &self.bookingID) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._startsAt) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._personal) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.sealedPersonal) }()
       default: break
       }
     }
@@ -1526,6 +1611,12 @@ nonisolated extension Stipple_V1_SessionRescheduled: SwiftProtobuf.Message, Swif
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
     }
+    try { if let v = self._personal {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.sealedPersonal.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealedPersonal, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1533,6 +1624,8 @@ nonisolated extension Stipple_V1_SessionRescheduled: SwiftProtobuf.Message, Swif
     if lhs.bookingID != rhs.bookingID {return false}
     if lhs._startsAt != rhs._startsAt {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs._personal != rhs._personal {return false}
+    if lhs.sealedPersonal != rhs.sealedPersonal {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1540,7 +1633,7 @@ nonisolated extension Stipple_V1_SessionRescheduled: SwiftProtobuf.Message, Swif
 
 nonisolated extension Stipple_V1_SessionCancelled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SessionCancelled"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}booking_id\0\u{3}cancelled_by\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}booking_id\0\u{3}cancelled_by\0\u{1}reason\0\u{1}personal\0\u{3}sealed_personal\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1551,12 +1644,18 @@ nonisolated extension Stipple_V1_SessionCancelled: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularStringField(value: &self.bookingID) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.cancelledBy) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._personal) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.sealedPersonal) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.bookingID.isEmpty {
       try visitor.visitSingularStringField(value: self.bookingID, fieldNumber: 1)
     }
@@ -1566,6 +1665,12 @@ nonisolated extension Stipple_V1_SessionCancelled: SwiftProtobuf.Message, SwiftP
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
     }
+    try { if let v = self._personal {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.sealedPersonal.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealedPersonal, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1573,6 +1678,8 @@ nonisolated extension Stipple_V1_SessionCancelled: SwiftProtobuf.Message, SwiftP
     if lhs.bookingID != rhs.bookingID {return false}
     if lhs.cancelledBy != rhs.cancelledBy {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs._personal != rhs._personal {return false}
+    if lhs.sealedPersonal != rhs.sealedPersonal {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2054,7 +2161,7 @@ nonisolated extension Stipple_V1_TouchUpRecorded: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Stipple_V1_ReactionPersonal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReactionPersonal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}description\0\u{3}photo_refs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}description\0\u{3}photo_refs\0\u{3}actions_taken\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2064,6 +2171,7 @@ nonisolated extension Stipple_V1_ReactionPersonal: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.photoRefs) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.actionsTaken) }()
       default: break
       }
     }
@@ -2076,12 +2184,16 @@ nonisolated extension Stipple_V1_ReactionPersonal: SwiftProtobuf.Message, SwiftP
     if !self.photoRefs.isEmpty {
       try visitor.visitRepeatedStringField(value: self.photoRefs, fieldNumber: 2)
     }
+    if !self.actionsTaken.isEmpty {
+      try visitor.visitSingularStringField(value: self.actionsTaken, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Stipple_V1_ReactionPersonal, rhs: Stipple_V1_ReactionPersonal) -> Bool {
     if lhs.description_p != rhs.description_p {return false}
     if lhs.photoRefs != rhs.photoRefs {return false}
+    if lhs.actionsTaken != rhs.actionsTaken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2153,7 +2265,7 @@ nonisolated extension Stipple_V1_AdverseReactionReported: SwiftProtobuf.Message,
 
 nonisolated extension Stipple_V1_AmendmentPersonal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AmendmentPersonal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}corrected_values_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}corrected_values_json\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2162,6 +2274,7 @@ nonisolated extension Stipple_V1_AmendmentPersonal: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.correctedValuesJson) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -2171,11 +2284,15 @@ nonisolated extension Stipple_V1_AmendmentPersonal: SwiftProtobuf.Message, Swift
     if !self.correctedValuesJson.isEmpty {
       try visitor.visitSingularStringField(value: self.correctedValuesJson, fieldNumber: 1)
     }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Stipple_V1_AmendmentPersonal, rhs: Stipple_V1_AmendmentPersonal) -> Bool {
     if lhs.correctedValuesJson != rhs.correctedValuesJson {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
