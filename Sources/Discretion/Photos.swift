@@ -61,6 +61,22 @@ public enum Photos {
         }
     }
 
+    /// Each stored photo whose sealed bytes are not the ones its key (the SHA-256 its event
+    /// names) says, one sentence each: bytes altered or swapped outside Stipple.
+    package static func mismatches(in log: EventLog) async throws -> [String] {
+        try await log.readTables { db in
+            guard try db.tableExists("attachments") else { return [] }
+            var found: [String] = []
+            for row in try Row.fetchAll(db, sql: "SELECT sha256, client, sealed FROM attachments ORDER BY rowid") {
+                let key: String = row[0], client: String = row[1], sealed: Data = row[2]
+                if SHA256.hash(data: sealed).map({ String(format: "%02x", $0) }).joined() != key {
+                    found.append("the photo \(key) of client \(client) is not the one its event names: its stored bytes were altered")
+                }
+            }
+            return found
+        }
+    }
+
     /// The photo of `client` named by `sha256` (its event, read from the client's stream, and
     /// its image opened with the client's key). Callers check and log the access first.
     ///

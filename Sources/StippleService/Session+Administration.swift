@@ -138,7 +138,8 @@ extension Session {
             Verification(
                 log: try await log.verify(progress: progress),
                 userMismatches: try await Users(log: log).mismatches() + Passwords(log: log).mismatches()
-                    + SecondFactors.mismatches(in: log))
+                    + SecondFactors.mismatches(in: log),
+                photoMismatches: try await Photos.mismatches(in: log))
         }
     }
 
@@ -161,8 +162,10 @@ public struct Verification: Sendable {
     /// Users whose row in the users table differs from their events (edited outside
     /// Stipple), one sentence each.
     public var userMismatches: [String]
+    /// Photos whose stored bytes differ from the hash their event names, one sentence each.
+    public var photoMismatches: [String] = []
 
-    public var isIntact: Bool { log.isIntact && userMismatches.isEmpty }
+    public var isIntact: Bool { log.isIntact && userMismatches.isEmpty && photoMismatches.isEmpty }
 
     /// `{"intact","events","headPosition","headHash","missingTriggers","userMismatches","break"?}`,
     /// as `verify --json` prints it and the API returns it.
@@ -172,6 +175,7 @@ public struct Verification: Sendable {
             "headPosition": .int(log.head.position), "headHash": .string(log.head.hashHex),
             "missingTriggers": .array(log.missingTriggers.map { .string($0) }),
             "userMismatches": .array(userMismatches.map { .string($0) }),
+            "photoMismatches": .array(photoMismatches.map { .string($0) }),
         ]
         if let problem = log.firstBreak {
             object["break"] = .object([

@@ -82,8 +82,18 @@ extension Session {
         try await disclose(id, purpose: purpose, use: .export)
         return try await classified {
             var events: [JSONValue] = []
+            var photos: [JSONValue] = []
             for event in try await log.read(stream: Recorder.Streams.client(id), limit: Int.max) {
                 events.append(try await shown(event, keys: keys).json)
+                // The photos themselves are part of the person's record (subject access).
+                guard let keys, event.type == "PhotoAttached", let photo = try Recorder.decode(event) as? Stipple_V1_PhotoAttached else { continue }
+                var entry: [String: JSONValue] = ["eventId": .string(event.id.uuidString.lowercased()), "sha256": .string(photo.sealedSha256), "mediaType": .string(photo.mediaType)]
+                if let opened = try? await Photos.open(photo.sealedSha256, client: id, keys: keys) {
+                    entry["base64"] = .string(Data(opened.bytes).base64EncodedString())
+                } else {
+                    entry["unavailable"] = .string("erased or unreadable")
+                }
+                photos.append(.object(entry))
             }
             let accesses = try await log.read(stream: Recorder.Streams.access(id), limit: Int.max).map { EventJSON.object($0) }
             return JSONValue.object([
@@ -91,6 +101,7 @@ extension Session {
                 "exportedAt": .string(Timestamp.iso8601(seconds: configuration.nowSeconds)),
                 "exportedBy": .string(principal.user),
                 "events": .array(events),
+                "photos": .array(photos),
                 "accessLog": .array(accesses),
             ])
         }

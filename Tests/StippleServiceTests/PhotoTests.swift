@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Recording
 import StippleService
 import StippleTesting
@@ -78,6 +79,20 @@ struct PhotoTests {
         // Not another client's photo by its hash, nor for a clinician of another clinic.
         #expect(await serviceError({ _ = try await clinician.photo(client: "44", sha256: sha256) })?.kind != nil)
         #expect(await serviceError({ _ = try await chain.session(.bramptonClinician).photo(client: "42", sha256: sha256) })?.kind == .denied)
+
+        // The person's export holds the photo itself.
+        let export = try await chain.session(.admin).export(client: "42", purpose: "subject access request")
+        let exported = try #require(export.objectValue?["photos"]?.arrayValue?.first?.objectValue)
+        #expect(exported["sha256"] == .string(sha256))
+        #expect(exported["base64"]?.stringValue.flatMap { Data(base64Encoded: $0) } == Data(shown.bytes))
+        // A photo's bytes altered beside the log: verify names it.
+        #expect(try await chain.session(.admin).verify().photoMismatches.isEmpty)
+        let queue = try DatabaseQueue(path: chain.databasePath)
+        try await queue.write { db in try db.execute(sql: "UPDATE attachments SET sealed = zeroblob(64)") }
+        try queue.close()
+        let altered = try await chain.session(.admin).verify()
+        #expect(!altered.isIntact)
+        #expect(altered.photoMismatches == ["the photo \(sha256) of client 42 is not the one its event names: its stored bytes were altered"])
 
         _ = try await chain.session(.admin).erase(client: "42", reason: "erasure request")
         let erased = await serviceError({ _ = try await chain.session(.admin).photo(client: "42", sha256: sha256) })

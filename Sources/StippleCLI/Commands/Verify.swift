@@ -55,6 +55,7 @@ extension Stipple {
                         for mismatch in verification.userMismatches {
                             Output.error("the users table differs from the log: \(mismatch)")
                         }
+                        for mismatch in verification.photoMismatches { Output.error(mismatch) }
                     }
                     throw ExitCode(Failure.Code.failure.rawValue)
                 }

@@ -104,6 +104,7 @@ extension WebPages {
         if let broken = log.firstBreak { lines.append("The chain breaks: \(broken).") }
         for trigger in log.missingTriggers { lines.append("A guard of the log is missing: \(trigger).") }
         for user in verification.userMismatches { lines.append("Not backed by the chain: \(user).") }
+        for photo in verification.photoMismatches { lines.append(photo.prefix(1).uppercased() + photo.dropFirst() + ".") }
         return try await adminPage(signedIn, result: AdminView.Result(
             ok: verification.isIntact, title: verification.isIntact ? "The log is intact." : "The log was altered.", lines: lines))
     }
