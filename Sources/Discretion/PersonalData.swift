@@ -68,6 +68,11 @@ public enum PersonalData {
                        old.personal != Stipple_V1_ProcedurePersonal() {
                         throw DiscretionError.unsealedInput(client: client, type: event.type, reason: "personal data in schema version \(event.schemaVersion); write it in the newest version")
                     }
+                    if let amended = decoded as? Stipple_V1_RecordAmended, Amendments.typedValuesHavePersonal(amended) {
+                        throw DiscretionError.unsealedInput(
+                            client: client, type: event.type,
+                            reason: "personal values of a correction go in personal.correctedValuesJson, which is sealed, not in its typed values (stored in clear)")
+                    }
                     guard var message = Self.movingFreeText(decoded) as? any CarriesPersonal else { return event }
                     // Sealed bytes come from the sealing only, never from the input.
                     if !message.sealedPersonalBytes.isEmpty {

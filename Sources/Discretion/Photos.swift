@@ -11,6 +11,9 @@ import Treatment
 /// of the sealed bytes, both written in one transaction. Erasure deletes the rows and
 /// destroys the key (``ClientKeys/destroy(_:in:at:)``).
 public enum Photos {
+    /// The SHA-256 of sealed bytes, lower-case hex: a photo's key.
+    static func hex(_ sealed: some DataProtocol) -> String { SHA256.hash(data: sealed).map { String(format: "%02x", $0) }.joined() }
+
     /// The authenticated context of a photo's sealing (another event's sealed value never opens as a photo).
     static let context = "PhotoAttached"
 
@@ -50,7 +53,7 @@ public enum Photos {
             try reader.withDatabase { db in
                 let key = try ClientKeys.keyCreatingIfNeeded(client, in: db, master: master)
                 let sealed = try Sealing.seal(photo.bytes, client: client, context: context, key: key)
-                let digest = SHA256.hash(data: sealed).map { String(format: "%02x", $0) }.joined()
+                let digest = hex(sealed)
                 try ClientKeys.createTables(in: db)
                 try db.execute(sql: "INSERT OR IGNORE INTO attachments (sha256, client, sealed) VALUES (?, ?, ?)",
                                arguments: [digest, client, Data(sealed)])
@@ -69,7 +72,7 @@ public enum Photos {
             var found: [String] = []
             for row in try Row.fetchAll(db, sql: "SELECT sha256, client, sealed FROM attachments ORDER BY rowid") {
                 let key: String = row[0], client: String = row[1], sealed: Data = row[2]
-                if SHA256.hash(data: sealed).map({ String(format: "%02x", $0) }).joined() != key {
+                if hex(sealed) != key {
                     found.append("the photo \(key) of client \(client) is not the one its event names: its stored bytes were altered")
                 }
             }
@@ -95,7 +98,7 @@ public enum Photos {
             return try Data.fetchOne(db, sql: "SELECT sealed FROM attachments WHERE sha256 = ? AND client = ?", arguments: [wanted, client]).map { Array($0) }
         }
         guard let sealed else { throw Unavailable.erased }
-        if SHA256.hash(data: sealed).map({ String(format: "%02x", $0) }).joined() != wanted {
+        if hex(sealed) != wanted {
             throw DiscretionError.unsealable(client: client, reason: "the stored photo is not the one its event names (altered)")
         }
         do {

@@ -46,9 +46,12 @@ public struct DemoChain {
     /// Every transaction of the demo, in order: the chain's set-up (left out when
     /// `includeSetUp` is false: the chain exists already), then clients in groups of 25.
     /// Each element is one atomic batch of decisions.
-    package mutating func transactions(includeSetUp: Bool = true) throws -> [[Recorder.Decision]] {
+    /// - Parameter includeConsentForm: publish the chain's consent form (left out when the
+    ///   log has it already; kept apart from the set-up, for chains set up before forms).
+    package mutating func transactions(includeSetUp: Bool = true, includeConsentForm: Bool = true) throws -> [[Recorder.Decision]] {
         let setUp = try setUp()
         var batches: [[Recorder.Decision]] = includeSetUp ? [setUp] : []
+        if includeConsentForm { batches.insert([Recorder.plainEvents([try consentFormPublished()])], at: 0) }
         var group: [Recorder.Decision] = []
         for index in 0..<options.clients {
             group += try client(index)
@@ -64,7 +67,7 @@ public struct DemoChain {
     // MARK: - Set-up
 
     /// The chain's consent form, published in the set-up; every client signs it.
-    static let consentForm = "smp-consent"
+    package static let consentForm = "smp-consent"
     static let consentFormVersion = "v4"
     static let consentFormText = """
         I agree to scalp micropigmentation: pigment placed in the upper dermis of my scalp with a fine \
@@ -73,6 +76,22 @@ public struct DemoChain {
         that differ from what I hoped) and of the aftercare. I told the clinic of my health, medicines and \
         allergies. I may withdraw this consent before any session.
         """
+
+    /// The chain's consent form, as published by the demo.
+    func consentFormPublished() throws -> NewEvent {
+        let start = options.start
+        var form = Stipple_V1_ConsentFormPublished()
+        form.formID = Self.consentForm
+        form.version = Self.consentFormVersion
+        form.title = "Consent to scalp micropigmentation"
+        form.text = Self.consentFormText
+        form.textSha256 = Recorder.textSHA256(Self.consentFormText)
+        form.coversProcedure = true
+        form.coversPhotos = true
+        form.coversMarketing = true
+        form.publishedAt = timestamp(start.adding(days: -400), hour: 9)
+        return try Recorder.newEvent(form, type: "ConsentFormPublished", stream: Recorder.Streams.form(Self.consentForm), expected: .noStream, metadata: staff)
+    }
 
     mutating func setUp() throws -> [Recorder.Decision] {
         var events: [NewEvent] = []
@@ -84,17 +103,6 @@ public struct DemoChain {
             opened.timeZone = "America/Toronto"
             events.append(try Recorder.newEvent(opened, type: "ClinicOpened", stream: Recorder.Streams.clinic(clinic), expected: .noStream, metadata: staff))
         }
-        var form = Stipple_V1_ConsentFormPublished()
-        form.formID = Self.consentForm
-        form.version = Self.consentFormVersion
-        form.title = "Consent to scalp micropigmentation"
-        form.text = Self.consentFormText
-        form.textSha256 = Recorder.textSHA256(Self.consentFormText)
-        form.coversProcedure = true
-        form.coversPhotos = true
-        form.coversMarketing = true
-        form.publishedAt = timestamp(start.adding(days: -400), hour: 9)
-        events.append(try Recorder.newEvent(form, type: "ConsentFormPublished", stream: Recorder.Streams.form(Self.consentForm), expected: .noStream, metadata: staff))
         for tech in 1...Self.technicianCount {
             let stream = Recorder.Streams.technician(technicianID(tech))
             var messages: [(String, any SwiftProtobuf.Message)] = []
@@ -212,15 +220,17 @@ public struct DemoChain {
         consultation.currency = "CAD"
         plain.append(try Recorder.newEvent(consultation, type: "ConsultationRecorded", stream: stream, expected: .any, metadata: metadata))
 
+        // Signed on the chain's form in force, through its rules (its version and hash pinned
+        // from what is published, whichever run published it).
         var consent = Stipple_V1_ConsentSigned()
         consent.formID = Self.consentForm
-        consent.formVersion = Self.consentFormVersion
-        consent.formSha256 = Recorder.textSHA256(Self.consentFormText)
         consent.signedAt = timestamp(first.adding(days: random.int(0...3)), hour: 9)
         consent.coversProcedure = true
         consent.coversPhotos = random.int(0...9) > 1
         consent.clinicID = clinic
-        plain.append(try Recorder.newEvent(consent, type: "ConsentSigned", stream: stream, expected: .any, metadata: metadata))
+        decisions.append(Recorder.plainEvents(plain))
+        plain = []
+        decisions.append(try Recorder.checked(try Recorder.newEvent(consent, type: "ConsentSigned", stream: stream, expected: .any, metadata: metadata)))
         if random.int(0...49) == 0 {
             var confidential = Stipple_V1_ClientMarkedConfidential()
             confidential.reason = "public figure"

@@ -117,13 +117,13 @@ public struct Command: Sendable {
     /// access log (written by the reads themselves), erasure (which destroys a key first)
     /// and the confidentiality marks (which decide who may read a record).
     static let discretionTypes: Set<String> = [
-        "RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted", "PhotoAttached", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet", "UserAccessChanged",
+        "RecordAccessed", "ClientErased", "ClientMarkedConfidential", "ClientConfidentialityLifted", "PhotoAttached", "ConsentFormPublished", "ConsentFormWithdrawn", "UserAdded", "UserTokenRotated", "UserDisabled", "UserPasswordSet", "UserSecondFactorSet", "UserAccessChanged",
     ]
 
     /// Why an import of this type is refused, or `nil`.
     static func importRefusal(_ type: String) -> String? {
         guard discretionTypes.contains(type) else { return nil }
-        return "\(type) is recorded by its own command (client erase, client confidential, client photo add, user; access entries by the reads themselves), never imported"
+        return "\(type) is recorded by its own command (client erase, client confidential, client photo add, form publish and withdraw, user; access entries by the reads themselves), never imported"
     }
 
     /// Why a `record` of this type is refused: it is recorded by its own command, or by

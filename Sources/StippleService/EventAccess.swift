@@ -107,6 +107,13 @@ enum EventAccess {
         case let m as Stipple_V1_BatchReceived: return m.clinicID
         case let m as Stipple_V1_BatchOpened: return m.clinicID
         case let m as Stipple_V1_ExposureIncidentRecorded: return m.clinicID
+        // A correction that moves a procedure to a clinic needs the right to record there.
+        case let m as Stipple_V1_RecordAmended where m.fields.contains("clinicId"):
+            switch m.corrected {
+            case .session(let values)?: return values.clinicID
+            case .touchUp(let values)?: return values.clinicID
+            case nil: return nil
+            }
         default: return nil
         }
     }

@@ -53,6 +53,17 @@ extension Session {
         guard let keys = try await classified({ try await service.clientKeysIfAvailable() }) else {
             throw ServiceError.failure("the master key file is not there: no photo can be opened without it")
         }
+        // What can be told without the photo comes first: a mistyped hash or an erased
+        // client logs no access for a photo nobody receives.
+        let events = try await classified { try await log.read(stream: Recorder.Streams.client(id), limit: Int.max) }
+        let wanted = sha256.lowercased()
+        let named = events.contains { event in
+            event.type == "PhotoAttached" && (try? Recorder.decode(event) as? Stipple_V1_PhotoAttached)?.sealedSha256 == wanted
+        }
+        guard named else { throw ServiceError.notFound("client \(id) has no photo \(sha256)") }
+        if try await classified({ try await ClientKeys.isErased(id, in: log) }) {
+            throw ServiceError(.refused, "client \(id)'s personal data was erased: their photos are gone")
+        }
         try await disclose(id, purpose: purpose, use: .photo)
         do {
             let (photo, bytes) = try await Photos.open(sha256, client: id, keys: keys)

@@ -139,7 +139,8 @@ extension Session {
                 "a demo with seed \(seed) is in this log already (its first client, \(first), exists): "
                     + "give another --seed to add clients to the same chain; nothing was recorded")
             if try await log.streamVersion(first) > 0 { throw recordedAlready }
-            let batches = try chain.transactions(includeSetUp: !exists)
+            let hasForm = try await log.streamVersion(Recorder.Streams.form(DemoChain.consentForm)) > 0
+            let batches = try chain.transactions(includeSetUp: !exists, includeConsentForm: !hasForm)
             let before = try await log.head().position
             // One transaction: the seed checked again first (another process may have run
             // the same demo meanwhile), each group's progress told once it is decided.
@@ -155,7 +156,11 @@ extension Session {
                     return []
                 }
             }
-            _ = try await write(decisions, catchUp: false)
+            do {
+                _ = try await write(decisions, catchUp: false)
+            } catch let error as ServiceError where error.kind == .conflict {
+                throw ServiceError(.conflict, "the demo would record a stream that is in this log already (\(error.message)): give another --seed; nothing was recorded")
+            }
             let head = try await log.head().position
             _ = await catchUp(after: [AppendedEvent(position: head, stream: "", streamVersion: 0, id: UUID(), wasAlreadyStored: false)])
             return (head - before, !exists)

@@ -36,7 +36,7 @@ public enum PolicyCases {
         #"{"command":"record","stream":"\#(stream)","type":"\#(type)","data":\#(data)}"#
     }
 
-    static let session = #"{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","areas":["SCALP_AREA_HAIRLINE"],"pigments":[{"lot":"PB-1187","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.9}"#
+    public static let session = #"{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","areas":["SCALP_AREA_HAIRLINE"],"pigments":[{"lot":"PB-1187","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.9}"#
     static let touchUp = #"{"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-03T10:00:00Z","endedAt":"2026-03-03T11:30:00Z","areas":["SCALP_AREA_CROWN"],"pigments":[{"lot":"PB-1187","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.8,"reason":"TOUCH_UP_REASON_FADING"}"#
     static let consultation = #"{"clinicId":"toronto","consultantId":"17","consultedAt":"2026-02-21T10:00:00Z","hairLossType":"HAIR_LOSS_TYPE_ANDROGENETIC","norwoodStage":"IV","fitzpatrickType":3,"estimatedSessions":3}"#
     static let booking = #"{"bookingId":"B1","clinicId":"toronto","technicianId":"17","startsAt":"2026-03-09T10:00:00Z","expectedMinutes":180,"sessionNumber":1}"#

@@ -59,7 +59,7 @@ struct DemoChainTests {
         options.seed = 4
         options.clients = 10
         var more = DemoChain(options: options)
-        for batch in try more.transactions(includeSetUp: false) { try await first.transact(batch) }
+        for batch in try more.transactions(includeSetUp: false, includeConsentForm: false) { try await first.transact(batch) }
         #expect(try await first.verify().isIntact)
     }
 }

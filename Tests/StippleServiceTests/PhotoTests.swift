@@ -77,7 +77,10 @@ struct PhotoTests {
         let access = try await chain.session(.admin).report(.access(client: "42"))
         #expect(access.sections[0].column("command").contains(.text("client photo")))
         // Not another client's photo by its hash, nor for a clinician of another clinic.
-        #expect(await serviceError({ _ = try await clinician.photo(client: "44", sha256: sha256) })?.kind != nil)
+        let accesses = try await chain.session(.admin).report(.access(client: "44")).sections[0].rows.count
+        #expect(await serviceError({ _ = try await clinician.photo(client: "44", sha256: sha256, purpose: "follow-up") })?.kind == .notFound)
+        #expect(await serviceError({ _ = try await clinician.photo(client: "42", sha256: String(repeating: "0", count: 64)) })?.kind == .notFound)
+        #expect(try await chain.session(.admin).report(.access(client: "44")).sections[0].rows.count == accesses, "a photo nobody received logs no access")
         #expect(await serviceError({ _ = try await chain.session(.bramptonClinician).photo(client: "42", sha256: sha256) })?.kind == .denied)
 
         // The person's export holds the photo itself.

@@ -35,3 +35,18 @@ struct SealedReasonTests {
         for word in words { #expect(ErasureTests.count(Data(word.utf8), in: ErasureTests.fileBytes(chain.databasePath)) == 0) }
     }
 }
+
+@Suite("Corrections: who may move a procedure")
+struct AmendmentAccessTests {
+    @Test("moving a session to another clinic needs the right to record there: a Toronto clinician may not, an admin may")
+    func anotherClinic() async throws {
+        let chain = try await TestChain.make()
+        let recorded = try await chain.record(#"{"command":"session","client":"42","data":\#(PolicyCases.session)}"#, as: .clinician)
+        let session = recorded.events[0].id.uuidString.lowercased()
+        let move = #"{"command":"amend","client":"42","data":{"correctsEventId":"\#(session)","fields":["clinicId"],"reason":"recorded at the wrong clinic","session":{"clinicId":"brampton"}}}"#
+        let head = try await chain.head()
+        #expect(await serviceError({ _ = try await chain.record(move, as: .clinician) })?.kind == .denied)
+        #expect(try await chain.head() == head)
+        #expect(try await chain.record(move, as: .admin).events.count == 1)
+    }
+}

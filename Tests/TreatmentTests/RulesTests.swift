@@ -421,6 +421,30 @@ struct RecordRulesTests {
         #expect((Amendments.corrected(Fixture().session, by: disputed) as? Stipple_V1_SessionRecordedV2) == Fixture().session)
     }
 
+    @Test("the rules for the next session see a session as corrected: its day and number")
+    func correctedForTheRules() throws {
+        var client = ClientState()
+        let session = UUID()
+        var recorded = Fixture().session
+        recorded.sessionNumber = 1
+        recorded.startedAt = Fixture.timestamp("2026-03-10T15")
+        recorded.endedAt = Fixture.timestamp("2026-03-10T18")
+        client.apply(type: "SessionRecorded", message: recorded, id: session)
+        var amendment = Stipple_V1_RecordAmended()
+        amendment.correctsEventID = session.uuidString
+        amendment.fields = ["startedAt", "endedAt", "sessionNumber"]
+        amendment.session.startedAt = Fixture.timestamp("2026-03-02T15")
+        amendment.session.endedAt = Fixture.timestamp("2026-03-02T18")
+        amendment.session.sessionNumber = 2
+        client.apply(type: "RecordAmended", message: amendment, id: UUID())
+        #expect(client.procedures.map(\.startedAt) == [Fixture.timestamp("2026-03-02T15").seconds])
+        #expect(client.lastSessionNumber == 2)
+        amendment.disputed = true
+        amendment.session.sessionNumber = 5
+        client.apply(type: "RecordAmended", message: amendment, id: UUID())
+        #expect(client.lastSessionNumber == 2, "a disputed record stays as it was")
+    }
+
     @Test("an amendment naming a field the session lacks, or a value outside its fields, is refused with the reason")
     func typedAmendmentRefusals() {
         #expect(Self.refusal { $0.fields = ["shoeSize"]; $0.session.technicianID = "21" } == [RuleViolation(
@@ -440,6 +464,13 @@ struct RecordRulesTests {
         // The corrected session is checked in the fields corrected: 9 hours is no session.
         #expect(Self.refusal { $0.fields = ["endedAt"]; $0.session.endedAt = Fixture.timestamp("2026-03-14T19") } == [RuleViolation(
             .valueInRange, field: "endedAt", "a session lasts 2 to 6 hours, this one 9.0")])
+        // A start moved alone still makes the length checked; a part of a field is no correction.
+        #expect(Self.refusal { $0.fields = ["startedAt"]; $0.session.startedAt = Fixture.timestamp("2026-03-14T03") } == [RuleViolation(
+            .valueInRange, field: "endedAt", "a session lasts 2 to 6 hours, this one 10.0")])
+        #expect(Self.refusal { $0.fields = ["endedAt.seconds"]; $0.session.endedAt = Fixture.timestamp("2026-03-14T23") } == [RuleViolation(
+            .amendmentFieldsOfTarget, field: "fields", "endedAt.seconds names a part of a field: correct endedAt whole")])
+        #expect(Self.refusal { $0.fields = ["personal.notes"]; $0.session.personal.notes = "in clear" }.map(\.message) == [
+            "personal values (personal.notes) are corrected in the amendment's own personal data (correctedValuesJson), which is sealed, not in its typed values"])
         #expect(Self.refusal { $0.disputed = true; $0.fields = ["technicianId"]; $0.session.technicianID = "21" } == [RuleViolation(
             .amendmentFieldsOfTarget, field: "fields", "a disputed record stays as it was: give no corrected values")])
         #expect(Self.refusal { $0.fields = ["depthMm"]; $0.reason = "  " } == [

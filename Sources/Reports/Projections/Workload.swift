@@ -52,6 +52,8 @@ public struct WorkloadProjection: Projection {
     public func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
         // Done work is summed here and written once per (technician, clinic, week) per call.
         var done: [WeekKey: (sessions: Int64, touchUps: Int64, minutes: Int64)] = [:]
+        // The weeks a correction moved work out of (emptied ones are deleted after the write).
+        var corrected: Set<WeekKey> = []
         let bookings = tables["bookings"]
         func count(_ procedure: Procedure, _ sign: Int64) {
             let key = WeekKey(technician: procedure.technicianID, clinic: procedure.clinicID, weekStart: procedure.day.weekStart.daysSinceEpoch)
@@ -71,6 +73,9 @@ public struct WorkloadProjection: Projection {
                 continue
             }
             if let correction = event.correction {
+                corrected.insert(WeekKey(
+                    technician: correction.before.technicianID, clinic: correction.before.clinicID,
+                    weekStart: correction.before.day.weekStart.daysSinceEpoch))
                 count(correction.before, -1)
                 count(correction.after, 1)
                 if correction.before.bookingID != correction.after.bookingID {
@@ -117,8 +122,9 @@ public struct WorkloadProjection: Projection {
                 bind(7, sums.minutes)
             }
         }
-        // A week a correction moved every procedure out of is no week of work.
-        for (key, sums) in done where sums.sessions < 0 || sums.touchUps < 0 {
+        // A week a correction moved every procedure out of is no week of work (whether the
+        // procedure came in this call or an earlier one: a rebuild and upkeep agree).
+        for key in corrected {
             try db.run("DELETE FROM \(tables["weeks"]) WHERE technician = ? AND clinic = ? AND week = ? AND sessions = 0 AND touch_ups = 0",
                        [key.technician, key.clinic, Day(daysSinceEpoch: key.weekStart).isoWeek])
         }

@@ -27,14 +27,16 @@ extension ClinicReports {
             if let clinic { arguments += [clinic] }
             let rows = try Row.fetchAll(db, sql: """
                 SELECT technician, clinic, week, sum(s), sum(t), sum(m), sum(b), sum(c), sum(n) FROM (
-                    SELECT technician, clinic, week, sessions AS s, touch_ups AS t, minutes AS m, 0 AS b, 0 AS c, 0 AS n
+                    SELECT technician, clinic, week, sessions AS s, touch_ups AS t, minutes AS m, 0 AS b, 0 AS c, 0 AS n, 0 AS o
                     FROM \(tables["weeks"]) WHERE week_start BETWEEN ?1 AND ?2\(clinicFilter)
                     UNION ALL
-                    SELECT technician, clinic, week, 0, 0, 0, status = 'booked' AND starts_at >= ?3, status = 'cancelled', status = 'no-show'
+                    SELECT technician, clinic, week, 0, 0, 0, status = 'booked' AND starts_at >= ?3, status = 'cancelled', status = 'no-show',
+                           status = 'booked' AND starts_at < ?3
                     FROM \(tables["bookings"]) WHERE week_start BETWEEN ?1 AND ?2\(clinicFilter)
                 ) GROUP BY technician, clinic, week
-                -- A booking done by someone else is no work of the technician booked.
-                HAVING sum(s) + sum(t) + sum(b) + sum(c) + sum(n) > 0
+                -- A booking done by someone else is no work of the technician booked; a past
+                -- booking never closed (o) still shows its week.
+                HAVING sum(s) + sum(t) + sum(b) + sum(c) + sum(n) + sum(o) > 0
                 ORDER BY technician, clinic, week
                 """, arguments: arguments)
             return (true, rows.map { row in

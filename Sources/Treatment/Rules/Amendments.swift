@@ -55,6 +55,9 @@ public enum Amendments {
             let path = protoPath(field)
             if path == "sealed_personal" || !messageType.isPathValid(path) {
                 refuse("\(field) is not a field of \(targetType)")
+            } else if field.contains("."), !isPersonal(field) {
+                // A message field is corrected whole (its lots, its start), never a part of it.
+                refuse("\(field) names a part of a field: correct \(field.prefix { $0 != "." }) whole")
             }
         }
         guard violations.isEmpty else { return (amendment, violations) }
@@ -93,6 +96,12 @@ public enum Amendments {
             }
         }
         let mask = clearMask(amendment.fields) ?? Google_Protobuf_FieldMask()
+        if Self.typedValuesHavePersonal(amendment) {
+            violations.append(RuleViolation(
+                .amendmentFieldsOfTarget, field: "fields",
+                "personal values (personal.notes) are corrected in the amendment's own personal data (correctedValuesJson), which is sealed, not in its typed values"))
+            return (amendment, violations)
+        }
         switch (target, amendment.corrected) {
         case (let session as Stipple_V1_SessionRecordedV2, .session(let values)?):
             violations += outsideMask(values, mask, clearFields)
@@ -136,6 +145,16 @@ public enum Amendments {
         return path
     }
 
+    /// Whether the typed values hold personal data (which only the amendment's own sealed
+    /// `personal` may carry: the typed values are stored in clear).
+    public static func typedValuesHavePersonal(_ amendment: Stipple_V1_RecordAmended) -> Bool {
+        switch amendment.corrected {
+        case .session(let values)?: return values.hasPersonal || !values.sealedPersonal.isEmpty
+        case .touchUp(let values)?: return values.hasPersonal || !values.sealedPersonal.isEmpty
+        case nil: return false
+        }
+    }
+
     static func isPersonal(_ field: String) -> Bool { field == "personal" || field.hasPrefix("personal.") }
 
     /// The mask of the clear fields among `fields`, in .proto paths (`nil` when none).
@@ -163,7 +182,9 @@ public enum Amendments {
     /// The violations of the corrected event that concern a corrected field (an old event
     /// may break a rule made since, in a field nobody corrects).
     static func within(_ fields: [String], _ violations: [RuleViolation]) -> [RuleViolation] {
-        violations.filter { violation in
+        // A procedure's length is filed under its end, and depends on its start too.
+        let fields = fields.contains("startedAt") ? fields + ["endedAt"] : fields
+        return violations.filter { violation in
             guard let field = violation.field else { return false }
             return fields.contains { field == $0 || field.hasPrefix($0 + "[") || field.hasPrefix($0 + ".") }
         }

@@ -22,6 +22,9 @@ public struct ClientState: Sendable, Hashable {
     public var procedures: [Procedure] = []
     /// Ids of every event of the stream (amendments must point at one of them).
     public var eventIDs: Set<UUID> = []
+    /// Where each session's or touch-up's event id stands in ``procedures`` (its typed
+    /// corrections fold into it).
+    var procedureIndex: [UUID: Int] = [:]
 
     public init() {}
 
@@ -38,9 +41,29 @@ public struct ClientState: Sendable, Hashable {
             if consent.coversProcedure { consentSigned = true }
             if consent.coversPhotos { photoConsent = true }
         case let session as Stipple_V1_SessionRecordedV2:
+            procedureIndex[id] = procedures.count
             procedures.append(Procedure(number: session.sessionNumber, clinicID: session.clinicID, startedAt: session.startedAt.seconds))
         case let touchUp as Stipple_V1_TouchUpRecorded:
+            procedureIndex[id] = procedures.count
             procedures.append(Procedure(number: 0, clinicID: touchUp.clinicID, startedAt: touchUp.startedAt.seconds))
+        case let amended as Stipple_V1_RecordAmended:
+            // A typed correction of a session or touch-up: the rules see it as corrected
+            // (its number, clinic and start), as the reports do.
+            guard let target = UUID(uuidString: amended.correctsEventID), let index = procedureIndex[target] else { break }
+            let procedure = procedures[index]
+            var session = Stipple_V1_SessionRecordedV2()
+            session.sessionNumber = procedure.number
+            session.clinicID = procedure.clinicID
+            session.startedAt.seconds = procedure.startedAt
+            var touchUp = Stipple_V1_TouchUpRecorded()
+            touchUp.clinicID = procedure.clinicID
+            touchUp.startedAt.seconds = procedure.startedAt
+            if let corrected = Amendments.corrected(session, by: amended) as? Stipple_V1_SessionRecordedV2, procedure.number > 0 {
+                procedures[index] = Procedure(number: corrected.sessionNumber, clinicID: corrected.clinicID, startedAt: corrected.startedAt.seconds)
+            }
+            if let corrected = Amendments.corrected(touchUp, by: amended) as? Stipple_V1_TouchUpRecorded, procedure.number == 0 {
+                procedures[index] = Procedure(number: 0, clinicID: corrected.clinicID, startedAt: corrected.startedAt.seconds)
+            }
         case is Stipple_V1_ClientMarkedConfidential: confidential = true
         case is Stipple_V1_ClientConfidentialityLifted: confidential = false
         default: break
