@@ -194,16 +194,14 @@ public struct Recorder: Sendable {
             let stream = Streams.client(clientID)
             var client = ClientState()
             let targetID = UUID(uuidString: amendment.correctsEventID)
-            var target: (type: String, message: any SwiftProtobuf.Message)?
+            var events: [(id: UUID, type: String, message: any SwiftProtobuf.Message)] = []
             try fold(stream, reader) { type, message, id in
                 client.apply(type: type, message: message, id: id)
-                if id == targetID {
-                    target = (type, message)
-                } else if let earlier = message as? Stipple_V1_RecordAmended, let corrected = target,
-                          UUID(uuidString: earlier.correctsEventID) == targetID {
-                    target = (corrected.type, Amendments.corrected(corrected.message, by: earlier))
-                }
+                events.append((id, type, message))
             }
+            // The target as its earlier typed corrections left it.
+            let folded = Amendments.folded(events.map { (id: $0.id, message: $0.message) })
+            let target = events.firstIndex { $0.id == targetID }.map { (type: events[$0].type, message: folded[$0]) }
             let accepted = try RecordRules.decideAmendment(amendment, client: client, target: target).get()
             return [try newEvent(
                 accepted, type: "RecordAmended", stream: stream, expected: .exactly(try reader.version(of: stream)), metadata: metadata, id: id)]

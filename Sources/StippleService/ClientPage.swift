@@ -100,12 +100,7 @@ public struct CourseGlance: Sendable, Hashable {
             areas.compactMap(TypedInput.areas.name(of:))
         }
         // Each message as corrected by the typed amendments after it.
-        var messages = try events.map { try Recorder.decode($0) }
-        for (index, message) in messages.enumerated() {
-            guard let amendment = message as? Stipple_V1_RecordAmended, let target = UUID(uuidString: amendment.correctsEventID),
-                  let corrected = events[..<index].firstIndex(where: { $0.id == target }) else { continue }
-            messages[corrected] = Amendments.corrected(messages[corrected], by: amendment)
-        }
+        let messages = Amendments.folded(try events.map { (id: $0.id, message: try Recorder.decode($0)) })
         for (event, message) in zip(events, messages) {
             if correctableTypes.contains(event.type) {
                 glance.correctable.append(Fact(id: event.id, position: event.position, type: event.type, recordedAtMicros: event.recordedAtMicros))

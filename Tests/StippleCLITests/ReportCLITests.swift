@@ -189,7 +189,8 @@ struct ReportCLITests {
                 #expect(run.status == 0, "\(arguments): \(run.stderr)")
                 // The moment each event was recorded differs between the two files.
                 return run.lines.map { line in
-                    line.replacingOccurrences(of: #"\d{4}-\d{2}-\d{2} \d{2}:\d{2},"#, with: "RECORDED,", options: .regularExpression)
+                    // (a local time with its offset, e.g. 2026-12-02 12:18 -05:00).
+                    line.replacingOccurrences(of: #"\d{4}-\d{2}-\d{2} \d{2}:\d{2}( [+-]\d{2}:\d{2})?,"#, with: "RECORDED,", options: .regularExpression)
                         // Each log has its own pseudonym key.
                         .replacingOccurrences(of: #"C-[0-9A-Z]{5}-[0-9A-Z]{5}"#, with: "C-PSEUDONYM", options: .regularExpression)
                 }.joined(separator: "\n")

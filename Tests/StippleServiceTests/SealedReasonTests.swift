@@ -48,5 +48,8 @@ struct AmendmentAccessTests {
         #expect(await serviceError({ _ = try await chain.record(move, as: .clinician) })?.kind == .denied)
         #expect(try await chain.head() == head)
         #expect(try await chain.record(move, as: .admin).events.count == 1)
+        // The client's page draws the course as corrected.
+        let page = try await chain.session(.admin).clientPage(client: "42")
+        #expect(page.course.procedures.map(\.clinic) == ["brampton"])
     }
 }

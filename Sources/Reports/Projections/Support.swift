@@ -169,19 +169,10 @@ struct Correction: Sendable {
     static func of(_ amendment: Stipple_V1_RecordAmended, earlier: [RecordedEvent], times: ClinicTimes) throws -> Correction? {
         guard !amendment.disputed, amendment.corrected != nil, let id = UUID(uuidString: amendment.correctsEventID) else { return nil }
         // The client's sessions and touch-ups, each with the typed corrections before this one.
-        var messages: [(position: Int64, id: UUID, message: any SwiftProtobuf.Message)] = []
-        for stored in earlier {
-            switch stored.type {
-            case "SessionRecorded", "TouchUpRecorded":
-                messages.append((stored.position, stored.id, try Recorder.decode(stored)))
-            case "RecordAmended":
-                guard let previous = try Recorder.decode(stored) as? Stipple_V1_RecordAmended,
-                      let corrected = UUID(uuidString: previous.correctsEventID),
-                      let index = messages.firstIndex(where: { $0.id == corrected }) else { continue }
-                messages[index].message = Amendments.corrected(messages[index].message, by: previous)
-            default:
-                continue
-            }
+        let relevant = earlier.filter { ["SessionRecorded", "TouchUpRecorded", "RecordAmended"].contains($0.type) }
+        let folded = Amendments.folded(try relevant.map { (id: $0.id, message: try Recorder.decode($0)) })
+        var messages = zip(relevant, folded).compactMap { stored, message -> (position: Int64, id: UUID, message: any SwiftProtobuf.Message)? in
+            stored.type == "RecordAmended" ? nil : (stored.position, stored.id, message)
         }
         guard let index = messages.firstIndex(where: { $0.id == id }) else { return nil }
         func procedure(_ message: any SwiftProtobuf.Message, at position: Int64) -> Procedure? {

@@ -30,6 +30,22 @@ public enum Amendments {
         }
     }
 
+    /// A stream's messages (in order, newest schema) with every typed amendment folded into
+    /// the earlier event it corrects; the amendments themselves are left as they are. What
+    /// the rules, the reports and the pages read a client's record as.
+    public static func folded(_ events: [(id: UUID, message: any SwiftProtobuf.Message)]) -> [any SwiftProtobuf.Message] {
+        var messages = events.map(\.message)
+        var index: [UUID: Int] = [:]
+        for (position, event) in events.enumerated() {
+            if let amendment = event.message as? Stipple_V1_RecordAmended, let target = UUID(uuidString: amendment.correctsEventID),
+               let targetIndex = index[target] {
+                messages[targetIndex] = Self.corrected(messages[targetIndex], by: amendment)
+            }
+            index[event.id] = position
+        }
+        return messages
+    }
+
     /// The corrected values of `amendment`, as the JSON of its fields (for history lines).
     public static func valuesText(_ amendment: Stipple_V1_RecordAmended) -> String? {
         let json: String?
