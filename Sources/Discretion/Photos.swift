@@ -19,8 +19,6 @@ public enum Photos {
 
     /// Why a photo cannot be shown.
     public enum Unavailable: Error, Sendable, Equatable {
-        /// The client has no photo with this hash.
-        case unknown
         /// The client was erased: the photo is gone.
         case erased
     }
@@ -80,18 +78,13 @@ public enum Photos {
         }
     }
 
-    /// The photo of `client` named by `sha256` (its event, read from the client's stream, and
-    /// its image opened with the client's key). Callers check and log the access first.
+    /// The photo of `client` that `photo` (its event, from the client's stream) names,
+    /// opened with the client's key. Callers check and log the access first.
     ///
-    /// - Throws: ``Unavailable``; ``DiscretionError/unsealable(client:reason:)`` for bytes
-    ///   that do not open (altered, or another client's).
-    package static func open(_ sha256: String, client: String, keys: ClientKeys) async throws -> (photo: Stipple_V1_PhotoAttached, bytes: [UInt8]) {
-        let wanted = sha256.lowercased()
-        var found: Stipple_V1_PhotoAttached?
-        for event in try await keys.log.read(stream: Recorder.Streams.client(client), limit: Int.max) where event.type == "PhotoAttached" {
-            if let photo = try Recorder.decode(event) as? Stipple_V1_PhotoAttached, photo.sealedSha256 == wanted { found = photo }
-        }
-        guard let found else { throw Unavailable.unknown }
+    /// - Throws: ``Unavailable/erased``; ``DiscretionError/unsealable(client:reason:)`` for
+    ///   bytes that do not open (altered, or another client's).
+    package static func open(_ photo: Stipple_V1_PhotoAttached, client: String, keys: ClientKeys) async throws -> [UInt8] {
+        let wanted = photo.sealedSha256
         guard case .key(let key) = try await keys.lookup(client) else { throw Unavailable.erased }
         let sealed = try await keys.log.readTables { db -> [UInt8]? in
             guard try db.tableExists("attachments") else { return nil }
@@ -102,7 +95,7 @@ public enum Photos {
             throw DiscretionError.unsealable(client: client, reason: "the stored photo is not the one its event names (altered)")
         }
         do {
-            return (found, try Sealing.open(sealed, client: client, context: context, key: key))
+            return try Sealing.open(sealed, client: client, context: context, key: key)
         } catch {
             throw DiscretionError.unsealable(client: client, reason: "the photo does not open with the client's key")
         }

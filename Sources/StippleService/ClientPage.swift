@@ -110,14 +110,10 @@ public struct CourseGlance: Sendable, Hashable {
                 glance.estimatedSessions = consultation.estimatedSessions
                 glance.plannedAreas = areaNames(consultation.areas)
             case let consent as Stipple_V1_ConsentSigned:
-                var covers: [String] = []
-                if consent.coversProcedure { covers.append("procedure") }
-                if consent.coversPhotos { covers.append("photos") }
-                if consent.coversMarketing { covers.append("marketing") }
                 let clinic = consent.clinicID.isEmpty ? home : consent.clinicID
-                let form = consent.formID.isEmpty ? consent.formVersion : "\(consent.formID) \(consent.formVersion)"
                 glance.consents.append(Consent(
-                    form: form, formID: consent.formID, version: consent.formVersion, day: times[clinic].day(of: consent.signedAt), covers: covers))
+                    form: consent.formLabel, formID: consent.formID, version: consent.formVersion, day: times[clinic].day(of: consent.signedAt),
+                    covers: consent.scopes))
             case let booked as Stipple_V1_SessionBooked:
                 bookings[booked.bookingID] = Booking(
                     id: booked.bookingID, startsAt: booked.startsAt.seconds, clinic: booked.clinicID, technician: booked.technicianID,

@@ -57,19 +57,15 @@ extension Session {
         // client logs no access for a photo nobody receives.
         let events = try await classified { try await log.read(stream: Recorder.Streams.client(id), limit: Int.max) }
         let wanted = sha256.lowercased()
-        let named = events.contains { event in
-            event.type == "PhotoAttached" && (try? Recorder.decode(event) as? Stipple_V1_PhotoAttached)?.sealedSha256 == wanted
-        }
-        guard named else { throw ServiceError.notFound("client \(id) has no photo \(sha256)") }
+        let named = events.lazy.filter { $0.type == "PhotoAttached" }
+            .compactMap { try? Recorder.decode($0) as? Stipple_V1_PhotoAttached }.first { $0.sealedSha256 == wanted }
+        guard let photo = named else { throw ServiceError.notFound("client \(id) has no photo \(sha256)") }
         if try await classified({ try await ClientKeys.isErased(id, in: log) }) {
             throw ServiceError(.refused, "client \(id)'s personal data was erased: their photos are gone")
         }
         try await disclose(id, purpose: purpose, use: .photo)
         do {
-            let (photo, bytes) = try await Photos.open(sha256, client: id, keys: keys)
-            return ShownPhoto(photo: photo, bytes: bytes)
-        } catch Photos.Unavailable.unknown {
-            throw ServiceError.notFound("client \(id) has no photo \(sha256)")
+            return ShownPhoto(photo: photo, bytes: try await Photos.open(photo, client: id, keys: keys))
         } catch Photos.Unavailable.erased {
             throw ServiceError(.refused, "client \(id)'s personal data was erased: their photos are gone")
         } catch {

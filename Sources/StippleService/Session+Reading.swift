@@ -88,8 +88,8 @@ extension Session {
                 // The photos themselves are part of the person's record (subject access).
                 guard let keys, event.type == "PhotoAttached", let photo = try Recorder.decode(event) as? Stipple_V1_PhotoAttached else { continue }
                 var entry: [String: JSONValue] = ["eventId": .string(event.id.uuidString.lowercased()), "sha256": .string(photo.sealedSha256), "mediaType": .string(photo.mediaType)]
-                if let opened = try? await Photos.open(photo.sealedSha256, client: id, keys: keys) {
-                    entry["base64"] = .string(Data(opened.bytes).base64EncodedString())
+                if let opened = try? await Photos.open(photo, client: id, keys: keys) {
+                    entry["base64"] = .string(Data(opened).base64EncodedString())
                 } else {
                     entry["unavailable"] = .string("erased or unreadable")
                 }

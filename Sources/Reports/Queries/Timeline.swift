@@ -28,12 +28,8 @@ enum Timeline {
             if !consultation.contraindications.isEmpty { parts.append("contraindications: " + consultation.contraindications.joined(separator: ", ")) }
             return (day(consultation.consultedAt), parts.joined(separator: "; "))
         case let consent as Stipple_V1_ConsentSigned:
-            var scope: [String] = []
-            if consent.coversProcedure { scope.append("procedure") }
-            if consent.coversPhotos { scope.append("photos") }
-            if consent.coversMarketing { scope.append("marketing") }
-            let form = consent.formID.isEmpty ? consent.formVersion : "\(consent.formID) \(consent.formVersion)"
-            var text = "consent \(form) signed, covering \(scope.isEmpty ? "nothing" : scope.joined(separator: ", "))"
+            let scope = consent.scopes
+            var text = "consent \(consent.formLabel) signed, covering \(scope.isEmpty ? "nothing" : scope.joined(separator: ", "))"
             if !consent.formSha256.isEmpty { text += "; text sha256 \(consent.formSha256)" }
             return (day(consent.signedAt), text)
         case let booked as Stipple_V1_SessionBooked:

@@ -78,9 +78,8 @@ extension Stipple {
                         throw Failure.badInput("form \(form) has no version \(version ?? "") (`stipple form list` shows them)")
                     }
                     let published = shown.published
-                    let covers = [published.coversProcedure ? "procedure" : nil, published.coversPhotos ? "photos" : nil, published.coversMarketing ? "marketing" : nil]
                     Output.error("form \(form) version \(name)" + (published.title.isEmpty ? "" : ": \(published.title)")
-                        + "; covers \(covers.compactMap { $0 }.joined(separator: ", ")); sha256 \(published.textSha256)"
+                        + "; covers \(published.scopes.joined(separator: ", ")); sha256 \(published.textSha256)"
                         + (shown.withdrawn.map { "; WITHDRAWN (\($0.reason))" } ?? ""))
                     // The text alone on standard output, byte for byte as published.
                     FileHandle.standardOutput.write(Data(published.text.utf8))

@@ -25,9 +25,9 @@ extension WebPages {
         model.consentForm = ConsentFormView(id: form, versions: state.order.reversed().compactMap { name in
             guard let version = state.versions[name] else { return nil }
             let published = version.published
-            let covers = [published.coversProcedure ? "the procedure" : nil, published.coversPhotos ? "photos" : nil, published.coversMarketing ? "marketing" : nil]
+            let covers = published.scopes.map { $0 == "procedure" ? "the procedure" : $0 }
             return ConsentFormView.Version(
-                version: name, title: published.title, covers: covers.compactMap { $0 }.joined(separator: ", "), sha256: published.textSha256,
+                version: name, title: published.title, covers: covers.joined(separator: ", "), sha256: published.textSha256,
                 published: published.hasPublishedAt ? utc.day(of: published.publishedAt).description : "",
                 withdrawn: version.withdrawn.map { "Withdrawn: \($0.reason)" }, text: published.text)
         })

@@ -113,3 +113,23 @@ public enum ConsentRules {
         return .success(accepted)
     }
 }
+
+extension Stipple_V1_ConsentSigned {
+    /// `smp-consent v4`, or the version alone for a consent recorded before forms were
+    /// published in the chain.
+    public var formLabel: String { formID.isEmpty ? formVersion : "\(formID) \(formVersion)" }
+
+    /// What it covers, in words: `procedure`, `photos`, `marketing`.
+    public var scopes: [String] { ConsentRules.scopes(procedure: coversProcedure, photos: coversPhotos, marketing: coversMarketing) }
+}
+
+extension Stipple_V1_ConsentFormPublished {
+    /// What the form covers, in words: `procedure`, `photos`, `marketing`.
+    public var scopes: [String] { ConsentRules.scopes(procedure: coversProcedure, photos: coversPhotos, marketing: coversMarketing) }
+}
+
+extension ConsentRules {
+    static func scopes(procedure: Bool, photos: Bool, marketing: Bool) -> [String] {
+        [procedure ? "procedure" : nil, photos ? "photos" : nil, marketing ? "marketing" : nil].compactMap { $0 }
+    }
+}

@@ -50,18 +50,20 @@ public struct ClientState: Sendable, Hashable {
             // A typed correction of a session or touch-up: the rules see it as corrected
             // (its number, clinic and start), as the reports do.
             guard let target = UUID(uuidString: amended.correctsEventID), let index = procedureIndex[target] else { break }
+            // The three fields kept, as the event's own type (a touch-up is number 0).
             let procedure = procedures[index]
-            var session = Stipple_V1_SessionRecordedV2()
-            session.sessionNumber = procedure.number
-            session.clinicID = procedure.clinicID
-            session.startedAt.seconds = procedure.startedAt
-            var touchUp = Stipple_V1_TouchUpRecorded()
-            touchUp.clinicID = procedure.clinicID
-            touchUp.startedAt.seconds = procedure.startedAt
-            if let corrected = Amendments.corrected(session, by: amended) as? Stipple_V1_SessionRecordedV2, procedure.number > 0 {
+            if procedure.number > 0 {
+                var session = Stipple_V1_SessionRecordedV2()
+                session.sessionNumber = procedure.number
+                session.clinicID = procedure.clinicID
+                session.startedAt.seconds = procedure.startedAt
+                guard let corrected = Amendments.corrected(session, by: amended) as? Stipple_V1_SessionRecordedV2 else { break }
                 procedures[index] = Procedure(number: corrected.sessionNumber, clinicID: corrected.clinicID, startedAt: corrected.startedAt.seconds)
-            }
-            if let corrected = Amendments.corrected(touchUp, by: amended) as? Stipple_V1_TouchUpRecorded, procedure.number == 0 {
+            } else {
+                var touchUp = Stipple_V1_TouchUpRecorded()
+                touchUp.clinicID = procedure.clinicID
+                touchUp.startedAt.seconds = procedure.startedAt
+                guard let corrected = Amendments.corrected(touchUp, by: amended) as? Stipple_V1_TouchUpRecorded else { break }
                 procedures[index] = Procedure(number: 0, clinicID: corrected.clinicID, startedAt: corrected.startedAt.seconds)
             }
         case is Stipple_V1_ClientMarkedConfidential: confidential = true
