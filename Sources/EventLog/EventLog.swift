@@ -270,6 +270,10 @@ public final class EventLog: Sendable {
 
     /// The names of the streams whose names start with `prefix` (by their bytes), sorted.
     public func streamNames(prefix: String) async throws -> [String] {
+        try await read { db in try Self.streamNames(prefix: prefix, db) }
+    }
+
+    static func streamNames(prefix: String, _ db: Database) throws -> [String] {
         // A range of the name index (names compare by their bytes) when the prefix has an
         // upper bound, not a scan of every stream (a chain has one per client).
         var upper = Array(prefix.utf8)
@@ -277,11 +281,9 @@ public final class EventLog: Sendable {
         if let last = upper.last { upper[upper.count - 1] = last + 1 }
         let range = upper.isEmpty ? "" : "name >= ? AND name < CAST(? AS TEXT) AND "
         let bounds: StatementArguments = upper.isEmpty ? [] : [prefix, Data(upper)]
-        return try await read { db in
-            try String.fetchAll(
-                db, sql: "SELECT name FROM streams WHERE \(range)substr(CAST(name AS BLOB), 1, ?) = CAST(? AS BLOB) ORDER BY name",
-                arguments: bounds + [prefix.utf8.count, prefix])
-        }
+        return try String.fetchAll(
+            db, sql: "SELECT name FROM streams WHERE \(range)substr(CAST(name AS BLOB), 1, ?) = CAST(? AS BLOB) ORDER BY name",
+            arguments: bounds + [prefix.utf8.count, prefix])
     }
 
     /// Up to `limit` events of one stream, from version `from` (inclusive) in `direction`.

@@ -160,8 +160,10 @@ public struct DemoChain {
                     batch.quantity = 24
                     batch.clinicID = clinic
                     batch.receivedAt = timestamp(received, hour: 8)
-                    lots[lot] = (kind, clinic, received, received.adding(days: 730), nil)
-                    let event = try Recorder.newEvent(batch, type: "BatchReceived", stream: Recorder.Streams.batch(lot), expected: .noStream, metadata: staff)
+                    // By lot id (LotIdentity): number and manufacturer.
+                    let id = LotIdentity.id(lot: lot, manufacturer: batch.manufacturer)
+                    lots[id] = (kind, clinic, received, received.adding(days: 730), nil)
+                    let event = try Recorder.newEvent(batch, type: "BatchReceived", stream: Recorder.Streams.batch(id), expected: .noStream, metadata: staff)
                     decisions.append(Recorder.plain(event))
                 }
             }
@@ -169,7 +171,7 @@ public struct DemoChain {
             received = received.adding(months: 3)
         }
         // One pigment lot is recalled 45 days into its second quarter.
-        let recalledLot = "PB-TOR-1"
+        let recalledLot = LotIdentity.id(lot: "PB-TOR-1", manufacturer: "Perma Blend")
         if let lot = lots[recalledLot] {
             let day = lot.received.adding(days: 45)
             var recall = Stipple_V1_BatchRecalled()
@@ -372,13 +374,15 @@ public struct DemoChain {
         }
         guard let pigmentLot = usable(.pigment), let cartridgeLot = usable(.cartridge) else { return nil }
         var pigment = Stipple_V1_PigmentUse()
-        pigment.lot = pigmentLot
+        pigment.lot = LotIdentity.number(of: pigmentLot)
+        pigment.batchID = pigmentLot
         pigment.brand = "Perma Blend"
         pigment.shade = "SMP Dark Grey"
         pigment.expiry = lots[pigmentLot]!.expiry.description
         pigment.dilutionPercent = Int32(random.int(2...5) * 10)
         var cartridge = Stipple_V1_CartridgeUse()
-        cartridge.lot = cartridgeLot
+        cartridge.lot = LotIdentity.number(of: cartridgeLot)
+        cartridge.batchID = cartridgeLot
         cartridge.manufacturer = "Kwadron"
         cartridge.configuration = .needleConfiguration3Rl
         cartridge.diameterMm = 0.25

@@ -21,7 +21,10 @@ public struct Recorder: Sendable {
     public enum Streams {
         public static func client(_ id: String) -> String { "client-" + id }
         public static func technician(_ id: String) -> String { "technician-" + id }
-        public static func batch(_ lot: String) -> String { "batch-" + lot }
+        /// The stream of the lot `id` (see ``LotIdentity``).
+        public static func batch(_ id: String) -> String { "batch-" + id }
+        /// The stream of the lot `lot` of `manufacturer`, as a receipt starts it.
+        public static func batch(lot: String, manufacturer: String) -> String { batch(LotIdentity.id(lot: lot, manufacturer: manufacturer)) }
         public static func clinic(_ id: String) -> String { "clinic-" + id }
         public static func access(_ client: String) -> String { "access-" + client }
         public static func form(_ id: String) -> String { "form-" + id }
@@ -132,9 +135,11 @@ public struct Recorder: Sendable {
     ) -> Decision {
         { reader in
             let clientStream = Streams.client(clientID)
+            var session = session
+            (session.pigments, session.cartridges) = try resolvedLots(session.pigments, session.cartridges, lotVisible: lotVisible, reader)
             let context = try context(
                 client: clientStream, clinic: session.clinicID, technician: session.technicianID, supervisor: session.supervisorID,
-                lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot), lotVisible: lotVisible, reader)
+                lots: session.pigments.map(\.lotID) + session.cartridges.map(\.lotID), lotVisible: lotVisible, reader)
             let decision = try SessionRules.decide(session, context: context).get()
             var metadata = metadata
             // Audit flags are the rules' to set, never the caller's.
@@ -152,9 +157,11 @@ public struct Recorder: Sendable {
     ) -> Decision {
         { reader in
             let clientStream = Streams.client(clientID)
+            var touchUp = touchUp
+            (touchUp.pigments, touchUp.cartridges) = try resolvedLots(touchUp.pigments, touchUp.cartridges, lotVisible: lotVisible, reader)
             let context = try context(
                 client: clientStream, clinic: touchUp.clinicID, technician: touchUp.technicianID, supervisor: touchUp.supervisorID,
-                lots: touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot), lotVisible: lotVisible, reader)
+                lots: touchUp.pigments.map(\.lotID) + touchUp.cartridges.map(\.lotID), lotVisible: lotVisible, reader)
             let accepted = try SessionRules.decideTouchUp(touchUp, context: context).get()
             return [try newEvent(
                 accepted, type: "TouchUpRecorded", stream: clientStream,
@@ -192,6 +199,18 @@ public struct Recorder: Sendable {
     package static func amendment(client clientID: String, _ amendment: Stipple_V1_RecordAmended, metadata: EventMetadata, id: UUID = UUID.v7()) -> Decision {
         { reader in
             let stream = Streams.client(clientID)
+            var amendment = amendment
+            // Corrected lots are named as a procedure's are: by number and manufacturer.
+            switch amendment.corrected {
+            case .session(var session)?:
+                (session.pigments, session.cartridges) = try resolvedLots(session.pigments, session.cartridges, reader)
+                amendment.session = session
+            case .touchUp(var touchUp)?:
+                (touchUp.pigments, touchUp.cartridges) = try resolvedLots(touchUp.pigments, touchUp.cartridges, reader)
+                amendment.touchUp = touchUp
+            case nil:
+                break
+            }
             var client = ClientState()
             let targetID = UUID(uuidString: amendment.correctsEventID)
             var events: [(id: UUID, type: String, message: any SwiftProtobuf.Message)] = []
@@ -226,8 +245,12 @@ public struct Recorder: Sendable {
         case let registered as Stipple_V1_ClientRegistered
             where !registered.clientID.isEmpty && registered.clientID != StreamCategory.client.id(in: event.stream):
             violations.append(RuleViolation(.valueInRange, field: "clientId", "is \(registered.clientID), but the stream is \(event.stream): leave it out or make them agree"))
-        case let batch as Stipple_V1_BatchReceived where !batch.lot.isEmpty && batch.lot != StreamCategory.batch.id(in: event.stream):
-            violations.append(RuleViolation(.valueInRange, field: "lot", "is \(batch.lot), but the stream is \(event.stream): make them agree"))
+        case let batch as Stipple_V1_BatchReceived
+            where !batch.lot.isEmpty && Streams.batch(lot: batch.lot, manufacturer: batch.manufacturer) != event.stream:
+            // A lot is its manufacturer and its number (LotIdentity): one stream per pair.
+            let stream = Streams.batch(lot: batch.lot, manufacturer: batch.manufacturer)
+            let of = batch.manufacturer.isEmpty ? "with no manufacturer" : "of \(batch.manufacturer)"
+            violations.append(RuleViolation(.valueInRange, field: "lot", "lot \(batch.lot) \(of) is the stream \(stream), not \(event.stream)"))
         default:
             break
         }
@@ -251,6 +274,17 @@ public struct Recorder: Sendable {
     ///
     /// - Returns: the event to record (a consent's or a form's hash pinned).
     static func checkSubject(of event: NewEvent, message: any SwiftProtobuf.Message, _ reader: TransactionReader) throws -> NewEvent {
+        if let batch = message as? Stipple_V1_BatchReceived, !batch.manufacturer.isEmpty {
+            // A lot received before lot identity has the number alone as its stream: the
+            // same manufacturer's lot is that one, not a second stream of the pair.
+            let earlier = try lots(numbered: batch.lot, reader).first {
+                !LotIdentity.namesManufacturer($0.id) && LotIdentity.slug($0.received?.manufacturer ?? "") == LotIdentity.slug(batch.manufacturer)
+            }
+            if let earlier {
+                throw Refusal([RuleViolation(
+                    .valueInRange, field: "lot", "lot \(batch.lot) of \(batch.manufacturer) was received already (stream \(Streams.batch(earlier.id)))")])
+            }
+        }
         guard !creationTypes.contains(event.type) else { return event }
         switch StreamCategory(stream: event.stream) {
         case .client?:
@@ -357,6 +391,55 @@ public struct Recorder: Sendable {
             if batch.received != nil || batch.recalled != nil, lotVisible(batch.received) { batches[lot] = batch }
         }
         return SessionContext(client: client, technician: technicianState, supervisor: supervisorState, lots: batches, times: times)
+    }
+
+    /// The lots numbered `number` (see ``LotIdentity``) that the recording user may see, by
+    /// id, with their receipts (`nil`: a lot's stream with no receipt, e.g. an import's).
+    static func lots(
+        numbered number: String, lotVisible: LotVisibility = { _ in true }, _ reader: TransactionReader
+    ) throws -> [(id: String, received: Stipple_V1_BatchReceived?)] {
+        let plain = Streams.batch(number)
+        return try reader.streamNames(prefix: plain).compactMap { stream in
+            guard stream == plain || stream.hasPrefix(plain + String(LotIdentity.separator)),
+                  let id = StreamCategory.batch.id(in: stream) else { return nil }
+            let received = try reader.read(stream: stream, limit: 1).first.flatMap { try decode($0) as? Stipple_V1_BatchReceived }
+            return lotVisible(received) ? (id, received) : nil
+        }
+    }
+
+    /// Names in each use the lot it used (`batchID`), found by its number and its
+    /// manufacturer (a pigment's brand) among the lots the user may see.
+    ///
+    /// - Throws: ``Refusal`` naming each use whose lot is ambiguous (two manufacturers'
+    ///   lots share the number and none was named) or is not the manufacturer's named.
+    ///   A lot not found is left to the rules ("never received").
+    static func resolvedLots(
+        _ pigments: [Stipple_V1_PigmentUse], _ cartridges: [Stipple_V1_CartridgeUse],
+        lotVisible: LotVisibility = { _ in true }, _ reader: TransactionReader
+    ) throws -> ([Stipple_V1_PigmentUse], [Stipple_V1_CartridgeUse]) {
+        var violations: [RuleViolation] = []
+        /// The use's lot number and the lot's id (empty: not found).
+        func resolve(lot: String, manufacturer: String, batchID: String, field: String) throws -> (lot: String, batchID: String) {
+            guard batchID.isEmpty, !lot.isEmpty else { return (lot, batchID) }
+            let number = LotIdentity.number(of: lot)
+            let resolution = LotIdentity.resolve(lot: lot, manufacturer: manufacturer, among: try lots(numbered: number, lotVisible: lotVisible, reader))
+            if let problem = resolution.problem(lot: lot, manufacturer: manufacturer) {
+                violations.append(RuleViolation(.lotReceived, field: field, problem))
+            }
+            if case .found(let id) = resolution { return (number, id) }
+            return (number, "")
+        }
+        var pigments = pigments, cartridges = cartridges
+        for (index, use) in pigments.enumerated() {
+            (pigments[index].lot, pigments[index].batchID) = try resolve(
+                lot: use.lot, manufacturer: use.brand, batchID: use.batchID, field: "pigments[\(index)].brand")
+        }
+        for (index, use) in cartridges.enumerated() {
+            (cartridges[index].lot, cartridges[index].batchID) = try resolve(
+                lot: use.lot, manufacturer: use.manufacturer, batchID: use.batchID, field: "cartridges[\(index)].manufacturer")
+        }
+        if !violations.isEmpty { throw Refusal(violations) }
+        return (pigments, cartridges)
     }
 
     /// The time zones of `clinics`, from their `ClinicOpened` (the chain's default zone

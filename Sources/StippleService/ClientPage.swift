@@ -129,14 +129,14 @@ public struct CourseGlance: Sendable, Hashable {
                 let areas = areaNames(session.areas)
                 glance.procedures.append(Procedure(
                     number: session.sessionNumber, touchUp: false, day: times[session.clinicID].day(of: session.startedAt), clinic: session.clinicID,
-                    technician: session.technicianID, areas: areas, lots: session.pigments.map(\.lot) + session.cartridges.map(\.lot)))
+                    technician: session.technicianID, areas: areas, lots: session.pigments.map(\.lotID) + session.cartridges.map(\.lotID)))
                 for area in areas { glance.areaCounts[area, default: 0] += 1 }
             case let touchUp as Stipple_V1_TouchUpRecorded:
                 bookings[touchUp.bookingID] = nil
                 let areas = areaNames(touchUp.areas)
                 glance.procedures.append(Procedure(
                     number: 0, touchUp: true, day: times[touchUp.clinicID].day(of: touchUp.startedAt), clinic: touchUp.clinicID,
-                    technician: touchUp.technicianID, areas: areas, lots: touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot)))
+                    technician: touchUp.technicianID, areas: areas, lots: touchUp.pigments.map(\.lotID) + touchUp.cartridges.map(\.lotID)))
                 for area in areas { glance.areaCounts[area, default: 0] += 1 }
             default:
                 break
@@ -149,6 +149,9 @@ public struct CourseGlance: Sendable, Hashable {
 
 /// A lot a clinic can use today.
 public struct LotOnHand: Sendable, Hashable {
+    /// The lot's id (``LotIdentity``): what a form sends and a link names.
+    public var id: String
+    /// The lot number, as printed.
     public var lot: String
     /// pigment or cartridge.
     public var kind: String
@@ -161,7 +164,8 @@ public struct LotOnHand: Sendable, Hashable {
     public var diameterMm: Double
 
     /// The cartridge as typed input writes it (`LOT:3RL:0.25`), for ``TypedInput/cartridge(_:)``.
-    public var cartridgeInput: String { "\(lot):\(configuration):\(diameterMm)" }
+    /// It names the lot by its id, so that two manufacturers' lots of one number stay apart.
+    public var cartridgeInput: String { "\(id):\(configuration):\(diameterMm)" }
 }
 
 extension Session {
@@ -217,12 +221,12 @@ extension Session {
             let time = try await service.clinicTimes(mentionedIn: [], plus: [clinic])[clinic]
             let today = time.day(of: configuration.nowSeconds)
             var lots: [LotStatus] = []
-            for state in try await service.lotDirectory.current(log: log).values {
+            for (id, state) in try await service.lotDirectory.current(log: log) {
                 guard let received = state.received, received.clinicID == clinic, let expiry = state.expiry else { continue }
                 let cartridge = received.kind == .cartridge
                 let configurationName = cartridge ? (received.configuration == .needleConfiguration1Rl ? "1RL" : "3RL") : ""
                 let lot = LotOnHand(
-                    lot: received.lot, kind: cartridge ? "cartridge" : "pigment", manufacturer: received.manufacturer,
+                    id: id, lot: received.lot, kind: cartridge ? "cartridge" : "pigment", manufacturer: received.manufacturer,
                     description: cartridge ? "\(configurationName) \(received.diameterMm) mm" : received.shade, expiry: expiry,
                     configuration: configurationName, diameterMm: cartridge ? received.diameterMm : 0)
                 let status: LotStatus.State
@@ -237,7 +241,7 @@ extension Session {
                 }
                 lots.append(LotStatus(lot: lot, state: status, received: time.day(of: received.receivedAt), opened: state.openedAt.map { time.day(of: $0) }))
             }
-            return lots.sorted { ($0.lot.kind, $0.lot.lot) < ($1.lot.kind, $1.lot.lot) }
+            return lots.sorted { ($0.lot.kind, $0.lot.lot, $0.lot.id) < ($1.lot.kind, $1.lot.lot, $1.lot.id) }
         }
     }
 }

@@ -70,7 +70,7 @@ extension Session {
             lotsExpiring: [], lapses: [], due: nil, notice: notice)
         guard (try? AccessPolicy.check(principal, .recordClinical, clinic: clinic)) != nil else { return day }
         let soon = today.adding(days: 30)
-        day.lotsExpiring = try await lotsOnHand(at: clinic).filter { $0.expiry <= soon }.sorted { ($0.expiry, $0.lot) < ($1.expiry, $1.lot) }
+        day.lotsExpiring = try await lotsOnHand(at: clinic).filter { $0.expiry <= soon }.sorted { ($0.expiry, $0.id) < ($1.expiry, $1.id) }
         var lapses: [ClinicDay.Lapse] = []
         for file in try await technicianFiles(on: today) where file.clinics.contains(where: { $0.clinic == clinic }) {
             for certification in file.certifications where certification.holds {

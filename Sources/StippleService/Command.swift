@@ -167,12 +167,15 @@ extension EventMetadata {
     }
 }
 
-/// The stream names of the domain: `client-<id>`, `technician-<id>`, `batch-<lot>`,
+/// The stream names of the domain: `client-<id>`, `technician-<id>`, `batch-<lot id>`,
 /// `clinic-<id>`, `access-<client>`.
 public enum Streams {
     public static func client(_ id: String) -> String { Recorder.Streams.client(id) }
     public static func technician(_ id: String) -> String { Recorder.Streams.technician(id) }
-    public static func batch(_ lot: String) -> String { Recorder.Streams.batch(lot) }
+    /// The stream of the lot `id` (see ``LotIdentity``).
+    public static func batch(_ id: String) -> String { Recorder.Streams.batch(id) }
+    /// The stream a receipt of lot `lot` of `manufacturer` starts.
+    public static func batch(lot: String, manufacturer: String) -> String { Recorder.Streams.batch(lot: lot, manufacturer: manufacturer) }
     public static func clinic(_ id: String) -> String { Recorder.Streams.clinic(id) }
     public static func access(_ client: String) -> String { Recorder.Streams.access(client) }
     public static func form(_ id: String) -> String { Recorder.Streams.form(id) }

@@ -7,7 +7,7 @@ import Treatment
 ///
 /// Ids (the part of a stream name after its prefix, and every `…Id`, `lot` and `lots`
 /// field) are 1 to 64 ASCII letters, digits, `-`, `_` and `.`, starting with a letter or a
-/// digit. ASCII on purpose: Swift compares strings by canonical equivalence and SQLite by
+/// digit; a lot's id may add `~` and its manufacturer's slug (``LotIdentity``). ASCII on purpose: Swift compares strings by canonical equivalence and SQLite by
 /// bytes, so `é` written two ways would be one client in a report and two streams in the
 /// log; a combining mark after `client-` would hide a client's stream from every check
 /// that reads its prefix; a newline or a path (`../x`) in an id would forge rows of text
@@ -24,6 +24,20 @@ enum InputHygiene {
         guard isAlphanumeric(bytes[0]) else { return "must start with a letter or a digit" }
         guard bytes.allSatisfy({ isAlphanumeric($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E }) else {
             return "may hold only ASCII letters, digits, '-', '_' and '.'"
+        }
+        return nil
+    }
+
+    /// Why `id` cannot be a lot's id (see ``LotIdentity``), or `nil` when it can: an id (the
+    /// lot number), then optionally `~` and its manufacturer's slug (lower-case ASCII
+    /// letters, digits and `-`, at most ``LotIdentity/maximumSlugLength``).
+    static func lotIDProblem(_ id: String) -> String? {
+        guard let separator = id.firstIndex(of: LotIdentity.separator) else { return idProblem(id) }
+        if let problem = idProblem(String(id[..<separator])) { return problem }
+        let slug = Array(id[id.index(after: separator)...].utf8)
+        let slugByte: (UInt8) -> Bool = { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D }
+        guard (1...LotIdentity.maximumSlugLength).contains(slug.count), slug.allSatisfy(slugByte) else {
+            return "must be a lot number, or a lot number, \"~\" and its manufacturer in at most \(LotIdentity.maximumSlugLength) lower-case letters, digits and '-'"
         }
         return nil
     }
@@ -57,7 +71,8 @@ enum InputHygiene {
 
     /// Checks the id in a stream name.
     static func check(stream: String) throws(ServiceError) {
-        if let category = StreamCategory(stream: stream), let id = category.id(in: stream), let problem = idProblem(id) {
+        if let category = StreamCategory(stream: stream), let id = category.id(in: stream),
+           let problem = category == .batch ? lotIDProblem(id) : idProblem(id) {
             throw ServiceError.badInput("field \"stream\": \"\(printable(id))\" cannot be an id: it \(problem)")
         }
     }
@@ -94,8 +109,10 @@ enum InputHygiene {
         case .array(let items):
             for (index, item) in items.enumerated() { try check(item, path: "\(path)[\(index)]", key: key == "lots" ? "lot" : key) }
         case .string(let text):
-            let isID = key == "lot" || key.hasSuffix("Id")
-            if isID, !text.isEmpty, let problem = idProblem(text) {
+            // A lot (a use's, a reaction's) may be named by its id (LotIdentity).
+            let isLot = key == "lot" || key == "batchId"
+            let isID = isLot || key.hasSuffix("Id")
+            if isID, !text.isEmpty, let problem = isLot ? lotIDProblem(text) : idProblem(text) {
                 throw ServiceError.badInput("field \"\(path)\": \"\(printable(text))\" cannot be an id: it \(problem)")
             }
             if let problem = textProblem(text) { throw ServiceError.badInput("field \"\(path)\" \(problem)") }

@@ -13,7 +13,7 @@ actor LotDirectory {
     /// The log position read up to (`nil`: not built yet).
     private var position: Int64?
 
-    /// Catches up with the log, then returns each lot's state by lot number.
+    /// Catches up with the log, then returns each lot's state by lot id (its stream's, see `LotIdentity`).
     func current(log: EventLog) async throws -> [String: BatchState] {
         if let position {
             var from = position + 1

@@ -142,6 +142,33 @@ extension Session {
 }
 
 extension Session {
+    /// The lots the user may see, by their receipts: a clinic's staff see their clinics'
+    /// lots only (another clinic's lot is, to them, a lot never received).
+    var lotVisible: Recorder.LotVisibility {
+        let principal = self.principal
+        return { received in !principal.role.isClinicScoped || received.map { principal.clinics.contains($0.clinicID) } ?? false }
+    }
+
+    /// The id of the lot a user names (see ``LotIdentity``): a lot's id as it is, or a lot
+    /// number, with its manufacturer where two manufacturers' lots share the number. A lot
+    /// found nowhere gets the id the values make (what it is called if it is received).
+    ///
+    /// - Throws: ``ServiceError`` `badInput` when the number is ambiguous, or is not the
+    ///   named manufacturer's, among the lots the user may see.
+    public func lotID(_ lot: String, manufacturer: String = "") async throws(ServiceError) -> String {
+        let lot = lot.trimmingCharacters(in: .whitespaces), manufacturer = manufacturer.trimmingCharacters(in: .whitespaces)
+        let number = LotIdentity.number(of: lot)
+        let visible = lotVisible
+        let candidates = try await classified {
+            try await service.lotDirectory.current(log: log).compactMap { id, state -> (id: String, received: Stipple_V1_BatchReceived?)? in
+                LotIdentity.number(of: id) == number && visible(state.received) ? (id, state.received) : nil
+            }
+        }
+        let resolution = LotIdentity.resolve(lot: lot, manufacturer: manufacturer, among: candidates)
+        if let problem = resolution.problem(lot: lot, manufacturer: manufacturer) { throw ServiceError.badInput(problem) }
+        return resolution.id(lot: lot, manufacturer: manufacturer)
+    }
+
     /// The time of the clinic that received `lot`, for a command about the lot that names
     /// no clinic (a discard). Users of other clinics get the chain's default (as for
     /// ``clinicTime(ofClient:)``: the answer tells nothing of another clinic's lots).

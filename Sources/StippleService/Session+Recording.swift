@@ -34,15 +34,24 @@ extension Session {
     ///   (`wasAlreadyStored`); the key given with another request is refused.
     public func record(_ commands: [Command], idempotency: Idempotency? = nil) async throws(ServiceError) -> Recorded {
         guard !commands.isEmpty else { throw ServiceError.badInput("no commands to record") }
+        var commands = commands
+        // A recall names its lot by number (or id), as a clinician reads it: the command is
+        // about the lot's id (LotIdentity), resolved among the lots the user may see.
+        for index in commands.indices {
+            if case .recall(let lot, let recall) = commands[index].action {
+                do {
+                    commands[index].action = .recall(lot: try await lotID(lot), recall)
+                } catch {
+                    throw commands[index].line.map { error.at(line: $0, nothingWritten: "Nothing was recorded.") } ?? error
+                }
+            }
+        }
         let ids = commands.map { command -> UUID in
             if let id = command.id { return id }
             if case .record(let event) = command.action { return event.id }
             return configuration.newID()
         }
-        let principal = self.principal
-        let lotVisible: Recorder.LotVisibility = { received in
-            !principal.role.isClinicScoped || received.map { principal.clinics.contains($0.clinicID) } ?? false
-        }
+        let lotVisible = self.lotVisible
         // What the input says alone (ids, text, values) is checked before the write
         // transaction, off the writer, and before the target's access: such a refusal is
         // the same whatever the log holds.

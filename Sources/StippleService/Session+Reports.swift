@@ -115,6 +115,9 @@ extension Session {
     /// - Throws: ``ServiceError`` (`denied`, `notFound` for an unknown clinic, lot or
     ///   client, `badInput` for a reversed range).
     public func report(_ request: ReportRequest, purpose: String? = nil) async throws(ServiceError) -> ClinicReports.Report {
+        var request = request
+        // A lot is named by its number (or its id): the report is of the lot's id.
+        if case .lot(let lot) = request { request = .lot(try await lotID(lot)) }
         switch request {
         case .access(let client): return try await accessReport(client: client)
         case .workload(_, _, let clinic): try requireWithoutRevealing(.readReports, clinic: clinic)

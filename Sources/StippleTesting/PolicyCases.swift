@@ -59,10 +59,10 @@ public enum PolicyCases {
         Case(name: "ClientMarkedConfidential", line: record("client-42", "ClientMarkedConfidential", #"{"reason":"public figure"}"#), allowed: [.admin]),
         Case(name: "ClientConfidentialityLifted", line: record("client-44", "ClientConfidentialityLifted", #"{"reason":"no longer"}"#), allowed: [.admin]),
         // Lots: clinical, at the clinic that received them.
-        Case(name: "BatchReceived at Toronto", line: record("batch-PB-3000", "BatchReceived", #"{"lot":"PB-3000","kind":"BATCH_KIND_PIGMENT","manufacturer":"Perma Blend","expiry":"2027-05-31","clinicId":"toronto","receivedAt":"2026-02-25T09:00:00Z"}"#), allowed: torontoClinical),
-        Case(name: "BatchOpened", line: record("batch-PB-1187", "BatchOpened", #"{"openedAt":"2026-02-25T09:00:00Z","clinicId":"toronto"}"#), allowed: torontoClinical),
+        Case(name: "BatchReceived at Toronto", line: record("batch-PB-3000~perma-blend", "BatchReceived", #"{"lot":"PB-3000","kind":"BATCH_KIND_PIGMENT","manufacturer":"Perma Blend","expiry":"2027-05-31","clinicId":"toronto","receivedAt":"2026-02-25T09:00:00Z"}"#), allowed: torontoClinical),
+        Case(name: "BatchOpened", line: record("batch-PB-1187~perma-blend", "BatchOpened", #"{"openedAt":"2026-02-25T09:00:00Z","clinicId":"toronto"}"#), allowed: torontoClinical),
         Case(name: "recall", line: #"{"command":"recall","lot":"PB-1187","data":{"authority":"Health Canada","noticeReference":"RA-1","reason":"contamination","recalledAt":"2026-02-25T09:00:00Z"}}"#, allowed: torontoClinical),
-        Case(name: "BatchDiscarded", line: record("batch-PB-1187", "BatchDiscarded", #"{"discardedAt":"2026-02-25T09:00:00Z","reason":"damaged"}"#), allowed: torontoClinical),
+        Case(name: "BatchDiscarded", line: record("batch-PB-1187~perma-blend", "BatchDiscarded", #"{"discardedAt":"2026-02-25T09:00:00Z","reason":"damaged"}"#), allowed: torontoClinical),
         Case(name: "ExposureIncidentRecorded at Toronto", line: record("incident-1", "ExposureIncidentRecorded", #"{"occurredAt":"2026-02-25T11:00:00Z","clinicId":"toronto","service":"session","bodyPart":"left index finger","providerId":"17"}"#), allowed: torontoClinical),
         // Staff and clinics: admins only.
         Case(name: "TechnicianRegistered", line: record("technician-30", "TechnicianRegistered", #"{"registeredAt":"2026-02-25T09:00:00Z","personal":{"name":"T. Thirty"}}"#), allowed: [.admin]),
@@ -80,7 +80,7 @@ public enum PolicyCases {
         // clinic on another clinic's client grants nothing.
         Case(name: "ConsentSigned on a Brampton client", line: record("client-43", "ConsentSigned", #"{"formId":"smp-consent","formVersion":"v5","signedAt":"2026-02-25T10:00:00Z","coversProcedure":true}"#), allowed: [.admin, .bramptonClinician]),
         Case(name: "SessionBooked on a Brampton client, naming Toronto", line: record("client-43", "SessionBooked", booking), allowed: [.admin]),
-        Case(name: "BatchOpened of a Brampton lot", line: record("batch-PB-2000", "BatchOpened", #"{"openedAt":"2026-02-25T09:00:00Z","clinicId":"brampton"}"#), allowed: [.admin, .bramptonClinician]),
+        Case(name: "BatchOpened of a Brampton lot", line: record("batch-PB-2000~perma-blend", "BatchOpened", #"{"openedAt":"2026-02-25T09:00:00Z","clinicId":"brampton"}"#), allowed: [.admin, .bramptonClinician]),
         Case(name: "ClientRegistered at Brampton", line: record("client-51", "ClientRegistered", #"{"clientId":"51","clinicId":"brampton","registeredAt":"2026-02-25T10:00:00Z"}"#), allowed: [.admin, .bramptonClinician]),
         // A confidential client: admins and the clinicians already caring for them; nobody
         // joins the care team by recording.

@@ -34,7 +34,7 @@ struct ClinicReportsTests {
         let details = table.column("details").map(\.description)
         // Recorded at 10:00 UTC: 05:00 in Toronto, where the history shows it.
         #expect(details[8] == "session 1 at toronto by 17; 05:00, 3.0 h; areas hairline; pigments PB-1187 (Perma Blend SMP Dark Grey, 30%); "
-            + "cartridges NC-0412 (3RL 0.25 mm); depth 0.9 mm; amended by event \(amendment)")
+            + "cartridges NC-0412 (Kwadron 3RL 0.25 mm); depth 0.9 mm; amended by event \(amendment)")
         #expect(details[9].hasPrefix("session 2 at toronto by 21 supervised by 17;"))
         #expect(details[11] == "record amended (depthMm): depth was 1.0 mm, not 0.9; corrected to {\"depthMm\":1.0}; corrects event \(session1)")
         #expect(table.value("date", row: 1) == "2026-02-20")
@@ -73,7 +73,7 @@ struct ClinicReportsTests {
         let table = try await reports.audit().sections[0]
         #expect(texts(table, ["date", "client", "procedure", "technician", "supervisor", "rule", "finding"]) == [
             ["2026-03-05", "42", "session 2", "21", "17", "trainee-supervised", "supervisor 17 is not certified on 2026-03-05"],
-            ["2026-03-05", "42", "session 2", "21", "17", "lot-not-recalled", "lot PB-1187 was recalled on 2026-03-03 (Health Canada RA-2026-0042)"],
+            ["2026-03-05", "42", "session 2", "21", "17", "lot-not-recalled", "lot PB-1187 of Perma Blend was recalled on 2026-03-03 (Health Canada RA-2026-0042)"],
         ])
         #expect(table.notes == ["2 procedures checked: 1 with findings (2 in all), 1 clean"])
         // Limited to the first session's day: nothing to report.
@@ -84,7 +84,7 @@ struct ClinicReportsTests {
 
     @Test("lot: where the recalled lot went and whom to contact")
     func lot() async throws {
-        let report = try await reports.lot("PB-1187")
+        let report = try await reports.lot("PB-1187~perma-blend")
         #expect(report.sections[0].title == "Lot PB-1187: pigment, Perma Blend SMP Pigment SMP Dark Grey, expires 2027-05-31, received 2025-12-01 at toronto")
         #expect(texts(report.sections[0], ["date", "client", "procedure", "clinic", "areas"]) == [
             ["2026-03-02", "42", "session 1", "toronto", "hairline"],
@@ -95,7 +95,7 @@ struct ClinicReportsTests {
             ["42", "Ada Example", "+1-416-555-0142", "toronto", "2026-03-05", "2026-03-02"],
         ])
         // A lot never recalled has no contact list.
-        #expect(try await reports.lot("NC-0412").sections.count == 1)
+        #expect(try await reports.lot("NC-0412~kwadron").sections.count == 1)
         await #expect(throws: ReportsError.notFound(what: "lot", id: "XX-1")) { try await reports.lot("XX-1") }
     }
 
@@ -182,9 +182,9 @@ struct ClinicReportsTests {
         let table = try await reports.serviceRecords(from: Day("2026-03-01")!, to: Day("2026-03-31")!).sections[0]
         #expect(texts(table, ["date", "client", "name", "contact", "procedure", "clinic", "provider", "pigmentLots", "cartridgeLots"]) == [
             ["2026-03-02", "42", "Ada Example", "+1-416-555-0142", "session 1", "toronto", "17 (Technician 17)",
-             "PB-1187 (exp. 2027-05-31)", "NC-0412 (exp. 2027-05-31)"],
+             "PB-1187 Perma Blend (exp. 2027-05-31)", "NC-0412 Kwadron (exp. 2027-05-31)"],
             ["2026-03-05", "42", "Ada Example", "+1-416-555-0142", "session 2", "toronto", "21 (Technician 21), supervised by 17",
-             "PB-1187 (exp. 2027-05-31)", "NC-0412 (exp. 2027-05-31)"],
+             "PB-1187 Perma Blend (exp. 2027-05-31)", "NC-0412 Kwadron (exp. 2027-05-31)"],
         ])
         // The correction of session 1 shows beside it; session 2 has none.
         let amendment = scenario.positions["amendment"]!
@@ -196,8 +196,8 @@ struct ClinicReportsTests {
         let from = Day("2026-01-01")!, to = Day("2026-12-31")!
         var tables: [ReportTable] = []
         for report in [
-            try await reports.workload(from: from, to: to), try await reports.audit(), try await reports.lot("PB-1187"),
-            try await reports.lot("NC-0412"), try await reports.due(on: Day("2026-05-01")!), try await reports.serviceRecords(from: from, to: to),
+            try await reports.workload(from: from, to: to), try await reports.audit(), try await reports.lot("PB-1187~perma-blend"),
+            try await reports.lot("NC-0412~kwadron"), try await reports.due(on: Day("2026-05-01")!), try await reports.serviceRecords(from: from, to: to),
             try await reports.conversion(from: from, to: to),
         ] { tables += report.sections }
         return tables
@@ -240,7 +240,7 @@ struct ClinicReportsTests {
         #expect(texts(moved, ["technician", "week", "sessions", "hoursDone"]).filter { $0[0] == "21" } == [
             ["21", "2026-W10", "1", "3.0"], ["21", "2026-W11", "1", "4.0"],
         ])
-        let lot = try await reports.lot("PB-1187")
+        let lot = try await reports.lot("PB-1187~perma-blend")
         #expect(texts(lot.sections[0], ["date", "procedure"]) == [["2026-03-05", "session 2"], ["2026-03-09", "session 1"]])
         #expect(texts(lot.sections[1], ["client", "lastProcedure", "firstExposure"]) == [["42", "2026-03-09", "2026-03-05"]])
         let due = try await reports.due(on: Day("2026-05-01")!)
@@ -270,7 +270,7 @@ struct ClinicReportsTests {
         #expect(rounds >= 13, "one round per event the audit reads")
         let table = try await ClinicReports(log: scenario.log).audit().sections[0]
         #expect(table.column("finding") == [
-            .text("supervisor 17 is not certified on 2026-03-05"), .text("lot PB-1187 was recalled on 2026-03-03 (Health Canada RA-2026-0042)"),
+            .text("supervisor 17 is not certified on 2026-03-05"), .text("lot PB-1187 of Perma Blend was recalled on 2026-03-03 (Health Canada RA-2026-0042)"),
         ])
         #expect(table.notes == ["2 procedures checked: 1 with findings (2 in all), 1 clean"])
     }

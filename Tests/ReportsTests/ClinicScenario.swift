@@ -98,7 +98,7 @@ struct ClinicScenario {
                 received.configuration = .needleConfiguration3Rl
                 received.diameterMm = 0.25
             }
-            try await record(received, "BatchReceived", "batch-" + lot)
+            try await record(received, "BatchReceived", Recorder.Streams.batch(lot: lot, manufacturer: received.manufacturer))
         }
         for (client, name, day) in [("42", "Ada Example", "2026-02-20"), ("43", "Bo Example", "2026-02-25")] {
             clock.set(day)
@@ -166,7 +166,7 @@ struct ClinicScenario {
         recall.noticeReference = "RA-2026-0042"
         recall.reason = "microbial contamination"
         recall.recalledAt = Self.at("2026-03-03", 9)
-        try await recorder.recallBatch(lot: "PB-1187", recall, metadata: staff)
+        try await recorder.recallBatch(lot: "PB-1187~perma-blend", recall, metadata: staff)
         var suspended = Stipple_V1_CertificationSuspended()
         suspended.certificationID = "C-1"
         suspended.suspendedOn = "2026-03-04"

@@ -56,12 +56,12 @@ struct DemoChainReportsTests {
                 done.append(Done(
                     client: client, label: "session \(session.sessionNumber)", day: Day(session.startedAt), clinic: session.clinicID,
                     technician: session.technicianID, minutes: (session.endedAt.seconds - session.startedAt.seconds) / 60,
-                    areas: session.areas.map { "\($0)" }.joined(), lots: Set(session.pigments.map(\.lot) + session.cartridges.map(\.lot)), touchUp: false))
+                    areas: session.areas.map { "\($0)" }.joined(), lots: Set(session.pigments.map(\.lotID) + session.cartridges.map(\.lotID)), touchUp: false))
             case let touchUp as Stipple_V1_TouchUpRecorded:
                 done.append(Done(
                     client: client, label: "touch-up", day: Day(touchUp.startedAt), clinic: touchUp.clinicID,
                     technician: touchUp.technicianID, minutes: (touchUp.endedAt.seconds - touchUp.startedAt.seconds) / 60,
-                    areas: "", lots: Set(touchUp.pigments.map(\.lot) + touchUp.cartridges.map(\.lot)), touchUp: true))
+                    areas: "", lots: Set(touchUp.pigments.map(\.lotID) + touchUp.cartridges.map(\.lotID)), touchUp: true))
             default: break
             }
         }

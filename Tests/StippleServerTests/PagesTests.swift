@@ -324,7 +324,7 @@ struct PagesTests {
         for line in [
             #"{"command":"record","stream":"technician-19","type":"TechnicianRegistered","data":{"registeredAt":"2026-02-02T09:00:00Z","personal":{"name":"\#(json)"}}}"#,
             #"{"command":"record","stream":"technician-19","type":"TechnicianAssignedToClinic","data":{"clinicId":"toronto","fromDay":"2026-02-02"}}"#,
-            #"{"command":"record","stream":"batch-PB-9","type":"BatchReceived","data":{"lot":"PB-9","kind":"BATCH_KIND_PIGMENT","manufacturer":"\#(json)","product":"\#(json)","shade":"SMP Black","expiry":"2027-05-31","clinicId":"toronto","quantity":1,"receivedAt":"2026-02-05T09:00:00Z"}}"#,
+            #"{"command":"record","stream":"batch-PB-9~script-alert-1-script-img-src-x","type":"BatchReceived","data":{"lot":"PB-9","kind":"BATCH_KIND_PIGMENT","manufacturer":"\#(json)","product":"\#(json)","shade":"SMP Black","expiry":"2027-05-31","clinicId":"toronto","quantity":1,"receivedAt":"2026-02-05T09:00:00Z"}}"#,
             #"{"command":"record","stream":"client-42","type":"ConsultationRecorded","data":{"clinicId":"toronto","consultantId":"17","consultedAt":"2026-02-21T10:00:00Z","norwoodStage":"III","fitzpatrickType":3,"estimatedSessions":3,"hairlineDesign":"\#(json)","personal":{"notes":"\#(json)"}}}"#,
         ] {
             _ = try await chain.record(line)

@@ -249,7 +249,7 @@ struct ServerFaultTests {
             let full = try #require(refused)
             #expect(full.status == .internalServerError)
             #expect(try API.json(full)["detail"]?.stringValue?.contains("full") == true, "\(String(buffer: full.body))")
-            for uri in ["/v1/stats", "/v1/streams/batch-PB-1187", "/v1/reports/workload?from=2026-03-01&to=2026-03-31", "/readyz"] {
+            for uri in ["/v1/stats", "/v1/streams/batch-PB-1187~perma-blend", "/v1/reports/workload?from=2026-03-01&to=2026-03-31", "/readyz"] {
                 let read = try await client.execute(uri: uri, method: .get, headers: api.headers(.admin))
                 #expect(read.status == .ok, "reads go on: \(uri) \(String(buffer: read.body))")
             }

@@ -23,7 +23,7 @@ import Testing
         #expect(page.clinic == "toronto" && !page.confidential)
         #expect(page.course.sessionsDone == 1)
         #expect(page.course.procedures.first?.day == Day("2026-02-24"))
-        #expect(page.course.procedures.first?.lots == ["PB-1187", "NC-0412"])
+        #expect(page.course.procedures.first?.lots == ["PB-1187~perma-blend", "NC-0412~kwadron"])
         #expect(page.course.areaCounts == ["hairline": 1, "crown": 1])
         #expect(page.course.bookings.map(\.id) == ["B-2"], "B-1 was recorded")
         #expect(page.course.consents.map(\.form) == ["smp-consent v4"])
@@ -65,7 +65,7 @@ import Testing
         let admin = try await other.authenticate(chain.tokens[.admin])
         _ = try await admin.record([try Command.record(
             { var discarded = Stipple_V1_BatchDiscarded(); discarded.discardedAt.seconds = Int64(TestChain.now.timeIntervalSince1970) - 3_600; discarded.reason = "box damaged"; return discarded }(),
-            type: "BatchDiscarded", stream: "batch-NC-0412")])
+            type: "BatchDiscarded", stream: "batch-NC-0412~kwadron")])
         try other.close()
         #expect(try await chain.session(.clinician).lotsOnHand(at: "toronto").isEmpty)
         #expect(try await chain.session(.clinician).lots(at: "toronto").map(\.state) == [.discarded(on: Day("2026-03-01")!), .recalled(on: Day("2026-02-27")!, authority: "Health Canada", notice: "RA-1")])

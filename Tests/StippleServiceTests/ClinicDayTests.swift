@@ -14,7 +14,7 @@ import Treatment
         {"command":"record","stream":"client-44","type":"SessionBooked","data":{"bookingId":"B-9","clinicId":"toronto","technicianId":"17","startsAt":"2026-03-01T04:30:00Z","expectedMinutes":120,"sessionNumber":1}}
         {"command":"record","stream":"client-44","type":"SessionBooked","data":{"bookingId":"B-8","clinicId":"toronto","technicianId":"17","startsAt":"2026-03-01T18:00:00Z","expectedMinutes":120,"sessionNumber":1}}
         {"command":"record","stream":"client-43","type":"SessionBooked","data":{"bookingId":"B-3","clinicId":"brampton","technicianId":"17","startsAt":"2026-03-01T15:00:00Z","expectedMinutes":180,"sessionNumber":1}}
-        {"command":"record","stream":"batch-PB-3000","type":"BatchReceived","data":{"lot":"PB-3000","kind":"BATCH_KIND_PIGMENT","manufacturer":"Perma Blend","shade":"SMP Black","expiry":"2026-03-20","clinicId":"toronto","quantity":1,"receivedAt":"2026-01-05T09:00:00Z"}}
+        {"command":"record","stream":"batch-PB-3000~perma-blend","type":"BatchReceived","data":{"lot":"PB-3000","kind":"BATCH_KIND_PIGMENT","manufacturer":"Perma Blend","shade":"SMP Black","expiry":"2026-03-20","clinicId":"toronto","quantity":1,"receivedAt":"2026-01-05T09:00:00Z"}}
         {"command":"record","stream":"technician-19","type":"TechnicianRegistered","data":{"registeredAt":"2025-01-02T09:00:00Z","personal":{"name":"T. Nineteen"}}}
         {"command":"record","stream":"technician-19","type":"TechnicianAssignedToClinic","data":{"clinicId":"toronto","fromDay":"2025-01-02"}}
         {"command":"record","stream":"technician-19","type":"CertificationGranted","data":{"certificationId":"C-19","level":"CERTIFICATION_LEVEL_CERTIFIED","issuedOn":"2025-03-15","expiresOn":"2026-03-15","issuer":"Stipple Academy"}}

@@ -32,7 +32,7 @@ struct SecurityReviewTests {
                 #expect(unknown != nil && unknown == otherClinic && unknown == confidential, "\(user) \(type): \(unknown ?? "-") / \(otherClinic ?? "-") / \(confidential ?? "-")")
             }
             let unknownLot = await refusal(#"{"command":"record","stream":"batch-NOPE-9","type":"BatchOpened","data":{"clinicId":"toronto"}}"#)
-            let otherLot = await refusal(#"{"command":"record","stream":"batch-PB-2000","type":"BatchOpened","data":{"clinicId":"toronto"}}"#)
+            let otherLot = await refusal(#"{"command":"record","stream":"batch-PB-2000~perma-blend","type":"BatchOpened","data":{"clinicId":"toronto"}}"#)
             #expect(unknownLot != nil && unknownLot == otherLot, "\(user): \(unknownLot ?? "-") / \(otherLot ?? "-")")
             // A session's and an amendment's refusals do not tell either.
             let session = #"{"command":"session","client":"999","data":{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","depthMm":0.9}}"#
@@ -251,7 +251,7 @@ extension SecurityReviewTests {
         let chain = try await TestChain.make()
         try await chain.record(#"{"command":"session","client":"42","data":{"sessionNumber":1,"clinicId":"toronto","technicianId":"17","startedAt":"2026-03-02T10:00:00Z","endedAt":"2026-03-02T13:00:00Z","areas":["SCALP_AREA_HAIRLINE"],"pigments":[{"lot":"PB-1187","dilutionPercent":30}],"cartridges":[{"lot":"NC-0412","configuration":"NEEDLE_CONFIGURATION_3RL","diameterMm":0.25}],"depthMm":0.9}}"#)
         let report = try await chain.session(.admin).report(.records(from: Day("2026-03-01")!, to: Day("2026-03-31")!))
-        #expect(report.text.contains("PB-1187 (exp. 2027-05-31)") && report.text.contains("NC-0412 (exp. 2027-05-31)"), "\(report.text)")
+        #expect(report.text.contains("PB-1187 Perma Blend (exp. 2027-05-31)") && report.text.contains("NC-0412 Kwadron (exp. 2027-05-31)"), "\(report.text)")
         #expect(!report.text.contains("(exp. ?)"))
         let stored = try await chain.session(.admin).readStream("client-42", backward: true, limit: 1).events[0].json.canonicalString
         #expect(stored.contains(#""brand":"Perma Blend""#) && stored.contains(#""manufacturer":"Kwadron""#), "\(stored)")

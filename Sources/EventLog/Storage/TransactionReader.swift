@@ -38,6 +38,12 @@ public final class TransactionReader {
         return try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM streams WHERE name = ?"), arguments: [stream]) ?? 0
     }
 
+    /// The names of the streams whose names start with `prefix`, sorted (as
+    /// ``EventLog/streamNames(prefix:)``, with this transaction's own new streams).
+    public func streamNames(prefix: String) throws -> [String] {
+        try EventLog.streamNames(prefix: prefix, try database())
+    }
+
     /// The events of `stream` from version `from` on, oldest first (at most `limit`).
     public func read(stream: String, from version: Int64 = 1, limit: Int = Int.max) throws -> [RecordedEvent] {
         let db = try database()

@@ -81,7 +81,7 @@ public struct AuditProjection: Projection {
                 let client = event.subject
                 let audited = AuditedProcedure(
                     technicianID: procedure.technicianID, supervisorID: procedure.supervisorID, day: procedure.day,
-                    pigmentLots: procedure.pigments.map(\.lot), cartridgeLots: procedure.cartridges.map(\.lot),
+                    pigmentLots: procedure.pigments.map(\.lotID), cartridgeLots: procedure.cartridges.map(\.lotID),
                     consentOnFile: try states.consent(client), time: event.clinicTime)
                 let findings = try states.findings(audited)
                 try insert.run(db) { bind in
@@ -143,7 +143,7 @@ public struct AuditProjection: Projection {
         let after = correction.after
         let audited = AuditedProcedure(
             technicianID: after.technicianID, supervisorID: after.supervisorID, day: after.day,
-            pigmentLots: after.pigments.map(\.lot), cartridgeLots: after.cartridges.map(\.lot),
+            pigmentLots: after.pigments.map(\.lotID), cartridgeLots: after.cartridges.map(\.lotID),
             consentOnFile: row["consent"], time: after.time)
         let findings = try states.findings(audited)
         try db.run("""

@@ -9,8 +9,8 @@ public struct ServiceRecordsProjection: Projection {
     public init() {}
     public var name: String { "records" }
     /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: an old session's
-    /// unreadable needle text. 4: typed amendments correct the procedure's row.
-    public var version: Int { 4 }
+    /// unreadable needle text. 4: typed amendments correct the procedure's row. 5: each lot with its manufacturer.
+    public var version: Int { 5 }
     public var summary: String { "the personal-service-settings record of each procedure" }
     public var reads: Set<String> { ["TechnicianRegistered", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
 

@@ -92,11 +92,14 @@ struct Procedure {
         }
         areaNames = areas.map(Names.area).joined(separator: ", ")
         var seen = Set<String>()
-        lots = (pigments.map(\.lot) + cartridges.map(\.lot)).filter { !$0.isEmpty && seen.insert($0).inserted }
-        func record(_ lot: String, _ expiry: String) -> String { "\(lot) (exp. \(expiry.isEmpty ? "?" : expiry))" }
-        pigmentRecord = pigments.map { $0.lot.isEmpty ? "lot not recorded" : record($0.lot, $0.expiry) }.joined(separator: "; ")
+        lots = (pigments.map(\.lotID) + cartridges.map(\.lotID)).filter { !$0.isEmpty && seen.insert($0).inserted }
+        // A lot is its number and its manufacturer (LotIdentity): the record names both.
+        func record(_ lot: String, _ manufacturer: String, _ expiry: String) -> String {
+            "\(lot)\(manufacturer.isEmpty ? "" : " " + manufacturer) (exp. \(expiry.isEmpty ? "?" : expiry))"
+        }
+        pigmentRecord = pigments.map { $0.lot.isEmpty ? "lot not recorded" : record($0.lot, $0.brand, $0.expiry) }.joined(separator: "; ")
         // An old session's cartridge has no lot; its needle text, where it did not read, is shown as written.
-        cartridgeRecord = (cartridges.map { $0.lot.isEmpty ? "lot not recorded" : record($0.lot, $0.expiry) }
+        cartridgeRecord = (cartridges.map { $0.lot.isEmpty ? "lot not recorded" : record($0.lot, $0.manufacturer, $0.expiry) }
             + (legacyNeedleText.isEmpty ? [] : ["needle as recorded: \(legacyNeedleText)"])).joined(separator: "; ")
     }
 

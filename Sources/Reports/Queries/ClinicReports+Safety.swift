@@ -169,7 +169,7 @@ extension ClinicReports {
             return row
         }
         func field(_ name: String) -> String? { result.0?.values[name] ?? nil }
-        var title = "Lot \(lot)"
+        var title = "Lot \(LotIdentity.number(of: lot))"
         if let kind = field("kind"), !kind.isEmpty {
             title += ": \(kind), \([field("manufacturer"), field("product"), field("shade")].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "))"
             title += ", expires \(field("expiry") ?? "?"), received \(field("received_on") ?? "?") at \(field("clinic") ?? "?")"

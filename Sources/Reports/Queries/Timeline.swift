@@ -92,7 +92,7 @@ enum Timeline {
         }
         if !procedure.cartridges.isEmpty {
             parts.append("cartridges " + procedure.cartridges.map { cartridge in
-                let about = [cartridge.configuration == .unspecified ? "" : Names.needle(cartridge.configuration),
+                let about = [cartridge.manufacturer, cartridge.configuration == .unspecified ? "" : Names.needle(cartridge.configuration),
                              cartridge.diameterMm > 0 ? String(format: "%.2f mm", cartridge.diameterMm) : ""].filter { !$0.isEmpty }
                 return lot(cartridge.lot) + (about.isEmpty ? "" : " (" + about.joined(separator: " ") + ")")
             }.joined(separator: ", "))

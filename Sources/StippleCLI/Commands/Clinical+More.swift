@@ -16,7 +16,7 @@ extension Stipple.Client {
         @Option(help: "Start, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var start: String
         @Option(help: "End, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var end: String
         @Option(help: "A scalp area (repeat).") var area: [String] = []
-        @Option(help: "A pigment lot used, LOT or LOT:DILUTION (repeat).") var pigment: [String] = []
+        @Option(help: "A pigment lot used, LOT or LOT:DILUTION (repeat; LOT is the number, or the lot's id, e.g. PB-1187~perma-blend, where two manufacturers share it).") var pigment: [String] = []
         @Option(help: "A needle cartridge used, LOT:1RL|3RL:DIAMETER (repeat).") var cartridge: [String] = []
         @Option(help: "Needle depth in mm.") var depth: Double
         @Option(help: "fading, colour-change, scar or guarantee.") var reason: String
@@ -361,17 +361,17 @@ extension Stipple.Batch {
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a bottle or box of a lot opened.")
         @OptionGroup var options: GlobalOptions
-        @Option(help: "Lot number.") var lot: String
+        @OptionGroup var lot: LotOptions
         @Option(help: "The clinic.") var clinic: String
         @Option(help: "When, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
 
         func run() async throws {
             try await reportingFailures {
-                try await record(at: .clinic(clinic), options: options) { time in
+                try await record(about: lot, clinic: clinic, options: options) { time, id in
                     var opened = Stipple_V1_BatchOpened()
                     opened.openedAt = try TypedInput.instant(at, "--at", in: time)
                     opened.clinicID = clinic
-                    return try Command.record(opened, type: "BatchOpened", stream: Streams.batch(lot))
+                    return try Command.record(opened, type: "BatchOpened", stream: Streams.batch(id))
                 }
             }
         }
@@ -380,17 +380,17 @@ extension Stipple.Batch {
     struct Discard: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a lot thrown away (no procedure may use it after).")
         @OptionGroup var options: GlobalOptions
-        @Option(help: "Lot number.") var lot: String
+        @OptionGroup var lot: LotOptions
         @Option(help: "When, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset such as -05:00 for another).") var at: String
         @Option(help: "Why.") var reason: String
 
         func run() async throws {
             try await reportingFailures {
-                try await record(at: .lot(lot), options: options) { time in
+                try await record(about: lot, options: options) { time, id in
                     var discarded = Stipple_V1_BatchDiscarded()
                     discarded.discardedAt = try TypedInput.instant(at, "--at", in: time)
                     discarded.reason = reason
-                    return try Command.record(discarded, type: "BatchDiscarded", stream: Streams.batch(lot))
+                    return try Command.record(discarded, type: "BatchDiscarded", stream: Streams.batch(id))
                 }
             }
         }

@@ -48,7 +48,6 @@ func recordFact(_ message: any SwiftProtobuf.Message, type: String, stream: Stri
 enum TimeSource {
     case clinic(String)
     case client(String)
-    case lot(String)
     case none
 }
 
@@ -60,10 +59,30 @@ func record(at source: TimeSource, options: GlobalOptions, _ make: (ClinicTime?)
     switch source {
     case .clinic(let clinic): time = try await session.clinicTime(clinic)
     case .client(let client): time = try await session.clinicTime(ofClient: client)
-    case .lot(let lot): time = try await session.clinicTime(ofLot: lot)
     case .none: time = nil
     }
     printRecorded(try await session.record([try make(time)]))
+}
+
+/// A lot as a command names it: a number (`--lot`), with its manufacturer where two
+/// manufacturers' lots share it (`--manufacturer`), or a lot's id (`PB-1187~perma-blend`).
+struct LotOptions: ParsableArguments {
+    @Option(help: "Lot number, as printed (or the lot's id, e.g. PB-1187~perma-blend).") var lot: String
+    @Option(help: "The lot's manufacturer, where two manufacturers' lots have this number.") var manufacturer: String?
+}
+
+/// Records the command `make` builds about a lot, given the lot's id (resolved from what
+/// was typed) and the time of `clinic`, else of the clinic that received the lot (or none,
+/// with `lotTime` false: a recall is no clinic's).
+func record(
+    about lot: LotOptions, clinic: String? = nil, lotTime: Bool = true, options: GlobalOptions,
+    _ make: (ClinicTime?, String) throws -> Command
+) async throws {
+    let session = try await options.session()
+    let id = try await session.lotID(lot.lot, manufacturer: lot.manufacturer ?? "")
+    let time: ClinicTime?
+    if let clinic { time = try await session.clinicTime(clinic) } else { time = lotTime ? try await session.clinicTime(ofLot: id) : nil }
+    printRecorded(try await session.record([try make(time, id)]))
 }
 
 extension Stipple {
@@ -207,9 +226,9 @@ extension Stipple {
         struct Receive: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a lot received at a clinic.")
             @OptionGroup var options: GlobalOptions
-            @Option(help: "Lot number (the stream is batch-<lot>).") var lot: String
+            @Option(help: "Lot number, as printed (no \"~\").") var lot: String
             @Option(help: "pigment or cartridge.") var kind: String
-            @Option(help: "Manufacturer.") var manufacturer: String
+            @Option(help: "Manufacturer (with the number, the lot's identity: the stream is batch-<lot>~<manufacturer>).") var manufacturer: String
             @Option(help: "Expiry day, e.g. 2027-05-31.") var expiry: String
             @Option(help: "The clinic.") var clinic: String
             @Option(help: "Shade (pigments).") var shade: String?
@@ -236,7 +255,7 @@ extension Stipple {
                         batch.diameterMm = diameter ?? 0
                         batch.quantity = quantity
                         batch.receivedAt = try TypedInput.instant(at, "--at", in: time)
-                        return try Command.record(batch, type: "BatchReceived", stream: Streams.batch(lot))
+                        return try Command.record(batch, type: "BatchReceived", stream: Streams.batch(lot: lot, manufacturer: manufacturer))
                     }
                 }
             }
@@ -245,7 +264,7 @@ extension Stipple {
         struct Recall: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Record a recall of a lot (once).")
             @OptionGroup var options: GlobalOptions
-            @Option(help: "Lot number.") var lot: String
+            @OptionGroup var lot: LotOptions
             @Option(help: "Authority, e.g. \"Health Canada\".") var authority: String
             @Option(help: "The notice's reference.") var notice: String
             @Option(help: "Reason given.") var reason: String
@@ -253,13 +272,13 @@ extension Stipple {
 
             func run() async throws {
                 try await reportingFailures {
-                    try await record(at: .none, options: options) { time in
+                    try await record(about: lot, lotTime: false, options: options) { time, id in
                         var recall = Stipple_V1_BatchRecalled()
                         recall.authority = authority
                         recall.noticeReference = notice
                         recall.reason = reason
                         recall.recalledAt = try TypedInput.instant(at, "--at", in: time)
-                        return Command(.recall(lot: lot, recall))
+                        return Command(.recall(lot: id, recall))
                     }
                 }
             }

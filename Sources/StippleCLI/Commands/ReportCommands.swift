@@ -117,14 +117,18 @@ extension Stipple {
                 abstract: "Every client, procedure, day, clinic and scalp area that received a lot; for a recalled lot, whom to contact.")
 
             @OptionGroup var options: GlobalOptions
-            @Argument(help: ArgumentHelp("The lot number.", valueName: "lot"))
+            @Argument(help: ArgumentHelp("The lot number (or the lot's id, e.g. PB-1187~perma-blend).", valueName: "lot"))
             var lot: String
+            @Option(help: "The lot's manufacturer, where two manufacturers' lots have this number.") var manufacturer: String?
             @OptionGroup var format: ReportFormatOptions
             @OptionGroup var purpose: PurposeOption
 
             func run() async throws {
-                let lot = StreamCategory.batch.id(in: self.lot) ?? self.lot
-                try await printReport(.lot(lot), options, format, purpose: purpose.purpose)
+                try await reportingFailures {
+                    let session = try await options.session()
+                    let lot = try await session.lotID(StreamCategory.batch.id(in: self.lot) ?? self.lot, manufacturer: manufacturer ?? "")
+                    printReport(try await session.report(.lot(lot), purpose: purpose.purpose), format: format)
+                }
             }
         }
 

@@ -199,7 +199,7 @@ enum ClientAction: String, CaseIterable {
         case .noShow:
             fields = [FieldView(name: "booking", label: "Booking", kind: .select(values.choices("booking", bookings, blank: "choose a booking")))]
         case .touchUp:
-            let pigments = context.lots.filter { $0.kind == "pigment" }.map { (value: $0.lot, label: lotLabel($0)) }
+            let pigments = context.lots.filter { $0.kind == "pigment" }.map { (value: $0.id, label: lotLabel($0)) }
             let cartridges = context.lots.filter { $0.kind == "cartridge" }.map { (value: $0.cartridgeInput, label: lotLabel($0)) }
             let touchUpBookings = context.course.bookings.filter(\.touchUp)
             let booking = touchUpBookings.first

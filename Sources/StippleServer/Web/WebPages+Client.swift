@@ -227,7 +227,7 @@ extension SessionFormView {
         if form.areas.isEmpty { form.areas = TypedInput.areas.names.map { Choice(value: $0, label: AreaLabels.label($0), selected: false) } }
         let chosenPigment = pigments.first(where: \.selected)?.value, chosenCartridge = cartridges.first(where: \.selected)?.value
         func label(_ lot: LotOnHand) -> String { "\(lot.lot): \(lot.manufacturer) \(lot.description), expires \(lot.expiry)" }
-        var pigments = lots.filter { $0.kind == "pigment" }.map { Choice(value: $0.lot, label: label($0), selected: $0.lot == chosenPigment) }
+        var pigments = lots.filter { $0.kind == "pigment" }.map { Choice(value: $0.id, label: label($0), selected: $0.id == chosenPigment) }
         if let chosenPigment, !pigments.contains(where: { $0.value == chosenPigment }) {
             pigments.insert(Choice(value: chosenPigment, label: "\(chosenPigment) (not on hand)", selected: true), at: 0)
         }

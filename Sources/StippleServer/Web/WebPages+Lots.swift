@@ -56,19 +56,22 @@ extension WebPages {
     }
 
     func receiveLot(_ signedIn: SignedIn, _ form: Form) async throws -> Response {
-        try await lotAction(.receive, signedIn, lot: form.text("lot"), form)
+        try await lotAction(.receive, signedIn, lot: LotIdentity.id(lot: form.text("lot"), manufacturer: form.text("manufacturer")), form)
     }
 
-    func lotPage(_ signedIn: SignedIn, lot: String, typed: TypedForm<LotAction>? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+    func lotPage(_ signedIn: SignedIn, lot typedLot: String, typed: TypedForm<LotAction>? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let session = signedIn.session
-        var model = PageModel(title: "Lot \(lot)", signedIn: signedIn)
+        var model = PageModel(title: "Lot \(LotIdentity.number(of: typedLot))", signedIn: signedIn)
         let report: ClinicReports.Report
+        let lot: String
         do {
+            // A typed number finds its lot; two manufacturers' lots of one number are told apart by id.
+            lot = try await session.lotID(typedLot)
             report = try await session.report(.lot(lot))
         } catch {
             let error = ServiceError(error)
-            guard error.kind == .denied || error.kind == .notFound else { throw error }
-            model.message = "There is no lot \(lot) that you may open."
+            guard error.kind == .denied || error.kind == .notFound || error.kind == .badInput else { throw error }
+            model.message = error.kind == .badInput ? Self.sentence(error.message) : "There is no lot \(typedLot) that you may open."
             return render("message", model, status: .notFound)
         }
         let time = try await session.clinicTime(ofLot: lot)
@@ -85,6 +88,7 @@ extension WebPages {
         let session = signedIn.session
         var typed = TypedForm(action: action, values: form)
         do {
+            let lot = action == .receive ? lot : try await session.lotID(lot)
             let time = action == .receive ? try await session.clinicTime(form.text("clinic")) : try await session.clinicTime(ofLot: lot)
             let clinic = action == .open ? try await session.clinic(ofLot: lot) : nil
             if let command = try action.command(lot: lot, form: form, time: time, clinic: clinic, errors: &typed.errors), !typed.errors.hasErrors {
@@ -113,10 +117,10 @@ extension WebPages {
         }
     }
 
-    /// A lot number as one path segment (lot numbers are letters, digits and dashes; anything
+    /// A lot id as one path segment (lot ids are letters, digits, dashes and `~`; anything
     /// else is escaped).
     static func pathSegment(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")) ?? ""
+        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? ""
     }
 }
 
@@ -133,6 +137,7 @@ struct LotsView {
 }
 
 struct LotRow {
+    var id: String
     var lot: String
     var kind: String
     var description: String
@@ -143,6 +148,7 @@ struct LotRow {
     var usable: Bool
 
     init(_ status: LotStatus) {
+        id = status.lot.id
         lot = status.lot.lot
         kind = status.lot.kind
         description = "\(status.lot.manufacturer) \(status.lot.description)"
@@ -244,7 +250,7 @@ enum LotAction: String, CaseIterable {
             }
             if let quantity = parsed.integer("quantity", "how many units were received (1 or more)", 1...1_000_000) { batch.quantity = quantity }
             if let at { batch.receivedAt = at }
-            return parsed.errors.hasErrors ? nil : try Command.record(batch, type: "BatchReceived", stream: Streams.batch(batch.lot))
+            return parsed.errors.hasErrors ? nil : try Command.record(batch, type: "BatchReceived", stream: Streams.batch(lot: batch.lot, manufacturer: batch.manufacturer))
         case .open:
             var opened = Stipple_V1_BatchOpened()
             if let at { opened.openedAt = at }

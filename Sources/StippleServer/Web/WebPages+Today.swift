@@ -35,7 +35,7 @@ extension WebPages {
                         minutes: entry.booking.minutes, status: entry.booking.status, openable: openable)
                 },
                 noBookings: day.bookings.isEmpty,
-                lots: day.lotsExpiring.map { TodayLot(lot: $0.lot, description: "\($0.manufacturer) \($0.description)", expiry: $0.expiry.description) },
+                lots: day.lotsExpiring.map { TodayLot(id: $0.id, lot: $0.lot, description: "\($0.manufacturer) \($0.description)", expiry: $0.expiry.description) },
                 lapses: day.lapses.map { TodayLapse(technician: $0.technician, what: $0.what, on: $0.on.description) },
                 noLots: day.lotsExpiring.isEmpty, noLapses: day.lapses.isEmpty,
                 recordsHere: session.may(.recordClinical, clinic: chosen),
@@ -76,6 +76,7 @@ struct TodayBooking {
 }
 
 struct TodayLot {
+    var id: String
     var lot: String
     var description: String
     var expiry: String

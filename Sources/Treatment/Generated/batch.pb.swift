@@ -8,7 +8,10 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Events of a pigment or needle-cartridge lot, stream "batch-<lot>".
+/// Events of a pigment or needle-cartridge lot. A lot is its manufacturer and its number:
+/// its stream is "batch-<lot>~<manufacturer>" (the manufacturer as a slug, "Perma Blend"
+/// → "perma-blend"), or "batch-<lot>" for a lot received with no manufacturer and for
+/// every lot received before lot identity (those keep their streams).
 
 import SwiftProtobuf
 

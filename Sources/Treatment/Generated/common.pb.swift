@@ -131,9 +131,10 @@ public nonisolated struct Stipple_V1_PigmentUse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Lot number, as on the bottle; the batch stream is "batch-<lot>".
+  /// Lot number, as on the bottle.
   public var lot: String = String()
 
+  /// The lot's manufacturer (with `lot`, the lot's identity).
   public var brand: String = String()
 
   public var product: String = String()
@@ -145,6 +146,11 @@ public nonisolated struct Stipple_V1_PigmentUse: Sendable {
 
   /// Pigment share of the mix, in percent (1–100).
   public var dilutionPercent: Int32 = 0
+
+  /// The lot used: its batch stream's id ("batch-<batch_id>"), resolved from `lot` and
+  /// `brand` when the procedure was recorded. Empty in procedures recorded before lot
+  /// identity: their lot is the stream "batch-<lot>".
+  public var batchID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -168,6 +174,9 @@ public nonisolated struct Stipple_V1_CartridgeUse: Sendable {
   public var diameterMm: Double = 0
 
   public var expiry: String = String()
+
+  /// The lot used, as in PigmentUse.batch_id (resolved from `lot` and `manufacturer`).
+  public var batchID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -203,7 +212,7 @@ nonisolated extension Stipple_V1_NeedleConfiguration: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Stipple_V1_PigmentUse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PigmentUse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lot\0\u{1}brand\0\u{1}product\0\u{1}shade\0\u{1}expiry\0\u{3}dilution_percent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lot\0\u{1}brand\0\u{1}product\0\u{1}shade\0\u{1}expiry\0\u{3}dilution_percent\0\u{3}batch_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -217,6 +226,7 @@ nonisolated extension Stipple_V1_PigmentUse: SwiftProtobuf.Message, SwiftProtobu
       case 4: try { try decoder.decodeSingularStringField(value: &self.shade) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.expiry) }()
       case 6: try { try decoder.decodeSingularInt32Field(value: &self.dilutionPercent) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.batchID) }()
       default: break
       }
     }
@@ -241,6 +251,9 @@ nonisolated extension Stipple_V1_PigmentUse: SwiftProtobuf.Message, SwiftProtobu
     if self.dilutionPercent != 0 {
       try visitor.visitSingularInt32Field(value: self.dilutionPercent, fieldNumber: 6)
     }
+    if !self.batchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.batchID, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -251,6 +264,7 @@ nonisolated extension Stipple_V1_PigmentUse: SwiftProtobuf.Message, SwiftProtobu
     if lhs.shade != rhs.shade {return false}
     if lhs.expiry != rhs.expiry {return false}
     if lhs.dilutionPercent != rhs.dilutionPercent {return false}
+    if lhs.batchID != rhs.batchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -258,7 +272,7 @@ nonisolated extension Stipple_V1_PigmentUse: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Stipple_V1_CartridgeUse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CartridgeUse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lot\0\u{1}manufacturer\0\u{1}configuration\0\u{3}diameter_mm\0\u{1}expiry\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lot\0\u{1}manufacturer\0\u{1}configuration\0\u{3}diameter_mm\0\u{1}expiry\0\u{3}batch_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -271,6 +285,7 @@ nonisolated extension Stipple_V1_CartridgeUse: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeSingularEnumField(value: &self.configuration) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.diameterMm) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.expiry) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.batchID) }()
       default: break
       }
     }
@@ -292,6 +307,9 @@ nonisolated extension Stipple_V1_CartridgeUse: SwiftProtobuf.Message, SwiftProto
     if !self.expiry.isEmpty {
       try visitor.visitSingularStringField(value: self.expiry, fieldNumber: 5)
     }
+    if !self.batchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.batchID, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -301,6 +319,7 @@ nonisolated extension Stipple_V1_CartridgeUse: SwiftProtobuf.Message, SwiftProto
     if lhs.configuration != rhs.configuration {return false}
     if lhs.diameterMm != rhs.diameterMm {return false}
     if lhs.expiry != rhs.expiry {return false}
+    if lhs.batchID != rhs.batchID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -7,7 +7,7 @@ public struct SessionContext: Sendable {
     public var client: ClientState
     public var technician: TechnicianState
     public var supervisor: TechnicianState?
-    /// By lot number; a lot missing here was never received.
+    /// By lot id (``LotIdentity``); a lot missing here was never received.
     public var lots: [String: BatchState]
     /// The zone of the procedure's clinic and of the clinics of the client's earlier
     /// procedures: "a day" is a local day.
@@ -138,7 +138,7 @@ public enum SessionRules {
         _ pigments: [Stipple_V1_PigmentUse], _ cartridges: [Stipple_V1_CartridgeUse], context: SessionContext
     ) -> ([Stipple_V1_PigmentUse], [Stipple_V1_CartridgeUse]) {
         let pigments = pigments.map { use -> Stipple_V1_PigmentUse in
-            guard let received = context.lots[use.lot]?.received else { return use }
+            guard let received = context.lots[use.lotID]?.received else { return use }
             var use = use
             if use.expiry.isEmpty { use.expiry = received.expiry }
             if use.brand.isEmpty { use.brand = received.manufacturer }
@@ -147,7 +147,7 @@ public enum SessionRules {
             return use
         }
         let cartridges = cartridges.map { use -> Stipple_V1_CartridgeUse in
-            guard let received = context.lots[use.lot]?.received else { return use }
+            guard let received = context.lots[use.lotID]?.received else { return use }
             var use = use
             if use.expiry.isEmpty { use.expiry = received.expiry }
             if use.manufacturer.isEmpty { use.manufacturer = received.manufacturer }
@@ -179,8 +179,8 @@ public enum SessionRules {
         let time = context.times[procedure.clinicID]
         let day = time.day(of: started)
         violations += certificationViolations(procedure, day: day, context: context)
-        violations += lotViolations(lots: procedure.pigments.map(\.lot), kind: .pigment, day: day, time: time, context: context, field: "pigments")
-        violations += lotViolations(lots: procedure.cartridges.map(\.lot), kind: .cartridge, day: day, time: time, context: context, field: "cartridges")
+        violations += lotViolations(lots: procedure.pigments.map(\.lotID), kind: .pigment, day: day, time: time, context: context, field: "pigments")
+        violations += lotViolations(lots: procedure.cartridges.map(\.lotID), kind: .cartridge, day: day, time: time, context: context, field: "cartridges")
         let days = client.procedures.map { $0.day(in: context.times) }
         if days.contains(day) {
             violations.append(RuleViolation(.oneSessionPerDay, field: "startedAt", "the client already had a procedure on \(day)"))
@@ -237,9 +237,10 @@ public enum SessionRules {
         for lot in Set(lots).sorted() where !lot.isEmpty {
             let field = list.flatMap { list in lots.firstIndex(of: lot).map { "\(list)[\($0)].lot" } }
             guard let batch = context.lots[lot], let received = batch.received else {
-                violations.append(RuleViolation(.lotReceived, field: field, "lot \(lot) was never received"))
+                violations.append(RuleViolation(.lotReceived, field: field, "lot \(LotIdentity.label(lot)) was never received"))
                 continue
             }
+            let lot = LotIdentity.label(lot, received: received)
             if received.kind != kind {
                 violations.append(RuleViolation(.lotReceived, field: field, "lot \(lot) was not received as a \(kindName) lot"))
             }
@@ -265,6 +266,7 @@ public enum RecordRules {
     /// A lot can be recalled once, and only once received.
     public static func decideRecall(_ recall: Stipple_V1_BatchRecalled, lot: String, batch: BatchState) -> Result<Stipple_V1_BatchRecalled, Refusal> {
         var violations: [RuleViolation] = []
+        let lot = LotIdentity.label(lot, received: batch.received)
         if batch.received == nil { violations.append(RuleViolation(.lotReceived, "lot \(lot) was never received")) }
         if let earlier = batch.recalled {
             violations.append(RuleViolation(

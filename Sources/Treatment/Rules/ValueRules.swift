@@ -37,6 +37,7 @@ public enum ValueRules {
             check(consultation.quotedPriceCents >= 0, "quotedPriceCents", "must not be negative")
         case let batch as Stipple_V1_BatchReceived:
             check(!batch.lot.isEmpty, "lot", "is missing")
+            check(!batch.lot.contains(LotIdentity.separator), "lot", "must not hold \"\(LotIdentity.separator)\" (it parts a lot's number from its manufacturer in the lot's id)")
             check(batch.kind != .unspecified, "kind", "must be BATCH_KIND_PIGMENT or BATCH_KIND_CARTRIDGE")
             day(batch.expiry, "expiry")
             if batch.kind == .cartridge {
