@@ -422,7 +422,9 @@ public struct Recorder: Sendable {
         func resolve(lot: String, manufacturer: String, batchID: String, field: String) throws -> (lot: String, batchID: String) {
             guard batchID.isEmpty, !lot.isEmpty else { return (lot, batchID) }
             let number = LotIdentity.number(of: lot)
-            let resolution = LotIdentity.resolve(lot: lot, manufacturer: manufacturer, among: try lots(numbered: number, lotVisible: lotVisible, reader))
+            // A lot typed as its id needs no search among the lots of its number.
+            let candidates = LotIdentity.namesManufacturer(lot) ? [] : try lots(numbered: number, lotVisible: lotVisible, reader)
+            let resolution = LotIdentity.resolve(lot: lot, manufacturer: manufacturer, among: candidates)
             if let problem = resolution.problem(lot: lot, manufacturer: manufacturer) {
                 violations.append(RuleViolation(.lotReceived, field: field, problem))
             }
