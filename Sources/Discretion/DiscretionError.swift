@@ -16,6 +16,8 @@ public enum DiscretionError: Error, Sendable, Equatable, CustomStringConvertible
     case clientErased(String)
     /// Input that would put personal data in the log outside the sealing.
     case unsealedInput(client: String, type: String, reason: String)
+    /// An exposure incident whose personal data cannot be sealed as given.
+    case unsealedIncident(stream: String, reason: String)
     /// A sealed value that does not open with its client's key (altered, or another client's).
     case unsealable(client: String, reason: String)
 
@@ -35,6 +37,8 @@ public enum DiscretionError: Error, Sendable, Equatable, CustomStringConvertible
             return "client \(client)'s personal data was erased: nothing personal can be recorded for them again"
         case .unsealedInput(let client, let type, let reason):
             return "\(type) of client \(client) refused: \(reason)"
+        case .unsealedIncident(let stream, let reason):
+            return "exposure incident \(stream) refused: \(reason)"
         case .unsealable(let client, let reason):
             return "a sealed value of client \(client) does not open: \(reason)"
         }

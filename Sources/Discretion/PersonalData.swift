@@ -47,9 +47,30 @@ extension Stipple_V1_AdverseReactionReported: CarriesPersonal {}
 extension Stipple_V1_RecordAmended: CarriesPersonal {}
 extension Stipple_V1_SessionRescheduled: CarriesPersonal {}
 extension Stipple_V1_SessionCancelled: CarriesPersonal {}
+extension Stipple_V1_ExposureIncidentRecorded: CarriesPersonal {}
 
 /// Sealing of personal data on the way into the log, and opening on the way out.
 public enum PersonalData {
+    /// Whose key seals the personal data of an event: the client's, on a client's stream;
+    /// on an exposure incident's, the exposed person's when they are a client, otherwise the
+    /// clinic's (``clinicKeyOwner(_:)``); `nil` for an event that carries none.
+    package static func keyOwner(stream: String, message: any SwiftProtobuf.Message) -> String? {
+        if let client = StreamCategory.client.id(in: stream) { return client }
+        guard StreamCategory(stream: stream) == .incident, let incident = message as? Stipple_V1_ExposureIncidentRecorded else { return nil }
+        if !incident.exposedClientID.isEmpty { return incident.exposedClientID }
+        return incident.clinicID.isEmpty ? nil : clinicKeyOwner(incident.clinicID)
+    }
+
+    /// The name a clinic's key has in the key table. Ids hold no `:` (the service checks
+    /// every id it is given), so no client's key can take a clinic's name.
+    package static func clinicKeyOwner(_ clinic: String) -> String { "clinic:" + clinic }
+
+    /// The client whose key seals the event's personal data, when that is a client's.
+    package static func clientKeyOwner(stream: String, message: any SwiftProtobuf.Message) -> String? {
+        guard let owner = keyOwner(stream: stream, message: message), !owner.hasPrefix("clinic:") else { return nil }
+        return owner
+    }
+
     /// Wraps decisions so that every client event they return has its personal data sealed
     /// with the client's key before it is stored. A client's first key is made in the same
     /// transaction as the event that needs it; an erased client gets no personal data again.
@@ -59,9 +80,12 @@ public enum PersonalData {
         decisions.map { decision in
             { reader in
                 try decision(reader).map { event in
-                    guard let client = StreamCategory.client.id(in: event.stream) else { return event }
+                    let category = StreamCategory(stream: event.stream)
+                    guard category == .client || category == .incident else { return event }
                     let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
                     let decoded = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
+                    if category == .incident { return try sealingIncident(event, decoded, reader: reader, master: master) }
+                    guard let client = StreamCategory.client.id(in: event.stream) else { return event }
                     // An older schema version with personal data cannot be sealed in place: it
                     // is refused rather than stored in clear.
                     if !(decoded is any CarriesPersonal), let old = decoded as? Stipple_V1_SessionRecorded, old.hasPersonal,
@@ -73,20 +97,60 @@ public enum PersonalData {
                             client: client, type: event.type,
                             reason: "personal values of a correction go in personal.correctedValuesJson, which is sealed, not in its typed values (stored in clear)")
                     }
-                    guard var message = Self.movingFreeText(decoded) as? any CarriesPersonal else { return event }
-                    // Sealed bytes come from the sealing only, never from the input.
-                    if !message.sealedPersonalBytes.isEmpty {
-                        throw DiscretionError.unsealedInput(client: client, type: event.type, reason: "sealedPersonal is set by Stipple, not by the caller")
-                    }
-                    guard let plain = try message.personalBytes() else { return event }
-                    let key = try reader.withDatabase { db in try ClientKeys.keyCreatingIfNeeded(client, in: db, master: master) }
-                    message.keepSealed(try Sealing.seal(plain, client: client, context: event.type, key: key))
-                    var sealed = event
-                    sealed.payload = try message.serializedBytes()
-                    return sealed
+                    guard let message = Self.movingFreeText(decoded) as? any CarriesPersonal else { return event }
+                    return try sealed(event, message, owner: client, reader: reader, master: master)
                 }
             }
         }
+    }
+
+    /// `event` with `message`'s personal data sealed with `owner`'s key (made in the
+    /// reader's transaction if it has none yet), or as it was when there is none to seal.
+    private static func sealed(
+        _ event: NewEvent, _ message: some CarriesPersonal, owner: String, reader: TransactionReader, master: MasterKey
+    ) throws -> NewEvent {
+        var message = message
+        // Sealed bytes come from the sealing only, never from the input.
+        if !message.sealedPersonalBytes.isEmpty {
+            let reason = "sealedPersonal is set by Stipple, not by the caller"
+            throw StreamCategory(stream: event.stream) == .incident
+                ? DiscretionError.unsealedIncident(stream: event.stream, reason: reason)
+                : DiscretionError.unsealedInput(client: owner, type: event.type, reason: reason)
+        }
+        guard let plain = try message.personalBytes() else { return event }
+        let key = try reader.withDatabase { db in try ClientKeys.keyCreatingIfNeeded(owner, in: db, master: master) }
+        message.keepSealed(try Sealing.seal(plain, client: owner, context: event.type, key: key))
+        var sealed = event
+        sealed.payload = try message.serializedBytes()
+        return sealed
+    }
+
+    /// An exposure incident with its personal data (who was exposed, the details, the
+    /// actions taken) sealed with the exposed client's key, or the clinic's.
+    ///
+    /// - Throws: ``DiscretionError/unsealedIncident(stream:reason:)`` when there is no key
+    ///   to seal with (no clinic, an exposed client who is not in the log);
+    ///   ``DiscretionError/clientErased(_:)`` for an erased exposed client.
+    private static func sealingIncident(
+        _ event: NewEvent, _ decoded: any SwiftProtobuf.Message, reader: TransactionReader, master: MasterKey
+    ) throws -> NewEvent {
+        guard var incident = decoded as? Stipple_V1_ExposureIncidentRecorded else { return event }
+        if !incident.actionsTaken.isEmpty {
+            incident.personal.actionsTaken = incident.actionsTaken
+            incident.actionsTaken = ""
+        }
+        guard try incident.personalBytes() != nil || !incident.sealedPersonalBytes.isEmpty else { return event }
+        if !incident.exposedClientID.isEmpty, try reader.version(of: Recorder.Streams.client(incident.exposedClientID)) == 0 {
+            throw DiscretionError.unsealedIncident(
+                stream: event.stream,
+                reason: "the exposed client \(incident.exposedClientID) is not in this log (their key seals the incident's personal data)")
+        }
+        guard let owner = keyOwner(stream: event.stream, message: incident) else {
+            throw DiscretionError.unsealedIncident(
+                stream: event.stream,
+                reason: "name the clinic where it happened (clinicId): the incident's personal data is sealed with that clinic's key")
+        }
+        return try sealed(event, incident, owner: owner, reader: reader, master: master)
     }
 
     /// `message` with the free text that may tell of the client's health moved from its

@@ -130,7 +130,7 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
         case let error as DiscretionError:
             switch error {
             case .clientErased: self.init(.refused, error.description + "; nothing was recorded")
-            case .unsealedInput: self = .badInput(error.description + "; nothing was recorded")
+            case .unsealedInput, .unsealedIncident: self = .badInput(error.description + "; nothing was recorded")
             default: self = .failure(error.description)
             }
         case let error as ReportsError:

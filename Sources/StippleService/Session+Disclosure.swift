@@ -3,6 +3,7 @@ import EventLog
 import Foundation
 import Recording
 import Reports
+import SwiftProtobuf
 import Treatment
 
 /// The use cases that show a client's record, named as the access log records them.
@@ -124,24 +125,36 @@ extension Session {
     /// stored when it cannot be opened (erased, no master key file).
     func opener(keys: ClientKeys?) -> EventOpener {
         { event, message in
-            guard let keys, let client = StreamCategory.client.id(in: event.stream),
-                  case .readable(let opened)? = try? await PersonalData.open(message, type: event.type, client: client, keys: keys)
+            guard let keys, let owner = self.keyOwner(event, message),
+                  case .readable(let opened)? = try? await PersonalData.open(message, type: event.type, client: owner, keys: keys)
             else { return message }
             return opened
         }
     }
 
+    /// Whose key opens the personal data of `event` for this user, or `nil` when they may
+    /// not see it: a client's (disclosed by the read that shows it: checked and logged), or
+    /// an exposure incident's clinic's, for those who may read that clinic's clinical records.
+    func keyOwner(_ event: RecordedEvent, _ message: any SwiftProtobuf.Message) -> String? {
+        guard let owner = PersonalData.keyOwner(stream: event.stream, message: message) else { return nil }
+        if PersonalData.clientKeyOwner(stream: event.stream, message: message) == nil,
+           let incident = message as? Stipple_V1_ExposureIncidentRecorded, !may(.readClinical, clinic: incident.clinicID) {
+            return nil
+        }
+        return owner
+    }
+
     /// An event as the user may see it: personal data opened with the client's key when
     /// the master key file is there.
     func shown(_ event: RecordedEvent, keys: ClientKeys?) async throws -> ShownEvent {
-        guard let keys, let client = StreamCategory.client.id(in: event.stream),
-              let schema = EventCatalogue.schema(type: event.type, version: event.schemaVersion),
-              let message = try? PayloadCodec.message(fromBinary: event.payload, schema: schema)
+        guard let keys, let schema = EventCatalogue.schema(type: event.type, version: event.schemaVersion),
+              let message = try? PayloadCodec.message(fromBinary: event.payload, schema: schema),
+              let owner = keyOwner(event, message)
         else { return ShownEvent(event: event, personal: .asStored) }
         var shown = event
         let opened: PersonalData.Opened
         do {
-            opened = try await PersonalData.open(message, type: event.type, client: client, keys: keys)
+            opened = try await PersonalData.open(message, type: event.type, client: owner, keys: keys)
         } catch let error as DiscretionError {
             // One value that does not open does not hide the rest of the record.
             return ShownEvent(event: event, personal: .unreadable(error.description))

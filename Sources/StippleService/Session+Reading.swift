@@ -26,6 +26,14 @@ extension Session {
         if StreamCategory(stream: stream) == .client, try await classified({ try await log.streamVersion(stream) }) > 0 {
             try await disclose(Self.clientID(stream), purpose: purpose, use: .read)
         }
+        if StreamCategory(stream: stream) == .incident {
+            // An incident whose exposed person is a client shows their sealed data: it is a
+            // read of their record.
+            let events = try await classified { try await log.read(stream: stream, limit: Int.max) }
+            for client in Set(events.compactMap(Self.exposedClient)).sorted() {
+                try await disclose(client, purpose: purpose, use: .read)
+            }
+        }
         return try await classified {
             let keys = try await service.clientKeysIfAvailable()
             var shown: [ShownEvent] = []
@@ -60,7 +68,9 @@ extension Session {
                 detail: .purposeRequired(.wholeLog))
         }
         let page = try await classified { try await log.readAll(from: position, limit: limit) }
-        let clients = Set(page.compactMap { event in StreamCategory(stream: event.stream) == .client ? Self.clientID(event.stream) : nil })
+        let clients = Set(page.compactMap { event in
+            StreamCategory(stream: event.stream) == .client ? Self.clientID(event.stream) : Self.exposedClient(event)
+        })
         try await logAccess(to: Array(clients), purpose: purpose, use: .readAll)
         return try await classified {
             let keys = try await service.clientKeysIfAvailable()
@@ -108,6 +118,15 @@ extension Session {
     }
 
     /// Whether a purpose says nothing (see ``AccessLog/isBlank(_:)``).
+    /// The exposed person's client id of an exposure incident, when they are a client.
+    static func exposedClient(_ event: RecordedEvent) -> String? {
+        guard StreamCategory(stream: event.stream) == .incident,
+              let incident = try? Recorder.decode(event) as? Stipple_V1_ExposureIncidentRecorded,
+              !incident.exposedClientID.isEmpty
+        else { return nil }
+        return incident.exposedClientID
+    }
+
     static func isBlank(_ purpose: String?) -> Bool { AccessLog.isBlank(purpose) }
 }
 

@@ -75,7 +75,7 @@ public enum TypedInput {
     public enum ConsentScope: Sendable, Hashable { case procedure, photos, marketing }
     public static let consentScopes = Vocabulary<ConsentScope>(["procedure": .procedure, "photos": .photos, "marketing": .marketing])
     /// When a photo was taken.
-    public static let photoMoments = Vocabulary<Stipple_V1_PhotoMoment>(["before": .before, "after": .after, "other": .other])
+    public static let photoMoments = Vocabulary<Stipple_V1_PhotoMoment>(["before": .before, "after": .after, "other": .other, "signature": .signature])
 
     /// An amount of money typed in dollars, as cents: `2400`, `2400.50`, `2400,50` (a decimal
     /// comma) or `2,400.50` (thousands); nothing else (a stray letter, three decimals).

@@ -48,6 +48,31 @@ struct PhotoTests {
         #expect(afterConsent != head)
     }
 
+    @Test("a signature image belongs to the client's consent and needs no photo consent; a photo may not go on a consent, nor a signature elsewhere")
+    func signature() async throws {
+        let chain = try await TestChain.make()
+        let consultation = try await Self.consulted(chain, photoConsent: false)
+        let consent = try await chain.record(#"{"command":"record","stream":"client-42","type":"ConsentSigned","data":{"formId":"smp-consent","formVersion":"v4","signedAt":"2026-02-21T10:00:00Z"}}"#)
+        let consentID = consent.events[0].id.uuidString
+        let clinician = try await chain.session(.clinician)
+        let png = TestPhotos.png(pixels: TestPhotos.pattern(5))
+        let head = try await chain.head()
+        let photoOnConsent = await serviceError({ _ = try await clinician.addPhoto(client: "42", to: consentID, moment: .before, bytes: png) })
+        #expect(photoOnConsent?.message.contains("an image attached to a consent is its signature (moment signature), not a photo of the client") == true,
+                "\(photoOnConsent?.message ?? "")")
+        let signatureElsewhere = await serviceError({ _ = try await clinician.addPhoto(client: "42", to: consultation, moment: .signature, bytes: png) })
+        #expect(signatureElsewhere?.message.contains("a signature belongs to a consent (ConsentSigned), not to a ConsultationRecorded") == true)
+        #expect(try await chain.head() == head)
+
+        #expect(try await clinician.addPhoto(client: "42", to: consentID, moment: .signature, bytes: png).events.count == 1)
+        let details: [String] = try await clinician.history(client: "42").sections[0].column("details").map(\.description)
+        let line = try #require(details.first { $0.hasPrefix("signature image, image/png") })
+        let sha256 = String(try #require(line.components(separatedBy: "sha256 ").last).prefix(64))
+        let shown = try await clinician.photo(client: "42", sha256: sha256, purpose: nil)
+        #expect(shown.photo.mediaType == "image/png")
+        #expect(ErasureTests.count(Data(TestPhotos.pattern(5)), in: ErasureTests.fileBytes(chain.databasePath)) == 0, "the signature is sealed")
+    }
+
     @Test("a photo round-trips stripped, its pixels never in clear in the file or its WAL, its reads logged; erasure deletes it")
     func roundTrip() async throws {
         let chain = try await TestChain.make()

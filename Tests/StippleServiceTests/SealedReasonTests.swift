@@ -53,3 +53,76 @@ struct AmendmentAccessTests {
         #expect(page.course.procedures.map(\.clinic) == ["brampton"])
     }
 }
+
+/// Issue 12, part 9: an exposure incident's personal data (who was exposed, the details,
+/// the actions taken) is sealed with the exposed client's key, or the clinic's.
+@Suite("Exposure incidents are sealed with the exposed client's key or the clinic's")
+struct SealedIncidentTests {
+    static func incident(_ stream: String, clinic: String = "toronto", exposedClient: String = "", words: [String]) -> String {
+        let exposed = exposedClient.isEmpty ? "" : #","exposedClientId":"\#(exposedClient)""#
+        let clinicField = clinic.isEmpty ? "" : #""clinicId":"\#(clinic)","#
+        return #"{"command":"record","stream":"\#(stream)","type":"ExposureIncidentRecorded","data":{"occurredAt":"2026-02-25T11:00:00Z",\#(clinicField)"service":"session","bodyPart":"left index finger","providerId":"17","actionsTaken":"\#(words[0])","personal":{"exposedPerson":"\#(words[1])","details":"\#(words[2])"}\#(exposed)}}"#
+    }
+
+    static func words(_ tag: String) -> [String] {
+        ["\(tag)-prophylaxis-\(UUID().uuidString.prefix(8))", "\(tag)-person-\(UUID().uuidString.prefix(8))", "\(tag)-hepatitis-\(UUID().uuidString.prefix(8))"]
+    }
+
+    static func shown(_ chain: TestChain, _ stream: String, as user: TestUser) async throws -> String {
+        try await chain.session(user).readStream(stream).events.map(\.json.canonicalString).joined(separator: "\n")
+    }
+
+    @Test("a staff member's exposure is sealed with the clinic's key: never in clear in the files, shown to admins and auditors (who read raw streams), facts in clear")
+    func clinicKey() async throws {
+        let chain = try await TestChain.make()
+        let words = Self.words("staff")
+        _ = try await chain.record(Self.incident("incident-1", words: words), as: .clinician)
+        let files = ErasureTests.fileBytes(chain.databasePath)
+        for word in words { #expect(ErasureTests.count(Data(word.utf8), in: files) == 0, "\(word) is sealed") }
+        for user in [TestUser.auditor, .admin] {
+            let shown = try await Self.shown(chain, "incident-1", as: user)
+            for word in words { #expect(shown.contains(word), "\(user) sees \(word): \(shown)") }
+            #expect(shown.contains("left index finger"))
+        }
+        // A clinic's clinicians record its incidents; reading raw streams is across the chain.
+        #expect(await serviceError({ _ = try await Self.shown(chain, "incident-1", as: .clinician) })?.kind == .denied)
+        // The clinic's key is in the key table, under a name no client id can take.
+        let raw = ErasureTests.fileBytes(chain.databasePath)
+        #expect(ErasureTests.count(Data("clinic:toronto".utf8), in: raw) > 0)
+    }
+
+    @Test("a client's exposure is sealed with their key: reading it is logged as a read of their record, and their erasure makes it unreadable")
+    func clientKey() async throws {
+        let chain = try await TestChain.make()
+        let words = Self.words("client")
+        _ = try await chain.record(Self.incident("incident-2", exposedClient: "42", words: words), as: .clinician)
+        for word in words { #expect(ErasureTests.count(Data(word.utf8), in: ErasureTests.fileBytes(chain.databasePath)) == 0) }
+        let before = try await chain.session(.admin).readStream("access-42").events.count
+        let shown = try await Self.shown(chain, "incident-2", as: .auditor)
+        for word in words { #expect(shown.contains(word)) }
+        #expect(try await chain.session(.admin).readStream("access-42").events.count == before + 1, "the read of the incident is in 42's access log")
+
+        _ = try await chain.session(.admin).erase(client: "42", reason: "erasure request")
+        let erased = try await Self.shown(chain, "incident-2", as: .admin)
+        for word in words { #expect(!erased.contains(word)) }
+        #expect(erased.contains(#""personalErased":true"#), "\(erased)")
+        #expect(erased.contains("left index finger"), "the incident itself is kept")
+        let refusal = await serviceError({ _ = try await chain.record(Self.incident("incident-3", exposedClient: "42", words: Self.words("again")), as: .clinician) })
+        #expect(refusal?.message.contains("erased") == true, "\(String(describing: refusal))")
+    }
+
+    @Test("an incident that cannot be sealed is refused with the reason and writes nothing: no clinic, an exposed client not in the log, sealed bytes from the caller")
+    func refusals() async throws {
+        let chain = try await TestChain.make()
+        let head = try await chain.head()
+        let noClinic = await serviceError({ _ = try await chain.record(Self.incident("incident-4", clinic: "", words: Self.words("a")), as: .admin) })
+        #expect(noClinic?.kind == .badInput)
+        #expect(noClinic?.message == "exposure incident incident-4 refused: name the clinic where it happened (clinicId): the incident's personal data is sealed with that clinic's key; nothing was recorded")
+        let stranger = await serviceError({ _ = try await chain.record(Self.incident("incident-5", exposedClient: "999", words: Self.words("b")), as: .clinician) })
+        #expect(stranger?.message == "exposure incident incident-5 refused: the exposed client 999 is not in this log (their key seals the incident's personal data); nothing was recorded")
+        let forged = #"{"command":"record","stream":"incident-6","type":"ExposureIncidentRecorded","data":{"occurredAt":"2026-02-25T11:00:00Z","clinicId":"toronto","service":"session","sealedPersonal":"AAAA"}}"#
+        let forgedError = await serviceError({ _ = try await chain.record(forged, as: .clinician) })
+        #expect(forgedError?.message == "exposure incident incident-6 refused: sealedPersonal is set by Stipple, not by the caller; nothing was recorded")
+        #expect(try await chain.head() == head)
+    }
+}

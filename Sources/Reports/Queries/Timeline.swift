@@ -55,10 +55,16 @@ enum Timeline {
             if amended.disputed { text += " [disputed by the client]" }
             return ("", text)
         case let photo as Stipple_V1_PhotoAttached:
-            let moment = photo.moment == .before ? "before" : photo.moment == .after ? "after" : "other"
+            let moment = switch photo.moment {
+            case .before: "before"
+            case .after: "after"
+            case .signature: "signature"
+            default: "other"
+            }
             let size = photo.byteCount >= 1 << 20
                 ? String(format: "%.1f MiB", Double(photo.byteCount) / Double(1 << 20)) : "\((photo.byteCount + 1_023) / 1_024) KiB"
-            return (day(photo.takenAt), "photo (\(moment)), \(photo.mediaType), \(size); sealed, sha256 \(photo.sealedSha256)")
+            let what = photo.moment == .signature ? "signature image" : "photo (\(moment))"
+            return (day(photo.takenAt), "\(what), \(photo.mediaType), \(size); sealed, sha256 \(photo.sealedSha256)")
         case let marked as Stipple_V1_ClientMarkedConfidential:
             return ("", "marked confidential" + (marked.reason.isEmpty ? "" : " (\(marked.reason))"))
         case let erased as Stipple_V1_ClientErased:

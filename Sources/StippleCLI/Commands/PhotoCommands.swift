@@ -17,12 +17,14 @@ extension Stipple.Client {
                     the device, XMP, comments, PNG text) is stripped, the image is sealed with the client's \
                     key and stored beside the log, and PhotoAttached names it by the SHA-256 of the sealed \
                     bytes. The client must have signed a consent that covers photos (client consent --photos). \
+                    A scan of the client's signature goes on their consent instead: --moment signature \
+                    --event <the ConsentSigned's id> (no photo consent needed). \
                     `stipple history` lists the photos with their hashes.
                     """)
             @OptionGroup var options: GlobalOptions
             @Option(help: "The client's id.") var client: String
-            @Option(help: "The id of the client's consultation, session, touch-up or reaction the photo belongs to.") var event: String
-            @Option(help: "before, after or other.") var moment: String
+            @Option(help: "The id of the client's consultation, session, touch-up or reaction the photo belongs to (a consent, for a signature).") var event: String
+            @Option(help: "before, after, other, or signature (a scan of the client's signature on a consent).") var moment: String
             @Option(help: ArgumentHelp("The JPEG or PNG file, or - for standard input.", valueName: "path")) var file: String
             @Option(help: "When taken, e.g. 2026-03-14T10:00: the clinic's local time (add Z or an offset); default now.") var at: String?
 

@@ -189,6 +189,10 @@ public nonisolated enum Stipple_V1_PhotoMoment: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// Healing, a reaction, a follow-up.
   case other // = 3
+
+  /// The client's signature on a consent (attached to its ConsentSigned only; it needs no
+  /// photo consent, being part of the consent itself).
+  case signature // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -201,6 +205,7 @@ public nonisolated enum Stipple_V1_PhotoMoment: SwiftProtobuf.Enum, Swift.CaseIt
     case 1: self = .before
     case 2: self = .after
     case 3: self = .other
+    case 4: self = .signature
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -211,6 +216,7 @@ public nonisolated enum Stipple_V1_PhotoMoment: SwiftProtobuf.Enum, Swift.CaseIt
     case .before: return 1
     case .after: return 2
     case .other: return 3
+    case .signature: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -221,6 +227,7 @@ public nonisolated enum Stipple_V1_PhotoMoment: SwiftProtobuf.Enum, Swift.CaseIt
     .before,
     .after,
     .other,
+    .signature,
   ]
 
 }
@@ -1028,7 +1035,8 @@ public nonisolated struct Stipple_V1_RecordAmended: Sendable {
 /// sealed bytes named here, so the chain covers it; erasure deletes it and destroys the
 /// key. Recorded by a clinician (`stipple client photo add`, never imported). Rules: the
 /// client's consent covers photos; the record is the client's own consultation, session,
-/// touch-up or adverse reaction; at most 10 MiB.
+/// touch-up or adverse reaction; at most 10 MiB. A signature image (moment SIGNATURE)
+/// belongs to the client's ConsentSigned instead and needs no photo consent.
 public nonisolated struct Stipple_V1_PhotoAttached: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1135,7 +1143,7 @@ nonisolated extension Stipple_V1_TouchUpReason: SwiftProtobuf._ProtoNameProvidin
 }
 
 nonisolated extension Stipple_V1_PhotoMoment: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PHOTO_MOMENT_UNSPECIFIED\0\u{1}PHOTO_MOMENT_BEFORE\0\u{1}PHOTO_MOMENT_AFTER\0\u{1}PHOTO_MOMENT_OTHER\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PHOTO_MOMENT_UNSPECIFIED\0\u{1}PHOTO_MOMENT_BEFORE\0\u{1}PHOTO_MOMENT_AFTER\0\u{1}PHOTO_MOMENT_OTHER\0\u{1}PHOTO_MOMENT_SIGNATURE\0")
 }
 
 nonisolated extension Stipple_V1_ClientPersonal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -12,6 +12,11 @@
 /// stream because the exposed person is often staff, and because the record must be kept
 /// even when a client's personal data is erased.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -24,7 +29,9 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-/// Personal data of an exposure incident.
+/// Personal data of an exposure incident, sealed into `sealed_personal`: with the exposed
+/// person's key when they are a client (`exposed_client_id`), otherwise with the key of the
+/// clinic where it happened (key owner "clinic:<clinic_id>", made on first need).
 public nonisolated struct Stipple_V1_ExposurePersonal: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -33,6 +40,10 @@ public nonisolated struct Stipple_V1_ExposurePersonal: Sendable {
   public var exposedPerson: String = String()
 
   public var details: String = String()
+
+  /// Moved here from the event's `actions_taken` before sealing (it tells of the exposed
+  /// person's health: tests, prophylaxis).
+  public var actionsTaken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -77,6 +88,13 @@ public nonisolated struct Stipple_V1_ExposureIncidentRecorded: Sendable {
   /// The client whose service it was, if any (an id, not personal data).
   public var clientID: String = String()
 
+  /// `personal` sealed by Stipple (never set by the caller).
+  public var sealedPersonal: Data = Data()
+
+  /// The exposed person's client id when they are a client of the chain (then `personal`
+  /// is sealed with their key and goes with their erasure); empty for staff and others.
+  public var exposedClientID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -91,7 +109,7 @@ fileprivate nonisolated let _protobuf_package = "stipple.v1"
 
 nonisolated extension Stipple_V1_ExposurePersonal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExposurePersonal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}exposed_person\0\u{1}details\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}exposed_person\0\u{1}details\0\u{3}actions_taken\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -101,6 +119,7 @@ nonisolated extension Stipple_V1_ExposurePersonal: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.exposedPerson) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.details) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.actionsTaken) }()
       default: break
       }
     }
@@ -113,12 +132,16 @@ nonisolated extension Stipple_V1_ExposurePersonal: SwiftProtobuf.Message, SwiftP
     if !self.details.isEmpty {
       try visitor.visitSingularStringField(value: self.details, fieldNumber: 2)
     }
+    if !self.actionsTaken.isEmpty {
+      try visitor.visitSingularStringField(value: self.actionsTaken, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Stipple_V1_ExposurePersonal, rhs: Stipple_V1_ExposurePersonal) -> Bool {
     if lhs.exposedPerson != rhs.exposedPerson {return false}
     if lhs.details != rhs.details {return false}
+    if lhs.actionsTaken != rhs.actionsTaken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -126,7 +149,7 @@ nonisolated extension Stipple_V1_ExposurePersonal: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Stipple_V1_ExposureIncidentRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExposureIncidentRecorded"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}occurred_at\0\u{3}clinic_id\0\u{1}service\0\u{3}body_part\0\u{3}provider_id\0\u{3}actions_taken\0\u{1}personal\0\u{3}client_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}occurred_at\0\u{3}clinic_id\0\u{1}service\0\u{3}body_part\0\u{3}provider_id\0\u{3}actions_taken\0\u{1}personal\0\u{3}client_id\0\u{3}sealed_personal\0\u{3}exposed_client_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -142,6 +165,8 @@ nonisolated extension Stipple_V1_ExposureIncidentRecorded: SwiftProtobuf.Message
       case 6: try { try decoder.decodeSingularStringField(value: &self.actionsTaken) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._personal) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.clientID) }()
+      case 9: try { try decoder.decodeSingularBytesField(value: &self.sealedPersonal) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.exposedClientID) }()
       default: break
       }
     }
@@ -176,6 +201,12 @@ nonisolated extension Stipple_V1_ExposureIncidentRecorded: SwiftProtobuf.Message
     if !self.clientID.isEmpty {
       try visitor.visitSingularStringField(value: self.clientID, fieldNumber: 8)
     }
+    if !self.sealedPersonal.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealedPersonal, fieldNumber: 9)
+    }
+    if !self.exposedClientID.isEmpty {
+      try visitor.visitSingularStringField(value: self.exposedClientID, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -188,6 +219,8 @@ nonisolated extension Stipple_V1_ExposureIncidentRecorded: SwiftProtobuf.Message
     if lhs.actionsTaken != rhs.actionsTaken {return false}
     if lhs._personal != rhs._personal {return false}
     if lhs.clientID != rhs.clientID {return false}
+    if lhs.sealedPersonal != rhs.sealedPersonal {return false}
+    if lhs.exposedClientID != rhs.exposedClientID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
