@@ -151,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "StippleBench",
             dependencies: [
-                "EventLog", "Treatment", "Recording", "Reports", "StippleService",
+                "EventLog", "Treatment", "Recording", "Reports", "StippleService", "CLZ4",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -266,29 +266,29 @@ struct Bench {
         ]).print()
         try log.close()
     }
+}
 
-    /// Decodes a page on both cores; counts the events and the sessions among them.
-    func decodeInParallel(_ page: [RecordedEvent]) throws -> (decoded: Int, sessions: Int) {
-        let results = DecodeResults()
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            let half = (page.count + 1) / 2
-            var decoded = 0, sessions = 0
-            var failure: (any Error)?
-            for event in page[(worker * half)..<min(page.count, (worker + 1) * half)] {
-                do {
-                    let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
-                    let message = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
-                    if let session = message as? Stipple_V1_SessionRecordedV2, session.sessionNumber > 0 { sessions += 1 }
-                    decoded += 1
-                } catch {
-                    failure = error
-                    break
-                }
+/// Decodes a page on both cores; counts the events and the sessions among them.
+func decodeInParallel(_ page: [RecordedEvent]) throws -> (decoded: Int, sessions: Int) {
+    let results = DecodeResults()
+    DispatchQueue.concurrentPerform(iterations: 2) { worker in
+        let half = (page.count + 1) / 2
+        var decoded = 0, sessions = 0
+        var failure: (any Error)?
+        for event in page[(worker * half)..<min(page.count, (worker + 1) * half)] {
+            do {
+                let schema = try EventCatalogue.resolve(type: event.type, version: event.schemaVersion)
+                let message = try PayloadCodec.message(fromBinary: event.payload, schema: schema)
+                if let session = message as? Stipple_V1_SessionRecordedV2, session.sessionNumber > 0 { sessions += 1 }
+                decoded += 1
+            } catch {
+                failure = error
+                break
             }
-            results.add(decoded: decoded, sessions: sessions, failure: failure)
         }
-        return try results.totals()
+        results.add(decoded: decoded, sessions: sessions, failure: failure)
     }
+    return try results.totals()
 }
 
 /// Totals of the decoding workers.

@@ -59,6 +59,13 @@ extension StippleBench {
 /// The figures of the Reports library over W1.
 struct ReportsBench {
     let folder: String
+    /// Keys every figure line carries besides its own (`scale`'s size).
+    var extra: [String: JSONValue] = [:]
+
+    init(folder: String, extra: [String: JSONValue] = [:]) {
+        self.folder = folder
+        self.extra = extra
+    }
 
     /// The targets (DESIGN.md's read-model targets, as given for these figures).
     static let targetRebuildEventsPerSecond = 200_000
@@ -131,21 +138,24 @@ struct ReportsBench {
         let rssBefore = procStatusKilobytes("VmRSS")
         let reset = resetPeakRSS()
         var summaries: [Projector.RebuildSummary] = []
+        _ = reports.projector.takeLongestWriterHold()
         let seconds = try await measure {
             summaries = try await reports.projector.rebuild(nil, progress: nil)
         }
+        let hold = reports.projector.takeLongestWriterHold()
         let peak = Double(procStatusKilobytes("VmHWM")) / 1024
         guard summaries.count == ClinicReports.projections.count, summaries.allSatisfy({ $0.checkpoint == Int64(events) }) else {
             throw BenchError.failed("rebuild-all rebuilt \(summaries.map(\.name)) to \(summaries.map(\.checkpoint)), not all to \(events)")
         }
         let rate = Double(events) / seconds
-        var extra: [String: JSONValue] = [
+        var extra: [String: JSONValue] = self.extra.merging([
             "projections": .int(Int64(summaries.count)),
+            "longestWriterHoldMs": round3(Double(hold.components.attoseconds) / 1e15 + Double(hold.components.seconds) * 1000),
             "peakRssMb": round3(peak), "rssBeforeMb": round3(Double(rssBefore) / 1024),
             "targetEventsPerSecond": .int(Int64(Self.targetRebuildEventsPerSecond)),
             "targetPeakRssMb": round3(Self.targetPeakRSSMegabytes),
             "met": .bool(rate >= Double(Self.targetRebuildEventsPerSecond) && peak <= Self.targetPeakRSSMegabytes),
-        ]
+        ]) { own, _ in own }
         if !reset { extra["peakRssSinceStart"] = .bool(true) }
         Figure(name: "rebuild-all", events: events, seconds: seconds, extra: extra).print()
         return reports
@@ -173,11 +183,11 @@ struct ReportsBench {
         }
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        Figure(name: "history", events: rows, seconds: seconds, extra: [
+        Figure(name: "history", events: rows, seconds: seconds, extra: extra.merging([
             "reads": .int(Int64(reads)), "logEvents": .int(Int64(clients * 7)),
             "p50Ms": round3(percentile(0.50)), "p99Ms": round3(percentile(0.99)),
             "targetP99Ms": round3(Self.targetHistoryP99Ms), "met": .bool(percentile(0.99) <= Self.targetHistoryP99Ms),
-        ]).print()
+        ]) { own, _ in own }).print()
     }
 
     /// `report-audit`: the whole audit report (no date range) from the projected tables.
@@ -192,11 +202,27 @@ struct ReportsBench {
         }
         times.sort()
         let best = times[0], median = times[times.count / 2]
-        Figure(name: "report-audit", events: events, seconds: best, extra: [
+        Figure(name: "report-audit", events: events, seconds: best, extra: extra.merging([
             "runs": .int(Int64(times.count)), "bestSeconds": round3(best), "medianSeconds": round3(median),
             "rows": .int(Int64(rows)),
             "targetSeconds": round3(Self.targetAuditSeconds), "met": .bool(best <= Self.targetAuditSeconds),
-        ]).print()
+        ]) { own, _ in own }).print()
+    }
+
+    /// `rebuild-<name>`: one projection rebuilt alone from the whole log (a report rebuilt
+    /// after its own change), with the longest writer hold.
+    func rebuildOneFigure(_ reports: ClinicReports, name: String) async throws {
+        let events = Int(try await reports.log.head().position)
+        _ = reports.projector.takeLongestWriterHold()
+        var summaries: [Projector.RebuildSummary] = []
+        let seconds = try await measure { summaries = try await reports.projector.rebuild([name], progress: nil) }
+        let hold = reports.projector.takeLongestWriterHold()
+        guard summaries.map(\.name) == [name], summaries[0].checkpoint == Int64(events) else {
+            throw BenchError.failed("rebuild \(name) rebuilt \(summaries.map(\.name)) to \(summaries.map(\.checkpoint))")
+        }
+        Figure(name: "rebuild-\(name)", events: events, seconds: seconds, extra: extra.merging([
+            "longestWriterHoldMs": round3(Double(hold.components.attoseconds) / 1e15 + Double(hold.components.seconds) * 1000),
+        ]) { own, _ in own }).print()
     }
 }
 

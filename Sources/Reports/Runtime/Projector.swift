@@ -57,6 +57,28 @@ public final class Projector: Sendable {
     let legacy: [any Projection]
     public let options: Options
     private let memories = Mutex<[TableNames: Remembered]>([:])
+    private let holds = Mutex<Duration>(.zero)
+
+    /// The longest one transaction of this projector's work (a chunk, a swap) has held the
+    /// log's writer since the last call, commit included: what an append waited at most.
+    /// Resets the figure.
+    public func takeLongestWriterHold() -> Duration {
+        holds.withLock { longest in
+            defer { longest = .zero }
+            return longest
+        }
+    }
+
+    /// `body` in the writer, its time noted for ``takeLongestWriterHold()``.
+    private func holdingWriter<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let clock = ContinuousClock()
+        let start = clock.now
+        defer {
+            let held = clock.now - start
+            holds.withLock { longest in longest = max(longest, held) }
+        }
+        return try await log.writeTables(durable: durable, body)
+    }
 
     private struct Remembered: @unchecked Sendable {
         // `@unchecked`: ProjectionMemory is itself confined to the writer (see its comment).
@@ -212,7 +234,7 @@ public final class Projector: Sendable {
 
     private func swapTransaction(_ targets: [Target]) async throws -> (Int64, [TableNames])? {
         let clinics = try await DecodedPages.clinicTimes(in: log)
-        return try await log.writeTables { db in
+        return try await holdingWriter { db in
             let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
             var pending: [(Target, Int64)] = []
             for target in targets {
@@ -296,7 +318,7 @@ public final class Projector: Sendable {
                 // checkpoint stay consistent (the next append's commit makes them durable).
                 let chunk: (index: Int, moved: [TableNames], covered: Int64)
                 do {
-                    chunk = try await log.writeTables(durable: false) { db in
+                    chunk = try await holdingWriter(durable: false) { db in
                         try self.applyChunk(page, from: from, targets: targets, reads: reads, in: db)
                     }
                 } catch {
