@@ -100,19 +100,7 @@ struct Bench {
         }
         Figure(name: "verify", events: Int(verified), seconds: verifySeconds).print()
 
-        var readCount = 0
-        var readBytes = 0
-        let readSeconds = try await measure {
-            var position: Int64 = 1
-            while true {
-                let page = try await log.readAll(from: position, limit: 10_000)
-                guard let last = page.last else { break }
-                readCount += page.count
-                for event in page { readBytes += event.payload.count }
-                position = last.position + 1
-            }
-        }
-        Figure(name: "read-all", events: readCount, seconds: readSeconds, extra: ["payloadBytes": .int(Int64(readBytes))]).print()
+        try await ReplayFigures.readAll(log, extra: [:]).print()
 
         var generator = SplitMix64(seed: 7)
         var latencies: [Double] = []
@@ -246,17 +234,7 @@ struct Bench {
         messages = []
 
         // Replay: read, decompress, decode every event into its message, fold trivially.
-        var decoded = 0
-        var sessions = 0
-        let replaySeconds = try await measure {
-            // Pages are read one ahead while the page before is decoded.
-            for try await page in log.pages(pageSize: 10_000) {
-                let counts = try decodeInParallel(page)
-                decoded += counts.decoded
-                sessions += counts.sessions
-            }
-        }
-        Figure(name: "replay-decode", events: decoded, seconds: replaySeconds, extra: ["sessions": .int(Int64(sessions))]).print()
+        try await ReplayFigures.replayDecode(log, extra: [:]).print()
 
         let stats = try await log.stats()
         let payloads = stats.codecs.reduce((0.0, 0.0)) { ($0.0 + Double($1.storedBytes), $0.1 + Double($1.rawBytes)) }

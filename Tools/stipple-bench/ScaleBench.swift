@@ -128,7 +128,9 @@ extension StippleBench {
     }
 }
 
-/// `read-all` and `replay-decode` on an existing log (the same loops as `run`'s figures).
+/// `read-all` (pages of 10,000, read and decompressed) and `replay-decode` (read one page
+/// ahead, decompress, decode every event into its message on both cores, fold trivially),
+/// for `run` and `scale` alike.
 enum ReplayFigures {
     static func readAll(_ log: EventLog, extra: [String: JSONValue]) async throws -> Figure {
         var count = 0
@@ -152,6 +154,7 @@ enum ReplayFigures {
         var decoded = 0
         var sessions = 0
         let seconds = try await measure {
+            // Pages are read one ahead while the page before is decoded.
             for try await page in log.pages(pageSize: 10_000) {
                 let counts = try decodeInParallel(page)
                 decoded += counts.decoded
