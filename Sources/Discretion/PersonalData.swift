@@ -65,12 +65,6 @@ public enum PersonalData {
     /// every id it is given), so no client's key can take a clinic's name.
     package static func clinicKeyOwner(_ clinic: String) -> String { "clinic:" + clinic }
 
-    /// The client whose key seals the event's personal data, when that is a client's.
-    package static func clientKeyOwner(stream: String, message: any SwiftProtobuf.Message) -> String? {
-        guard let owner = keyOwner(stream: stream, message: message), !owner.hasPrefix("clinic:") else { return nil }
-        return owner
-    }
-
     /// Wraps decisions so that every client event they return has its personal data sealed
     /// with the client's key before it is stored. A client's first key is made in the same
     /// transaction as the event that needs it; an erased client gets no personal data again.

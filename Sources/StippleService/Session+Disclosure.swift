@@ -136,12 +136,11 @@ extension Session {
     /// not see it: a client's (disclosed by the read that shows it: checked and logged), or
     /// an exposure incident's clinic's, for those who may read that clinic's clinical records.
     func keyOwner(_ event: RecordedEvent, _ message: any SwiftProtobuf.Message) -> String? {
-        guard let owner = PersonalData.keyOwner(stream: event.stream, message: message) else { return nil }
-        if PersonalData.clientKeyOwner(stream: event.stream, message: message) == nil,
-           let incident = message as? Stipple_V1_ExposureIncidentRecorded, !may(.readClinical, clinic: incident.clinicID) {
+        if let incident = message as? Stipple_V1_ExposureIncidentRecorded, incident.exposedClientID.isEmpty,
+           !may(.readClinical, clinic: incident.clinicID) {
             return nil
         }
-        return owner
+        return PersonalData.keyOwner(stream: event.stream, message: message)
     }
 
     /// An event as the user may see it: personal data opened with the client's key when

@@ -117,7 +117,6 @@ extension Session {
         }
     }
 
-    /// Whether a purpose says nothing (see ``AccessLog/isBlank(_:)``).
     /// The exposed person's client id of an exposure incident, when they are a client.
     static func exposedClient(_ event: RecordedEvent) -> String? {
         guard StreamCategory(stream: event.stream) == .incident,
@@ -127,6 +126,7 @@ extension Session {
         return incident.exposedClientID
     }
 
+    /// Whether a purpose says nothing (see ``AccessLog/isBlank(_:)``).
     static func isBlank(_ purpose: String?) -> Bool { AccessLog.isBlank(purpose) }
 }
 

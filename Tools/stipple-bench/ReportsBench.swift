@@ -150,7 +150,7 @@ struct ReportsBench {
         let rate = Double(events) / seconds
         var extra: [String: JSONValue] = self.extra.merging([
             "projections": .int(Int64(summaries.count)),
-            "longestWriterHoldMs": round3(Double(hold.components.attoseconds) / 1e15 + Double(hold.components.seconds) * 1000),
+            "longestWriterHoldMs": milliseconds(hold),
             "peakRssMb": round3(peak), "rssBeforeMb": round3(Double(rssBefore) / 1024),
             "targetEventsPerSecond": .int(Int64(Self.targetRebuildEventsPerSecond)),
             "targetPeakRssMb": round3(Self.targetPeakRSSMegabytes),
@@ -221,9 +221,14 @@ struct ReportsBench {
             throw BenchError.failed("rebuild \(name) rebuilt \(summaries.map(\.name)) to \(summaries.map(\.checkpoint))")
         }
         Figure(name: "rebuild-\(name)", events: events, seconds: seconds, extra: extra.merging([
-            "longestWriterHoldMs": round3(Double(hold.components.attoseconds) / 1e15 + Double(hold.components.seconds) * 1000),
+            "longestWriterHoldMs": milliseconds(hold),
         ]) { own, _ in own }).print()
     }
+}
+
+/// `duration` in milliseconds, rounded to microseconds, for a figure.
+func milliseconds(_ duration: Duration) -> JSONValue {
+    round3(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
 }
 
 /// A field of /proc/self/status in kilobytes (`VmHWM`, `VmRSS`); 0 when unreadable.

@@ -115,7 +115,7 @@ extension StippleBench {
             let log = try await ReportsBench.filledLog(clients: clients, path: path)
             try log.close()
             let bench = ReportsBench(folder: (path as NSString).deletingLastPathComponent, extra: tag)
-            try ScanCeiling.figure(path: path, extra: tag).print()
+            try await ScanCeiling.figure(path: path, extra: tag).print()
             let reopened = try EventLog(path: path)
             try await ReplayFigures.readAll(reopened, extra: tag).print()
             try await ReplayFigures.replayDecode(reopened, extra: tag).print()
@@ -173,27 +173,25 @@ enum ReplayFigures {
 /// connection of its own, as `read-all` splits a page). The C API directly: it is the
 /// ceiling the log's own read path is compared with.
 enum ScanCeiling {
-    static func figure(path: String, extra: [String: JSONValue]) throws -> Figure {
+    static func figure(path: String, extra: [String: JSONValue]) async throws -> Figure {
         let (head, dictionaries) = try metadata(path: path)
         let half = (head + 1) / 2
         let results = ScanResults()
-        let clock = ContinuousClock()
-        let start = clock.now
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
-            let from = worker == 0 ? 1 : half + 1
-            let through = worker == 0 ? half : head
-            do {
-                results.add(try scan(path: path, from: from, through: through, dictionaries: dictionaries))
-            } catch {
-                results.fail(error)
+        let seconds = await measure {
+            DispatchQueue.concurrentPerform(iterations: 2) { worker in
+                let from = worker == 0 ? 1 : half + 1
+                let through = worker == 0 ? half : head
+                do {
+                    results.add(try scan(path: path, from: from, through: through, dictionaries: dictionaries))
+                } catch {
+                    results.fail(error)
+                }
             }
         }
-        let elapsed = clock.now - start
         let (events, bytes) = try results.totals()
         guard events == Int(head) else { throw BenchError.failed("scan-ceiling read \(events) events, not \(head)") }
         var extra = extra
         extra["payloadBytes"] = .int(Int64(bytes))
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Figure(name: "scan-ceiling", events: events, seconds: seconds, extra: extra)
     }
 

@@ -55,15 +55,14 @@ enum Timeline {
             if amended.disputed { text += " [disputed by the client]" }
             return ("", text)
         case let photo as Stipple_V1_PhotoAttached:
-            let moment = switch photo.moment {
-            case .before: "before"
-            case .after: "after"
-            case .signature: "signature"
-            default: "other"
+            let what = switch photo.moment {
+            case .before: "photo (before)"
+            case .after: "photo (after)"
+            case .signature: "signature image"
+            default: "photo (other)"
             }
             let size = photo.byteCount >= 1 << 20
                 ? String(format: "%.1f MiB", Double(photo.byteCount) / Double(1 << 20)) : "\((photo.byteCount + 1_023) / 1_024) KiB"
-            let what = photo.moment == .signature ? "signature image" : "photo (\(moment))"
             return (day(photo.takenAt), "\(what), \(photo.mediaType), \(size); sealed, sha256 \(photo.sealedSha256)")
         case let marked as Stipple_V1_ClientMarkedConfidential:
             return ("", "marked confidential" + (marked.reason.isEmpty ? "" : " (\(marked.reason))"))
