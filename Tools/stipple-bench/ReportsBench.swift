@@ -138,11 +138,11 @@ struct ReportsBench {
         let rssBefore = procStatusKilobytes("VmRSS")
         let reset = resetPeakRSS()
         var summaries: [Projector.RebuildSummary] = []
-        _ = reports.projector.takeLongestWriterHold()
+        _ = reports.projector.takeWriterFigures()
         let seconds = try await measure {
             summaries = try await reports.projector.rebuild(nil, progress: nil)
         }
-        let hold = reports.projector.takeLongestWriterHold()
+        let writer = reports.projector.takeWriterFigures()
         let peak = Double(procStatusKilobytes("VmHWM")) / 1024
         guard summaries.count == ClinicReports.projections.count, summaries.allSatisfy({ $0.checkpoint == Int64(events) }) else {
             throw BenchError.failed("rebuild-all rebuilt \(summaries.map(\.name)) to \(summaries.map(\.checkpoint)), not all to \(events)")
@@ -150,7 +150,9 @@ struct ReportsBench {
         let rate = Double(events) / seconds
         var extra: [String: JSONValue] = self.extra.merging([
             "projections": .int(Int64(summaries.count)),
-            "longestWriterHoldMs": milliseconds(hold),
+            "longestWriterHoldMs": milliseconds(writer.longestHold),
+            // The time in the writer, and each projection's fold in it: where the time goes.
+            "writerMs": milliseconds(writer.total), "foldMs": .object(writer.folds.mapValues(milliseconds)),
             "peakRssMb": round3(peak), "rssBeforeMb": round3(Double(rssBefore) / 1024),
             "targetEventsPerSecond": .int(Int64(Self.targetRebuildEventsPerSecond)),
             "targetPeakRssMb": round3(Self.targetPeakRSSMegabytes),
@@ -213,15 +215,16 @@ struct ReportsBench {
     /// after its own change), with the longest writer hold.
     func rebuildOneFigure(_ reports: ClinicReports, name: String) async throws {
         let events = Int(try await reports.log.head().position)
-        _ = reports.projector.takeLongestWriterHold()
+        _ = reports.projector.takeWriterFigures()
         var summaries: [Projector.RebuildSummary] = []
         let seconds = try await measure { summaries = try await reports.projector.rebuild([name], progress: nil) }
-        let hold = reports.projector.takeLongestWriterHold()
+        let writer = reports.projector.takeWriterFigures()
         guard summaries.map(\.name) == [name], summaries[0].checkpoint == Int64(events) else {
             throw BenchError.failed("rebuild \(name) rebuilt \(summaries.map(\.name)) to \(summaries.map(\.checkpoint))")
         }
         Figure(name: "rebuild-\(name)", events: events, seconds: seconds, extra: extra.merging([
-            "longestWriterHoldMs": milliseconds(hold),
+            "longestWriterHoldMs": milliseconds(writer.longestHold), "writerMs": milliseconds(writer.total),
+            "foldMs": .object(writer.folds.mapValues(milliseconds)),
         ]) { own, _ in own }).print()
     }
 }

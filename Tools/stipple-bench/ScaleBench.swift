@@ -17,7 +17,9 @@ extension StippleBench {
                 For each size: fills a log with W1 encoded as protobuf (not timed), then times \
                 scan-ceiling (a bare SQLite scan and LZ4 decode of the events' rows, on both cores), \
                 read-all, replay-decode, rebuild-all (with the longest writer hold and peak RSS), \
-                rebuild-audit (one report alone), history (p50/p99) and report-audit. Each figure \
+                rebuild-audit (one report alone), history (p50/p99) and report-audit. rebuild-all and \
+                rebuild-audit carry writerMs (all their transactions' time in the writer, commits \
+                included) and foldMs (each projection's fold in it). Each figure \
                 line carries "scale" (the size asked for). The last line, scale-summary, gives each \
                 ratio of issue 14 with its target. 10M events need about 12 GB of disk and an hour.
                 """)
@@ -30,6 +32,9 @@ extension StippleBench {
 
         @Option(help: "Runs of the audit report at each size (the best is kept).")
         var auditRuns = 3
+
+        @Flag(help: "Also rebuild each report alone (rebuild-<name>, after rebuild-audit's place), to see where the time goes.")
+        var rebuildEach = false
 
         @Option(help: "Folder for the databases (default: a new temporary folder, removed afterwards).")
         var dir: String?
@@ -44,7 +49,7 @@ extension StippleBench {
                 let lines = try runChild([
                     "scale-one", "--events", String(size), "--path", path,
                     "--history-reads", String(historyReads), "--audit-runs", String(auditRuns),
-                ])
+                ] + (rebuildEach ? ["--rebuild-each"] : []))
                 for line in lines {
                     guard let object = try? JSONValue.parse(line).objectValue, let name = object["name"]?.stringValue else { continue }
                     figures[size, default: [:]][name] = object
@@ -108,6 +113,7 @@ extension StippleBench {
         @Option var path: String
         @Option var historyReads = 1_000
         @Option var auditRuns = 3
+        @Flag var rebuildEach = false
 
         mutating func run() async throws {
             let clients = max(1, (events + 6) / 7)
@@ -120,7 +126,9 @@ extension StippleBench {
             try await ReplayFigures.readAll(reopened, extra: tag).print()
             try await ReplayFigures.replayDecode(reopened, extra: tag).print()
             let reports = try await bench.rebuildFigure(log: reopened)
-            try await bench.rebuildOneFigure(reports, name: "audit")
+            for name in rebuildEach ? reports.projector.names : ["audit"] {
+                try await bench.rebuildOneFigure(reports, name: name)
+            }
             try await bench.historyFigure(reports, clients: clients, reads: historyReads)
             try await bench.auditFigure(reports, runs: auditRuns)
             try reopened.close()

@@ -57,25 +57,49 @@ public final class Projector: Sendable {
     let legacy: [any Projection]
     public let options: Options
     private let memories = Mutex<[TableNames: Remembered]>([:])
-    private let holds = Mutex<Duration>(.zero)
+    private let figures = Mutex(WriterFigures())
 
-    /// The longest one transaction of this projector's work (a chunk, a swap) has held the
-    /// log's writer since the last call, commit included: what an append waited at most.
-    /// Resets the figure.
-    public func takeLongestWriterHold() -> Duration {
-        holds.withLock { longest in
-            defer { longest = .zero }
-            return longest
+    /// Where this projector's time in the log's writer went (for the benchmark and for a
+    /// slow rebuild's diagnosis).
+    public struct WriterFigures: Sendable {
+        /// The longest one transaction (a chunk, a swap) held the writer, commit included:
+        /// what an append waited at most.
+        public var longestHold: Duration = .zero
+        /// All transactions' time in the writer, commits included.
+        public var total: Duration = .zero
+        /// Each projection's fold (``Projection/apply(_:tables:memory:in:)``), by name.
+        public var folds: [String: Duration] = [:]
+    }
+
+    /// The writer figures since the last call; resets them.
+    public func takeWriterFigures() -> WriterFigures {
+        figures.withLock { figures in
+            defer { figures = WriterFigures() }
+            return figures
         }
     }
 
-    /// `body` in the writer, its time noted for ``takeLongestWriterHold()``.
+    /// `target`'s fold of `events`, its time noted for ``takeWriterFigures()``.
+    private func fold(_ target: Target, _ events: ArraySlice<ProjectedEvent>, memory: ProjectionMemory, in db: Database) throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        defer {
+            let took = clock.now - start
+            figures.withLock { figures in figures.folds[target.projection.name, default: .zero] += took }
+        }
+        try target.projection.apply(events, tables: target.tables, memory: memory, in: db)
+    }
+
+    /// `body` in the writer, its time noted for ``takeWriterFigures()``.
     private func holdingWriter<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let clock = ContinuousClock()
         let start = clock.now
         defer {
             let held = clock.now - start
-            holds.withLock { longest in longest = max(longest, held) }
+            figures.withLock { figures in
+                figures.longestHold = max(figures.longestHold, held)
+                figures.total += held
+            }
         }
         return try await log.writeTables(durable: durable, body)
     }
@@ -260,9 +284,7 @@ public final class Projector: Sendable {
                 for (target, checkpoint) in pending where checkpoint < head {
                     let memory = self.memory(for: target.tables, checkpoint: checkpoint)
                     let relevant = events.filter { $0.position > checkpoint && target.reads.contains($0.type) }
-                    if !relevant.isEmpty {
-                        try target.projection.apply(relevant[...], tables: target.tables, memory: memory, in: db)
-                    }
+                    if !relevant.isEmpty { try self.fold(target, relevant[...], memory: memory, in: db) }
                     try Registry.setCheckpoint(target.tables, head, in: db)
                 }
             }
@@ -380,11 +402,11 @@ public final class Projector: Sendable {
                 while lower < end, page.events[lower].position <= checkpoint { lower += 1 }
                 guard lower < end else { continue }
                 if target.reads == reads {
-                    try target.projection.apply(page.events[lower..<end], tables: target.tables, memory: memory, in: db)
+                    try fold(target, page.events[lower..<end], memory: memory, in: db)
                 } else {
                     // Each projection sees only the types it reads.
                     let relevant = page.events[lower..<end].filter { target.reads.contains($0.type) }
-                    if !relevant.isEmpty { try target.projection.apply(relevant[...], tables: target.tables, memory: memory, in: db) }
+                    if !relevant.isEmpty { try fold(target, relevant[...], memory: memory, in: db) }
                 }
             }
             index = end
@@ -424,7 +446,7 @@ public final class Projector: Sendable {
     /// Empties and drops the tables of replaced generations, a few thousand rows per
     /// transaction (appends wait at most that long).
     public func removeRetired() async throws {
-        while try await log.writeTables({ db in try Registry.removeRetired(rows: 5_000, in: db) }) {
+        while try await holdingWriter({ db in try Registry.removeRetired(rows: 5_000, in: db) }) {
             try Task.checkCancellation()
         }
     }
