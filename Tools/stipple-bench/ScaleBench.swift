@@ -209,6 +209,8 @@ enum ScanCeiling {
         // Read-write: a log in WAL mode whose -shm is gone cannot be opened read-only.
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { throw BenchError.sqlite("open \(path)") }
         defer { sqlite3_close(db) }
+        // The log just closed may still be finishing its last checkpoint (seen: "database is locked").
+        sqlite3_busy_timeout(db, 10_000)
         var statement: OpaquePointer?
         defer { sqlite3_finalize(statement) }
         sqlite3_prepare_v2(db, "SELECT max(position) FROM events", -1, &statement, nil)
@@ -230,6 +232,8 @@ enum ScanCeiling {
         // Read-write: a log in WAL mode whose -shm is gone cannot be opened read-only.
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { throw BenchError.sqlite("open \(path)") }
         defer { sqlite3_close(db) }
+        // The log just closed may still be finishing its last checkpoint (seen: "database is locked").
+        sqlite3_busy_timeout(db, 10_000)
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(
             db, "SELECT codec, raw_length, payload FROM events WHERE position BETWEEN ?1 AND ?2 ORDER BY position", -1, &statement, nil)
