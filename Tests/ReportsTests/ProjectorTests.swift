@@ -80,6 +80,22 @@ struct ProjectionLog {
 
 @Suite("Projection runtime: checkpoints, catch-up, blue/green rebuilds")
 struct ProjectorTests {
+    @Test("a page decoded in two halves on two tasks holds the events of the types read, in log order")
+    func pageDecodedInHalves() async throws {
+        let fixture = try await ProjectionLog(clients: 600)  // 1,200 events: enough to be split
+        let page = try await fixture.log.readAll(from: 1, limit: 1_200)
+        try #require(page.count == 1_200)
+        for reads: Set<String> in [["ClientRegistered", "ConsentSigned"], ["ConsentSigned"], ["SessionRecorded"]] {
+            let decoded = try await DecodedPages.decode(page[...], reads: reads, times: ClinicTimes())
+            let expected = page.filter { reads.contains($0.type) }
+            #expect(decoded.map(\.position) == expected.map(\.position))
+            #expect(decoded.map(\.id) == expected.map(\.id))
+        }
+        // A slice that does not start at the page's first index.
+        let tail = try await DecodedPages.decode(page[300...], reads: ["ClientRegistered", "ConsentSigned"], times: ClinicTimes())
+        #expect(tail.map(\.position) == Array(Int64(301)...1_200))
+    }
+
     @Test("catch-up builds a missing projection, then applies only what was appended since")
     func catchUpAppliesEachEventOnce() async throws {
         let fixture = try await ProjectionLog(clients: 30)
@@ -298,6 +314,17 @@ struct ReplacedGenerationTests {
         #expect(try await fixture.dump(TableNames(projection: "wide", generation: 2))["rows"]?.count == 7_200)
         let states = try await projector.registry().map(\.state)
         #expect(states == [.live])
+    }
+
+    @Test("removal steps follow the budget: fewer rows after a slow transaction, more (at most twice) after a quick one, within bounds")
+    func removalSteps() {
+        let budget = Duration.milliseconds(25)
+        #expect(Projector.removalStep(after: 5_000, took: .milliseconds(500), budget: budget) == 500)
+        #expect(Projector.removalStep(after: 4_000, took: .milliseconds(50), budget: budget) == 2_000)
+        #expect(Projector.removalStep(after: 1_000, took: .milliseconds(25), budget: budget) == 1_000)
+        #expect(Projector.removalStep(after: 1_000, took: .milliseconds(1), budget: budget) == 2_000)
+        #expect(Projector.removalStep(after: 16_000, took: .milliseconds(1), budget: budget) == 20_000)
+        #expect(Projector.removalStep(after: 500, took: .seconds(2), budget: budget) == 500)
     }
 
     @Test("a rebuild whose generation another process replaced stops with a clear error and swaps nothing in")

@@ -153,6 +153,7 @@ struct ReportsBench {
             "longestWriterHoldMs": milliseconds(writer.longestHold),
             // The time in the writer, and each projection's fold in it: where the time goes.
             "writerMs": milliseconds(writer.total), "foldMs": .object(writer.folds.mapValues(milliseconds)),
+            "removeMs": milliseconds(writer.removal),
             "peakRssMb": round3(peak), "rssBeforeMb": round3(Double(rssBefore) / 1024),
             "targetEventsPerSecond": .int(Int64(Self.targetRebuildEventsPerSecond)),
             "targetPeakRssMb": round3(Self.targetPeakRSSMegabytes),
@@ -224,7 +225,7 @@ struct ReportsBench {
         }
         Figure(name: "rebuild-\(name)", events: events, seconds: seconds, extra: extra.merging([
             "longestWriterHoldMs": milliseconds(writer.longestHold), "writerMs": milliseconds(writer.total),
-            "foldMs": .object(writer.folds.mapValues(milliseconds)),
+            "foldMs": .object(writer.folds.mapValues(milliseconds)), "removeMs": milliseconds(writer.removal),
         ]) { own, _ in own }).print()
     }
 }

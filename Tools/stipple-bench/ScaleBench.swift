@@ -19,7 +19,8 @@ extension StippleBench {
                 read-all, replay-decode, rebuild-all (with the longest writer hold and peak RSS), \
                 rebuild-audit (one report alone), history (p50/p99) and report-audit. rebuild-all and \
                 rebuild-audit carry writerMs (all their transactions' time in the writer, commits \
-                included) and foldMs (each projection's fold in it). Each figure \
+                included), foldMs (each projection's fold in it) and removeMs (removing the replaced \
+                generation). Each figure \
                 line carries "scale" (the size asked for). The last line, scale-summary, gives each \
                 ratio of issue 14 with its target. 10M events need about 12 GB of disk and an hour.
                 """)
@@ -33,7 +34,7 @@ extension StippleBench {
         @Option(help: "Runs of the audit report at each size (the best is kept).")
         var auditRuns = 3
 
-        @Flag(help: "Also rebuild each report alone (rebuild-<name>, after rebuild-audit's place), to see where the time goes.")
+        @Flag(help: "Also rebuild each report alone (rebuild-<name>, after rebuild-audit), to see where the time goes.")
         var rebuildEach = false
 
         @Option(help: "Folder for the databases (default: a new temporary folder, removed afterwards).")
@@ -126,7 +127,8 @@ extension StippleBench {
             try await ReplayFigures.readAll(reopened, extra: tag).print()
             try await ReplayFigures.replayDecode(reopened, extra: tag).print()
             let reports = try await bench.rebuildFigure(log: reopened)
-            for name in rebuildEach ? reports.projector.names : ["audit"] {
+            // The audit first, so that its figure (and the summary's ratio) is the same run or not.
+            for name in ["audit"] + (rebuildEach ? reports.projector.names.filter { $0 != "audit" } : []) {
                 try await bench.rebuildOneFigure(reports, name: name)
             }
             try await bench.historyFigure(reports, clients: clients, reads: historyReads)

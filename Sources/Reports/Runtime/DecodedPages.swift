@@ -42,10 +42,11 @@ package actor DecodedPages {
         // A clinic opened in this page counts from its position on.
         let times = Self.folding(page, into: self.times ?? ClinicTimes())
         self.times = times
+        // The guard above makes `covered` hold the first event at least.
         let covered = page.prefix { $0.position <= through }
-        if covered.count < page.count { finished = true }
-        let last = covered.last?.position ?? first.position
+        let last = covered[covered.endIndex - 1].position
         var events = try await Self.decode(covered, reads: reads, times: times)
+        if covered.count < page.count { finished = true }
         position = last + 1
         if events.contains(where: { $0.type == "RecordAmended" }) {
             let log = self.log

@@ -65,13 +65,17 @@ public final class Projector: Sendable {
         /// The longest one transaction (a chunk, a swap) held the writer, commit included:
         /// what an append waited at most.
         public var longestHold: Duration = .zero
-        /// All transactions' time in the writer, commits included.
+        /// The time in the writer of every transaction of a run, a swap, a generation's
+        /// preparation and the removal of replaced generations, commits included.
         public var total: Duration = .zero
         /// Each projection's fold (``Projection/apply(_:tables:memory:in:)``), by name.
         public var folds: [String: Duration] = [:]
+        /// The part of ``total`` spent removing replaced generations (``removeRetired()``).
+        public var removal: Duration = .zero
     }
 
-    /// The writer figures since the last call; resets them.
+    /// The writer figures since the last call (of every run of this projector: two at once
+    /// mix theirs); resets them.
     public func takeWriterFigures() -> WriterFigures {
         figures.withLock { figures in
             defer { figures = WriterFigures() }
@@ -205,7 +209,7 @@ public final class Projector: Sendable {
     /// Builds a new generation of each projection (or resumes one being built with the
     /// same code) and swaps it in.
     private func build(_ chosen: [any Projection], progress: ProgressHandler?) async throws -> [RebuildSummary] {
-        let prepared: [(Target, Bool)] = try await log.writeTables { db in
+        let prepared: [(Target, Bool)] = try await holdingWriter { db in
             try chosen.map { projection in try Registry.prepareBuilding(projection, in: db) }
         }
         var targets = prepared.map(\.0)
@@ -443,12 +447,35 @@ public final class Projector: Sendable {
         }
     }
 
-    /// Empties and drops the tables of replaced generations, a few thousand rows per
-    /// transaction (appends wait at most that long).
+    /// Empties and drops the tables of replaced generations, in transactions of about
+    /// ``Options/transactionBudget`` each (appends wait about that long at most).
+    ///
+    /// A row costs more to delete the larger the generation's indexes (each index entry is
+    /// on a page of its own, rewritten by the commit): 5,000 rows a transaction held the
+    /// writer for half a second at a million events. So each transaction removes as many
+    /// rows as the last one's time says fit in the budget (``removalStep(after:took:budget:)``).
     public func removeRetired() async throws {
-        while try await holdingWriter({ db in try Registry.removeRetired(rows: 5_000, in: db) }) {
+        var rows = Self.removalSteps.lowerBound
+        let clock = ContinuousClock()
+        while true {
+            let started = clock.now
+            let more = try await holdingWriter { [rows] db in try Registry.removeRetired(rows: rows, in: db) }
+            let took = clock.now - started
+            figures.withLock { $0.removal += took }
+            guard more else { return }
             try Task.checkCancellation()
+            rows = Self.removalStep(after: rows, took: took, budget: options.transactionBudget)
         }
+    }
+
+    /// The fewest and most rows one transaction of ``removeRetired()`` deletes.
+    static let removalSteps = 500...20_000
+
+    /// The rows the next removal transaction deletes, after `rows` took `took`: scaled to
+    /// the budget, at most doubled at once (one fast step on a small table is no promise).
+    static func removalStep(after rows: Int, took: Duration, budget: Duration) -> Int {
+        let scaled = Double(rows) * (budget / max(took, .microseconds(100)))
+        return min(removalSteps.upperBound, rows * 2, max(removalSteps.lowerBound, Int(scaled)))
     }
 
     // MARK: - Registry
