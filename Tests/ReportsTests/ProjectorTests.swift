@@ -316,17 +316,6 @@ struct ReplacedGenerationTests {
         #expect(states == [.live])
     }
 
-    @Test("removal steps follow the budget: fewer rows after a slow transaction, more (at most twice) after a quick one, within bounds")
-    func removalSteps() {
-        let budget = Duration.milliseconds(25)
-        #expect(Projector.removalStep(after: 5_000, took: .milliseconds(500), budget: budget) == 500)
-        #expect(Projector.removalStep(after: 4_000, took: .milliseconds(50), budget: budget) == 2_000)
-        #expect(Projector.removalStep(after: 1_000, took: .milliseconds(25), budget: budget) == 1_000)
-        #expect(Projector.removalStep(after: 1_000, took: .milliseconds(1), budget: budget) == 2_000)
-        #expect(Projector.removalStep(after: 16_000, took: .milliseconds(1), budget: budget) == 20_000)
-        #expect(Projector.removalStep(after: 500, took: .seconds(2), budget: budget) == 500)
-    }
-
     @Test("a rebuild whose generation another process replaced stops with a clear error and swaps nothing in")
     func replacedWhileBuilding() async throws {
         let fixture = try await ProjectionLog(clients: 300)
