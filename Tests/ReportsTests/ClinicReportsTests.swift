@@ -1,6 +1,5 @@
 import EventLog
 import Foundation
-import GRDB
 import Testing
 import Treatment
 @testable import Reports
@@ -253,23 +252,14 @@ struct ClinicReportsTests {
         #expect(try await everyReport() == current)
     }
 
-    /// Every row of the live generation of every projection, as text and sorted, by
-    /// projection and table (generations differ in their tables' names only).
+    /// Every row of the live generation of every projection, by projection and table
+    /// (generations differ in their tables' names only).
     func everyRow() async throws -> [String: [String]] {
         var rows: [String: [String]] = [:]
         for name in reports.projector.names {
-            let tables = try await reports.projector.source(name).tables
-            let dump = try await scenario.log.readTables { db in
-                var dump: [String: [String]] = [:]
-                let names = try String.fetchAll(
-                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
-                    arguments: [tables.prefix.count, tables.prefix])
-                for table in names {
-                    dump[name + "/" + table.dropFirst(tables.prefix.count)] = try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"").map(\.description).sorted()
-                }
-                return dump
+            for (table, tableRows) in try await generationRows(try await reports.projector.source(name).tables, in: scenario.log) {
+                rows[name + "/" + table] = tableRows
             }
-            rows.merge(dump) { own, _ in own }
         }
         return rows
     }

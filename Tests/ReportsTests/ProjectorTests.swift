@@ -64,17 +64,23 @@ struct ProjectionLog {
 
     /// Every row of every table of a generation, as text, table by table.
     func dump(_ tables: TableNames) async throws -> [String: [String]] {
-        try await log.readTables { db in
-            var dump: [String: [String]] = [:]
-            let names = try String.fetchAll(
-                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
-                arguments: [tables.prefix.count, tables.prefix])
-            for name in names {
-                let table = String(name.dropFirst(tables.prefix.count))
-                dump[table] = try Row.fetchAll(db, sql: "SELECT * FROM \"\(name)\" ORDER BY 1, 2").map { $0.description }
-            }
-            return dump
+        try await generationRows(tables, in: log)
+    }
+}
+
+/// Every row of every table of a generation in `log`, as text and sorted (rows with the same
+/// first columns compare the same whatever order SQLite returns them in), by table name
+/// without the generation's prefix.
+func generationRows(_ tables: TableNames, in log: EventLog) async throws -> [String: [String]] {
+    try await log.readTables { db in
+        var dump: [String: [String]] = [:]
+        let names = try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
+            arguments: [tables.prefix.count, tables.prefix])
+        for name in names {
+            dump[String(name.dropFirst(tables.prefix.count))] = try Row.fetchAll(db, sql: "SELECT * FROM \"\(name)\"").map(\.description).sorted()
         }
+        return dump
     }
 }
 

@@ -22,7 +22,7 @@ extension StippleBench {
                 included), foldMs (each projection's fold in it) and removeMs (removing the replaced \
                 generation). Each figure \
                 line carries "scale" (the size asked for). The last line, scale-summary, gives each \
-                ratio of issue 14 with its target. 10M events need about 12 GB of disk and an hour.
+                ratio of issue 14 with its target. 10M events need about 6 GB of disk and well over an hour.
                 """)
 
         @Option(parsing: .upToNextOption, help: "Log sizes in events (rounded to whole W1 clients of 7 events).")
@@ -205,14 +205,23 @@ enum ScanCeiling {
         return Figure(name: "scan-ceiling", events: events, seconds: seconds, extra: extra)
     }
 
-    /// The head and every codec's dictionary (by id).
-    static func metadata(path: String) throws -> (Int64, [Int32: [UInt8]]) {
+    /// A connection of its own to the log at `path`.
+    static func open(_ path: String) throws -> OpaquePointer? {
         var db: OpaquePointer?
         // Read-write: a log in WAL mode whose -shm is gone cannot be opened read-only.
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { throw BenchError.sqlite("open \(path)") }
-        defer { sqlite3_close(db) }
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else {
+            sqlite3_close(db)
+            throw BenchError.sqlite("open \(path)")
+        }
         // The log just closed may still be finishing its last checkpoint (seen: "database is locked").
         sqlite3_busy_timeout(db, 10_000)
+        return db
+    }
+
+    /// The head and every codec's dictionary (by id).
+    static func metadata(path: String) throws -> (Int64, [Int32: [UInt8]]) {
+        let db = try open(path)
+        defer { sqlite3_close(db) }
         var statement: OpaquePointer?
         defer { sqlite3_finalize(statement) }
         sqlite3_prepare_v2(db, "SELECT max(position) FROM events", -1, &statement, nil)
@@ -230,12 +239,8 @@ enum ScanCeiling {
     }
 
     static func scan(path: String, from: Int64, through: Int64, dictionaries: [Int32: [UInt8]]) throws -> (Int, Int) {
-        var db: OpaquePointer?
-        // Read-write: a log in WAL mode whose -shm is gone cannot be opened read-only.
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { throw BenchError.sqlite("open \(path)") }
+        let db = try open(path)
         defer { sqlite3_close(db) }
-        // The log just closed may still be finishing its last checkpoint (seen: "database is locked").
-        sqlite3_busy_timeout(db, 10_000)
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(
             db, "SELECT codec, raw_length, payload FROM events WHERE position BETWEEN ?1 AND ?2 ORDER BY position", -1, &statement, nil)
