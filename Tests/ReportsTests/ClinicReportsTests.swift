@@ -252,6 +252,59 @@ struct ClinicReportsTests {
         #expect(try await everyReport() == current)
     }
 
+    @Test("report indexes kept current by their triggers hold the rows a rebuild fills in key order after its load")
+    func triggersKeepReportIndexes() async throws {
+        // The live generations were built at init; the corrections reach them through the
+        // triggers (a day moved: an update; lots moved: a delete and an insert).
+        try await amendSession1(["technicianId", "endedAt"], reason: "recorded under the supervisor's name") {
+            $0.technicianID = "21"
+            $0.endedAt = ClinicScenario.at("2026-03-02", 14)
+        }
+        try await amendSession1(["startedAt", "endedAt"], reason: "the day was the 9th") {
+            $0.startedAt = ClinicScenario.at("2026-03-09", 10)
+            $0.endedAt = ClinicScenario.at("2026-03-09", 14)
+        }
+        let kept = try await everyRow()
+        let indexed = ["audit/procedures_by_day", "records/procedures_by_day", "conversion/consultations_by_day", "lots/uses_by_lot"]
+        for table in indexed {
+            #expect(kept[table]?.isEmpty == false, "\(table) holds the report index")
+        }
+        #expect(kept["audit/procedures_by_day"]?.contains { $0.contains("day:\(Day("2026-03-09")!.daysSinceEpoch)") } == true, "the moved day is indexed")
+        _ = try await reports.projector.rebuild()
+        #expect(try await everyRow() == kept)
+    }
+
+    @Test("a rebuild stopped while it fills the report indexes goes on after the last key copied, and ends as an uninterrupted one")
+    func rebuildStoppedWhileIndexing() async throws {
+        var options = Projector.Options()
+        options.maxEventsPerTransaction = 1  // one index row per transaction too
+        let stopping = ClinicReports(log: scenario.log, options: options)
+        let stopped = Task {
+            try await stopping.projector.rebuild(progress: { progress in
+                if progress.phase.contains(": index "), progress.done < progress.total { withUnsafeCurrentTask { $0?.cancel() } }
+            })
+        }
+        await #expect(throws: CancellationError.self) { try await stopped.value }
+        let building = try await reports.projector.registry().filter { $0.state == .building }
+        try #require(building.count == ClinicReports.projections.count)
+        let indexing = building.filter { $0.indexPhase == .indexing }
+        try #require(indexing.count == 1, "stopped in the index phase of one projection")
+        // Events appended meanwhile are folded after the index phase, through the triggers.
+        try await amendSession1(["startedAt", "endedAt"], reason: "the day was the 9th") {
+            $0.startedAt = ClinicScenario.at("2026-03-09", 10)
+            $0.endedAt = ClinicScenario.at("2026-03-09", 14)
+        }
+        let resumed = try await reports.projector.rebuild()
+        #expect(resumed.allSatisfy { $0.resumed })
+        #expect(Dictionary(uniqueKeysWithValues: resumed.map { ($0.name, $0.generation) })
+                == Dictionary(uniqueKeysWithValues: building.map { ($0.name, $0.generation) }))
+        let afterResume = try await everyRow()
+        let reportsAfterResume = try await everyReport()
+        _ = try await reports.projector.rebuild()
+        #expect(try await everyRow() == afterResume)
+        #expect(try await everyReport() == reportsAfterResume)
+    }
+
     /// Every row of the live generation of every projection, by projection and table
     /// (generations differ in their tables' names only).
     func everyRow() async throws -> [String: [String]] {

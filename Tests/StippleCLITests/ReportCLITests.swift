@@ -93,6 +93,16 @@ struct ReportCLITests {
     /// Starts `arguments` (a rebuild) and kills it with SIGKILL once `reports status` shows it
     /// past event `after`; returns where it was (nil if it never got there).
     func killRebuild(_ cli: CLI, _ arguments: [String], after: Int) throws -> Int? {
+        let prefix = "rebuilding (at event "
+        return try killRebuild(cli, arguments) { state in
+            guard state.hasPrefix(prefix), let number = Int(state.dropFirst(prefix.count).dropLast()), number > after else { return false }
+            return true
+        }.flatMap { Int($0.dropFirst(prefix.count).dropLast()) }
+    }
+
+    /// Starts `arguments` (a rebuild) and kills it with SIGKILL once a projection's state in
+    /// `reports status` satisfies `seen`; returns that state (nil if none ever did).
+    func killRebuild(_ cli: CLI, _ arguments: [String], when seen: (String) -> Bool) throws -> String? {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments = arguments
@@ -103,14 +113,13 @@ struct ReportCLITests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var killedAt: Int?
+        var killedAt: String?
         for _ in 0..<400 {
             usleep(20_000)
             let status = try cli.run(["reports", "status", "--json"])
             let rows = (try? cli.json(status.stdout)["sections"] as? [[String: Any]])?.first?["rows"] as? [[String: Any]] ?? []
-            if let state = rows.compactMap({ $0["state"] as? String }).first(where: { $0.hasPrefix("rebuilding (at event") }),
-               let number = Int(state.dropFirst("rebuilding (at event ".count).dropLast()), number > after {
-                killedAt = number
+            if let state = rows.compactMap({ $0["state"] as? String }).first(where: seen) {
+                killedAt = state
                 break
             }
         }
@@ -157,6 +166,29 @@ struct ReportCLITests {
         #expect(actual == expected)
         let finished = try cli.run(["reports", "status"])
         #expect(!finished.stdout.contains("rebuilding"))
+    }
+
+    @Test("a rebuild killed with SIGKILL while it fills the report indexes resumes and ends with the reports of an uninterrupted one")
+    func rebuildKilledWhileIndexing() throws {
+        let cli = try demo(clients: 60)
+        let client = try firstClient(cli)
+        _ = try cli.run(["report", "audit"])  // builds the live reports
+        let copy = cli.folder + "/copy.sqlite"
+        #expect(try cli.run(["backup", copy]).status == 0)
+        // Two rows per transaction and a rest between: the index phase lasts long enough to be seen.
+        let killedAt = try killRebuild(cli, ["rebuild", "--all", "--chunk", "2", "--pause-ms", "10"]) { $0.hasPrefix("rebuilding (indexing") }
+        try #require(killedAt != nil, "the rebuild never reached its index phase")
+        #expect(try cli.run(["reports", "status"]).stdout.contains("rebuilding (indexing at event"))
+        // The reports are served from the live tables meanwhile.
+        #expect(try cli.run(["report", "lot", "PB-TOR-1"]).status == 0)
+        let resumed = try cli.run(["rebuild", "--all"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("resumed"))
+        #expect(try cli.run(["rebuild", "--all", "--db", copy]).status == 0)
+        #expect(try everyReport(cli, client: client, lot: "PB-TOR-1") == everyReport(withDatabase: copy, cli: cli, client: client))
+        #expect(try !cli.run(["reports", "status"]).stdout.contains("rebuilding"))
+        let check = try cli.run(["reports", "status", "--check"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 
     func everyReport(withDatabase path: String, cli: CLI, client: String) throws -> [String: String] {

@@ -153,7 +153,7 @@ struct ReportsBench {
             "longestWriterHoldMs": milliseconds(writer.longestHold),
             // The time in the writer, and each projection's fold in it: where the time goes.
             "writerMs": milliseconds(writer.total), "foldMs": .object(writer.folds.mapValues(milliseconds)),
-            "removeMs": milliseconds(writer.removal),
+            "removeMs": milliseconds(writer.removal), "indexMs": milliseconds(writer.indexing),
             "peakRssMb": round3(peak), "rssBeforeMb": round3(Double(rssBefore) / 1024),
             "targetEventsPerSecond": .int(Int64(Self.targetRebuildEventsPerSecond)),
             "targetPeakRssMb": round3(Self.targetPeakRSSMegabytes),
@@ -225,7 +225,7 @@ struct ReportsBench {
         }
         Figure(name: "rebuild-\(name)", events: events, seconds: seconds, extra: extra.merging([
             "longestWriterHoldMs": milliseconds(writer.longestHold), "writerMs": milliseconds(writer.total),
-            "foldMs": .object(writer.folds.mapValues(milliseconds)), "removeMs": milliseconds(writer.removal),
+            "foldMs": .object(writer.folds.mapValues(milliseconds)), "removeMs": milliseconds(writer.removal), "indexMs": milliseconds(writer.indexing),
         ]) { own, _ in own }).print()
     }
 }

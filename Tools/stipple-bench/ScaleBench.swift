@@ -19,7 +19,7 @@ extension StippleBench {
                 read-all, replay-decode, rebuild-all (with the longest writer hold and peak RSS), \
                 rebuild-audit (one report alone), history (p50/p99) and report-audit. rebuild-all and \
                 rebuild-audit carry writerMs (all their transactions' time in the writer, commits \
-                included), foldMs (each projection's fold in it) and removeMs (removing the replaced \
+                included), foldMs (each projection's fold in it), indexMs (filling report indexes after the load) and removeMs (removing the replaced \
                 generation). Each figure \
                 line carries "scale" (the size asked for). The last line, scale-summary, gives each \
                 ratio of issue 14 with its target. 10M events need about 6 GB of disk and well over an hour.

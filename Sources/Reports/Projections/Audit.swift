@@ -11,8 +11,12 @@ public struct AuditProjection: Projection {
     public var name: String { "audit" }
     /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: a technician's
     /// hepatitis B status on file is checked. 4: typed amendments re-check a procedure
-    /// with its corrected technician, supervisor, day and lots.
-    public var version: Int { 4 }
+    /// with its corrected technician, supervisor, day and lots. 5: the index by day is a
+    /// table filled after the load (``DeferredIndex``).
+    public var version: Int { 5 }
+    /// 2: `procedures_by_day` is a table (day, position).
+    public var layout: Int { 2 }
+    public var deferredIndexes: [DeferredIndex] { [DeferredIndex("procedures_by_day", on: "procedures", ["day", "position"])] }
     public var summary: String { "each procedure checked against certification, supervision, training, consent and lots" }
     static let technicianTypes: Set<String> = [
         "TechnicianRegistered", "CertificationGranted", "CertificationRenewed", "CertificationSuspended",
@@ -38,7 +42,6 @@ public struct AuditProjection: Projection {
                 consent INTEGER NOT NULL,
                 findings INTEGER NOT NULL
             );
-            CREATE INDEX \(tables["procedures_by_day"]) ON \(tables["procedures"]) (day);
             CREATE INDEX \(tables["procedures_by_technician"]) ON \(tables["procedures"]) (technician, day);
             CREATE INDEX \(tables["procedures_by_supervisor"]) ON \(tables["procedures"]) (supervisor, day) WHERE supervisor <> '';
             CREATE TABLE \(tables["technician_events"]) (

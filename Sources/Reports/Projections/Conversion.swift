@@ -7,8 +7,12 @@ public struct ConversionProjection: Projection {
     public init() {}
     public var name: String { "conversion" }
     /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: a typed amendment
-    /// of the first session corrects its day and clinic.
-    public var version: Int { 3 }
+    /// of the first session corrects its day and clinic. 4: the index by day is a table
+    /// filled after the load (``DeferredIndex``).
+    public var version: Int { 4 }
+    /// 2: `consultations_by_day` is a table (day, position).
+    public var layout: Int { 2 }
+    public var deferredIndexes: [DeferredIndex] { [DeferredIndex("consultations_by_day", on: "consultations", ["day", "position"])] }
     public var summary: String { "consultations and first sessions, per clinic" }
     public var reads: Set<String> { ["ConsultationRecorded", "SessionRecorded", "RecordAmended"] }
 
@@ -17,7 +21,6 @@ public struct ConversionProjection: Projection {
             CREATE TABLE \(tables["consultations"]) (
                 position INTEGER PRIMARY KEY, client TEXT NOT NULL, clinic TEXT NOT NULL, day INTEGER NOT NULL
             );
-            CREATE INDEX \(tables["consultations_by_day"]) ON \(tables["consultations"]) (day);
             CREATE TABLE \(tables["first_sessions"]) (client TEXT PRIMARY KEY, day INTEGER NOT NULL, clinic TEXT NOT NULL) WITHOUT ROWID;
             """)
     }

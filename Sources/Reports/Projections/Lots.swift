@@ -9,8 +9,12 @@ public struct LotProjection: Projection {
     public init() {}
     public var name: String { "lots" }
     /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: typed amendments
-    /// move a procedure's uses to its corrected lots, day, clinic and areas.
-    public var version: Int { 3 }
+    /// move a procedure's uses to its corrected lots, day, clinic and areas. 4: uses keyed
+    /// by (position, lot), their index by lot a table filled after the load (``DeferredIndex``).
+    public var version: Int { 4 }
+    /// 2: `uses` is keyed by (position, lot); `uses_by_lot` is a table (lot, position).
+    public var layout: Int { 2 }
+    public var deferredIndexes: [DeferredIndex] { [DeferredIndex("uses_by_lot", on: "uses", ["lot", "position"])] }
     public var summary: String { "where each lot went, and whom to contact when it is recalled" }
     public var reads: Set<String> {
         ["ClientRegistered", "SessionRecorded", "TouchUpRecorded", "BatchReceived", "BatchRecalled", "BatchDiscarded", "RecordAmended"]
@@ -40,10 +44,10 @@ public struct LotProjection: Projection {
                 label TEXT NOT NULL,
                 day INTEGER NOT NULL,
                 clinic TEXT NOT NULL,
-                areas TEXT NOT NULL
-            );
-            -- Rows land in log order; only this narrow index takes inserts all over (by lot).
-            CREATE UNIQUE INDEX \(tables["uses_by_lot"]) ON \(tables["uses"]) (lot, position);
+                areas TEXT NOT NULL,
+                -- Rows land in log order; the index by lot is filled after a rebuild's load.
+                PRIMARY KEY (position, lot)
+            ) WITHOUT ROWID;
             CREATE TABLE \(tables["clients"]) (
                 client TEXT PRIMARY KEY,
                 clinic TEXT NOT NULL DEFAULT '',

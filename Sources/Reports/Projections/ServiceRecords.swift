@@ -10,7 +10,11 @@ public struct ServiceRecordsProjection: Projection {
     public var name: String { "records" }
     /// 2: days are local to the clinic (ClinicTime), not UTC days. 3: an old session's
     /// unreadable needle text. 4: typed amendments correct the procedure's row. 5: each lot with its manufacturer.
-    public var version: Int { 5 }
+    /// 6: the index by day is a table filled after the load (``DeferredIndex``).
+    public var version: Int { 6 }
+    /// 2: `procedures_by_day` is a table (day, position).
+    public var layout: Int { 2 }
+    public var deferredIndexes: [DeferredIndex] { [DeferredIndex("procedures_by_day", on: "procedures", ["day", "position"])] }
     public var summary: String { "the personal-service-settings record of each procedure" }
     public var reads: Set<String> { ["TechnicianRegistered", "SessionRecorded", "TouchUpRecorded", "RecordAmended"] }
 
@@ -34,7 +38,6 @@ public struct ServiceRecordsProjection: Projection {
                 position INTEGER PRIMARY KEY, corrects TEXT NOT NULL, fields TEXT NOT NULL, reason TEXT NOT NULL, disputed INTEGER NOT NULL
             );
             CREATE INDEX \(tables["amendments_by_target"]) ON \(tables["amendments"]) (corrects);
-            CREATE INDEX \(tables["procedures_by_day"]) ON \(tables["procedures"]) (day);
             """)
     }
 

@@ -59,8 +59,9 @@ extension ClinicReports {
         let (rows, notice) = try await read("conversion") { tables, db in
             try Row.fetchAll(db, sql: """
                 SELECT c.clinic, count(*), sum(f.day IS NOT NULL AND f.day >= c.day)
-                FROM \(tables["consultations"]) c LEFT JOIN \(tables["first_sessions"]) f ON f.client = c.client
-                WHERE c.day BETWEEN ? AND ? GROUP BY c.clinic ORDER BY c.clinic
+                FROM \(tables["consultations_by_day"]) i CROSS JOIN \(tables["consultations"]) c ON c.position = i.position
+                LEFT JOIN \(tables["first_sessions"]) f ON f.client = c.client
+                WHERE i.day BETWEEN ? AND ? GROUP BY c.clinic ORDER BY c.clinic
                 """, arguments: [from.daysSinceEpoch, to.daysSinceEpoch]).map { row -> [ReportValue] in
                 let consultations: Int64 = row[1], converted: Int64 = row[2]
                 return [.text(row[0]), .int(consultations), .int(converted), .number(Double(converted) * 100 / Double(max(consultations, 1)), decimals: 1)]
@@ -87,9 +88,9 @@ extension ClinicReports {
                        (SELECT group_concat(a.fields || ': ' || CASE WHEN a.reason = '' THEN 'reason sealed (in the client''s history)' ELSE a.reason END || CASE WHEN a.disputed THEN ' (disputed)' ELSE '' END
                                             || ' (event ' || a.position || ')', '; ')
                         FROM \(tables["amendments"]) a WHERE a.corrects = p.event_id)
-                FROM \(tables["procedures"]) p
+                FROM \(tables["procedures_by_day"]) i CROSS JOIN \(tables["procedures"]) p ON p.position = i.position
                 LEFT JOIN \(tables["technicians"]) t ON t.technician = p.technician
-                WHERE p.day BETWEEN ? AND ? ORDER BY p.day, p.position
+                WHERE i.day BETWEEN ? AND ? ORDER BY i.day, i.position
                 """, arguments: [from.daysSinceEpoch, to.daysSinceEpoch]).map { row -> [ReportValue] in
                 [.text(Day(daysSinceEpoch: row[0]).description), .text(row[1]), .text(row[2]), .text(row[3]), .text(row[4]),
                  .text(row[5]), .text(row[6]), .text(row[7]), .text(row[8]), .text(row[9] ?? "")]

@@ -19,7 +19,7 @@ extension ClinicReports {
         let (first, last) = try await log.readTables { db -> (Int?, Int?) in
             let tables = try Projector.source(projection, in: db).tables
             let row = try Row.fetchOne(
-                db, sql: "SELECT min(day), max(day) FROM \(tables["procedures"]) WHERE day BETWEEN ? AND ?", arguments: [bounds.0, bounds.1])
+                db, sql: "SELECT min(day), max(day) FROM \(tables["procedures_by_day"]) WHERE day BETWEEN ? AND ?", arguments: [bounds.0, bounds.1])
             return (row?[0], row?[1])
         }
         let middle = first.flatMap { first in last.map { first + ($0 - first) / 2 } } ?? bounds.1
@@ -58,7 +58,10 @@ extension ClinicReports {
             var clean: Int64 = 0
             if let (low, high) = countClean {
                 clean = try Int64.fetchOne(
-                    db, sql: "SELECT count(*) FROM \(source.tables["procedures"]) WHERE findings = 0 AND day BETWEEN ? AND ?",
+                    db, sql: """
+                        SELECT count(*) FROM \(source.tables["procedures_by_day"]) i CROSS JOIN \(source.tables["procedures"]) p ON p.position = i.position
+                        WHERE i.day BETWEEN ? AND ? AND p.findings = 0
+                        """,
                     arguments: [low, high]) ?? 0
             }
             return AuditHalf(source: source, rows: part.0, flagged: part.1, clean: clean)
@@ -84,8 +87,9 @@ extension ClinicReports {
         var people: [People: [RuleViolation]] = [:]
         var lotUses: [LotUse: [RuleViolation]] = [:]
         let cursor = try Row.fetchCursor(db, sql: """
-            SELECT position, client, label, clinic, technician, supervisor, day, pigment_lots, cartridge_lots, consent, findings
-            FROM \(tables["procedures"]) WHERE findings <> 0 AND day BETWEEN ? AND ? ORDER BY day, position
+            SELECT p.position, p.client, p.label, p.clinic, p.technician, p.supervisor, p.day, p.pigment_lots, p.cartridge_lots, p.consent, p.findings
+            FROM \(tables["procedures_by_day"]) i CROSS JOIN \(tables["procedures"]) p ON p.position = i.position
+            WHERE i.day BETWEEN ? AND ? AND p.findings <> 0 ORDER BY i.day, i.position
             """, arguments: [from, to])
         while let row = try cursor.next() {
             flagged += 1
@@ -137,14 +141,17 @@ extension ClinicReports {
                 Lot(values: Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, row[$0] as String?) }))
             }
             let uses = try Row.fetchAll(db, sql: """
-                SELECT day, client, label, clinic, areas, position FROM \(tables["uses"]) WHERE lot = ? ORDER BY day, position
+                SELECT u.day, u.client, u.label, u.clinic, u.areas, u.position
+                FROM \(tables["uses_by_lot"]) i CROSS JOIN \(tables["uses"]) u ON u.position = i.position AND u.lot = i.lot
+                WHERE i.lot = ? ORDER BY u.day, u.position
                 """, arguments: [lot]).map { row -> [ReportValue] in
                 [.text(Day(daysSinceEpoch: row[0]).description), .text(row[1]), .text(row[2]), .text(row[3]), .text(row[4]), .int(row[5])]
             }
             let contacts = try Row.fetchAll(db, sql: """
                 SELECT u.client, '', '', c.clinic, c.last_day, min(u.day)
-                FROM \(tables["uses"]) u LEFT JOIN \(tables["clients"]) c ON c.client = u.client
-                WHERE u.lot = ? GROUP BY u.client ORDER BY c.clinic, u.client
+                FROM \(tables["uses_by_lot"]) i CROSS JOIN \(tables["uses"]) u ON u.position = i.position AND u.lot = i.lot
+                LEFT JOIN \(tables["clients"]) c ON c.client = u.client
+                WHERE i.lot = ? GROUP BY u.client ORDER BY c.clinic, u.client
                 """, arguments: [lot]).map { row -> [ReportValue] in
                 [.text(row[0]), .text(row[1] ?? ""), .text(row[2] ?? ""), .text(row[3] ?? ""),
                  .text((row[4] as Int?).map { Day(daysSinceEpoch: $0).description } ?? ""), .text(Day(daysSinceEpoch: row[5]).description)]

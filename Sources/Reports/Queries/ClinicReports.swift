@@ -96,7 +96,7 @@ extension ClinicReports {
     public func lotWasUsed(_ lot: String) async throws -> Bool {
         // Not built yet: nothing is known to have used it.
         (try? await read("lots") { tables, db in
-            try Int64.fetchOne(db, sql: "SELECT 1 FROM \(tables["uses"]) WHERE lot = ? LIMIT 1", arguments: [lot]) != nil
+            try Int64.fetchOne(db, sql: "SELECT 1 FROM \(tables["uses_by_lot"]) WHERE lot = ? LIMIT 1", arguments: [lot]) != nil
         })?.0 ?? false
     }
 

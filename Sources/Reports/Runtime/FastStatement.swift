@@ -58,6 +58,16 @@ struct FastStatement {
             }
         }
 
+        func callAsFunction(_ index: Int32, _ value: DatabaseValue) {
+            switch value.storage {
+            case .null: sqlite3_bind_null(raw, index)
+            case .int64(let number): sqlite3_bind_int64(raw, index, number)
+            case .double(let number): sqlite3_bind_double(raw, index, number)
+            case .string(let text): self(index, text)
+            case .blob(let data): self(index, blob: [UInt8](data))
+            }
+        }
+
         func callAsFunction(_ index: Int32, blob: [UInt8]) {
             blob.withUnsafeBytes { bytes in
                 _ = sqlite3_bind_blob(raw, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), transient)

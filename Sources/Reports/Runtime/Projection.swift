@@ -29,8 +29,13 @@ public protocol Projection: Sendable {
     var layout: Int { get }
     /// The event types the fold reads.
     var reads: Set<String> { get }
-    /// Creates the projection's tables (named through `tables`) and their indexes.
+    /// Creates the projection's tables (named through `tables`) and the indexes its fold
+    /// reads by; the indexes only reports read are ``deferredIndexes``.
     func createTables(_ tables: TableNames, in db: Database) throws
+    /// The indexes only reports read: each is a table of its own, filled in key order
+    /// once a rebuild has loaded the base table, then kept current by triggers
+    /// (``DeferredIndex``). None unless the projection says otherwise.
+    var deferredIndexes: [DeferredIndex] { get }
     /// Applies `events` (in log order, each at most once) inside the caller's transaction.
     ///
     /// `memory` survives from one call to the next while nobody else writes the tables
@@ -41,6 +46,8 @@ public protocol Projection: Sendable {
 extension Projection {
     /// Layout 1 unless the projection says otherwise.
     public var layout: Int { 1 }
+
+    public var deferredIndexes: [DeferredIndex] { [] }
 
     /// Version and the newest schema of every type read, e.g.
     /// `v1 SessionRecorded@2 TouchUpRecorded@1`: when it changes, the tables are rebuilt.

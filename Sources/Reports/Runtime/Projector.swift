@@ -57,7 +57,7 @@ public final class Projector: Sendable {
     let legacy: [any Projection]
     public let options: Options
     private let memories = Mutex<[TableNames: Remembered]>([:])
-    private let figures = Mutex(WriterFigures())
+    let figures = Mutex(WriterFigures())
 
     /// Where this projector's time in the log's writer went (for the benchmark and for a
     /// slow rebuild's diagnosis).
@@ -72,6 +72,8 @@ public final class Projector: Sendable {
         public var folds: [String: Duration] = [:]
         /// The part of ``total`` spent removing replaced generations (``removeRetired()``).
         public var removal: Duration = .zero
+        /// The part of ``total`` spent filling report indexes (``DeferredIndex``).
+        public var indexing: Duration = .zero
     }
 
     /// The writer figures since the last call (of every run of this projector: two at once
@@ -95,7 +97,7 @@ public final class Projector: Sendable {
     }
 
     /// `body` in the writer, its time noted for ``takeWriterFigures()``.
-    private func holdingWriter<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func holdingWriter<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let clock = ContinuousClock()
         let start = clock.now
         defer {
@@ -214,6 +216,13 @@ public final class Projector: Sendable {
         }
         var targets = prepared.map(\.0)
         let phase = "rebuild " + chosen.map(\.name).joined(separator: ", ")
+        if targets.contains(where: { $0.indexPhase != .indexed }) {
+            // Load the base tables (a generation already indexing is not written), fill the
+            // report indexes in key order, then catch up below with their triggers on.
+            _ = try await run(targets.filter { $0.indexPhase == .loading }, phase: phase, progress: progress)
+            try await buildIndexes(targets.filter { $0.indexPhase != .indexed }, phase: phase, progress: progress)
+            targets = try await refreshed(targets)
+        }
         let attempts = max(1, options.swapAttempts)
         for attempt in 1...attempts {
             _ = try await run(targets, phase: phase, progress: progress)
@@ -226,14 +235,22 @@ public final class Projector: Sendable {
                 }
             }
             if attempt == attempts { break }
-            let generations = try await registry()
-            targets = targets.map { target in
-                var target = target
-                target.checkpoint = generations.first { $0.tables == target.tables }?.checkpoint ?? target.checkpoint
-                return target
-            }
+            targets = try await refreshed(targets)
         }
         throw ReportsError.swapStarved(chosen.map(\.name).joined(separator: ", "), attempts: attempts)
+    }
+
+    /// `targets` with their checkpoints and index phases as the registry holds them now.
+    private func refreshed(_ targets: [Target]) async throws -> [Target] {
+        let generations = try await registry()
+        return targets.map { target in
+            var target = target
+            if let stored = generations.first(where: { $0.tables == target.tables }) {
+                target.checkpoint = stored.checkpoint
+                target.indexPhase = stored.indexPhase
+            }
+            return target
+        }
     }
 
     /// Most events a swap applies itself, inside its transaction, to reach the head (more
@@ -271,7 +288,8 @@ public final class Projector: Sendable {
                 }
                 switch generation.state {
                 case .building:
-                    if head - generation.checkpoint > Self.swapTail { return nil }
+                    // Not before its report indexes are filled (``DeferredIndex``).
+                    if generation.indexPhase != .indexed || head - generation.checkpoint > Self.swapTail { return nil }
                     pending.append((target, generation.checkpoint))
                 case .live:
                     // Another process resumed the same build and swapped it in first.
@@ -308,14 +326,17 @@ public final class Projector: Sendable {
         /// The state the generation must still be in for this run to write it (a
         /// generation another process retired meanwhile is left alone).
         var state: Generation.State
+        /// Where its report indexes stand (see ``DeferredIndex``).
+        var indexPhase: Generation.IndexPhase
         /// The types the projection reads (computed once).
         let reads: Set<String>
 
-        init(projection: any Projection, tables: TableNames, checkpoint: Int64, state: Generation.State) {
+        init(projection: any Projection, tables: TableNames, checkpoint: Int64, state: Generation.State, indexPhase: Generation.IndexPhase = .indexed) {
             self.projection = projection
             self.tables = tables
             self.checkpoint = checkpoint
             self.state = state
+            self.indexPhase = indexPhase
             reads = projection.reads
         }
     }
@@ -369,7 +390,7 @@ public final class Projector: Sendable {
 
     /// SQLite's own page cache and checkpoint interval again, for the appends that share
     /// the writer after a run.
-    private func restoreWriterSettings() async throws {
+    func restoreWriterSettings() async throws {
         try await log.writeTables { db in
             try db.execute(sql: "PRAGMA cache_size = -2000")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000")
@@ -384,16 +405,13 @@ public final class Projector: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: options.transactionBudget)
         let limit = options.maxEventsPerTransaction.map { min(page.events.count, start + $0) } ?? page.events.count
-        // A larger page cache than SQLite's 2 MB default: projections touch many pages of
-        // several tables at once, and a spilled cache goes through the WAL.
-        try db.execute(sql: "PRAGMA cache_size = -\(options.writerCacheKilobytes)")
-        // Checkpoint the WAL every 64 MiB rather than every 4 MiB while projections write a
-        // lot: each checkpoint waits for the disk.
-        try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
-        // Each target's checkpoint as stored now (another process may have moved it).
+        try tuneWriter(db)
+        // Each target's checkpoint as stored now (another process may have moved it); a
+        // generation whose report indexes are being filled is not written meanwhile.
         var states: [(Target, Int64, ProjectionMemory)] = []
         for target in targets {
-            guard let stored = try Registry.generation(target.tables, in: db), stored.state == target.state else { continue }
+            guard let stored = try Registry.generation(target.tables, in: db), stored.state == target.state,
+                  stored.indexPhase != .indexing else { continue }
             states.append((target, stored.checkpoint, memory(for: target.tables, checkpoint: stored.checkpoint)))
         }
         var index = start
@@ -422,6 +440,16 @@ public final class Projector: Sendable {
             moved.append(target.tables)
         }
         return (index, moved, covered)
+    }
+
+    /// The writer's settings while projections write a lot (``restoreWriterSettings()`` after).
+    func tuneWriter(_ db: Database) throws {
+        // A larger page cache than SQLite's 2 MB default: projections touch many pages of
+        // several tables at once, and a spilled cache goes through the WAL.
+        try db.execute(sql: "PRAGMA cache_size = -\(options.writerCacheKilobytes)")
+        // Checkpoint the WAL every 64 MiB rather than every 4 MiB while projections write a
+        // lot: each checkpoint waits for the disk.
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
     }
 
     /// The memory of a generation, new when someone else moved its checkpoint since this
@@ -469,8 +497,8 @@ public final class Projector: Sendable {
     // MARK: - Registry
 
     func ensureRegistry() async throws {
-        let exists = try await log.readTables { db in try db.tableExists(Registry.table) }
-        if !exists { try await log.writeTables { db in try Registry.create(in: db) } }
+        let current = try await log.readTables { db in try db.tableExists(Registry.table) && !Registry.needsMigration(in: db) }
+        if !current { try await log.writeTables { db in try Registry.create(in: db) } }
     }
 
     func registry() async throws -> [Generation] {

@@ -10,6 +10,15 @@ public struct Generation: Sendable, Hashable {
         case live, building, retired
     }
 
+    /// Where a generation's report indexes (``DeferredIndex``) stand. `loading`: its base
+    /// tables are being loaded, the index tables are empty and have no triggers yet.
+    /// `indexing`: the index tables are being filled from the loaded base tables (which
+    /// nothing writes meanwhile). `indexed`: filled and kept current by triggers (a
+    /// projection without report indexes starts there).
+    public enum IndexPhase: String, Sendable, Hashable {
+        case loading, indexing, indexed
+    }
+
     public var name: String
     public var generation: Int
     public var version: Int
@@ -19,6 +28,7 @@ public struct Generation: Sendable, Hashable {
     public var state: State
     /// The last log position applied to these tables.
     public var checkpoint: Int64
+    public var indexPhase: IndexPhase
     /// When it was started and swapped in (seconds since 1970).
     public var createdAt: Double
     public var swappedAt: Double?
@@ -43,9 +53,23 @@ enum Registry {
                 checkpoint INTEGER NOT NULL DEFAULT 0,
                 created_at REAL NOT NULL,
                 swapped_at REAL,
+                index_phase TEXT NOT NULL DEFAULT 'indexed',
                 PRIMARY KEY (name, generation)
             ) WITHOUT ROWID
             """)
+        try migrate(in: db)
+    }
+
+    /// Whether the registry lacks a column this build writes (a file made before it).
+    static func needsMigration(in db: Database) throws -> Bool {
+        try !db.columns(in: table).contains { $0.name == "index_phase" }
+    }
+
+    /// Adds the columns of later builds to an older registry (its generations keep their
+    /// SQLite indexes: they are all `indexed`).
+    static func migrate(in db: Database) throws {
+        guard try needsMigration(in: db) else { return }
+        try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN index_phase TEXT NOT NULL DEFAULT 'indexed'")
     }
 
     static func all(in db: Database) throws -> [Generation] {
@@ -64,6 +88,8 @@ enum Registry {
         Generation(
             name: row["name"], generation: row["generation"], version: row["version"], signature: row["signature"], layout: row["layout"],
             state: Generation.State(rawValue: row["state"]) ?? .building, checkpoint: row["checkpoint"],
+            // An older registry has no column: its generations use SQLite's indexes.
+            indexPhase: (row["index_phase"] as String?).flatMap(Generation.IndexPhase.init(rawValue:)) ?? .indexed,
             createdAt: row["created_at"], swappedAt: row["swapped_at"])
     }
 
@@ -79,7 +105,9 @@ enum Registry {
         let generations = try all(in: db).filter { $0.name == projection.name }
         if let building = generations.first(where: { $0.state == .building }) {
             if building.signature == projection.signature {
-                return (Projector.Target(projection: projection, tables: building.tables, checkpoint: building.checkpoint, state: .building), true)
+                return (Projector.Target(
+                    projection: projection, tables: building.tables, checkpoint: building.checkpoint, state: .building,
+                    indexPhase: building.indexPhase), true)
             }
             try retire(building.tables, in: db)
         }
@@ -88,10 +116,46 @@ enum Registry {
         // Leftovers of a generation with this number (a registry row lost by hand) go first.
         try dropTables(tables, in: db)
         try projection.createTables(tables, in: db)
+        let indexes = projection.deferredIndexes
+        for index in indexes { try db.execute(sql: index.createTable(tables)) }
+        let phase: Generation.IndexPhase = indexes.isEmpty ? .indexed : .loading
         try db.execute(
-            sql: "INSERT INTO \(table) (name, generation, version, signature, layout, state, checkpoint, created_at) VALUES (?, ?, ?, ?, ?, 'building', 0, ?)",
-            arguments: [projection.name, number, projection.version, projection.signature, projection.layout, Date().timeIntervalSince1970])
-        return (Projector.Target(projection: projection, tables: tables, checkpoint: 0, state: .building), false)
+            sql: """
+                INSERT INTO \(table) (name, generation, version, signature, layout, state, checkpoint, created_at, index_phase)
+                VALUES (?, ?, ?, ?, ?, 'building', 0, ?, ?)
+                """,
+            arguments: [projection.name, number, projection.version, projection.signature, projection.layout, Date().timeIntervalSince1970,
+                        phase.rawValue])
+        return (Projector.Target(projection: projection, tables: tables, checkpoint: 0, state: .building, indexPhase: phase), false)
+    }
+
+    /// Starts (or goes on with) filling the report indexes of a generation being built.
+    /// Returns `false` when they are filled already.
+    ///
+    /// - Throws: ``ReportsError/rebuildReplaced(_:)`` when the generation is no longer being built.
+    static func beginIndexing(_ tables: TableNames, in db: Database) throws -> Bool {
+        guard let stored = try generation(tables, in: db), stored.state != .retired else {
+            throw ReportsError.rebuildReplaced(tables.projection)
+        }
+        switch (stored.state, stored.indexPhase) {
+        case (_, .indexed): return false
+        case (.building, .loading):
+            try db.execute(
+                sql: "UPDATE \(table) SET index_phase = 'indexing' WHERE name = ? AND generation = ?",
+                arguments: [tables.projection, tables.generation])
+            return true
+        default: return true
+        }
+    }
+
+    /// Ends the index phase: creates the triggers that keep `indexes` current and marks the
+    /// generation indexed (unless another process did first).
+    static func finishIndexing(_ tables: TableNames, indexes: [DeferredIndex], in db: Database) throws {
+        guard let stored = try generation(tables, in: db), stored.state == .building, stored.indexPhase == .indexing else { return }
+        for index in indexes { try db.execute(sql: index.createTriggers(tables)) }
+        try db.execute(
+            sql: "UPDATE \(table) SET index_phase = 'indexed' WHERE name = ? AND generation = ?",
+            arguments: [tables.projection, tables.generation])
     }
 
     /// Makes `tables` the live generation of its projection and retires the one it
@@ -120,6 +184,12 @@ enum Registry {
     static func removeRetired(rows: Int, in db: Database) throws -> Bool {
         guard let retired = try all(in: db).first(where: { $0.state == .retired }) else { return false }
         let prefix = retired.tables.prefix
+        // Nothing writes a retired generation: its triggers go first, so that each table is
+        // emptied in its own key order without touching another.
+        let triggers = try String.fetchAll(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
+            arguments: [prefix.count, prefix])
+        for trigger in triggers { try db.execute(sql: "DROP TRIGGER \"\(trigger)\"") }
         let names = try String.fetchAll(
             db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
             arguments: [prefix.count, prefix])

@@ -199,7 +199,8 @@ extension Stipple {
                     let rows: [[ReportValue]] = statuses.map { status in
                         let state: String
                         if let building = status.building {
-                            state = "rebuilding (at event \(building.checkpoint))"
+                            state = building.indexPhase == .indexing
+                                ? "rebuilding (indexing at event \(building.checkpoint))" : "rebuilding (at event \(building.checkpoint))"
                         } else if status.live == nil {
                             state = "not built"
                         } else if status.rebuildPending, let live = status.live {
