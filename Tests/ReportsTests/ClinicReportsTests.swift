@@ -216,6 +216,18 @@ struct ClinicReportsTests {
         try await reports.projector.catchUp()
     }
 
+    /// Session 1 corrected as in ``corrections()``: trainee 21's, four hours; then on the 9th.
+    func correctSession1Twice() async throws {
+        try await amendSession1(["technicianId", "endedAt"], reason: "recorded under the supervisor's name") {
+            $0.technicianID = "21"
+            $0.endedAt = ClinicScenario.at("2026-03-02", 14)
+        }
+        try await amendSession1(["startedAt", "endedAt"], reason: "the day was the 9th") {
+            $0.startedAt = ClinicScenario.at("2026-03-09", 10)
+            $0.endedAt = ClinicScenario.at("2026-03-09", 14)
+        }
+    }
+
     @Test("a session's technician and hours corrected: workload and audit move it, and a rebuild agrees with the reports kept current")
     func corrections() async throws {
         // Session 1 was trainee 21's, alone, and lasted four hours, not three.
@@ -256,14 +268,7 @@ struct ClinicReportsTests {
     func triggersKeepReportIndexes() async throws {
         // The live generations were built at init; the corrections reach them through the
         // triggers (a day moved: an update; lots moved: a delete and an insert).
-        try await amendSession1(["technicianId", "endedAt"], reason: "recorded under the supervisor's name") {
-            $0.technicianID = "21"
-            $0.endedAt = ClinicScenario.at("2026-03-02", 14)
-        }
-        try await amendSession1(["startedAt", "endedAt"], reason: "the day was the 9th") {
-            $0.startedAt = ClinicScenario.at("2026-03-09", 10)
-            $0.endedAt = ClinicScenario.at("2026-03-09", 14)
-        }
+        try await correctSession1Twice()
         let kept = try await everyRow()
         let indexed = ["audit/procedures_by_day", "records/procedures_by_day", "conversion/consultations_by_day", "lots/uses_by_lot"]
         for table in indexed {
@@ -320,14 +325,7 @@ struct ClinicReportsTests {
     @Test("every report and every row after a rebuild in full chunks are the same as built one event per transaction")
     func rebuildInChunksMatchesEventByEvent() async throws {
         // Corrections too: they re-read the client's stream and move rows already written.
-        try await amendSession1(["technicianId", "endedAt"], reason: "recorded under the supervisor's name") {
-            $0.technicianID = "21"
-            $0.endedAt = ClinicScenario.at("2026-03-02", 14)
-        }
-        try await amendSession1(["startedAt", "endedAt"], reason: "the day was the 9th") {
-            $0.startedAt = ClinicScenario.at("2026-03-09", 10)
-            $0.endedAt = ClinicScenario.at("2026-03-09", 14)
-        }
+        try await correctSession1Twice()
         var oneByOne = Projector.Options()
         oneByOne.maxEventsPerTransaction = 1
         let eventByEvent = ClinicReports(log: scenario.log, options: oneByOne)
