@@ -12,9 +12,11 @@ public struct RebuildJob: Sendable, Hashable {
     public var startedBy: String
     public var startedAt: Date
     public var phase: String = "starting"
-    /// Log positions covered, of `total`.
+    /// Log positions covered (or index rows filled, see `unit`), of `total`.
     public var done: Int64 = 0
     public var total: Int64 = 0
+    /// What `done` counts: `events`, or `rows` while report indexes are filled.
+    public var unit = "events"
     public var elapsed: Double = 0
     public var finished = false
     /// Why it stopped, when it failed.
@@ -152,6 +154,7 @@ extension Session {
                         job.phase = progress.phase
                         job.done = progress.done
                         job.total = progress.total
+                        job.unit = progress.unit
                         job.elapsed = progress.elapsed
                     }
                 }

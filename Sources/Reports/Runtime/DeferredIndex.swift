@@ -237,7 +237,7 @@ extension Projector {
                 guard let used else { return false }
                 pending = pending.dropFirst(used * width)
                 copied += Int64(used)
-                progress?(Progress(phase: label, done: copied, total: max(total, copied), elapsed: (clock.now - start).seconds))
+                progress?(Progress(phase: label, done: copied, total: max(total, copied), elapsed: (clock.now - start).seconds, unit: "rows"))
             }
             try await group.waitForAll()
             return true

@@ -45,6 +45,8 @@ public final class Projector: Sendable {
         public var total: Int64
         /// Seconds since the run started.
         public var elapsed: Double
+        /// What `done` and `total` count: `events`, or `rows` while report indexes are filled.
+        public var unit = "events"
     }
 
     public typealias ProgressHandler = @Sendable (Progress) -> Void

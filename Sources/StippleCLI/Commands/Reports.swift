@@ -98,8 +98,8 @@ final class ProgressPrinter: @unchecked Sendable {
         let rate = progress.elapsed > 0 ? Double(progress.done) / progress.elapsed : 0
         let eta = rate > 0 ? Double(progress.total - progress.done) / rate : 0
         let percent = progress.total > 0 ? Double(progress.done) * 100 / Double(progress.total) : 100
-        let text = "\(progress.phase): \(progress.done) of \(progress.total) events (\(String(format: "%.0f", percent))%), "
-            + "\(Int(rate)) events/s, " + (finished ? "done in \(String(format: "%.1f", progress.elapsed)) s" : "ETA \(Int(eta.rounded(.up))) s")
+        let text = "\(progress.phase): \(progress.done) of \(progress.total) \(progress.unit) (\(String(format: "%.0f", percent))%), "
+            + "\(Int(rate)) \(progress.unit)/s, " + (finished ? "done in \(String(format: "%.1f", progress.elapsed)) s" : "ETA \(Int(eta.rounded(.up))) s")
         if terminal {
             Output.progress("\r\u{1B}[K" + text)
             Self.drawn = true

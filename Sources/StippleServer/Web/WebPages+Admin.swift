@@ -323,7 +323,7 @@ extension WebPages {
         let events = updates.cancelOnGracefulShutdown().map { job -> ByteBuffer in
             let view = RebuildView(job)
             let data: [String: Any] = [
-                "percent": view.percent, "done": job.done, "total": job.total, "rate": view.rate, "eta": view.eta, "phase": job.phase,
+                "percent": view.percent, "done": job.done, "total": job.total, "rate": view.rate, "eta": view.eta, "phase": job.phase, "unit": job.unit,
                 "finished": job.finished, "failure": job.failure ?? "", "summary": view.summary ?? "",
             ]
             let json = (try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -445,6 +445,7 @@ struct RebuildView {
     var phase: String
     var done: Int64
     var total: Int64
+    var unit: String
     var percent: Int
     var rate: String
     var eta: String
@@ -459,8 +460,9 @@ struct RebuildView {
         phase = job.phase
         done = job.done
         total = job.total
+        unit = job.unit
         percent = job.percent
-        rate = job.rate > 0 ? "\(Int(job.rate.rounded())) events/s" : ""
+        rate = job.rate > 0 ? "\(Int(job.rate.rounded())) \(job.unit)/s" : ""
         eta = job.secondsLeft.map { $0 < 1 ? "under a second left" : "about \(Int($0.rounded(.up))) s left" } ?? ""
         finished = job.finished
         failure = job.failure

@@ -79,6 +79,7 @@
     set("rebuild-percent", state.percent);
     set("rebuild-done", state.done);
     set("rebuild-total", state.total);
+    set("rebuild-unit", state.unit);
     set("rebuild-rate", state.rate);
     set("rebuild-eta", state.eta);
     set("rebuild-phase", state.phase);
