@@ -67,6 +67,9 @@ public final class Projector: Sendable {
         /// The longest one transaction (a chunk, a swap) held the writer, commit included:
         /// what an append waited at most.
         public var longestHold: Duration = .zero
+        /// Which kind of transaction held it that long: `prepare`, `chunk`, `index`, `swap`
+        /// or `removal` (empty when none ran).
+        public var longestHoldKind = ""
         /// The time in the writer of every transaction of a run, a swap, a generation's
         /// preparation and the removal of replaced generations, commits included.
         public var total: Duration = .zero
@@ -99,13 +102,18 @@ public final class Projector: Sendable {
     }
 
     /// `body` in the writer, its time noted for ``takeWriterFigures()``.
-    func holdingWriter<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func holdingWriter<T: Sendable>(
+        _ kind: String, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         let clock = ContinuousClock()
         let start = clock.now
         defer {
             let held = clock.now - start
             figures.withLock { figures in
-                figures.longestHold = max(figures.longestHold, held)
+                if held > figures.longestHold {
+                    figures.longestHold = held
+                    figures.longestHoldKind = kind
+                }
                 figures.total += held
             }
         }
@@ -213,7 +221,7 @@ public final class Projector: Sendable {
     /// Builds a new generation of each projection (or resumes one being built with the
     /// same code) and swaps it in.
     private func build(_ chosen: [any Projection], progress: ProgressHandler?) async throws -> [RebuildSummary] {
-        let prepared: [(Target, Bool)] = try await holdingWriter { db in
+        let prepared: [(Target, Bool)] = try await holdingWriter("prepare") { db in
             try chosen.map { projection in try Registry.prepareBuilding(projection, in: db) }
         }
         var targets = prepared.map(\.0)
@@ -281,7 +289,7 @@ public final class Projector: Sendable {
 
     private func swapTransaction(_ targets: [Target]) async throws -> (Int64, [TableNames])? {
         let clinics = try await DecodedPages.clinicTimes(in: log)
-        return try await holdingWriter { db in
+        return try await holdingWriter("swap") { db in
             let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
             var pending: [(Target, Int64)] = []
             for target in targets {
@@ -367,7 +375,7 @@ public final class Projector: Sendable {
                 // checkpoint stay consistent (the next append's commit makes them durable).
                 let chunk: (index: Int, moved: [TableNames], covered: Int64)
                 do {
-                    chunk = try await holdingWriter(durable: false) { db in
+                    chunk = try await holdingWriter("chunk", durable: false) { db in
                         try self.applyChunk(page, from: from, targets: targets, reads: reads, in: db)
                     }
                 } catch {
@@ -488,7 +496,7 @@ public final class Projector: Sendable {
         let clock = ContinuousClock()
         while true {
             let started = clock.now
-            let more = try await holdingWriter { db in try Registry.removeRetired(rows: 5_000, in: db) }
+            let more = try await holdingWriter("removal") { db in try Registry.removeRetired(rows: 5_000, in: db) }
             let took = clock.now - started
             figures.withLock { $0.removal += took }
             guard more else { return }
