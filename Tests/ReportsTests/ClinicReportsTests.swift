@@ -222,6 +222,11 @@ struct ClinicReportsTests {
             $0.technicianID = "21"
             $0.endedAt = ClinicScenario.at("2026-03-02", 14)
         }
+        try await moveSession1ToThe9th()
+    }
+
+    /// Session 1 corrected: it was on 2026-03-09.
+    func moveSession1ToThe9th() async throws {
         try await amendSession1(["startedAt", "endedAt"], reason: "the day was the 9th") {
             $0.startedAt = ClinicScenario.at("2026-03-09", 10)
             $0.endedAt = ClinicScenario.at("2026-03-09", 14)
@@ -295,10 +300,7 @@ struct ClinicReportsTests {
         let indexing = building.filter { $0.indexPhase == .indexing }
         try #require(indexing.count == 1, "stopped in the index phase of one projection")
         // Events appended meanwhile are folded after the index phase, through the triggers.
-        try await amendSession1(["startedAt", "endedAt"], reason: "the day was the 9th") {
-            $0.startedAt = ClinicScenario.at("2026-03-09", 10)
-            $0.endedAt = ClinicScenario.at("2026-03-09", 14)
-        }
+        try await moveSession1ToThe9th()
         let resumed = try await reports.projector.rebuild()
         #expect(resumed.allSatisfy { $0.resumed })
         #expect(Dictionary(uniqueKeysWithValues: resumed.map { ($0.name, $0.generation) })
@@ -308,6 +310,19 @@ struct ClinicReportsTests {
         _ = try await reports.projector.rebuild()
         #expect(try await everyRow() == afterResume)
         #expect(try await everyReport() == reportsAfterResume)
+    }
+
+    @Test("a registry written before index phases existed reads as indexed and gains the column on the next catch-up")
+    func registryBeforeIndexPhases() async throws {
+        let before = try await everyReport()
+        try await scenario.log.writeTables { db in try db.execute(sql: "ALTER TABLE report_projections DROP COLUMN index_phase") }
+        let old = try await reports.projector.registry()
+        #expect(!old.isEmpty && old.allSatisfy { $0.indexPhase == .indexed })
+        #expect(try await everyReport() == before)
+        try await reports.projector.catchUp()
+        let migrated = try await scenario.log.readTables { db in try !Registry.needsMigration(in: db) }
+        #expect(migrated)
+        #expect(try await reports.projector.registry() == old)
     }
 
     /// Every row of the live generation of every projection, by projection and table

@@ -94,10 +94,8 @@ struct ReportCLITests {
     /// past event `after`; returns where it was (nil if it never got there).
     func killRebuild(_ cli: CLI, _ arguments: [String], after: Int) throws -> Int? {
         let prefix = "rebuilding (at event "
-        return try killRebuild(cli, arguments) { state in
-            guard state.hasPrefix(prefix), let number = Int(state.dropFirst(prefix.count).dropLast()), number > after else { return false }
-            return true
-        }.flatMap { Int($0.dropFirst(prefix.count).dropLast()) }
+        let event = { (state: String) in state.hasPrefix(prefix) ? Int(state.dropFirst(prefix.count).dropLast()) : nil }
+        return try killRebuild(cli, arguments) { (event($0) ?? 0) > after }.flatMap(event)
     }
 
     /// Starts `arguments` (a rebuild) and kills it with SIGKILL once a projection's state in

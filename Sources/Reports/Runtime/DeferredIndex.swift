@@ -169,13 +169,13 @@ extension Projector {
     private func indexEach(_ targets: [Target], phase: String, progress: ProgressHandler?) async throws {
         for target in targets {
             let tables = target.tables
-            let started = try await holdingWriter("index") { db in try Registry.beginIndexing(tables, in: db) }
+            let started = try await holdingWriter(.index) { db in try Registry.beginIndexing(tables, in: db) }
             guard started else { continue }  // indexed by another process meanwhile
             for index in target.projection.deferredIndexes {
                 let filled = try await fill(index, of: target, phase: phase, progress: progress)
                 guard filled else { break }
             }
-            try await holdingWriter("index") { db in try Registry.finishIndexing(tables, indexes: target.projection.deferredIndexes, in: db) }
+            try await holdingWriter(.index) { db in try Registry.finishIndexing(tables, indexes: target.projection.deferredIndexes, in: db) }
         }
     }
 
@@ -228,12 +228,9 @@ extension Projector {
                 if let pause = options.pauseBetweenTransactions, transactions > 0 { try await Task.sleep(for: pause) }
                 transactions += 1
                 let rows = pending
-                let began = clock.now
-                let used = try await holdingWriter("index", durable: false) { db in
+                let used = try await holdingWriter(.index, durable: false) { db in
                     try self.copyChunk(rows, width: width, into: index, of: tables, in: db)
                 }
-                let took = clock.now - began
-                figures.withLock { $0.indexing += took }
                 guard let used else { return false }
                 pending = pending.dropFirst(used * width)
                 copied += Int64(used)

@@ -59,7 +59,7 @@ public final class Projector: Sendable {
     let legacy: [any Projection]
     public let options: Options
     private let memories = Mutex<[TableNames: Remembered]>([:])
-    let figures = Mutex(WriterFigures())
+    private let figures = Mutex(WriterFigures())
 
     /// Where this projector's time in the log's writer went (for the benchmark and for a
     /// slow rebuild's diagnosis).
@@ -67,8 +67,7 @@ public final class Projector: Sendable {
         /// The longest one transaction (a chunk, a swap) held the writer, commit included:
         /// what an append waited at most.
         public var longestHold: Duration = .zero
-        /// Which kind of transaction held it that long: `prepare`, `chunk`, `index`, `swap`
-        /// or `removal` (empty when none ran).
+        /// Which kind of transaction held it that long (empty when none ran).
         public var longestHoldKind = ""
         /// The time in the writer of every transaction of a run, a swap, a generation's
         /// preparation and the removal of replaced generations, commits included.
@@ -102,8 +101,13 @@ public final class Projector: Sendable {
     }
 
     /// `body` in the writer, its time noted for ``takeWriterFigures()``.
+    /// The kinds of transaction a projector holds the writer with.
+    enum WriterWork: String {
+        case prepare, chunk, index, swap, removal
+    }
+
     func holdingWriter<T: Sendable>(
-        _ kind: String, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
+        _ kind: WriterWork, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         let clock = ContinuousClock()
         let start = clock.now
@@ -112,9 +116,14 @@ public final class Projector: Sendable {
             figures.withLock { figures in
                 if held > figures.longestHold {
                     figures.longestHold = held
-                    figures.longestHoldKind = kind
+                    figures.longestHoldKind = kind.rawValue
                 }
                 figures.total += held
+                switch kind {
+                case .index: figures.indexing += held
+                case .removal: figures.removal += held
+                case .prepare, .chunk, .swap: break
+                }
             }
         }
         return try await log.writeTables(durable: durable, body)
@@ -221,7 +230,7 @@ public final class Projector: Sendable {
     /// Builds a new generation of each projection (or resumes one being built with the
     /// same code) and swaps it in.
     private func build(_ chosen: [any Projection], progress: ProgressHandler?) async throws -> [RebuildSummary] {
-        let prepared: [(Target, Bool)] = try await holdingWriter("prepare") { db in
+        let prepared: [(Target, Bool)] = try await holdingWriter(.prepare) { db in
             try chosen.map { projection in try Registry.prepareBuilding(projection, in: db) }
         }
         var targets = prepared.map(\.0)
@@ -289,7 +298,7 @@ public final class Projector: Sendable {
 
     private func swapTransaction(_ targets: [Target]) async throws -> (Int64, [TableNames])? {
         let clinics = try await DecodedPages.clinicTimes(in: log)
-        return try await holdingWriter("swap") { db in
+        return try await holdingWriter(.swap) { db in
             let head = try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0
             var pending: [(Target, Int64)] = []
             for target in targets {
@@ -375,7 +384,7 @@ public final class Projector: Sendable {
                 // checkpoint stay consistent (the next append's commit makes them durable).
                 let chunk: (index: Int, moved: [TableNames], covered: Int64)
                 do {
-                    chunk = try await holdingWriter("chunk", durable: false) { db in
+                    chunk = try await holdingWriter(.chunk, durable: false) { db in
                         try self.applyChunk(page, from: from, targets: targets, reads: reads, in: db)
                     }
                 } catch {
@@ -493,12 +502,8 @@ public final class Projector: Sendable {
     /// third slower in all; so the step stays fixed until a generation's indexes take
     /// their rows in order (issue 14).
     public func removeRetired() async throws {
-        let clock = ContinuousClock()
         while true {
-            let started = clock.now
-            let more = try await holdingWriter("removal") { db in try Registry.removeRetired(rows: 5_000, in: db) }
-            let took = clock.now - started
-            figures.withLock { $0.removal += took }
+            let more = try await holdingWriter(.removal) { db in try Registry.removeRetired(rows: 5_000, in: db) }
             guard more else { return }
             try Task.checkCancellation()
         }
