@@ -60,7 +60,7 @@ extension EventLog {
         guard let streamID = try Int64.fetchOne(db, sql: "SELECT id FROM streams WHERE name = ?", arguments: [stream]) else { return [] }
         return try EventRows.fetch(
             db, sql: "SELECT \(EventRows.columns) FROM events WHERE stream_id = ?1 AND position < ?2 ORDER BY stream_version",
-            arguments: [streamID, position], catalog: catalog)
+            arguments: [streamID, position], catalog: catalog, stream: (streamID, stream))
     }
 
     /// Runs `body` on a reader connection, in one snapshot of the file (WAL: never blocks

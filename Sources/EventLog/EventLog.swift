@@ -298,7 +298,8 @@ public final class EventLog: Sendable {
                 ? "SELECT \(EventRows.columns) FROM events WHERE stream_id = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3"
                 : "SELECT \(EventRows.columns) FROM events WHERE stream_id = ?1 AND stream_version <= ?2 ORDER BY stream_version DESC LIMIT ?3"
             let start = version ?? (direction == .forward ? 1 : Int64.max)
-            return try EventRows.fetch(db, sql: sql, arguments: [streamID, start, Int64(max(0, limit))], catalog: self.catalog)
+            return try EventRows.fetch(
+                db, sql: sql, arguments: [streamID, start, Int64(max(0, limit))], catalog: self.catalog, stream: (streamID, stream))
         }
     }
 
@@ -474,10 +475,12 @@ extension EventLog {
 enum EventRows {
     static let columns = "position, event_id, stream_id, stream_version, type_id, schema_version, recorded_at, metadata, codec, raw_length, payload"
 
-    /// Reads event rows. `shareNames`: keep the stream and type names it loads in the
-    /// process-wide cache (only for reads of committed data).
+    /// Reads event rows. `stream`: the one stream the rows are known to be of (looked up by
+    /// name already). `shareTypeNames`: keep the type names it loads in the process-wide
+    /// cache (only for reads of committed data).
     static func fetch(
-        _ db: Database, sql: String, arguments: [Int64?], catalog: Catalog, expected: Int? = nil, shareNames: Bool = true
+        _ db: Database, sql: String, arguments: [Int64?], catalog: Catalog, expected: Int? = nil,
+        stream: (id: Int64, name: String)? = nil, shareTypeNames: Bool = true
     ) throws -> [RecordedEvent] {
         let prepared = try db.cachedStatement(sql: sql)
         defer { _ = withExtendedLifetime(prepared) { sqlite3_reset(prepared.sqliteStatement) } }
@@ -487,9 +490,9 @@ enum EventRows {
         }
         var events: [RecordedEvent] = []
         if let expected { events.reserveCapacity(min(expected, 100_000)) }
-        var streams = catalog.streamResolver()
+        var streams = catalog.streamResolver(known: stream.map { [$0.id: $0.name] } ?? [:])
         var types = catalog.typeResolver()
-        defer { if shareNames { catalog.remember(streams: streams, types: types) } }
+        defer { if shareTypeNames { catalog.remember(types: types) } }
         var lastCodec: (id: Int32, decompressor: LZ4Decompressor)?
         var scratch: [UInt8] = []
         while true {

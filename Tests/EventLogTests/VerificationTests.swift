@@ -97,6 +97,31 @@ struct VerificationTests {
         #expect(report.firstBreak?.kind == .altered)
     }
 
+    @Test("a read of an event whose stream is missing from the catalogue names the event")
+    func streamMissing() async throws {
+        let folder = try TemporaryFolder()
+        let path = try await tamperableLog(folder)
+        try rawSQL(path, Self.dropTriggers + "UPDATE events SET stream_id = 9999 WHERE position = 7")
+        let log = try EventLog(path: path)
+        await #expect(throws: EventLogError.corruptEvent(position: 7, reason: "its stream or type is missing from the catalogue")) {
+            _ = try await log.readAll(from: 1, limit: 100)
+        }
+        // Events before it still read.
+        #expect(try await log.readAll(from: 1, limit: 6).count == 6)
+    }
+
+    @Test("stream names come from the log at each read, not from a process-wide cache of every stream")
+    func streamNamesPerRead() async throws {
+        let folder = try TemporaryFolder()
+        let path = try await tamperableLog(folder)
+        let log = try EventLog(path: path)
+        #expect(try await log.readAll(from: 1, limit: 100).filter { $0.stream == "client-2" }.count == 5)
+        try rawSQL(path, "DROP TRIGGER streams_keep_their_name; UPDATE streams SET name = 'client-99' WHERE name = 'client-2'")
+        let renamed = try await log.readAll(from: 1, limit: 100)
+        #expect(renamed.filter { $0.stream == "client-99" }.map(\.position) == [3, 7, 11, 15, 19])
+        #expect(!renamed.contains { $0.stream == "client-2" })
+    }
+
     @Test("values too wide for the hash, and empty metadata, are found as altered (no crash)", arguments: [
         "UPDATE events SET raw_length = raw_length + 4294967296 WHERE position = 7",
         "UPDATE events SET schema_version = schema_version + 4294967296, codec = codec + 4294967296 WHERE position = 7",

@@ -5,7 +5,7 @@ import GRDB
 ///
 /// It sees every committed event and the events appended earlier in the same
 /// transaction. It is valid only while the decision runs; using it afterwards throws.
-/// Names it resolves are not shared with other readers (they may belong to a
+/// Type names it resolves are not shared with other readers (they may belong to a
 /// transaction that is then rolled back).
 public final class TransactionReader {
     private var db: Database?
@@ -54,6 +54,6 @@ public final class TransactionReader {
         }
         return try EventRows.fetch(
             db, sql: "SELECT \(EventRows.columns) FROM events WHERE stream_id = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3",
-            arguments: [streamID, version, Int64(clamping: limit)], catalog: catalog, shareNames: false)
+            arguments: [streamID, version, Int64(clamping: limit)], catalog: catalog, stream: (streamID, stream), shareTypeNames: false)
     }
 }
