@@ -296,6 +296,7 @@ struct WideProjection: Projection {
             ) WITHOUT
               ROWID
             """)
+        try db.execute(sql: "CREATE INDEX \(tables["rows_by_n"]) ON \(tables["rows"]) (n, stream)")
     }
 
     func apply(_ events: ArraySlice<ProjectedEvent>, tables: TableNames, memory: ProjectionMemory, in db: Database) throws {
@@ -309,15 +310,26 @@ struct WideProjection: Projection {
 
 @Suite("Projection runtime: replaced generations")
 struct ReplacedGenerationTests {
-    @Test("a replaced generation with more rows than one step removes (composite key, no rowid) is emptied and dropped")
+    @Test("a replaced generation with more rows than one step removes (composite key, no rowid, an index) is emptied and dropped")
     func removeInSteps() async throws {
         let fixture = try await ProjectionLog(clients: 600)
         let projector = Projector(log: fixture.log, projections: [WideProjection()])
         try await projector.catchUp()
-        #expect(try await fixture.dump(TableNames(projection: "wide", generation: 1))["rows"]?.count == 7_200)
+        let (old, new) = (TableNames(projection: "wide", generation: 1), TableNames(projection: "wide", generation: 2))
+        #expect(try await fixture.dump(old)["rows"]?.count == 7_200)
+        let indexes: @Sendable (TableNames) async throws -> [String] = { tables in
+            try await fixture.log.readTables { db in
+                try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?",
+                    arguments: [tables.prefix + "rows"])
+            }
+        }
+        #expect(try await indexes(old) == [old.prefix + "rows_by_n"])
         _ = try await projector.rebuild()
-        #expect(try await fixture.dump(TableNames(projection: "wide", generation: 1)).isEmpty)
-        #expect(try await fixture.dump(TableNames(projection: "wide", generation: 2))["rows"]?.count == 7_200)
+        #expect(try await fixture.dump(old).isEmpty)
+        #expect(try await indexes(old).isEmpty)
+        #expect(try await fixture.dump(new)["rows"]?.count == 7_200)
+        #expect(try await indexes(new) == [new.prefix + "rows_by_n"])
         let states = try await projector.registry().map(\.state)
         #expect(states == [.live])
     }

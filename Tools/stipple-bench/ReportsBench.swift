@@ -151,6 +151,7 @@ struct ReportsBench {
         var extra: [String: JSONValue] = self.extra.merging([
             "projections": .int(Int64(summaries.count)),
             "longestWriterHoldMs": milliseconds(writer.longestHold), "longestHoldKind": .string(writer.longestHoldKind),
+            "longestHoldMsByKind": .object(writer.longestHoldByKind.mapValues(milliseconds)),
             // The time in the writer, and each projection's fold in it: where the time goes.
             "writerMs": milliseconds(writer.total), "foldMs": .object(writer.folds.mapValues(milliseconds)),
             "removeMs": milliseconds(writer.removal), "indexMs": milliseconds(writer.indexing),
@@ -224,7 +225,8 @@ struct ReportsBench {
             throw BenchError.failed("rebuild \(name) rebuilt \(summaries.map(\.name)) to \(summaries.map(\.checkpoint))")
         }
         Figure(name: "rebuild-\(name)", events: events, seconds: seconds, extra: extra.merging([
-            "longestWriterHoldMs": milliseconds(writer.longestHold), "longestHoldKind": .string(writer.longestHoldKind), "writerMs": milliseconds(writer.total),
+            "longestWriterHoldMs": milliseconds(writer.longestHold), "longestHoldKind": .string(writer.longestHoldKind),
+            "longestHoldMsByKind": .object(writer.longestHoldByKind.mapValues(milliseconds)), "writerMs": milliseconds(writer.total),
             "foldMs": .object(writer.folds.mapValues(milliseconds)), "removeMs": milliseconds(writer.removal), "indexMs": milliseconds(writer.indexing),
         ]) { own, _ in own }).print()
     }

@@ -8,7 +8,7 @@ struct StippleBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stipple-bench",
         abstract: "Measure the event log (release build) and print one JSON line per figure.",
-        subcommands: [Run.self, ReportFigures.self, Scale.self, ScaleOne.self, HTTPFigures.self, Generate.self],
+        subcommands: [Run.self, ReportFigures.self, Scale.self, ScaleOne.self, Reads.self, Rebuild.self, HTTPFigures.self, Generate.self],
         defaultSubcommand: Run.self)
 }
 

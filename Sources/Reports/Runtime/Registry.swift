@@ -177,8 +177,9 @@ enum Registry {
             arguments: [tables.projection, tables.generation])
     }
 
-    /// One step of removing retired generations: deletes up to `rows` rows of one of their
-    /// tables, or drops a table once empty, or forgets a generation with no tables left.
+    /// One step of removing retired generations: drops one of their SQLite indexes, or
+    /// deletes up to `rows` rows of one of their tables, or drops a table once empty, or
+    /// forgets a generation with no tables left.
     ///
     /// - Returns: `false` when nothing retired is left.
     static func removeRetired(rows: Int, in db: Database) throws -> Bool {
@@ -190,6 +191,21 @@ enum Registry {
             db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
             arguments: [prefix.count, prefix])
         for trigger in triggers { try db.execute(sql: "DROP TRIGGER \"\(trigger)\"") }
+        // Then its own indexes, one per step: emptying a table row by row would delete each
+        // row's entries from them in random key order (the audit's two indexes by technician
+        // and supervisor made its removal take 6 s at 1M events and 188 s at 10M). Dropping
+        // one frees its pages in a walk of the index alone. (The indexes of UNIQUE and
+        // PRIMARY KEY constraints, `sql IS NULL`, cannot be dropped: they go with their rows.)
+        if let index = try String.fetchOne(
+            db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND substr(tbl_name, 1, ?) = ?
+                ORDER BY name LIMIT 1
+                """,
+            arguments: [prefix.count, prefix])
+        {
+            try db.execute(sql: "DROP INDEX \"\(index)\"")
+            return true
+        }
         let names = try String.fetchAll(
             db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
             arguments: [prefix.count, prefix])
