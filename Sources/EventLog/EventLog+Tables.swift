@@ -70,6 +70,23 @@ extension EventLog {
     public func readTables<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await read(body)
     }
+
+    /// Runs `body` on a reader connection outside any transaction: each statement sees the
+    /// file as committed when it starts, and no snapshot is held between statements.
+    ///
+    /// For a long scan that first copies what it needs into a `TEMP` table of the connection
+    /// in one statement, then reads that copy while the writer writes: a snapshot of the
+    /// log held all along would keep WAL checkpoints from copying anything the writer wrote
+    /// meanwhile, and the first commit after it ended would run the whole backlog's checkpoint.
+    ///
+    /// - Throws: what `body` throws, or a store error.
+    public func readTablesStatementByStatement<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.unsafeRead(body)
+        } catch {
+            throw StoreErrors.translate(error, path: path)
+        }
+    }
 }
 
 extension EventLog {

@@ -136,4 +136,22 @@ struct AppendAndReadTests {
         #expect(third.position == 3)
         #expect(try await first.verify().isIntact)
     }
+
+    @Test("a read statement by statement sees what another connection committed between two statements; a read in one snapshot does not")
+    func statementByStatement() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        try await log.append(NewEvent(stream: "client-1", type: "SessionRecorded", payload: sessionPayload(1)))
+        let path = folder.file("log.sqlite")
+        let seen: @Sendable (String) -> @Sendable (Database) throws -> [Int] = { table in
+            { db in
+                let events = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? -1
+                try rawSQL(path, "CREATE TABLE \(table) (x)")
+                let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name = ?", arguments: [table]) ?? -1
+                return [events, tables]
+            }
+        }
+        #expect(try await log.readTablesStatementByStatement(seen("side_one")) == [1, 1])
+        #expect(try await log.readTables(seen("side_two")) == [1, 0])
+    }
 }
