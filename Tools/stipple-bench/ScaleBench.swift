@@ -22,7 +22,7 @@ extension StippleBench {
                 included), foldMs (each projection's fold in it), indexMs (filling report indexes after the load) and removeMs (removing the replaced \
                 generation). Each figure \
                 line carries "scale" (the size asked for). The last line, scale-summary, gives each \
-                ratio of issue 14 with its target. 10M events need about 6 GB of disk and well over an hour.
+                ratio of issue 14 with its target. 10M events need about 6 GB of disk and about 35 minutes.
                 """)
 
         @Option(parsing: .upToNextOption, help: "Log sizes in events (rounded to whole W1 clients of 7 events).")
