@@ -501,7 +501,7 @@ public final class Projector: Sendable {
     /// Empties and drops the tables of replaced generations: first their SQLite indexes, one
     /// per transaction, then a few thousand rows per transaction in key order (see
     /// ``Registry/removeRetired(rows:in:)``). Appends wait one step at most: at 1M events
-    /// 49 ms (the audit's larger index dropped), at 10M 1.6 s once. Steps sized to the
+    /// 49 ms (the audit's larger index dropped), at 10M 0.7 – 1.9 s once. Steps sized to the
     /// budget from the last one's time (500–20,000 rows) were tried before the indexes were
     /// dropped first: slower, and no bound on the hold.
     public func removeRetired() async throws {
