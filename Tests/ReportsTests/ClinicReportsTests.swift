@@ -295,6 +295,8 @@ struct ClinicReportsTests {
             })
         }
         await #expect(throws: CancellationError.self) { try await stopped.value }
+        // The stopped fill's sorted copy went with it, on whichever reader it ran.
+        #expect(try await temporaryTablesOnReaders() == 0)
         let building = try await reports.projector.registry().filter { $0.state == .building }
         try #require(building.count == ClinicReports.projections.count)
         let indexing = building.filter { $0.indexPhase == .indexing }
@@ -323,6 +325,23 @@ struct ClinicReportsTests {
         let migrated = try await scenario.log.readTables { db in try !Registry.needsMigration(in: db) }
         #expect(migrated)
         #expect(try await reports.projector.registry() == old)
+    }
+
+    /// The temporary tables on the log's readers: eight reads at once, each holding its
+    /// connection a moment, so that every reader of the pool (five) answers.
+    func temporaryTablesOnReaders() async throws -> Int {
+        let log = scenario.log
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await log.readTables { db in
+                        Thread.sleep(forTimeInterval: 0.1)
+                        return try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_temp_master WHERE type = 'table'") ?? 0
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
     }
 
     /// Every row of the live generation of every projection, by projection and table

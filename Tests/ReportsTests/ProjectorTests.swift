@@ -317,21 +317,44 @@ struct ReplacedGenerationTests {
         try await projector.catchUp()
         let (old, new) = (TableNames(projection: "wide", generation: 1), TableNames(projection: "wide", generation: 2))
         #expect(try await fixture.dump(old)["rows"]?.count == 7_200)
-        let indexes: @Sendable (TableNames) async throws -> [String] = { tables in
-            try await fixture.log.readTables { db in
-                try String.fetchAll(
-                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?",
-                    arguments: [tables.prefix + "rows"])
-            }
-        }
-        #expect(try await indexes(old) == [old.prefix + "rows_by_n"])
         _ = try await projector.rebuild()
         #expect(try await fixture.dump(old).isEmpty)
-        #expect(try await indexes(old).isEmpty)
         #expect(try await fixture.dump(new)["rows"]?.count == 7_200)
-        #expect(try await indexes(new) == [new.prefix + "rows_by_n"])
+        #expect(try await indexes(new, in: fixture.log) == [new.prefix + "rows_by_n"])
         let states = try await projector.registry().map(\.state)
         #expect(states == [.live])
+    }
+
+    @Test("removing a replaced generation drops its indexes, one step, before it deletes a row; the live generation keeps its own")
+    func removeIndexesFirst() async throws {
+        let fixture = try await ProjectionLog(clients: 600)
+        let projector = Projector(log: fixture.log, projections: [WideProjection()])
+        try await projector.catchUp()
+        let old = TableNames(projection: "wide", generation: 1)
+        #expect(try await indexes(old, in: fixture.log) == [old.prefix + "rows_by_n"])
+        try await fixture.log.writeTables { db in
+            try WideProjection().createTables(TableNames(projection: "wide", generation: 2), in: db)
+            try Registry.retire(old, in: db)
+        }
+        let step: @Sendable () async throws -> Bool = {
+            try await fixture.log.writeTables { db in try Registry.removeRetired(rows: 5_000, in: db) }
+        }
+        #expect(try await step())
+        #expect(try await indexes(old, in: fixture.log).isEmpty)
+        #expect(try await fixture.dump(old)["rows"]?.count == 7_200)
+        #expect(try await step())
+        #expect(try await fixture.dump(old)["rows"]?.count == 2_200)
+        let new = TableNames(projection: "wide", generation: 2)
+        #expect(try await indexes(new, in: fixture.log) == [new.prefix + "rows_by_n"])
+    }
+
+    /// The SQLite indexes (not a constraint's) on a generation's `rows` table.
+    func indexes(_ tables: TableNames, in log: EventLog) async throws -> [String] {
+        try await log.readTables { db in
+            try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?",
+                arguments: [tables.prefix + "rows"])
+        }
     }
 
     @Test("a rebuild whose generation another process replaced stops with a clear error and swaps nothing in")

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// An index only reports read, kept as a table of its own (`WITHOUT ROWID`, keyed by all
 /// its columns) rather than as a SQLite index.
@@ -209,23 +210,14 @@ extension Projector {
                     // at 10M events, and the commit after the scan held the writer 802 ms.)
                     // The base table does not change meanwhile: nothing folds into a
                     // generation while it indexes.
-                    let copy = "temp.stipple_index_scan"
-                    try db.execute(sql: "DROP TABLE IF EXISTS \(copy)")
-                    defer { try? db.execute(sql: "DROP TABLE IF EXISTS \(copy)") }
-                    try db.execute(sql: "CREATE TABLE \(copy) (\((0..<width).map { "c\($0)" }.joined(separator: ", ")))")
-                    let scan = index.sortedScan(tables, after: resume)
-                    try db.execute(sql: "INSERT INTO \(copy) " + scan.sql, arguments: scan.arguments)
-                    let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(copy) ORDER BY rowid")
-                    var batch: [DatabaseValue] = []
-                    batch.reserveCapacity(Self.indexBatch * width)
-                    while let row = try rows.next() {
-                        batch.append(contentsOf: row.databaseValues)
-                        if batch.count == Self.indexBatch * width {
-                            guard channel.put(batch) else { return }
-                            batch.removeAll(keepingCapacity: true)
-                        }
-                    }
-                    if !batch.isEmpty { _ = channel.put(batch) }
+                    try db.execute(sql: "DROP TABLE IF EXISTS \(Self.scanCopy)")
+                    // Dropped however the scan ends, through the C API: once the fill is
+                    // cancelled, GRDB refuses this connection's statements until the closure
+                    // returns, and the copy (hundreds of MB at 10M events) would stay on the
+                    // pooled reader. The cursor is gone by then (its own scope), so nothing
+                    // holds the table.
+                    defer { _ = sqlite3_exec(db.sqliteConnection, "DROP TABLE IF EXISTS \(Self.scanCopy)", nil, nil, nil) }
+                    try Self.sortAndHand(index, of: tables, after: resume, to: channel, in: db)
                 }
             }
             defer { channel.cancel() }
@@ -252,6 +244,31 @@ extension Projector {
             try await group.waitForAll()
             return true
         }
+    }
+
+    /// The reader's sorted copy of the keys of the index being filled (its own connection's).
+    static let scanCopy = "temp.stipple_index_scan"
+
+    /// Sorts the base table's keys after `resume` into ``scanCopy`` in one statement, then
+    /// hands them to `channel` in batches (until it is cancelled).
+    private static func sortAndHand(
+        _ index: DeferredIndex, of tables: TableNames, after resume: [DatabaseValue]?, to channel: BatchChannel, in db: Database
+    ) throws {
+        let width = index.columns.count
+        try db.execute(sql: "CREATE TABLE \(scanCopy) (\((0..<width).map { "c\($0)" }.joined(separator: ", ")))")
+        let scan = index.sortedScan(tables, after: resume)
+        try db.execute(sql: "INSERT INTO \(scanCopy) " + scan.sql, arguments: scan.arguments)
+        let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(scanCopy) ORDER BY rowid")
+        var batch: [DatabaseValue] = []
+        batch.reserveCapacity(indexBatch * width)
+        while let row = try rows.next() {
+            batch.append(contentsOf: row.databaseValues)
+            if batch.count == indexBatch * width {
+                guard channel.put(batch) else { return }
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { _ = channel.put(batch) }
     }
 
     /// One transaction of a fill: inserts rows of `rows` until the budget is spent;
