@@ -64,14 +64,14 @@ public final class Projector: Sendable {
     /// Where this projector's time in the log's writer went (for the benchmark and for a
     /// slow rebuild's diagnosis).
     public struct WriterFigures: Sendable {
+        /// The longest hold of each kind of transaction that ran (`prepare`, `chunk`,
+        /// `index`, `swap`, `removal`), commit included.
+        public var longestHoldByKind: [String: Duration] = [:]
         /// The longest one transaction (a chunk, a swap) held the writer, commit included:
         /// what an append waited at most.
-        public var longestHold: Duration = .zero
+        public var longestHold: Duration { longestHoldByKind.values.max() ?? .zero }
         /// Which kind of transaction held it that long (empty when none ran).
-        public var longestHoldKind = ""
-        /// The longest hold of each kind of transaction that ran (`prepare`, `chunk`,
-        /// `index`, `swap`, `removal`).
-        public var longestHoldByKind: [String: Duration] = [:]
+        public var longestHoldKind: String { longestHoldByKind.max { $0.value < $1.value }?.key ?? "" }
         /// The time in the writer of every transaction of a run, a swap, a generation's
         /// preparation and the removal of replaced generations, commits included.
         public var total: Duration = .zero
@@ -117,10 +117,6 @@ public final class Projector: Sendable {
         defer {
             let held = clock.now - start
             figures.withLock { figures in
-                if held > figures.longestHold {
-                    figures.longestHold = held
-                    figures.longestHoldKind = kind.rawValue
-                }
                 figures.longestHoldByKind[kind.rawValue] = max(held, figures.longestHoldByKind[kind.rawValue] ?? .zero)
                 figures.total += held
                 switch kind {
