@@ -44,6 +44,30 @@ extension EventLog {
         }
     }
 
+    /// Runs `body`, a run of many large ``writeTables(durable:_:)`` transactions (a
+    /// rebuild), with the WAL checkpointed between its transactions, off the writer: the
+    /// run calls ``checkpointIfDue()`` after each one. Meanwhile no commit checkpoints in
+    /// the writer, not even an append's. Runs may overlap; each must end (the scope does).
+    public func bulkWrites<T>(_ body: () async throws -> T) async rethrows -> T {
+        try await checkpoints.bulk(body)
+    }
+
+    /// In a ``bulkWrites(_:)`` run, between two transactions: once the WAL holds more than
+    /// ``Configuration/bulkCheckpointPages`` pages not yet copied (64 MiB), copies it into the database file on a connection of the
+    /// log's own, while appends go on in the writer. Returns the pages copied, or `nil`
+    /// when none were due.
+    ///
+    /// - Throws: a store error.
+    @discardableResult
+    public func checkpointIfDue() async throws -> Int? {
+        guard writer != nil else { return nil }
+        do {
+            return try await checkpoints.checkpointIfDue()
+        } catch {
+            throw StoreErrors.translate(error, path: path)
+        }
+    }
+
     /// The events from position `from` through `through`, read inside a transaction of
     /// ``writeTables(durable:_:)`` (so nothing can be appended in between).
     public func events(from: Int64, through: Int64, in db: Database) throws -> [RecordedEvent] {

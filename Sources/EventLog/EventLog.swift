@@ -54,6 +54,10 @@ public final class EventLog: Sendable {
         public var trainingSamples = 2_000
         /// How long a writer waits for another process's write lock.
         public var busyTimeout: TimeInterval = 10
+        /// In a ``EventLog/bulkWrites(_:)`` run, the WAL's size in pages not yet copied past
+        /// which ``EventLog/checkpointIfDue()`` copies it (64 MiB at 4 KiB pages: fewer,
+        /// larger checkpoints copy a page rewritten by many transactions once).
+        public var bulkCheckpointPages = 16_384
         /// The clock that stamps `recordedAt` (injected in tests).
         public var clock: @Sendable () -> Date = { Date() }
         public init() {}
@@ -67,6 +71,8 @@ public final class EventLog: Sendable {
     let catalog: Catalog
     let writer: GroupCommitWriter?
     let logger: Logger
+    /// The writer's WAL checkpoints (see ``WALCheckpoints``).
+    let checkpoints: WALCheckpoints
 
     /// Opens an existing log.
     ///
@@ -123,7 +129,10 @@ public final class EventLog: Sendable {
         config.busyMode = .timeout(configuration.busyTimeout)
         config.label = "stipple"
         let maxPages = configuration.maxPageCount
+        let checkpoints = WALCheckpoints(path: path, bulkFrames: configuration.bulkCheckpointPages)
+        self.checkpoints = checkpoints
         config.prepareDatabase { db in
+            checkpoints.install(on: db)
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Deleted content is overwritten (a destroyed client key, replaced report rows).
             try db.execute(sql: "PRAGMA secure_delete = ON")
@@ -166,6 +175,7 @@ public final class EventLog: Sendable {
 
     /// Closes the file (optional: the log closes when released).
     public func close() throws {
+        try checkpoints.close()
         try pool.close()
     }
 

@@ -41,9 +41,9 @@ struct ProjectionLog {
     let folder: TemporaryFolder
     let log: EventLog
 
-    init(clients: Int) async throws {
+    init(clients: Int, configuration: EventLog.Configuration = EventLog.Configuration()) async throws {
         folder = try TemporaryFolder("stipple-reports")
-        log = try EventLog.create(at: folder.file("log.sqlite"))
+        log = try EventLog.create(at: folder.file("log.sqlite"), configuration: configuration)
         try await add(clients: 0..<clients)
     }
 
@@ -135,6 +135,47 @@ struct ProjectorTests {
         let counts = try await CountingProjection.counts(first)
         #expect(counts.count == 400)
         #expect(counts.values.allSatisfy { $0 == 2 })
+    }
+
+    @Test("the pacer leaves the commit its share of the budget: it follows a rise at once, a fall slowly, and never goes under 2 ms")
+    func holdPacer() {
+        var pacer = Projector.HoldPacer()
+        let budget = Duration.milliseconds(40)
+        // Until it has seen a transaction, the commit is taken to cost as much as the work.
+        #expect(pacer.workBudget(within: budget) == .milliseconds(20))
+        pacer.observe(worked: .milliseconds(10), held: .milliseconds(40))
+        #expect(pacer.commitShare == 3)
+        #expect(pacer.workBudget(within: budget) == .milliseconds(10))
+        pacer.observe(worked: .milliseconds(10), held: .milliseconds(12))
+        #expect(abs(pacer.commitShare - 2.72) < 1e-9)
+        // A transaction that did almost nothing says nothing of the next.
+        pacer.observe(worked: .microseconds(500), held: .milliseconds(300))
+        #expect(abs(pacer.commitShare - 2.72) < 1e-9)
+        pacer.observe(worked: .milliseconds(2), held: .milliseconds(400))
+        #expect(pacer.workBudget(within: budget) == .milliseconds(4))
+        #expect(pacer.workBudget(within: .milliseconds(10)) == .milliseconds(2))
+    }
+
+    @Test("a rebuild checkpoints the WAL between its transactions, off the writer, and counts its transactions by kind")
+    func rebuildCheckpointsBetweenTransactions() async throws {
+        var configuration = EventLog.Configuration()
+        configuration.bulkCheckpointPages = 1
+        let fixture = try await ProjectionLog(clients: 500, configuration: configuration)
+        var options = Projector.Options()
+        options.maxEventsPerTransaction = 100
+        options.pageSize = 200
+        let projector = Projector(log: fixture.log, projections: [CountingProjection(version: 1)], options: options)
+        try await projector.catchUp()
+        _ = projector.takeWriterFigures()
+        try await projector.rebuild()
+        let figures = projector.takeWriterFigures()
+        #expect((figures.holdsByKind["chunk"] ?? 0) >= 10)
+        #expect((figures.holdsByKind["removal"] ?? 0) > 0)
+        #expect(figures.holdsByKind["swap"] == 1)
+        #expect(figures.checkpoints > 0)
+        #expect(figures.checkpointedPages > 0)
+        #expect(try await CountingProjection.counts(projector).count == 500)
+        #expect(try await fixture.log.verify().isIntact)
     }
 
     @Test("an interrupted rebuild goes on where it stopped and ends with the tables a clean rebuild makes")

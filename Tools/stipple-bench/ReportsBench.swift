@@ -150,16 +150,11 @@ struct ReportsBench {
         let rate = Double(events) / seconds
         var extra: [String: JSONValue] = self.extra.merging([
             "projections": .int(Int64(summaries.count)),
-            "longestWriterHoldMs": milliseconds(writer.longestHold), "longestHoldKind": .string(writer.longestHoldKind),
-            "longestHoldMsByKind": .object(writer.longestHoldByKind.mapValues(milliseconds)),
-            // The time in the writer, and each projection's fold in it: where the time goes.
-            "writerMs": milliseconds(writer.total), "foldMs": .object(writer.folds.mapValues(milliseconds)),
-            "removeMs": milliseconds(writer.removal), "indexMs": milliseconds(writer.indexing),
             "peakRssMb": round3(peak), "rssBeforeMb": round3(Double(rssBefore) / 1024),
             "targetEventsPerSecond": .int(Int64(Self.targetRebuildEventsPerSecond)),
             "targetPeakRssMb": round3(Self.targetPeakRSSMegabytes),
             "met": .bool(rate >= Double(Self.targetRebuildEventsPerSecond) && peak <= Self.targetPeakRSSMegabytes),
-        ]) { own, _ in own }
+        ]) { own, _ in own }.merging(writerFields(writer)) { own, _ in own }
         if !reset { extra["peakRssSinceStart"] = .bool(true) }
         Figure(name: "rebuild-all", events: events, seconds: seconds, extra: extra).print()
         return reports
@@ -224,11 +219,25 @@ struct ReportsBench {
         guard summaries.map(\.name) == [name], summaries[0].checkpoint == Int64(events) else {
             throw BenchError.failed("rebuild \(name) rebuilt \(summaries.map(\.name)) to \(summaries.map(\.checkpoint))")
         }
-        Figure(name: "rebuild-\(name)", events: events, seconds: seconds, extra: extra.merging([
+        Figure(name: "rebuild-\(name)", events: events, seconds: seconds, extra: extra.merging(writerFields(writer)) { own, _ in own }).print()
+    }
+
+    /// Where a rebuild's time in the writer went, and how long it held appends off.
+    func writerFields(_ writer: Projector.WriterFigures) -> [String: JSONValue] {
+        [
             "longestWriterHoldMs": milliseconds(writer.longestHold), "longestHoldKind": .string(writer.longestHoldKind),
-            "longestHoldMsByKind": .object(writer.longestHoldByKind.mapValues(milliseconds)), "writerMs": milliseconds(writer.total),
-            "foldMs": .object(writer.folds.mapValues(milliseconds)), "removeMs": milliseconds(writer.removal), "indexMs": milliseconds(writer.indexing),
-        ]) { own, _ in own }).print()
+            "longestHoldMsByKind": .object(writer.longestHoldByKind.mapValues(milliseconds)),
+            // A long hold whose commit is long is the commit's (or the disk's) writing.
+            "longestCommitMsByKind": .object(writer.longestCommitByKind.mapValues(milliseconds)),
+            "transactionsByKind": .object(writer.holdsByKind.mapValues { .int(Int64($0)) }),
+            "holdsOver50MsByKind": .object(writer.slowHoldsByKind.mapValues { .int(Int64($0)) }),
+            // The time in the writer, and each projection's fold in it: where the time goes.
+            "writerMs": milliseconds(writer.total), "foldMs": .object(writer.folds.mapValues(milliseconds)),
+            "removeMs": milliseconds(writer.removal), "indexMs": milliseconds(writer.indexing),
+            // WAL checkpoints between transactions, off the writer (appends go on meanwhile).
+            "checkpoints": .int(Int64(writer.checkpoints)), "checkpointMs": milliseconds(writer.checkpointTime),
+            "longestCheckpointMs": milliseconds(writer.longestCheckpoint), "checkpointedMb": round3(Double(writer.checkpointedPages) * 4096 / 1_048_576),
+        ]
     }
 }
 

@@ -279,7 +279,7 @@ extension Projector {
         guard let stored = try Registry.generation(tables, in: db), stored.state == .building, stored.indexPhase == .indexing else { return nil }
         try tuneWriter(db)
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: options.transactionBudget)
+        let deadline = clock.now.advanced(by: workBudget(.index))
         let insert = try FastStatement(db, index.insert(tables))
         let limit = min(rows.count / width, options.maxEventsPerTransaction ?? Int.max)
         var used = 0

@@ -11,16 +11,18 @@ import Synchronization
 ///   re-reads the checkpoint inside its transaction and applies only later events, so
 ///   two processes catching up at once, or a crash at any moment, never apply an event
 ///   twice or skip one.
-/// - A chunk holds the writer for at most ``Options/transactionBudget`` (plus one
-///   sub-chunk): appends wait that long at most.
+/// - A chunk holds the writer for about ``Options/transactionBudget`` at most, its
+///   commit included (plus one sub-chunk): appends wait that long at most.
 /// - Until a rebuild swaps, reports read the old generation's tables; the swap happens
 ///   only once the new generation has applied every event up to the head, inside the
 ///   swap's own transaction.
 public final class Projector: Sendable {
     /// How the runtime cuts its work.
     public struct Options: Sendable {
-        /// The longest a transaction of projection work holds the writer.
-        public var transactionBudget: Duration = .milliseconds(25)
+        /// The longest a transaction of projection work holds the writer, its commit
+        /// included: the work stops early enough to leave the commit its share, learnt
+        /// from the last transactions of the same kind (``HoldPacer``).
+        public var transactionBudget: Duration = .milliseconds(40)
         /// At most this many events per transaction (`nil`: bounded by time only).
         public var maxEventsPerTransaction: Int?
         /// Events read (and decoded, one page ahead) at a time.
@@ -60,6 +62,7 @@ public final class Projector: Sendable {
     public let options: Options
     private let memories = Mutex<[TableNames: Remembered]>([:])
     private let figures = Mutex(WriterFigures())
+    private let pacers = Mutex<[WriterWork: HoldPacer]>([:])
 
     /// Where this projector's time in the log's writer went (for the benchmark and for a
     /// slow rebuild's diagnosis).
@@ -81,6 +84,23 @@ public final class Projector: Sendable {
         public var removal: Duration = .zero
         /// The part of ``total`` spent filling report indexes (``DeferredIndex``).
         public var indexing: Duration = .zero
+        /// How many transactions of each kind ran.
+        public var holdsByKind: [String: Int] = [:]
+        /// How many of them held the writer longer than ``slowHold``.
+        public var slowHoldsByKind: [String: Int] = [:]
+        /// The longest time of each kind spent committing (the hold minus the
+        /// transaction's own work): a long hold with a short body is the commit's writing
+        /// (or the disk's), not the fold.
+        public var longestCommitByKind: [String: Duration] = [:]
+        /// What ``slowHoldsByKind`` counts: holds longer than the rebuild's bound.
+        public static let slowHold = Duration.milliseconds(50)
+        /// The WAL checkpoints run between transactions, off the writer
+        /// (``EventLog/checkpointIfDue()``), and their time (appends went on meanwhile).
+        public var checkpoints = 0
+        public var checkpointTime: Duration = .zero
+        public var longestCheckpoint: Duration = .zero
+        /// The pages they copied into the database file.
+        public var checkpointedPages = 0
     }
 
     /// The writer figures since the last call (of every run of this projector: two at once
@@ -103,30 +123,88 @@ public final class Projector: Sendable {
         try target.projection.apply(events, tables: target.tables, memory: memory, in: db)
     }
 
-    /// `body` in the writer, its time noted for ``takeWriterFigures()``.
     /// The kinds of transaction a projector holds the writer with.
     enum WriterWork: String {
         case prepare, chunk, index, swap, removal
     }
 
+    /// The commit's share of a transaction's hold, learnt from the last ones of a kind, so
+    /// that the next one's work leaves it room within the budget. A commit writes the
+    /// pages the work dirtied, so its time grows with the work's: at 1M events a chunk's
+    /// 25 ms of folding took up to 34 ms more to commit. The share follows a rise at once
+    /// and a fall slowly (a spike is likely to come again).
+    struct HoldPacer {
+        /// Commit time per unit of work time.
+        private(set) var commitShare = 1.0
+
+        mutating func observe(worked: Duration, held: Duration) {
+            // A transaction that did (almost) nothing says little about the next.
+            guard worked >= .milliseconds(2) else { return }
+            let share = max(0, (held - worked) / worked)
+            commitShare = share > commitShare ? share : 0.9 * commitShare + 0.1 * share
+        }
+
+        func workBudget(within budget: Duration) -> Duration {
+            max(budget / (1 + min(commitShare, 9)), .milliseconds(2))
+        }
+    }
+
+    /// `body` in the writer, its time noted for ``takeWriterFigures()``; then, in a bulk
+    /// run, the WAL's checkpoint if one is due (off the writer).
     func holdingWriter<T: Sendable>(
         _ kind: WriterWork, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
+        // The hold runs from the body's start (the writer is ours) to the commit's end;
+        // the wait for the writer before it (behind an append) is not a hold.
         let clock = ContinuousClock()
-        let start = clock.now
-        defer {
-            let held = clock.now - start
-            figures.withLock { figures in
-                figures.longestHoldByKind[kind.rawValue] = max(held, figures.longestHoldByKind[kind.rawValue] ?? .zero)
-                figures.total += held
-                switch kind {
-                case .index: figures.indexing += held
-                case .removal: figures.removal += held
-                case .prepare, .chunk, .swap: break
-                }
+        let inside = Mutex<(began: ContinuousClock.Instant?, worked: Duration)>((nil, .zero))
+        let result: T
+        do {
+            defer { noteHold(kind, clock.now, inside.withLock { $0 }) }
+            result = try await log.writeTables(durable: durable) { db in
+                let began = clock.now
+                inside.withLock { $0.began = began }
+                defer { inside.withLock { $0.worked = clock.now - began } }
+                return try body(db)
             }
         }
-        return try await log.writeTables(durable: durable, body)
+        let checkpointStart = clock.now
+        if let pages = try await log.checkpointIfDue() {
+            let took = clock.now - checkpointStart
+            figures.withLock { figures in
+                figures.checkpoints += 1
+                figures.checkpointTime += took
+                figures.longestCheckpoint = max(figures.longestCheckpoint, took)
+                figures.checkpointedPages += pages
+            }
+        }
+        return result
+    }
+
+    /// How long a transaction of `kind` may work, to hold the writer no longer than
+    /// ``Options/transactionBudget`` with its commit.
+    func workBudget(_ kind: WriterWork) -> Duration {
+        let pacer = pacers.withLock { $0[kind] ?? HoldPacer() }
+        return pacer.workBudget(within: options.transactionBudget)
+    }
+
+    /// Notes one hold of the writer that ended at `end`.
+    private func noteHold(_ kind: WriterWork, _ end: ContinuousClock.Instant, _ inside: (began: ContinuousClock.Instant?, worked: Duration)) {
+        let held = inside.began.map { end - $0 } ?? .zero
+        pacers.withLock { $0[kind, default: HoldPacer()].observe(worked: inside.worked, held: held) }
+        figures.withLock { figures in
+            let name = kind.rawValue
+            figures.longestHoldByKind[name] = max(held, figures.longestHoldByKind[name] ?? .zero)
+            figures.longestCommitByKind[name] = max(held - inside.worked, figures.longestCommitByKind[name] ?? .zero)
+            figures.holdsByKind[name, default: 0] += 1
+            if held > WriterFigures.slowHold { figures.slowHoldsByKind[name, default: 0] += 1 }
+            figures.total += held
+            switch kind {
+            case .index: figures.indexing += held
+            case .removal: figures.removal += held
+            case .prepare, .chunk, .swap: break
+            }
+        }
     }
 
     private struct Remembered: @unchecked Sendable {
@@ -167,6 +245,10 @@ public final class Projector: Sendable {
     /// - Returns: the number of log positions applied.
     @discardableResult
     public func catchUp(progress: ProgressHandler? = nil) async throws -> Int64 {
+        try await log.bulkWrites { try await catchingUp(progress: progress) }
+    }
+
+    private func catchingUp(progress: ProgressHandler?) async throws -> Int64 {
         try await ensureRegistry()
         let generations = try await registry()
         if generations.contains(where: { $0.state == .retired }) {
@@ -230,6 +312,10 @@ public final class Projector: Sendable {
     /// Builds a new generation of each projection (or resumes one being built with the
     /// same code) and swaps it in.
     private func build(_ chosen: [any Projection], progress: ProgressHandler?) async throws -> [RebuildSummary] {
+        try await log.bulkWrites { try await building(chosen, progress: progress) }
+    }
+
+    private func building(_ chosen: [any Projection], progress: ProgressHandler?) async throws -> [RebuildSummary] {
         let prepared: [(Target, Bool)] = try await holdingWriter(.prepare) { db in
             try chosen.map { projection in try Registry.prepareBuilding(projection, in: db) }
         }
@@ -412,7 +498,6 @@ public final class Projector: Sendable {
     func restoreWriterSettings() async throws {
         try await log.writeTables { db in
             try db.execute(sql: "PRAGMA cache_size = -2000")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000")
         }
     }
 
@@ -422,7 +507,7 @@ public final class Projector: Sendable {
         _ page: DecodedPage, from start: Int, targets: [Target], reads: Set<String>, in db: Database
     ) throws -> (index: Int, moved: [TableNames], covered: Int64) {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: options.transactionBudget)
+        let deadline = clock.now.advanced(by: workBudget(.chunk))
         let limit = options.maxEventsPerTransaction.map { min(page.events.count, start + $0) } ?? page.events.count
         try tuneWriter(db)
         // Each target's checkpoint as stored now (another process may have moved it); a
@@ -466,9 +551,9 @@ public final class Projector: Sendable {
         // A larger page cache than SQLite's 2 MB default: projections touch many pages of
         // several tables at once, and a spilled cache goes through the WAL.
         try db.execute(sql: "PRAGMA cache_size = -\(options.writerCacheKilobytes)")
-        // Checkpoint the WAL every 64 MiB rather than every 4 MiB while projections write a
-        // lot: each checkpoint waits for the disk.
-        try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+        // No `wal_autocheckpoint` here: the pragma would replace the log's own WAL hook,
+        // and in a bulk run the log checkpoints between transactions, off the writer
+        // (``EventLog/bulkWrites(_:)``).
     }
 
     /// The memory of a generation, new when someone else moved its checkpoint since this
@@ -501,10 +586,12 @@ public final class Projector: Sendable {
     /// budget from the last one's time (500–20,000 rows) were tried before the indexes were
     /// dropped first: slower, and no bound on the hold.
     public func removeRetired() async throws {
-        while true {
-            let more = try await holdingWriter(.removal) { db in try Registry.removeRetired(rows: 5_000, in: db) }
-            guard more else { return }
-            try Task.checkCancellation()
+        try await log.bulkWrites {
+            while true {
+                let more = try await holdingWriter(.removal) { db in try Registry.removeRetired(rows: 5_000, in: db) }
+                guard more else { return }
+                try Task.checkCancellation()
+            }
         }
     }
 

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Synchronization
+
+/// When and where the log's WAL is copied into the database file (checkpointed).
+///
+/// SQLite checkpoints in the committing connection, right after a commit that leaves the
+/// WAL over 1,000 pages (`wal_autocheckpoint`). For appends that is cheap (a few MB).
+/// During a bulk run (a rebuild writing hundreds of MB through ``EventLog/writeTables(durable:_:)``)
+/// the checkpoint after a commit copied up to 64 MiB and held the writer, and every
+/// append behind it, for 180 ms at 1M events (the commit itself took 34 ms at most).
+/// So the log installs its own WAL hook on the writer: outside bulk runs it checkpoints
+/// exactly as SQLite's own hook would; inside one it only notes the WAL's size, and the
+/// run calls ``EventLog/checkpointIfDue()`` between its transactions, which copies the
+/// WAL on a connection of its own while the writer stays free. With no run's commit in
+/// between, that checkpoint copies every frame, and the writer's next transaction
+/// starts the WAL over from its beginning: the file stays near the limit's size.
+///
+/// Nothing else may set `wal_autocheckpoint` on the log's connections: the pragma
+/// replaces this hook.
+final class WALCheckpoints: Sendable {
+    private struct State {
+        /// Pages in the WAL after the last commit of the writer.
+        var frames = 0
+        /// How many of them the last checkpoint copied (the WAL starts over once all are,
+        /// unless a reader still reads from it).
+        var copied = 0
+        /// Bulk runs going on (a rebuild and a catch-up may overlap).
+        var bulkRuns = 0
+    }
+
+    /// SQLite's own threshold, outside bulk runs.
+    static let autocheckpointFrames = 1_000
+    /// The WAL's size, in pages not yet copied, past which a bulk run checkpoints between
+    /// transactions (``EventLog/Configuration/bulkCheckpointPages``).
+    let bulkFrames: Int
+
+    private let state = Mutex(State())
+    private let connection = Mutex<DatabaseQueue?>(nil)
+    private let path: String
+
+    init(path: String, bulkFrames: Int) {
+        self.path = path
+        self.bulkFrames = bulkFrames
+    }
+
+    /// Installs the hook on `db` (the writer's connection; on a reader it never fires).
+    /// `self` outlives every connection: the pool's `prepareDatabase` closure holds it.
+    func install(on db: Database) {
+        sqlite3_wal_hook(db.sqliteConnection, walHook, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Called by the hook after each commit: whether to checkpoint in the writer now.
+    fileprivate func committed(frames: Int) -> Bool {
+        state.withLock { state in
+            state.frames = frames
+            // Started over from its beginning since the last checkpoint.
+            if frames < state.copied { state.copied = 0 }
+            return state.bulkRuns == 0 && frames >= Self.autocheckpointFrames
+        }
+    }
+
+    /// Runs `body` as a bulk run (see the type's comment).
+    func bulk<T>(_ body: () async throws -> T) async rethrows -> T {
+        state.withLock { $0.bulkRuns += 1 }
+        defer { state.withLock { $0.bulkRuns -= 1 } }
+        return try await body()
+    }
+
+    /// Copies the WAL into the database file on the checkpoint connection when it holds
+    /// more than ``bulkFrames`` pages not yet copied; returns the pages it copied, or
+    /// `nil` when none were due.
+    func checkpointIfDue() async throws -> Int? {
+        guard state.withLock({ $0.frames - $0.copied }) > bulkFrames else { return nil }
+        let queue = try connection.withLock { connection in
+            if let connection { return connection }
+            // A plain read-write connection of its own: a reader of the pool is read-only,
+            // and the writer is the one to keep free. Busy never waits: a PASSIVE
+            // checkpoint takes no lock that a writer or a reader holds.
+            var configuration = GRDB.Configuration()
+            configuration.label = "stipple.checkpoint"
+            let opened = try DatabaseQueue(path: path, configuration: configuration)
+            connection = opened
+            return opened
+        }
+        let before = state.withLock { $0.copied }
+        let (frames, copied) = try await queue.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        // A commit meanwhile is set right by the next commit's hook.
+        checkpointed(frames: frames, copied: copied)
+        return max(copied - before, 0)
+    }
+
+    /// Notes a checkpoint's outcome: the WAL's pages, and how many of them are now copied.
+    fileprivate func checkpointed(frames: Int, copied: Int) {
+        state.withLock { state in
+            state.frames = max(frames, 0)
+            state.copied = max(copied, 0)
+        }
+    }
+
+    /// Closes the checkpoint connection (before the pool: it must not be the last one).
+    func close() throws {
+        try connection.withLock { connection in
+            try connection?.close()
+            connection = nil
+        }
+    }
+}
+
+/// The WAL hook: what `sqlite3WalDefaultHook` does, unless a bulk run is on.
+private let walHook: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafePointer<CChar>?, Int32) -> Int32 = { context, db, name, frames in
+    guard let context else { return SQLITE_OK }
+    let checkpoints = Unmanaged<WALCheckpoints>.fromOpaque(context).takeUnretainedValue()
+    if checkpoints.committed(frames: Int(frames)) {
+        // As SQLite's own hook: a checkpoint that cannot finish now is tried after the next commit.
+        var log: Int32 = 0
+        var copied: Int32 = 0
+        if sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK {
+            checkpoints.checkpointed(frames: Int(log), copied: Int(copied))
+        }
+    }
+    return SQLITE_OK
+}

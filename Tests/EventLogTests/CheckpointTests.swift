@@ -1,0 +1,102 @@
+import Dispatch
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+@testable import EventLog
+
+@Suite("WAL checkpoints: in the writer for appends, off it during bulk runs")
+struct CheckpointTests {
+    /// One transaction writing about `pages` pages of 4 KiB (one row of 3,000 random bytes each).
+    static func fill(_ log: EventLog, pages: Int) async throws {
+        try await log.writeTables { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS filler (b BLOB)")
+            try db.execute(sql: """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(pages))
+                INSERT INTO filler SELECT randomblob(3000) FROM n
+                """)
+        }
+    }
+
+    static func walBytes(_ log: EventLog) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: log.path + "-wal")
+        return (attributes[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    @Test("outside a bulk run a commit past 1,000 WAL pages checkpoints at once, so the WAL starts over and stays one transaction long")
+    func appendsCheckpointInTheWriter() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder) { $0.bulkCheckpointPages = 500 }
+        try await Self.fill(log, pages: 1_200)
+        let one = try Self.walBytes(log)
+        for _ in 0..<3 { try await Self.fill(log, pages: 1_200) }
+        try await log.append(event("client-1"))
+        #expect(try Self.walBytes(log) < one * 3 / 2)
+        // The writer copied everything: nothing is left for a bulk run's checkpoint.
+        #expect(try await log.checkpointIfDue() == nil)
+        #expect(try await log.verify().isIntact)
+    }
+
+    @Test("in a bulk run no commit checkpoints; checkpointIfDue copies the whole WAL once it is past the limit, and the WAL starts over")
+    func bulkRunsCheckpointBetweenTransactions() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder) { $0.bulkCheckpointPages = 3_000 }
+        try await log.bulkWrites {
+            try await Self.fill(log, pages: 1_200)
+            let one = try Self.walBytes(log)
+            try await Self.fill(log, pages: 1_200)
+            try await log.append(event("client-1"))
+            // Past SQLite's threshold twice, yet nothing was copied: the WAL holds both.
+            #expect(try Self.walBytes(log) > one * 3 / 2)
+            // Under the run's limit: not due.
+            #expect(try await log.checkpointIfDue() == nil)
+            try await Self.fill(log, pages: 1_200)
+            let grown = try Self.walBytes(log)
+            let copied = try #require(try await log.checkpointIfDue())
+            #expect(copied > 3_000)
+            // Everything was copied: the next transactions write the WAL from its start.
+            #expect(try await log.checkpointIfDue() == nil)
+            try await Self.fill(log, pages: 1_200)
+            #expect(try Self.walBytes(log) == grown)
+        }
+        let events = try await allEvents(log)
+        #expect(events.map(\.stream) == ["client-1"])
+        #expect(try await log.verify().isIntact)
+    }
+
+    @Test("a bulk run's checkpoint does not wait for the writer: it finishes while a transaction holds it")
+    func checkpointBesideTheWriter() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder) { $0.bulkCheckpointPages = 500 }
+        try await log.bulkWrites {
+            try await Self.fill(log, pages: 1_200)
+            let holding = Atomic(false)
+            let release = DispatchSemaphore(value: 0)
+            let held = Task {
+                try await log.writeTables { db in
+                    try db.execute(sql: "INSERT INTO filler VALUES (x'00')")
+                    holding.store(true, ordering: .sequentiallyConsistent)
+                    // Released once the checkpoint returned; a timeout means it waited for this transaction.
+                    return release.wait(timeout: .now() + 20) == .success
+                }
+            }
+            while !holding.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(5)) }
+            let copied = try await log.checkpointIfDue()
+            release.signal()
+            #expect(try await held.value)
+            #expect((copied ?? 0) >= 1_200)
+        }
+    }
+
+    @Test("a read-only log has no checkpoints of its own to run")
+    func readOnlyHasNone() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder)
+        try await log.append(event("client-1"))
+        try log.close()
+        var configuration = EventLog.Configuration()
+        configuration.readOnly = true
+        let reader = try EventLog(path: folder.file("log.sqlite"), configuration: configuration)
+        #expect(try await reader.checkpointIfDue() == nil)
+    }
+}
