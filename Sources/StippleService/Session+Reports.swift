@@ -66,7 +66,7 @@ public struct ProjectionName: RawRepresentable, Sendable, Hashable, CustomString
 
 /// How a rebuild cuts its work.
 public struct RebuildOptions: Sendable {
-    /// At most this many events per transaction (`nil`: as many as fit in 25 ms).
+    /// At most this many events per transaction (`nil`: as many as fit in about 40 ms with their commit).
     public var chunk: Int?
     /// A rest between transactions, leaving more room to clinicians' appends.
     public var pause: Duration?

@@ -88,6 +88,44 @@ struct CheckpointTests {
         }
     }
 
+    @Test("a bulk run's checkpoint that meets another connection's checkpoint leaves it to that one and says none ran")
+    func checkpointBusyElsewhere() async throws {
+        let folder = try TemporaryFolder()
+        let log = try makeLog(folder) { $0.bulkCheckpointPages = 500 }
+        try await log.bulkWrites {
+            try await Self.fill(log, pages: 1_200)
+            // Another process's checkpoint: a FULL one waits for the write lock this log's
+            // writer holds, holding the checkpoint lock meanwhile.
+            let holding = Atomic(false)
+            let release = DispatchSemaphore(value: 0)
+            let held = Task {
+                try await log.writeTables { db in
+                    try db.execute(sql: "INSERT INTO filler VALUES (x'00')")
+                    holding.store(true, ordering: .sequentiallyConsistent)
+                    return release.wait(timeout: .now() + 20) == .success
+                }
+            }
+            while !holding.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(5)) }
+            let waiting = Atomic(false)
+            var configuration = GRDB.Configuration()
+            configuration.busyMode = .callback { _ in
+                waiting.store(true, ordering: .sequentiallyConsistent)
+                usleep(1_000)
+                return true
+            }
+            let other = try DatabaseQueue(path: log.path, configuration: configuration)
+            let outsider = Task { try await other.writeWithoutTransaction { db in try db.checkpoint(.full) } }
+            while !waiting.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(try await log.checkpointIfDue() == nil)
+            release.signal()
+            #expect(try await held.value)
+            let (_, copied) = try await outsider.value
+            #expect(copied >= 1_200)
+            try other.close()
+        }
+        #expect(try await log.verify().isIntact)
+    }
+
     @Test("a read-only log has no checkpoints of its own to run")
     func readOnlyHasNone() async throws {
         let folder = try TemporaryFolder()

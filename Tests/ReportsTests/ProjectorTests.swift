@@ -377,16 +377,19 @@ struct ReplacedGenerationTests {
             try WideProjection().createTables(TableNames(projection: "wide", generation: 2), in: db)
             try Registry.retire(old, in: db)
         }
-        let step: @Sendable () async throws -> Bool = {
+        let step: @Sendable () async throws -> Registry.RemovalStep? = {
             try await fixture.log.writeTables { db in try Registry.removeRetired(rows: 5_000, in: db) }
         }
-        #expect(try await step())
+        #expect(try await fixture.log.readTables { db in try Registry.nextRetiredIndex(in: db) } == old.prefix + "rows_by_n")
+        #expect(try await fixture.log.readTables { db in try Registry.readPages(of: old.prefix + "rows_by_n", in: db) } > 1)
+        #expect(try await step() == .droppedIndex(old.prefix + "rows_by_n"))
+        #expect(try await fixture.log.readTables { db in try Registry.nextRetiredIndex(in: db) } == nil)
         #expect(try await indexes(old, in: fixture.log).isEmpty)
         // The drop frees the index's pages without zeroing them; the writer deletes rows
         // (and everything else) with secure_delete on again.
         #expect(try await fixture.log.writeTables { db in try Int.fetchOne(db, sql: "PRAGMA secure_delete") } == 1)
         #expect(try await fixture.dump(old)["rows"]?.count == 7_200)
-        #expect(try await step())
+        #expect(try await step() == .deletedRows(5_000, table: old.prefix + "rows", dropped: false))
         #expect(try await fixture.dump(old)["rows"]?.count == 2_200)
         let new = TableNames(projection: "wide", generation: 2)
         #expect(try await indexes(new, in: fixture.log) == [new.prefix + "rows_by_n"])

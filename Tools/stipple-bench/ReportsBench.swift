@@ -237,6 +237,9 @@ struct ReportsBench {
             // WAL checkpoints between transactions, off the writer (appends go on meanwhile).
             "checkpoints": .int(Int64(writer.checkpoints)), "checkpointMs": milliseconds(writer.checkpointTime),
             "longestCheckpointMs": milliseconds(writer.longestCheckpoint), "checkpointedMb": round3(Double(writer.checkpointedPages) * 4096 / 1_048_576),
+            // The removal's slowest step, its work in the writer.
+            "slowestRemovalStep": writer.slowestRemovalStep.map { .string($0.step) } ?? .null,
+            "slowestRemovalStepMs": writer.slowestRemovalStep.map { milliseconds($0.took) } ?? .null,
         ]
     }
 }

@@ -85,7 +85,15 @@ final class WALCheckpoints: Sendable {
             return opened
         }
         let before = state.withLock { $0.copied }
-        let (frames, copied) = try await queue.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        let frames: Int
+        let copied: Int
+        do {
+            (frames, copied) = try await queue.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            // Another connection is checkpointing (another process's writer after its
+            // commit): this one is tried again after the run's next transaction.
+            return nil
+        }
         // A commit meanwhile is set right by the next commit's hook.
         checkpointed(frames: frames, copied: copied)
         return max(copied - before, 0)

@@ -101,6 +101,9 @@ public final class Projector: Sendable {
         public var longestCheckpoint: Duration = .zero
         /// The pages they copied into the database file.
         public var checkpointedPages = 0
+        /// The removal's slowest step (``removeRetired()``): what it did and how long its work
+        /// took in the writer (its commit aside).
+        public var slowestRemovalStep: (step: String, took: Duration)?
     }
 
     /// The writer figures since the last call (of every run of this projector: two at once
@@ -590,12 +593,29 @@ public final class Projector: Sendable {
     /// dropped first: slower, and no bound on the hold.
     public func removeRetired() async throws {
         try await log.bulkWrites {
+            var previous: Registry.RemovalStep?
             while true {
+                // An index's drop reads each of its pages in the writer: they are read here
+                // first, on a reader, while appends go on. Only a speed-up: a failure (no
+                // `dbstat` in this SQLite) leaves the reads to the drop.
+                if previous?.mayPrecedeIndex ?? true,
+                   let index = try await log.readTables({ db in try Registry.nextRetiredIndex(in: db) }) {
+                    _ = try? await log.readTables { db in try Registry.readPages(of: index, in: db) }
+                }
                 // Not durable: a step lost to a power cut is done again by the next removal
                 // (the generation stays retired until its last table is gone), and waiting
                 // for the disk after each of them held the writer up to 120 ms at 1M events.
-                let more = try await holdingWriter(.removal, durable: false) { db in try Registry.removeRetired(rows: 5_000, in: db) }
-                guard more else { return }
+                let (step, took) = try await holdingWriter(.removal, durable: false) { db in
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    let step = try Registry.removeRetired(rows: 5_000, in: db)
+                    return (step, clock.now - start)
+                }
+                guard let step else { return }
+                previous = step
+                figures.withLock { figures in
+                    if took > figures.slowestRemovalStep?.took ?? .zero { figures.slowestRemovalStep = (step.description, took) }
+                }
                 try Task.checkCancellation()
             }
         }

@@ -181,9 +181,9 @@ enum Registry {
     /// deletes up to `rows` rows of one of their tables, or drops a table once empty, or
     /// forgets a generation with no tables left.
     ///
-    /// - Returns: `false` when nothing retired is left.
-    static func removeRetired(rows: Int, in db: Database) throws -> Bool {
-        guard let retired = try all(in: db).first(where: { $0.state == .retired }) else { return false }
+    /// - Returns: what the step did, or `nil` when nothing retired is left.
+    static func removeRetired(rows: Int, in db: Database) throws -> RemovalStep? {
+        guard let retired = try all(in: db).first(where: { $0.state == .retired }) else { return nil }
         let prefix = retired.tables.prefix
         // Nothing writes a retired generation: its triggers go first, so that each table is
         // emptied in its own key order without touching another.
@@ -196,13 +196,7 @@ enum Registry {
         // and supervisor made its removal take 6 s at 1M events and 188 s at 10M). Dropping
         // one frees its pages in a walk of the index alone. (The indexes of UNIQUE and
         // PRIMARY KEY constraints, `sql IS NULL`, cannot be dropped: they go with their rows.)
-        if let index = try String.fetchOne(
-            db, sql: """
-                SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND substr(tbl_name, 1, ?) = ?
-                ORDER BY name LIMIT 1
-                """,
-            arguments: [prefix.count, prefix])
-        {
+        if let index = try firstIndex(of: retired.tables, in: db) {
             // Its pages go to the free list without being zeroed: with `secure_delete` on,
             // SQLite writes every freed page, and dropping the audit's index by technician
             // held the writer 0.7–1.9 s at 10M events. What an index holds are copies of its
@@ -217,14 +211,14 @@ enum Registry {
                 throw error
             }
             try db.execute(sql: "PRAGMA secure_delete = ON")
-            return true
+            return .droppedIndex(index)
         }
         let names = try String.fetchAll(
             db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
             arguments: [prefix.count, prefix])
         guard let name = names.first else {
             try db.execute(sql: "DELETE FROM \(table) WHERE name = ? AND generation = ?", arguments: [retired.name, retired.generation])
-            return true
+            return .forgot(retired.tables)
         }
         // The rows' keys: the rowid, or the primary key of a WITHOUT ROWID table (`wr`).
         let withoutRowID = try Bool.fetchOne(db, sql: "SELECT wr FROM pragma_table_list WHERE name = ?", arguments: [name]) ?? false
@@ -235,8 +229,61 @@ enum Registry {
         }
         let list = columns.joined(separator: ", ")
         try db.execute(sql: "DELETE FROM \"\(name)\" WHERE (\(list)) IN (SELECT \(list) FROM \"\(name)\" LIMIT \(rows))")
-        if db.changesCount < rows { try db.execute(sql: "DROP TABLE \"\(name)\"") }
-        return true
+        let deleted = db.changesCount
+        guard deleted < rows else { return .deletedRows(deleted, table: name, dropped: false) }
+        try db.execute(sql: "DROP TABLE \"\(name)\"")
+        return .deletedRows(deleted, table: name, dropped: true)
+
+    }
+
+    /// One step of ``removeRetired(rows:in:)``.
+    enum RemovalStep: CustomStringConvertible, Equatable {
+        case droppedIndex(String)
+        case deletedRows(Int, table: String, dropped: Bool)
+        case forgot(TableNames)
+
+        /// Whether the step after this one may drop an index: a generation's indexes go
+        /// first, and the next generation starts after one is forgotten.
+        var mayPrecedeIndex: Bool {
+            switch self {
+            case .droppedIndex, .forgot: true
+            case .deletedRows: false
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .droppedIndex(let index): "DROP INDEX \(index)"
+            case .deletedRows(let rows, let table, let dropped): "DELETE \(rows) FROM \(table)\(dropped ? ", DROP TABLE" : "")"
+            case .forgot(let tables): "forget \(tables.projection) \(tables.generation)"
+            }
+        }
+    }
+
+    /// The index the next step of ``removeRetired(rows:in:)`` drops, if that step drops one.
+    static func nextRetiredIndex(in db: Database) throws -> String? {
+        guard let retired = try all(in: db).first(where: { $0.state == .retired }) else { return nil }
+        return try firstIndex(of: retired.tables, in: db)
+    }
+
+    /// Reads every page of `index` (on a reader: the OS keeps them for the writer's drop).
+    /// A drop walks every page of the index to free it: at 10M events the audit's index by
+    /// technician, 23,000 pages the rebuild had long since pushed out of the OS's cache,
+    /// held the writer 1.4 s for its reads from disk, 70 ms once they were cached.
+    static func readPages(of index: String, in db: Database) throws -> Int {
+        // `dbstat` walks the pages of the B-tree named, leaves included.
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM dbstat WHERE name = ?", arguments: [index]) ?? 0
+    }
+
+    /// The first of a generation's own SQLite indexes (not a constraint's), by name.
+    private static func firstIndex(of tables: TableNames, in db: Database) throws -> String? {
+        let prefix = tables.prefix
+        return try String.fetchOne(
+            db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND substr(tbl_name, 1, ?) = ?
+                ORDER BY name LIMIT 1
+                """,
+            arguments: [prefix.count, prefix])
     }
 
     private static func dropTables(_ tables: TableNames, in db: Database) throws {

@@ -137,7 +137,7 @@ extension Stipple {
         @Flag(help: "Rebuild every projection.")
         var all = false
 
-        @Option(help: ArgumentHelp("At most this many events per transaction (default: as many as fit in 25 ms).", valueName: "events"))
+        @Option(help: ArgumentHelp("At most this many events per transaction (default: as many as fit in about 40 ms with their commit).", valueName: "events"))
         var chunk: Int?
 
         @Option(name: .customLong("pause-ms"), help: ArgumentHelp(
