@@ -199,7 +199,8 @@ enum Registry {
         if let index = try firstIndex(of: retired.tables, in: db) {
             // Its pages go to the free list without being zeroed: with `secure_delete` on,
             // SQLite writes every freed page, and dropping the audit's index by technician
-            // held the writer 0.7–1.9 s at 10M events. What an index holds are copies of its
+            // held the writer 0.7–1.9 s at 10M events (its 23,341 pages cached: 0.84 s,
+            // 0.07 s without the zeroing). What an index holds are copies of its
             // table's columns, and a report's columns hold only what the log holds in the
             // clear (`Reports` cannot unseal: it does not depend on `Discretion`); the rows
             // themselves are deleted, and zeroed, in the steps after.
