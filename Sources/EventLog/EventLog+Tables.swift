@@ -20,6 +20,14 @@ extension EventLog {
     /// - Throws: what `body` throws, ``EventLogError/readOnly(path:)``,
     ///   ``EventLogError/diskFull(path:)`` or another store error.
     public func writeTables<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writeTablesTimed(durable: durable, body).value
+    }
+
+    /// ``writeTables(durable:_:)``, with when the commit ended, as seen in the writer (for a
+    /// hold's time without the wait to resume the caller).
+    public func writeTablesTimed<T: Sendable>(
+        durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> (value: T, committed: ContinuousClock.Instant) {
         guard let writer else { throw EventLogError.readOnly(path: path) }
         do {
             return try await writer.withWriter { db, _ in
@@ -35,9 +43,10 @@ extension EventLog {
                     if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
                     throw error
                 }
+                let committed = ContinuousClock.now
                 if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
                 guard let result else { throw EventLogError.database(code: 1, message: "the transaction returned nothing") }
-                return result
+                return (result, committed)
             }
         } catch {
             throw StoreErrors.translate(error, path: path)

@@ -151,6 +151,11 @@ public final class EventLog: Sendable {
             if !complete && !configuration.readOnly {
                 try migrator.migrate(pool)
             }
+            if !configuration.readOnly {
+                // GRDB sets `synchronous = NORMAL` on the writer after `prepareDatabase`, when
+                // it turns WAL on: appends must wait for the disk from the first one.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            }
         } catch let error as EventLogError {
             throw error
         } catch {
@@ -175,7 +180,12 @@ public final class EventLog: Sendable {
 
     /// Closes the file (optional: the log closes when released).
     public func close() throws {
-        try checkpoints.close()
+        do {
+            try checkpoints.close()
+        } catch {
+            try? pool.close()
+            throw error
+        }
         try pool.close()
     }
 

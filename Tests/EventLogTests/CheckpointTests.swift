@@ -18,6 +18,17 @@ struct CheckpointTests {
         }
     }
 
+    struct NeverHappened: Error {}
+
+    /// Waits for `condition`, 20 s at most (then the test fails instead of hanging).
+    static func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<4_000 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw NeverHappened()
+    }
+
     static func walBytes(_ log: EventLog) throws -> Int {
         let attributes = try FileManager.default.attributesOfItem(atPath: log.path + "-wal")
         return (attributes[.size] as? NSNumber)?.intValue ?? 0
@@ -80,7 +91,7 @@ struct CheckpointTests {
                     return release.wait(timeout: .now() + 20) == .success
                 }
             }
-            while !holding.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(5)) }
+            try await Self.waitUntil { holding.load(ordering: .sequentiallyConsistent) }
             let copied = try await log.checkpointIfDue()
             release.signal()
             #expect(try await held.value)
@@ -105,7 +116,7 @@ struct CheckpointTests {
                     return release.wait(timeout: .now() + 20) == .success
                 }
             }
-            while !holding.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(5)) }
+            try await Self.waitUntil { holding.load(ordering: .sequentiallyConsistent) }
             let waiting = Atomic(false)
             var configuration = GRDB.Configuration()
             configuration.busyMode = .callback { _ in
@@ -115,7 +126,7 @@ struct CheckpointTests {
             }
             let other = try DatabaseQueue(path: log.path, configuration: configuration)
             let outsider = Task { try await other.writeWithoutTransaction { db in try db.checkpoint(.full) } }
-            while !waiting.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(5)) }
+            try await Self.waitUntil { waiting.load(ordering: .sequentiallyConsistent) }
             #expect(try await log.checkpointIfDue() == nil)
             release.signal()
             #expect(try await held.value)

@@ -68,6 +68,16 @@ struct TransactTests {
 
 @Suite("Tables beside the log")
 struct TablesBesideTheLogTests {
+    @Test("a log waits for the disk from its first write, created or opened (GRDB's WAL set-up would leave it at NORMAL)")
+    func durableFromTheStart() async throws {
+        let folder = try TemporaryFolder("stipple-tables")
+        let created = try EventLog.create(at: folder.file("log.sqlite"))
+        #expect(try await created.writeTables { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
+        try created.close()
+        let opened = try EventLog(path: folder.file("log.sqlite"))
+        #expect(try await opened.writeTables { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
+    }
+
     @Test("a non-durable write of one's own tables leaves the writer durable for the appends that follow")
     func nonDurableWriteRestoresFull() async throws {
         let folder = try TemporaryFolder("stipple-tables")

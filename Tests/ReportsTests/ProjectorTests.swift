@@ -395,6 +395,29 @@ struct ReplacedGenerationTests {
         #expect(try await indexes(new, in: fixture.log) == [new.prefix + "rows_by_n"])
     }
 
+    @Test("the reports' SQL indexes cover only staff ids, days, week starts and event ids: their pages are dropped unzeroed")
+    func indexesHoldNoPersonalData() async throws {
+        let fixture = try await ProjectionLog(clients: 0)
+        let columns = try await fixture.log.writeTables { db in
+            for projection in ClinicReports.projections {
+                try projection.createTables(TableNames(projection: projection.name, generation: 1), in: db)
+            }
+            // Report tables start with `rp_` (``TableNames``); the log's own have indexes too.
+            let indexes = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND substr(tbl_name, 1, 3) = 'rp_'")
+            return try indexes.map { index in
+                (index, try String.fetchAll(db, sql: "SELECT name FROM pragma_index_info(?)", arguments: [index]))
+            }
+        }
+        #expect(!columns.isEmpty)
+        // A new index on another column: check it against `Registry.removeRetired`'s reason
+        // for dropping indexes with `secure_delete = FAST` before adding it here.
+        let allowed: Set<String> = ["technician", "supervisor", "day", "week_start", "corrects"]
+        for (index, indexed) in columns {
+            #expect(Set(indexed).isSubset(of: allowed), "\(index) covers \(indexed)")
+        }
+    }
+
     /// The SQLite indexes (not a constraint's) on a generation's `rows` table.
     func indexes(_ tables: TableNames, in log: EventLog) async throws -> [String] {
         try await log.readTables { db in

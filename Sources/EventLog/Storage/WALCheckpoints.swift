@@ -14,8 +14,15 @@ import Synchronization
 /// exactly as SQLite's own hook would; inside one it only notes the WAL's size, and the
 /// run calls ``EventLog/checkpointIfDue()`` between its transactions, which copies the
 /// WAL on a connection of its own while the writer stays free. With no run's commit in
-/// between, that checkpoint copies every frame, and the writer's next transaction
-/// starts the WAL over from its beginning: the file stays near the limit's size.
+/// between, that checkpoint copies every frame (an append that commits meanwhile leaves a
+/// few frames behind: they are copied at once), and the writer's next transaction starts
+/// the WAL over from its beginning: the file stays near the limit's size, unless a reader
+/// still reads frames past it.
+///
+/// Bulk runs are a rebuild, a catch-up of the reports (the server's run after each write
+/// and every second: most find little or nothing to do) and the removal of replaced
+/// report tables. Appends that commit during one do not checkpoint either; the first
+/// commit after it does, or the run's own `checkpointIfDue()`.
 ///
 /// Nothing else may set `wal_autocheckpoint` on the log's connections: the pragma
 /// replaces this hook.
@@ -28,6 +35,8 @@ final class WALCheckpoints: Sendable {
         var copied = 0
         /// Bulk runs going on (a rebuild and a catch-up may overlap).
         var bulkRuns = 0
+        /// Closed with the log: no checkpoint connection is opened again.
+        var closed = false
     }
 
     /// SQLite's own threshold, outside bulk runs.
@@ -72,31 +81,46 @@ final class WALCheckpoints: Sendable {
     /// more than ``bulkFrames`` pages not yet copied; returns the pages it copied, or
     /// `nil` when none were due.
     func checkpointIfDue() async throws -> Int? {
-        guard state.withLock({ $0.frames - $0.copied }) > bulkFrames else { return nil }
+        guard state.withLock({ !$0.closed && $0.frames - $0.copied > bulkFrames }) else { return nil }
         let queue = try connection.withLock { connection in
             if let connection { return connection }
             // A plain read-write connection of its own: a reader of the pool is read-only,
-            // and the writer is the one to keep free. Busy never waits: a PASSIVE
-            // checkpoint takes no lock that a writer or a reader holds.
+            // and the writer is the one to keep free. It waits for no lock: a PASSIVE
+            // checkpoint takes only the checkpoint lock, and when another connection holds
+            // that one this checkpoint is left for later.
             var configuration = GRDB.Configuration()
             configuration.label = "stipple.checkpoint"
+            configuration.prepareDatabase { db in
+                // The database file is synced before the frames count as copied, whatever
+                // SQLite's compiled default: the WAL starts over after this checkpoint.
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
             let opened = try DatabaseQueue(path: path, configuration: configuration)
             connection = opened
             return opened
         }
-        let before = state.withLock { $0.copied }
-        let frames: Int
-        let copied: Int
-        do {
-            (frames, copied) = try await queue.writeWithoutTransaction { db in try db.checkpoint(.passive) }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-            // Another connection is checkpointing (another process's writer after its
-            // commit): this one is tried again after the run's next transaction.
-            return nil
+        var total = 0
+        // An append that committed during the checkpoint left its frames behind, so the WAL
+        // could not start over; they are few, and copied at once (twice at most).
+        for _ in 0..<3 {
+            let outcome: (before: Int, frames: Int, copied: Int)
+            do {
+                // On the queue, one checkpoint at a time: `before` is this one's.
+                outcome = try await queue.writeWithoutTransaction { db in
+                    let before = self.state.withLock { $0.copied }
+                    let (frames, copied) = try db.checkpoint(.passive)
+                    self.checkpointed(frames: frames, copied: copied)
+                    return (before, frames, copied)
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                // Another connection is checkpointing (another process's writer after its
+                // commit): this one is tried again after the run's next transaction.
+                return total > 0 ? total : nil
+            }
+            total += max(outcome.copied - outcome.before, 0)
+            guard outcome.copied < outcome.frames else { break }
         }
-        // A commit meanwhile is set right by the next commit's hook.
-        checkpointed(frames: frames, copied: copied)
-        return max(copied - before, 0)
+        return total
     }
 
     /// Notes a checkpoint's outcome: the WAL's pages, and how many of them are now copied.
@@ -107,11 +131,12 @@ final class WALCheckpoints: Sendable {
         }
     }
 
-    /// Closes the checkpoint connection (before the pool: it must not be the last one).
+    /// Closes the checkpoint connection, for good (with the log, before its pool).
     func close() throws {
+        state.withLock { $0.closed = true }
         try connection.withLock { connection in
+            defer { connection = nil }
             try connection?.close()
-            connection = nil
         }
     }
 }

@@ -147,11 +147,13 @@ public final class Projector: Sendable {
             // A fall of 2 % per transaction: with 10 % (tried at 1M events), the share fell
             // back within a few chunks of a slow commit and the next slow one went past 50 ms
             // two to three times as often, for no more speed.
-            commitShare = share > commitShare ? share : 0.98 * commitShare + 0.02 * share
+            // At most 9 (a tenth of the budget for the work): one stall of the disk must not
+            // starve the next hundred transactions.
+            commitShare = min(9, share > commitShare ? share : 0.98 * commitShare + 0.02 * share)
         }
 
         func workBudget(within budget: Duration) -> Duration {
-            max(budget / (1 + min(commitShare, 9)), .milliseconds(2))
+            max(budget / (1 + commitShare), .milliseconds(2))
         }
     }
 
@@ -160,22 +162,30 @@ public final class Projector: Sendable {
     func holdingWriter<T: Sendable>(
         _ kind: WriterWork, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
-        // The hold runs from the body's start (the writer is ours) to the commit's end;
-        // the wait for the writer before it (behind an append) is not a hold.
+        // The hold runs from the body's start (the writer is ours) to the commit's end, both
+        // seen in the writer: neither the wait for the writer (behind an append) nor the
+        // wait to resume this task afterwards is a hold.
         let clock = ContinuousClock()
         let inside = Mutex<(began: ContinuousClock.Instant?, worked: Duration)>((nil, .zero))
         let result: T
         do {
-            defer { noteHold(kind, clock.now, inside.withLock { $0 }) }
-            result = try await log.writeTables(durable: durable) { db in
+            let (value, committed) = try await log.writeTablesTimed(durable: durable) { db in
                 let began = clock.now
                 inside.withLock { $0.began = began }
                 defer { inside.withLock { $0.worked = clock.now - began } }
                 return try body(db)
             }
+            noteHold(kind, committed, inside.withLock { $0 })
+            result = value
+        } catch {
+            // Rolled back: the hold ended about now.
+            noteHold(kind, clock.now, inside.withLock { $0 })
+            throw error
         }
         let checkpointStart = clock.now
-        if let pages = try await log.checkpointIfDue() {
+        // Best effort: the transaction has committed whatever happens here (a failing disk
+        // fails the next transaction), and a rebuild that swapped must not report failure.
+        if let pages = try? await log.checkpointIfDue() {
             let took = clock.now - checkpointStart
             figures.withLock { figures in
                 figures.checkpoints += 1
@@ -600,7 +610,7 @@ public final class Projector: Sendable {
                 // first, on a reader, while appends go on. Only a speed-up: a failure (no
                 // `dbstat` in this SQLite) leaves the reads to the drop.
                 if previous?.mayPrecedeIndex ?? true,
-                   let index = try await log.readTables({ db in try Registry.nextRetiredIndex(in: db) }) {
+                   let index = try? await log.readTables({ db in try Registry.nextRetiredIndex(in: db) }) {
                     _ = try? await log.readTables { db in try Registry.readPages(of: index, in: db) }
                 }
                 // Not durable: a step lost to a power cut is done again by the next removal

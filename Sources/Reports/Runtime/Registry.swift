@@ -201,8 +201,9 @@ enum Registry {
             // SQLite writes every freed page, and dropping the audit's index by technician
             // held the writer 0.7–1.9 s at 10M events (its 23,341 pages cached: 0.84 s,
             // 0.07 s without the zeroing). What an index holds are copies of its
-            // table's columns, and a report's columns hold only what the log holds in the
-            // clear (`Reports` cannot unseal: it does not depend on `Discretion`); the rows
+            // columns, and the reports' SQL indexes are on staff ids, days, week starts and
+            // event ids (a test of `ReportsTests` keeps it so): what the log holds in the
+            // clear (`Reports` cannot unseal: it does not depend on `Discretion`). The rows
             // themselves are deleted, and zeroed, in the steps after.
             try db.execute(sql: "PRAGMA secure_delete = FAST")
             do {
