@@ -29,6 +29,27 @@ struct CheckpointTests {
         throw NeverHappened()
     }
 
+    /// Starts a transaction that holds the log's writer (it has written a row of `filler`)
+    /// until the function returned is called; that function says whether the transaction
+    /// was held until then (`false`: it gave up after 20 s, so what ran meanwhile waited
+    /// for it).
+    static func holdWriter(_ log: EventLog) async throws -> @Sendable () async throws -> Bool {
+        let started = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let held = Task {
+            try await log.writeTables { db in
+                try db.execute(sql: "INSERT INTO filler VALUES (x'00')")
+                started.signal()
+                return release.wait(timeout: .now() + 20) == .success
+            }
+        }
+        try await waitUntil { started.wait(timeout: .now()) == .success }
+        return {
+            release.signal()
+            return try await held.value
+        }
+    }
+
     static func walBytes(_ log: EventLog) throws -> Int {
         let attributes = try FileManager.default.attributesOfItem(atPath: log.path + "-wal")
         return (attributes[.size] as? NSNumber)?.intValue ?? 0
@@ -81,20 +102,9 @@ struct CheckpointTests {
         let log = try makeLog(folder) { $0.bulkCheckpointPages = 500 }
         try await log.bulkWrites {
             try await Self.fill(log, pages: 1_200)
-            let holding = Atomic(false)
-            let release = DispatchSemaphore(value: 0)
-            let held = Task {
-                try await log.writeTables { db in
-                    try db.execute(sql: "INSERT INTO filler VALUES (x'00')")
-                    holding.store(true, ordering: .sequentiallyConsistent)
-                    // Released once the checkpoint returned; a timeout means it waited for this transaction.
-                    return release.wait(timeout: .now() + 20) == .success
-                }
-            }
-            try await Self.waitUntil { holding.load(ordering: .sequentiallyConsistent) }
+            let finish = try await Self.holdWriter(log)
             let copied = try await log.checkpointIfDue()
-            release.signal()
-            #expect(try await held.value)
+            #expect(try await finish())
             #expect((copied ?? 0) >= 1_200)
         }
     }
@@ -107,16 +117,7 @@ struct CheckpointTests {
             try await Self.fill(log, pages: 1_200)
             // Another process's checkpoint: a FULL one waits for the write lock this log's
             // writer holds, holding the checkpoint lock meanwhile.
-            let holding = Atomic(false)
-            let release = DispatchSemaphore(value: 0)
-            let held = Task {
-                try await log.writeTables { db in
-                    try db.execute(sql: "INSERT INTO filler VALUES (x'00')")
-                    holding.store(true, ordering: .sequentiallyConsistent)
-                    return release.wait(timeout: .now() + 20) == .success
-                }
-            }
-            try await Self.waitUntil { holding.load(ordering: .sequentiallyConsistent) }
+            let finish = try await Self.holdWriter(log)
             let waiting = Atomic(false)
             var configuration = GRDB.Configuration()
             configuration.busyMode = .callback { _ in
@@ -128,8 +129,7 @@ struct CheckpointTests {
             let outsider = Task { try await other.writeWithoutTransaction { db in try db.checkpoint(.full) } }
             try await Self.waitUntil { waiting.load(ordering: .sequentiallyConsistent) }
             #expect(try await log.checkpointIfDue() == nil)
-            release.signal()
-            #expect(try await held.value)
+            #expect(try await finish())
             let (_, copied) = try await outsider.value
             #expect(copied >= 1_200)
             try other.close()
