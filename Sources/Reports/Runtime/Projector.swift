@@ -162,12 +162,19 @@ public final class Projector: Sendable {
     func holdingWriter<T: Sendable>(
         _ kind: WriterWork, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
+        try await measuredHoldingWriter(kind, durable: durable, body).value
+    }
+
+    /// ``holdingWriter(_:durable:_:)``, with the time `body` worked in the writer.
+    func measuredHoldingWriter<T: Sendable>(
+        _ kind: WriterWork, durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> (value: T, worked: Duration) {
         // The hold runs from the body's start (the writer is ours) to the commit's end, both
         // seen in the writer: neither the wait for the writer (behind an append) nor the
         // wait to resume this task afterwards is a hold.
         let clock = ContinuousClock()
         let inside = Mutex<(began: ContinuousClock.Instant?, worked: Duration)>((nil, .zero))
-        let result: T
+        let result: (value: T, worked: Duration)
         do {
             let (value, committed) = try await log.writeTablesTimed(durable: durable) { db in
                 let began = clock.now
@@ -175,8 +182,9 @@ public final class Projector: Sendable {
                 defer { inside.withLock { $0.worked = clock.now - began } }
                 return try body(db)
             }
-            noteHold(kind, committed, inside.withLock { $0 })
-            result = value
+            let measured = inside.withLock { $0 }
+            noteHold(kind, committed, measured)
+            result = (value, measured.worked)
         } catch {
             // Rolled back: the hold ended about now.
             noteHold(kind, clock.now, inside.withLock { $0 })
@@ -609,18 +617,16 @@ public final class Projector: Sendable {
                 // An index's drop reads each of its pages in the writer: they are read here
                 // first, on a reader, while appends go on. Only a speed-up: a failure (no
                 // `dbstat` in this SQLite) leaves the reads to the drop.
-                if previous?.mayPrecedeIndex ?? true,
-                   let index = try? await log.readTables({ db in try Registry.nextRetiredIndex(in: db) }) {
-                    _ = try? await log.readTables { db in try Registry.readPages(of: index, in: db) }
+                if previous?.mayPrecedeIndex ?? true {
+                    _ = try? await log.readTables { db in
+                        try Registry.nextRetiredIndex(in: db).map { index in try Registry.readPages(of: index, in: db) }
+                    }
                 }
                 // Not durable: a step lost to a power cut is done again by the next removal
                 // (the generation stays retired until its last table is gone), and waiting
                 // for the disk after each of them held the writer up to 120 ms at 1M events.
-                let (step, took) = try await holdingWriter(.removal, durable: false) { db in
-                    let clock = ContinuousClock()
-                    let start = clock.now
-                    let step = try Registry.removeRetired(rows: 5_000, in: db)
-                    return (step, clock.now - start)
+                let (step, took) = try await measuredHoldingWriter(.removal, durable: false) { db in
+                    try Registry.removeRetired(rows: 5_000, in: db)
                 }
                 guard let step else { return }
                 previous = step

@@ -183,7 +183,7 @@ enum Registry {
     ///
     /// - Returns: what the step did, or `nil` when nothing retired is left.
     static func removeRetired(rows: Int, in db: Database) throws -> RemovalStep? {
-        guard let retired = try all(in: db).first(where: { $0.state == .retired }) else { return nil }
+        guard let retired = try firstRetired(in: db) else { return nil }
         let prefix = retired.tables.prefix
         // Nothing writes a retired generation: its triggers go first, so that each table is
         // emptied in its own key order without touching another.
@@ -235,7 +235,6 @@ enum Registry {
         guard deleted < rows else { return .deletedRows(deleted, table: name, dropped: false) }
         try db.execute(sql: "DROP TABLE \"\(name)\"")
         return .deletedRows(deleted, table: name, dropped: true)
-
     }
 
     /// One step of ``removeRetired(rows:in:)``.
@@ -264,8 +263,12 @@ enum Registry {
 
     /// The index the next step of ``removeRetired(rows:in:)`` drops, if that step drops one.
     static func nextRetiredIndex(in db: Database) throws -> String? {
-        guard let retired = try all(in: db).first(where: { $0.state == .retired }) else { return nil }
-        return try firstIndex(of: retired.tables, in: db)
+        try firstRetired(in: db).flatMap { retired in try firstIndex(of: retired.tables, in: db) }
+    }
+
+    /// The retired generation removal works on first.
+    private static func firstRetired(in db: Database) throws -> Generation? {
+        try all(in: db).first(where: { $0.state == .retired })
     }
 
     /// Reads every page of `index` (on a reader: the OS keeps them for the writer's drop).
