@@ -136,16 +136,4 @@ struct CheckpointTests {
         }
         #expect(try await log.verify().isIntact)
     }
-
-    @Test("a read-only log has no checkpoints of its own to run")
-    func readOnlyHasNone() async throws {
-        let folder = try TemporaryFolder()
-        let log = try makeLog(folder)
-        try await log.append(event("client-1"))
-        try log.close()
-        var configuration = EventLog.Configuration()
-        configuration.readOnly = true
-        let reader = try EventLog(path: folder.file("log.sqlite"), configuration: configuration)
-        #expect(try await reader.checkpointIfDue() == nil)
-    }
 }
