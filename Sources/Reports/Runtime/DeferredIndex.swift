@@ -215,8 +215,16 @@ extension Projector {
                     // cancelled, GRDB refuses this connection's statements until the closure
                     // returns, and the copy (hundreds of MB at 10M events) would stay on the
                     // pooled reader. The cursor is gone by then (its own scope), so nothing
-                    // holds the table.
-                    defer { _ = sqlite3_exec(db.sqliteConnection, "DROP TABLE IF EXISTS \(Self.scanCopy)", nil, nil, nil) }
+                    // holds the table. The cancellation's `sqlite3_interrupt` comes from another
+                    // thread and may land on the drop itself (the copy stayed on a reader once,
+                    // in a full test run on both cores); it comes once per access, and a
+                    // statement started after it runs: so the drop is tried again.
+                    defer {
+                        var tries = 0
+                        while sqlite3_exec(db.sqliteConnection, "DROP TABLE IF EXISTS \(Self.scanCopy)", nil, nil, nil) == SQLITE_INTERRUPT, tries < 3 {
+                            tries += 1
+                        }
+                    }
                     try Self.sortAndHand(index, of: tables, after: resume, to: channel, in: db)
                 }
             }
