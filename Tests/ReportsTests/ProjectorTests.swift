@@ -380,10 +380,18 @@ struct ReplacedGenerationTests {
         let step: @Sendable () async throws -> Registry.RemovalStep? = {
             try await fixture.log.writeTables { db in try Registry.removeRetired(rows: 5_000, in: db) }
         }
-        #expect(try await fixture.log.readTables { db in try Registry.nextRetiredIndex(in: db) } == old.prefix + "rows_by_n")
-        #expect(try await fixture.log.readTables { db in try Registry.readPages(of: old.prefix + "rows_by_n", in: db) } > 1)
+        let next: @Sendable () async throws -> Registry.RemovalTarget? = {
+            try await fixture.log.readTables { db in try Registry.nextRemoval(in: db)?.1 }
+        }
+        let readAhead: @Sendable () async throws -> Int = {
+            try await fixture.log.readTables { db in try Registry.readAhead(rows: 5_000, in: db) }
+        }
+        #expect(try await next() == .index(old.prefix + "rows_by_n"))
+        #expect(try await readAhead() > 1)
         #expect(try await step() == .droppedIndex(old.prefix + "rows_by_n"))
-        #expect(try await fixture.log.readTables { db in try Registry.nextRetiredIndex(in: db) } == nil)
+        #expect(try await next() == .rows(table: old.prefix + "rows", keys: #""stream", "n""#))
+        // The read-ahead walks the rows the next step deletes.
+        #expect(try await readAhead() == 5_000)
         #expect(try await indexes(old, in: fixture.log).isEmpty)
         // The drop frees the index's pages without zeroing them; the writer deletes rows
         // (and everything else) with secure_delete on again.

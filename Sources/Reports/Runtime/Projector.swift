@@ -605,31 +605,23 @@ public final class Projector: Sendable {
 
     /// Empties and drops the tables of replaced generations: first their SQLite indexes, one
     /// per transaction, then a few thousand rows per transaction in key order (see
-    /// ``Registry/removeRetired(rows:in:)``). Appends wait one step at most: at 1M events
-    /// 9 – 25 ms, at 10M 97 – 213 ms (a step of 5,000 rows; an index's drop, its pages read
-    /// on a reader first, takes less). Steps sized to the budget from the last one's time
-    /// (500–20,000 rows) were tried before the indexes were dropped first: slower, and no
-    /// bound on the hold.
+    /// ``Registry/removeRetired(rows:in:)``). Appends wait one step at most: each step's
+    /// pages are read on a reader first (``Registry/readAhead(rows:in:)``), while appends go
+    /// on. Steps sized to the budget from the last one's time (500–20,000 rows) were tried
+    /// before the indexes were dropped first: slower, and no bound on the hold.
     public func removeRetired() async throws {
         try await log.bulkWrites {
-            var previous: Registry.RemovalStep?
             while true {
-                // An index's drop reads each of its pages in the writer: they are read here
-                // first, on a reader, while appends go on. Only a speed-up: a failure (no
-                // `dbstat` in this SQLite) leaves the reads to the drop.
-                if previous?.mayPrecedeIndex ?? true {
-                    _ = try? await log.readTables { db in
-                        try Registry.nextRetiredIndex(in: db).map { index in try Registry.readPages(of: index, in: db) }
-                    }
-                }
+                // Only a speed-up: a failure (no `dbstat` in this SQLite) leaves the reads to
+                // the writer.
+                _ = try? await log.readTables { db in try Registry.readAhead(rows: Self.removalRows, in: db) }
                 // Not durable: a step lost to a power cut is done again by the next removal
                 // (the generation stays retired until its last table is gone), and waiting
                 // for the disk after each of them held the writer up to 120 ms at 1M events.
                 let (step, took) = try await measuredHoldingWriter(.removal, durable: false) { db in
-                    try Registry.removeRetired(rows: 5_000, in: db)
+                    try Registry.removeRetired(rows: Self.removalRows, in: db)
                 }
                 guard let step else { return }
-                previous = step
                 figures.withLock { figures in
                     if took > figures.slowestRemovalStep?.took ?? .zero { figures.slowestRemovalStep = (step.description, took) }
                 }
@@ -637,6 +629,9 @@ public final class Projector: Sendable {
             }
         }
     }
+
+    /// Rows one removal step deletes.
+    static let removalRows = 5_000
 
     // MARK: - Registry
 

@@ -178,12 +178,12 @@ enum Registry {
     }
 
     /// One step of removing retired generations: drops one of their SQLite indexes, or
-    /// deletes up to `rows` rows of one of their tables, or drops a table once empty, or
-    /// forgets a generation with no tables left.
+    /// deletes up to `rows` rows of one of their tables, in key order, or drops a table
+    /// once empty, or forgets a generation with no tables left.
     ///
     /// - Returns: what the step did, or `nil` when nothing retired is left.
     static func removeRetired(rows: Int, in db: Database) throws -> RemovalStep? {
-        guard let retired = try firstRetired(in: db) else { return nil }
+        guard let (retired, target) = try nextRemoval(in: db) else { return nil }
         let prefix = retired.tables.prefix
         // Nothing writes a retired generation: its triggers go first, so that each table is
         // emptied in its own key order without touching another.
@@ -191,12 +191,8 @@ enum Registry {
             db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND substr(name, 1, ?) = ?",
             arguments: [prefix.count, prefix])
         for trigger in triggers { try db.execute(sql: "DROP TRIGGER \"\(trigger)\"") }
-        // Then its own indexes, one per step: emptying a table row by row would delete each
-        // row's entries from them in random key order (the audit's two indexes by technician
-        // and supervisor made its removal take 6 s at 1M events and 188 s at 10M). Dropping
-        // one frees its pages in a walk of the index alone. (The indexes of UNIQUE and
-        // PRIMARY KEY constraints, `sql IS NULL`, cannot be dropped: they go with their rows.)
-        if let index = try firstIndex(of: retired.tables, in: db) {
+        switch target {
+        case .index(let index):
             // Its pages go to the free list without being zeroed: with `secure_delete` on,
             // SQLite writes every freed page, and dropping the audit's index by technician
             // held the writer 0.7–1.9 s at 10M events (its 23,341 pages cached: 0.84 s,
@@ -214,27 +210,16 @@ enum Registry {
             }
             try db.execute(sql: "PRAGMA secure_delete = ON")
             return .droppedIndex(index)
-        }
-        let names = try String.fetchAll(
-            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name",
-            arguments: [prefix.count, prefix])
-        guard let name = names.first else {
+        case .rows(let table, let keys):
+            try db.execute(sql: "DELETE FROM \"\(table)\" WHERE (\(keys)) IN (SELECT \(keys) FROM \"\(table)\" ORDER BY \(keys) LIMIT \(rows))")
+            let deleted = db.changesCount
+            guard deleted < rows else { return .deletedRows(deleted, table: table, dropped: false) }
+            try db.execute(sql: "DROP TABLE \"\(table)\"")
+            return .deletedRows(deleted, table: table, dropped: true)
+        case .forget:
             try db.execute(sql: "DELETE FROM \(table) WHERE name = ? AND generation = ?", arguments: [retired.name, retired.generation])
             return .forgot(retired.tables)
         }
-        // The rows' keys: the rowid, or the primary key of a WITHOUT ROWID table (`wr`).
-        let withoutRowID = try Bool.fetchOne(db, sql: "SELECT wr FROM pragma_table_list WHERE name = ?", arguments: [name]) ?? false
-        var columns = ["rowid"]
-        if withoutRowID {
-            columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\"\(name)\")")
-                .filter { ($0["pk"] as Int) > 0 }.sorted { ($0["pk"] as Int) < ($1["pk"] as Int) }.map { "\"\($0["name"] as String)\"" }
-        }
-        let list = columns.joined(separator: ", ")
-        try db.execute(sql: "DELETE FROM \"\(name)\" WHERE (\(list)) IN (SELECT \(list) FROM \"\(name)\" LIMIT \(rows))")
-        let deleted = db.changesCount
-        guard deleted < rows else { return .deletedRows(deleted, table: name, dropped: false) }
-        try db.execute(sql: "DROP TABLE \"\(name)\"")
-        return .deletedRows(deleted, table: name, dropped: true)
     }
 
     /// One step of ``removeRetired(rows:in:)``.
@@ -242,15 +227,6 @@ enum Registry {
         case droppedIndex(String)
         case deletedRows(Int, table: String, dropped: Bool)
         case forgot(TableNames)
-
-        /// Whether the step after this one may drop an index: a generation's indexes go
-        /// first, and the next generation starts after one is forgotten.
-        var mayPrecedeIndex: Bool {
-            switch self {
-            case .droppedIndex, .forgot: true
-            case .deletedRows: false
-            }
-        }
 
         var description: String {
             switch self {
@@ -261,23 +237,60 @@ enum Registry {
         }
     }
 
-    /// The index the next step of ``removeRetired(rows:in:)`` drops, if that step drops one.
-    static func nextRetiredIndex(in db: Database) throws -> String? {
-        try firstRetired(in: db).flatMap { retired in try firstIndex(of: retired.tables, in: db) }
+    /// What the next step of ``removeRetired(rows:in:)`` works on.
+    enum RemovalTarget: Equatable {
+        /// One of the generation's own SQLite indexes: they go first. Emptying a table row by
+        /// row would delete each row's entries from them in random key order (the audit's
+        /// two indexes by technician and supervisor made its removal take 6 s at 1M events
+        /// and 188 s at 10M); dropping one frees its pages in a walk of the index alone. (The
+        /// indexes of UNIQUE and PRIMARY KEY constraints, `sql IS NULL`, cannot be dropped:
+        /// they go with their rows.)
+        case index(String)
+        /// A table, emptied from the front of its key (`keys`, its columns as SQL).
+        case rows(table: String, keys: String)
+        /// Nothing left but the registry's row.
+        case forget
     }
 
-    /// The retired generation removal works on first.
-    private static func firstRetired(in db: Database) throws -> Generation? {
-        try all(in: db).first(where: { $0.state == .retired })
+    /// The retired generation removal works on first, and what its next step works on.
+    static func nextRemoval(in db: Database) throws -> (Generation, RemovalTarget)? {
+        guard let retired = try all(in: db).first(where: { $0.state == .retired }) else { return nil }
+        if let index = try firstIndex(of: retired.tables, in: db) { return (retired, .index(index)) }
+        let prefix = retired.tables.prefix
+        guard let table = try String.fetchOne(
+            db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ? ORDER BY name LIMIT 1",
+            arguments: [prefix.count, prefix])
+        else { return (retired, .forget) }
+        // The rows' key: the rowid, or the primary key of a WITHOUT ROWID table (`wr`).
+        let withoutRowID = try Bool.fetchOne(db, sql: "SELECT wr FROM pragma_table_list WHERE name = ?", arguments: [table]) ?? false
+        var columns = ["rowid"]
+        if withoutRowID {
+            columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\"\(table)\")")
+                .filter { ($0["pk"] as Int) > 0 }.sorted { ($0["pk"] as Int) < ($1["pk"] as Int) }.map { "\"\($0["name"] as String)\"" }
+        }
+        return (retired, .rows(table: table, keys: columns.joined(separator: ", ")))
     }
 
-    /// Reads every page of `index` (on a reader: the OS keeps them for the writer's drop).
-    /// A drop walks every page of the index to free it: at 10M events the audit's index by
-    /// technician, 23,000 pages the rebuild had long since pushed out of the OS's cache,
-    /// held the writer 1.4 s for its reads from disk, 70 ms once they were cached.
-    static func readPages(of index: String, in db: Database) throws -> Int {
-        // `dbstat` walks the pages of the B-tree named, leaves included.
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM dbstat WHERE name = ?", arguments: [index]) ?? 0
+    /// Reads, on a reader, the pages the next step of ``removeRetired(rows:in:)`` frees, so
+    /// that the OS holds them when the writer takes that step; returns how many pages (an
+    /// index) or rows (a table) it read.
+    ///
+    /// A drop or a delete reads each page it frees, in the writer: at 10M events the
+    /// audit's index by technician, 23,000 pages the rebuild had long since pushed out of
+    /// the OS's cache, held the writer 1.4 s for its reads from disk, 70 ms once they were
+    /// cached; steps of 5,000 rows held it up to 97–213 ms.
+    static func readAhead(rows: Int, in db: Database) throws -> Int {
+        switch try nextRemoval(in: db)?.1 {
+        case .index(let index)?:
+            // `dbstat` walks the pages of the B-tree named, leaves included.
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM dbstat WHERE name = ?", arguments: [index]) ?? 0
+        case .rows(let table, let keys)?:
+            // A walk of the table's own B-tree (the order forbids an index) over the rows
+            // the step deletes, leaves included.
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM \"\(table)\" ORDER BY \(keys) LIMIT \(rows))") ?? 0
+        case .forget?, nil:
+            return 0
+        }
     }
 
     /// The first of a generation's own SQLite indexes (not a constraint's), by name.
